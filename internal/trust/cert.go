@@ -1,0 +1,182 @@
+package trust
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/gm"
+)
+
+// Hash identifies a certificate: SM3 over its DER.
+type Hash [gm.SM3Size]byte
+
+// String is the hash in hex.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// HashOf returns the SM3 hash of der.
+func HashOf(der []byte) Hash { return gm.SM3(der) }
+
+// NationalPrefix is the jurisdiction of an anchor: every code.
+const NationalPrefix = "00"
+
+var oidSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
+
+// Cert is a stored certificate: an anchor, a CA or a signer.
+type Cert struct {
+	Hash   Hash
+	Cert   *smx509.Certificate
+	Pub    *gm.PublicKey
+	Anchor bool
+	CA     bool // anchors are CAs too
+	// Prefix is the jurisdiction of a CA ("00" for anchors); empty for signers.
+	Prefix string
+	// Parents are the stored CAs (or anchors) that issued this certificate and
+	// whose signature on it verified at import. Empty for anchors.
+	Parents []*Cert
+	KID     [credential.KIDSize]byte
+}
+
+// Subject is the certificate's subject in RFC 2253 form.
+func (c *Cert) Subject() string { return c.Cert.Subject.String() }
+
+// Label is a short human name: the subject's CN, else its RFC 2253 form.
+func (c *Cert) Label() string {
+	if c.Cert.Subject.CommonName != "" {
+		return c.Cert.Subject.CommonName
+	}
+	return c.Subject()
+}
+
+// Chain is one path from a signer up to an anchor, signer first.
+type Chain []*Cert
+
+// Window is the interval in which every certificate of the chain is valid.
+func (ch Chain) Window() (notBefore, notAfter time.Time) {
+	for i, c := range ch {
+		if i == 0 || c.Cert.NotBefore.After(notBefore) {
+			notBefore = c.Cert.NotBefore
+		}
+		if i == 0 || c.Cert.NotAfter.Before(notAfter) {
+			notAfter = c.Cert.NotAfter
+		}
+	}
+	return notBefore, notAfter
+}
+
+// ValidAt reports whether every certificate of the chain is valid at t.
+func (ch Chain) ValidAt(t time.Time) bool {
+	nb, na := ch.Window()
+	return !t.Before(nb) && !t.After(na)
+}
+
+// IssuingCA is the CA that issued the chain's first certificate.
+func (ch Chain) IssuingCA() *Cert { return ch[1] }
+
+// parseCert parses der and checks the rules common to every certificate:
+// SM2 public key, SM2-with-SM3 signature.
+func parseCert(der []byte) (*Cert, error) {
+	c, err := smx509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: certificate: %v", ErrParse, err)
+	}
+	if c.SignatureAlgorithm != smx509.SM2WithSM3 {
+		return nil, fmt.Errorf("%w: signature algorithm %v", ErrNotSM2, c.SignatureAlgorithm)
+	}
+	pub, err := gm.NewPublicKey(c.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: public key", ErrNotSM2)
+	}
+	out := &Cert{Hash: HashOf(der), Cert: c, Pub: pub, KID: credential.KID(der)}
+	out.CA = c.BasicConstraintsValid && c.IsCA
+	return out, nil
+}
+
+// checkRole applies the CA rules: a CA has CA=true, keyCertSign and exactly
+// one jurisdiction prefix; a signer is not a CA and, where keyUsage is
+// present, has digitalSignature.
+func (c *Cert) checkRole() error {
+	if !c.CA {
+		if c.Cert.KeyUsage != 0 && c.Cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+			return ErrSignerUsage
+		}
+		return nil
+	}
+	if c.Cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return ErrNotCA
+	}
+	if c.Anchor {
+		c.Prefix = NationalPrefix
+		return nil
+	}
+	var prefixes []string
+	for _, atv := range c.Cert.Subject.Names {
+		if atv.Type.Equal(oidSerialNumber) {
+			s, _ := atv.Value.(string)
+			prefixes = append(prefixes, s)
+		}
+	}
+	if len(prefixes) != 1 || !isPrefix(prefixes[0]) {
+		return fmt.Errorf("%w: found %q", ErrNoPrefix, prefixes)
+	}
+	c.Prefix = prefixes[0]
+	return nil
+}
+
+func isPrefix(s string) bool {
+	if len(s) != 2 && len(s) != 4 && len(s) != 6 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Covers reports whether a CA with jurisdiction prefix may speak for code
+// (a division code or a narrower prefix): "00" covers everything.
+func Covers(prefix, code string) bool {
+	return prefix == NationalPrefix || strings.HasPrefix(code, prefix)
+}
+
+// issuedBy checks that parent issued c: names match, parent is a CA with
+// keyCertSign, the signature verifies, and a CA child stays inside the
+// parent's jurisdiction.
+func (c *Cert) issuedBy(parent *Cert) error {
+	if !parent.CA {
+		return ErrNotCA
+	}
+	if !bytes.Equal(c.Cert.RawIssuer, parent.Cert.RawSubject) {
+		return ErrUnknownIssuer
+	}
+	if err := c.Cert.CheckSignatureFrom(parent.Cert); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	if c.CA && !Covers(parent.Prefix, c.Prefix) {
+		return fmt.Errorf("%w: prefix %s under %s", ErrJurisdiction, c.Prefix, parent.Prefix)
+	}
+	return nil
+}
+
+// chains enumerates the paths from c up to an anchor (c first). The graph
+// is acyclic because a parent is always stored before its children.
+func (c *Cert) chains() []Chain {
+	if c.Anchor {
+		return []Chain{{c}}
+	}
+	var out []Chain
+	for _, p := range c.Parents {
+		for _, pc := range p.chains() {
+			out = append(out, append(Chain{c}, pc...))
+		}
+	}
+	return out
+}
