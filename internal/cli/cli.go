@@ -126,3 +126,26 @@ func failf(env *Env, format string, args ...any) int {
 	fmt.Fprintf(env.Stderr, "rcctl: "+format+"\n", args...)
 	return ExitError
 }
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments ("verify CODE --json" as well as "verify --json CODE"). A lone
+// "-" is a positional argument; "--" ends flag parsing.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
+}

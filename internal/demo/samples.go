@@ -38,10 +38,11 @@ func (b *builder) samples(sz, gd, sc, old, rev, stray *issuer.Signer) []Sample {
 		if b.err != nil {
 			return ""
 		}
-		if c.CTI == nil {
-			cti := make([]byte, 16)
+		if c.HasExpiry && c.CTI == nil {
+			// Dynamic codes carry a unique cti; printed codes save the bytes.
+			cti := make([]byte, 32)
 			b.rand("cti/" + name).Read(cti)
-			c.CTI = cti
+			c.CTI = cti[:16]
 		}
 		text, err := s.SignCredential(b.rand("code/"+name), c)
 		if err != nil {

@@ -71,14 +71,14 @@ type CertRequest struct {
 
 // Tweak bends a certificate away from the rules, for negative test vectors.
 type Tweak struct {
-	NotCA          bool           // a CA request without CA=true
-	NoCertSign     bool           // a CA without keyCertSign
-	SignerIsCA     bool           // a signer with CA=true
-	SignerKeyUsage x509.KeyUsage  // a signer's keyUsage (default digitalSignature)
-	ExtraPrefix    string         // a second serialNumber attribute
-	RawPrefix      *string        // exact serialNumber (may be invalid)
-	PathLen        *int           // explicit maxPathLen for a CA
-	SignWith       *gm.PrivateKey // sign with another key than the issuer's (bad signature)
+	NotCA            bool          // a CA request without CA=true
+	NoCertSign       bool          // a CA without keyCertSign
+	SignerIsCA       bool          // a signer with CA=true
+	SignerKeyUsage   x509.KeyUsage // a signer's keyUsage (default digitalSignature)
+	ExtraPrefix      string        // a second serialNumber attribute
+	RawPrefix        *string       // exact serialNumber (may be invalid)
+	PathLen          *int          // explicit maxPathLen for a CA
+	CorruptSignature bool          // flip a bit of the signature (bad signature)
 }
 
 // NewRoot creates a self-signed root CA.
@@ -188,13 +188,12 @@ func (a *Authority) IssueSigner(rand io.Reader, req CertRequest) (*Signer, error
 }
 
 func (a *Authority) issue(rand io.Reader, tmpl *smx509.Certificate, key *gm.PrivateKey, tw Tweak) ([]byte, error) {
-	signKey := a.Key
-	if tw.SignWith != nil {
-		signKey = tw.SignWith
-	}
-	der, err := smx509.CreateCertificate(rand, tmpl, a.Cert, key.Public().Crypto(), signKey.Signer())
+	der, err := smx509.CreateCertificate(rand, tmpl, a.Cert, key.Public().Crypto(), a.Key.Signer())
 	if err != nil {
 		return nil, fmt.Errorf("issuer: create certificate %q: %w", tmpl.Subject.CommonName, err)
+	}
+	if tw.CorruptSignature {
+		der[len(der)-1] ^= 0x01 // the last byte of s: still valid DER, no longer a valid signature
 	}
 	return der, nil
 }
@@ -255,10 +254,14 @@ type Bundle struct {
 }
 
 // AddCert adds a CERTIFICATE block.
-func (b *Bundle) AddCert(der []byte) { b.blocks = append(b.blocks, &pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+func (b *Bundle) AddCert(der []byte) {
+	b.blocks = append(b.blocks, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
 
 // AddCRL adds an X509 CRL block.
-func (b *Bundle) AddCRL(der []byte) { b.blocks = append(b.blocks, &pem.Block{Type: "X509 CRL", Bytes: der}) }
+func (b *Bundle) AddCRL(der []byte) {
+	b.blocks = append(b.blocks, &pem.Block{Type: "X509 CRL", Bytes: der})
+}
 
 // AddStatusList adds an RTC STATUS LIST block.
 func (b *Bundle) AddStatusList(cose []byte) {

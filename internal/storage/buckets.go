@@ -18,12 +18,37 @@ var (
 	// BucketStatusMeta; idHash → status entry (trust).
 	BucketStatusEntries = []byte("trust.status.entries")
 
-	// BucketRecords: record id → signed record (records).
+	// BucketRecords: sequence number (8 bytes big-endian, the chain order)
+	// → signed record, personal fields sealed (records).
 	BucketRecords = []byte("records.log")
-	// BucketOutbox: record id → empty, for records not yet delivered (records).
+	// BucketOutbox: sequence number → empty, for records not yet delivered (records).
 	BucketOutbox = []byte("records.outbox")
 	// BucketDevice: device identity, keys and sync state (records).
 	BucketDevice = []byte("records.device")
+	// BucketRecordIndex: record id (16-byte ULID) → sequence number (records).
+	BucketRecordIndex = []byte("records.index")
+	// BucketDelivery: sequence number → what the hub answered (records).
+	BucketDelivery = []byte("records.delivery")
+
+	// Buckets of the hub's database file (hub), a file of its own that also
+	// holds the hub's trust store (the trust.* buckets above).
+
+	// BucketHubTokens: SM3(token) → enrolment or supervisor token (hub).
+	BucketHubTokens = []byte("hub.tokens")
+	// BucketHubDevices: device id → enrolled device and its chain head (hub).
+	BucketHubDevices = []byte("hub.devices")
+	// BucketHubRecords: record id (16-byte ULID) → stored record (hub).
+	BucketHubRecords = []byte("hub.records")
+	// BucketHubDeviceSeq: device id || 0x00 || sequence (8 bytes) → record id (hub).
+	BucketHubDeviceSeq = []byte("hub.deviceseq")
+	// BucketHubFlags: flag id (16-byte ULID) → flag (gap, tampering) (hub).
+	BucketHubFlags = []byte("hub.flags")
+	// BucketHubFeed: feed sequence (8 bytes big-endian) → published trust blocks (hub).
+	BucketHubFeed = []byte("hub.feed")
+	// BucketHubFeedBlocks: SM3(PEM block) → feed sequence that first published it (hub).
+	BucketHubFeedBlocks = []byte("hub.feedblocks")
+	// BucketHubMeta: the hub's keys and counters (hub).
+	BucketHubMeta = []byte("hub.meta")
 )
 
 // schemaVersion is written under key "schema" of BucketMeta.

@@ -524,20 +524,37 @@ func (w *writes) apply(tx *bolt.Tx) error {
 			return err
 		}
 		b.FillPercent = 0.9
+		n := 0
+		if !lw.replace {
+			if v := meta.Get(kb); v != nil {
+				var prev listRecord
+				if err := cbor.Unmarshal(v, &prev); err != nil {
+					return fmt.Errorf("%w: status list record: %v", storage.ErrDamaged, err)
+				}
+				n = prev.Entries
+			}
+		}
 		for _, h := range sortedHashes(lw.changes) {
 			e := lw.changes[h]
+			exists := b.Get(h[:]) != nil
 			if e.Status == credential.StatusActive {
-				if err := b.Delete(h[:]); err != nil {
-					return err
+				if exists {
+					if err := b.Delete(h[:]); err != nil {
+						return err
+					}
+					n--
 				}
 				continue
+			}
+			if !exists {
+				n++
 			}
 			if err := b.Put(h[:], encodeEntry(e)); err != nil {
 				return err
 			}
 		}
-		lw.header.Entries = b.Stats().KeyN
-		lw.info.Entries = lw.header.Entries
+		lw.header.Entries = n
+		lw.info.Entries = n
 		v, err := cbor.Marshal(lw.header)
 		if err != nil {
 			return err

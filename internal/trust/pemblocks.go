@@ -71,7 +71,11 @@ func SplitPEM(data []byte) []Block {
 			pos = endLine + eol
 			continue
 		}
-		blk, rest := pem.Decode(data[start : endLine+eol])
+		stop := endLine + eol
+		if stop < len(data) {
+			stop++ // include the END line's newline
+		}
+		blk, rest := pem.Decode(data[start:stop])
 		if blk == nil || len(bytes.TrimSpace(rest)) != 0 {
 			b.Err = fmt.Errorf("%w: line %d: %s block does not decode (damaged base64?)", ErrPEM, b.Line, b.Type)
 		} else {

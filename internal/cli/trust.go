@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/roadcheck/roadcheck/internal/trust"
+)
+
+func init() {
+	register("trust anchor add", "add self-signed SM2 root certificates (PEM) as trust anchors", cmdTrustAnchorAdd)
+	register("trust import", "import a trust bundle (certificates, CRLs, status lists)", cmdTrustImport)
+	register("trust status", "show anchors, CAs, signers, CRLs and status lists", cmdTrustStatus)
+}
+
+func cmdTrustAnchorAdd(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet(env, "trust anchor add")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(env.Stderr, "usage: rcctl trust anchor add FILE.pem")
+		return ExitError
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	db, st, err := openTrust(ctx, env, false)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer db.Close()
+	rep, err := st.AddAnchors(ctx, data)
+	if rep != nil {
+		printReport(env, rep)
+	}
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	if rep.Count(trust.Skipped) > 0 {
+		return ExitPartial
+	}
+	return ExitOK
+}
+
+func cmdTrustImport(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet(env, "trust import")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(env.Stderr, "usage: rcctl trust import FILE.pem")
+		return ExitError
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	db, st, err := openTrust(ctx, env, false)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer db.Close()
+	rep, err := st.Import(ctx, data)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	if len(rep.Blocks) == 0 {
+		return failf(env, "%s: no PEM blocks", fs.Arg(0))
+	}
+	printReport(env, rep)
+	if rep.Count(trust.Skipped) > 0 {
+		return ExitPartial
+	}
+	return ExitOK
+}
+
+// printReport prints one line per block: "block N TYPE LABEL: stored" or
+// "...: skipped: reason".
+func printReport(env *Env, rep *trust.Report) {
+	for _, b := range rep.Blocks {
+		what := b.Block.Type
+		if b.Label != "" {
+			what += " " + b.Label
+		}
+		line := fmt.Sprintf("block %d (line %d) %s: %s", b.Block.Index, b.Block.Line, what, b.Outcome)
+		if b.Err != nil {
+			line += ": " + b.Err.Error()
+		}
+		fmt.Fprintln(env.Stdout, line)
+	}
+	fmt.Fprintf(env.Stdout, "%d stored, %d unchanged, %d skipped\n", rep.Count(trust.Stored), rep.Count(trust.Unchanged), rep.Count(trust.Skipped))
+}
+
+func cmdTrustStatus(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet(env, "trust status")
+	asJSON := fs.Bool("json", false, "print JSON")
+	at := fs.String("at", "", "judge staleness at this RFC 3339 `time` (default: now)")
+	maxAge := fs.Duration("max-age", 7*24*time.Hour, "maximum age of a status list before it is stale")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return ExitError
+	}
+	t, err := parseAt(env, *at)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	db, st, err := openTrust(ctx, env, true)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer db.Close()
+	sum := st.Summary(t, *maxAge)
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return failf(env, "%v", err)
+		}
+		return ExitOK
+	}
+	printSummary(env, sum)
+	return ExitOK
+}
+
+func parseAt(env *Env, s string) (time.Time, error) {
+	if s == "" {
+		return env.Clock.Now(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, errors.New("--at: want an RFC 3339 time such as 2026-11-27T10:00:00+08:00")
+	}
+	return t, nil
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(cstZone).Format("2006-01-02 15:04:05")
+}
+
+var cstZone = time.FixedZone("CST", 8*3600)
+
+func printSummary(env *Env, s *trust.Summary) {
+	w := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "trust data at %s (UTC+8)\n", fmtTime(s.At))
+	fmt.Fprintf(w, "\nANCHORS (%d)\tSM3\tNOT AFTER\n", len(s.Anchors))
+	for _, a := range s.Anchors {
+		fmt.Fprintf(w, "  %s\t%s\t%s\n", a.Name, a.Hash[:16], fmtTime(a.NotAfter))
+	}
+	fmt.Fprintf(w, "\nCAS (%d)\tPREFIX\tISSUER\tNOT AFTER\n", len(s.CAs))
+	for _, c := range s.CAs {
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", c.Name, c.Prefix, c.Issuer, fmtTime(c.NotAfter))
+	}
+	fmt.Fprintf(w, "\nSIGNERS (%d)\tKID\tISSUER\tVALIDITY\n", len(s.Signers))
+	for _, c := range s.Signers {
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s – %s\n", c.Name, c.KID, c.Issuer, fmtTime(c.NotBefore), fmtTime(c.NotAfter))
+	}
+	fmt.Fprintf(w, "\nCRLS (%d)\tNUMBER\tTHIS UPDATE\tNEXT UPDATE\tREVOKED\tSTATE\n", len(s.CRLs))
+	for _, c := range s.CRLs {
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%d\t%s\n", c.CA, c.Number, fmtTime(c.ThisUpdate), fmtTime(c.NextUpdate), c.Revoked, staleWord(c.Stale))
+	}
+	fmt.Fprintf(w, "\nSTATUS LISTS (%d)\tCA\tSEQUENCE\tTHIS UPDATE\tNEXT UPDATE\tENTRIES\tSTATE\n", len(s.Lists))
+	for _, l := range s.Lists {
+		fmt.Fprintf(w, "  %s\t%s\t%d\t%s\t%s\t%d\t%s\n", l.Issuer, l.CA, l.Sequence, fmtTime(l.ThisUpdate), fmtTime(l.NextUpdate), l.Entries, staleWord(l.Stale))
+	}
+	w.Flush()
+}
+
+func staleWord(stale bool) string {
+	if stale {
+		return "STALE"
+	}
+	return "fresh"
+}

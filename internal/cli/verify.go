@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/scan"
+	"github.com/roadcheck/roadcheck/internal/verify"
+)
+
+func init() {
+	register("verify", "verify an RTC1 code offline: exit 0 VALID, 1 LIMITED, 2 INVALID, 3 error", cmdVerify)
+}
+
+// verifyJSON is the --json output: one object, keys as documented in the README.
+type verifyJSON struct {
+	Verdict    verify.Verdict     `json:"verdict"`
+	Reasons    []verify.Reason    `json:"reasons"`
+	Credential *credential.Claims `json:"credential,omitempty"`
+	Signer     *signerJSON        `json:"signer,omitempty"`
+}
+
+type signerJSON struct {
+	KID     string `json:"kid"`
+	Subject string `json:"subject,omitempty"`
+	Issuer  string `json:"issuer,omitempty"`
+}
+
+func cmdVerify(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet(env, "verify")
+	at := fs.String("at", "", "check at this RFC 3339 `time` instead of now")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	image := fs.String("image", "", "read the QR code from a PNG or JPEG `file`")
+	skew := fs.Duration("skew", verify.DefaultPolicy().ClockSkew, "tolerated clock skew")
+	maxAge := fs.Duration("max-age", verify.DefaultPolicy().MaxTrustAge, "maximum age of status-list data")
+	fs.Usage = func() {
+		fmt.Fprintln(env.Stderr, "usage: rcctl verify [--at RFC3339] [--json] [--image FILE] [QRTEXT | -]")
+		fs.PrintDefaults()
+	}
+	if err := parseInterspersed(fs, args); err != nil {
+		return ExitError
+	}
+	text, err := verifyInput(ctx, env, *image, fs.Args())
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	when, err := parseAt(env, *at)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	db, st, err := openTrust(ctx, env, true)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer db.Close()
+	v := verify.New(st, env.Clock, verify.Policy{ClockSkew: *skew, MaxTrustAge: *maxAge})
+	res := v.Verify(ctx, text, when)
+	if res.Err != nil {
+		return failf(env, "%v", res.Err)
+	}
+	if *asJSON {
+		out := verifyJSON{Verdict: res.Verdict, Reasons: res.Reasons, Credential: res.Claims}
+		if out.Reasons == nil {
+			out.Reasons = []verify.Reason{}
+		}
+		if s := res.Signer; s != nil {
+			out.Signer = &signerJSON{KID: hex.EncodeToString(s.KID), Subject: s.Subject, Issuer: s.Issuer}
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(out); err != nil {
+			return failf(env, "%v", err)
+		}
+		env.Stdout.Write(buf.Bytes())
+	} else {
+		printVerdict(env.Stdout, res)
+	}
+	switch res.Verdict {
+	case verify.Valid:
+		return ExitOK
+	case verify.Limited:
+		return ExitPartial
+	}
+	return ExitInvalid
+}
+
+// verifyInput returns the QR text from --image, "-" (stdin) or the argument.
+// One trailing line break (from a scanner or a file) is removed; nothing
+// else is, since spaces belong to the Base45 alphabet.
+func verifyInput(ctx context.Context, env *Env, image string, args []string) (string, error) {
+	switch {
+	case image != "" && len(args) > 0:
+		return "", fmt.Errorf("give either --image or QRTEXT, not both")
+	case image != "":
+		text, err := scan.DecodeFile(ctx, image)
+		if err != nil {
+			return "", err
+		}
+		return text, nil
+	case len(args) != 1:
+		return "", fmt.Errorf("want exactly one QRTEXT argument, or - for standard input")
+	case args[0] == "-":
+		b, err := io.ReadAll(io.LimitReader(env.Stdin, credential.MaxTextLength+16))
+		if err != nil {
+			return "", fmt.Errorf("read standard input: %w", err)
+		}
+		return trimLineBreak(string(b)), nil
+	}
+	return trimLineBreak(args[0]), nil
+}
+
+func trimLineBreak(s string) string {
+	s = strings.TrimSuffix(s, "\n")
+	return strings.TrimSuffix(s, "\r")
+}
+
+// printVerdict writes the Chinese verdict, one plain sentence per reason,
+// and the main licence fields.
+func printVerdict(w io.Writer, res *verify.Result) {
+	fmt.Fprintf(w, "核验结果：%s（%s）\n", res.Verdict.Chinese(), res.Verdict)
+	for _, r := range res.Reasons {
+		fmt.Fprintf(w, "  · %s [%s]\n", r.Chinese(), r)
+	}
+	if res.Claims != nil {
+		cr := &res.Claims.Credential
+		fmt.Fprintf(w, "证照：%s  %s\n", cr.Kind.ChineseName(), cr.Number)
+		fmt.Fprintf(w, "持证主体：%s\n", cr.Holder)
+		if cr.Vehicle != nil {
+			fmt.Fprintf(w, "车牌号码：%s\n", cr.Vehicle.Plate)
+		}
+		fmt.Fprintf(w, "发证机关：%s（%s）\n", cr.Authority, cr.AuthorityCode)
+		fmt.Fprintf(w, "有效期：%s 至 %s\n", cr.ValidFrom, cr.ValidUntil)
+	}
+	if s := res.Signer; s != nil && s.Known {
+		fmt.Fprintf(w, "签名证书：%s（kid %x）\n", s.Subject, s.KID)
+	}
+	fmt.Fprintf(w, "核验时间：%s\n", res.CheckedAt.In(cstZone).Format(time.DateTime))
+}

@@ -1,0 +1,246 @@
+package records
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/verify"
+)
+
+// Action is what the officer did after the check.
+type Action uint8
+
+// Actions. The numeric values are part of the signed record format.
+const (
+	ActionRelease    Action = 1 // 放行
+	ActionWarning    Action = 2 // 口头警告
+	ActionCorrection Action = 3 // 责令改正
+	ActionPenalty    Action = 4 // 立案处罚
+	ActionDetain     Action = 5 // 暂扣
+	ActionOther      Action = 6 // 其他 (ActionText says what)
+)
+
+var actionNames = [...]struct{ code, chinese string }{
+	ActionRelease:    {"release", "放行"},
+	ActionWarning:    {"warning", "口头警告"},
+	ActionCorrection: {"correction", "责令改正"},
+	ActionPenalty:    {"penalty", "立案处罚"},
+	ActionDetain:     {"detain", "暂扣"},
+	ActionOther:      {"other", "其他"},
+}
+
+// Valid reports whether a is one of the six actions.
+func (a Action) Valid() bool { return a >= ActionRelease && a <= ActionOther }
+
+// String is the action's code: release, warning, correction, penalty,
+// detain or other.
+func (a Action) String() string {
+	if !a.Valid() {
+		return fmt.Sprintf("action(%d)", uint8(a))
+	}
+	return actionNames[a].code
+}
+
+// Chinese is the action's name shown to officers.
+func (a Action) Chinese() string {
+	if !a.Valid() {
+		return "未知"
+	}
+	return actionNames[a].chinese
+}
+
+// MarshalText implements encoding.TextMarshaler with the code.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (a *Action) UnmarshalText(b []byte) error {
+	v, err := ParseAction(string(b))
+	*a = v
+	return err
+}
+
+// ParseAction accepts an action's code (release …) or Chinese name (放行 …).
+func ParseAction(s string) (Action, error) {
+	s = strings.TrimSpace(s)
+	for a := ActionRelease; a <= ActionOther; a++ {
+		if strings.EqualFold(s, actionNames[a].code) || s == actionNames[a].chinese {
+			return a, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: unknown action %q (release/放行, warning/口头警告, correction/责令改正, penalty/立案处罚, detain/暂扣, other/其他)", ErrInvalidCheck, s)
+}
+
+// Location is where the check took place. Coordinates are WGS-84 degrees,
+// stored as integer microdegrees so the signed bytes are exact.
+type Location struct {
+	Lat   float64
+	Lon   float64
+	Place string // free text: road, kilometre post, station
+}
+
+// ClockFlags mark doubts about the device clock at the time of a record.
+type ClockFlags uint8
+
+// Clock flags.
+const (
+	// ClockBackwards: the wall time is earlier than the previous record's, or
+	// than the device clock at the last sync — the clock was set back.
+	ClockBackwards ClockFlags = 1 << iota
+	// ClockSkewed: at the last sync the device clock differed from the
+	// hub's by more than MaxClockSkew.
+	ClockSkewed
+)
+
+// MaxClockSkew is the device–hub clock difference above which records carry
+// ClockSkewed.
+const MaxClockSkew = 5 * time.Minute
+
+// String lists the flags ("backwards,skewed"), empty when none.
+func (f ClockFlags) String() string {
+	var s []string
+	if f&ClockBackwards != 0 {
+		s = append(s, "backwards")
+	}
+	if f&ClockSkewed != 0 {
+		s = append(s, "skewed")
+	}
+	return strings.Join(s, ",")
+}
+
+// ClockInfo is what a record says about the device clock.
+type ClockInfo struct {
+	// HubTime is the hub's clock at the last successful sync before the
+	// record (zero: never synced); LocalTime is the device clock then. The
+	// hub estimates the true time of a record as HubTime + (Wall − LocalTime)
+	// when the clock did not jump.
+	HubTime   time.Time
+	LocalTime time.Time
+	Flags     ClockFlags
+}
+
+// Check is what the caller records: the verification result, the officer's
+// action and the context. Personal fields are sealed at rest.
+type Check struct {
+	Officer  string
+	Location *Location
+
+	// From the verification (see CheckFromResult).
+	KID     []byte // 8 bytes, nil when the code could not be read
+	IDHash  []byte // 16 bytes, nil when the claims were not verified
+	Number  string
+	Kind    credential.Kind // 0 when unknown
+	Verdict verify.Verdict
+	Reasons []verify.Reason
+
+	Action     Action
+	ActionText string // required for ActionOther
+	Notes      string
+
+	// Personal data (sealed at rest).
+	Holder   string
+	HolderID string
+	Plate    string
+
+	// HolderIDRevealed is when the officer unmasked the holder ID on screen
+	// (zero: never). It is logged in the record.
+	HolderIDRevealed time.Time
+
+	// Corrects is the record this one corrects (zero: none).
+	Corrects ID
+}
+
+// CheckFromResult fills the verification part of a Check from res. Only
+// verified claims (res.Claims) are used.
+func CheckFromResult(res *verify.Result) Check {
+	c := Check{Verdict: res.Verdict, Reasons: append([]verify.Reason(nil), res.Reasons...)}
+	if res.Signer != nil {
+		c.KID = append([]byte(nil), res.Signer.KID...)
+	}
+	if cl := res.Claims; cl != nil {
+		cr := cl.Credential
+		h := credential.IDHash(cr.ID)
+		c.IDHash = h[:]
+		c.Number = cr.Number
+		c.Kind = cr.Kind
+		c.Holder = cr.Holder
+		c.HolderID = cr.HolderID
+		if cr.Vehicle != nil {
+			c.Plate = cr.Vehicle.Plate
+		}
+	}
+	return c
+}
+
+// Record is one stored check record.
+type Record struct {
+	ID     ID
+	Seq    uint64 // 1, 2, 3 … per device: the chain order
+	Device string
+	// Prev is the SM3 hash of the canonical bytes of record Seq−1 (zero for Seq 1).
+	Prev  [gm.SM3Size]byte
+	Wall  time.Time // device clock at the check (millisecond precision)
+	Clock ClockInfo
+	Check
+}
+
+// Limits of one record, enforced by Append and by decoding.
+const (
+	maxText    = 1024 // officer, number, place, action text, personal fields
+	maxNotes   = 8192
+	maxReasons = 32
+)
+
+func (c *Check) validate() error {
+	switch {
+	case !c.Action.Valid():
+		return fmt.Errorf("%w: action %d", ErrInvalidCheck, c.Action)
+	case c.Action == ActionOther && strings.TrimSpace(c.ActionText) == "":
+		return fmt.Errorf("%w: action 其他 (other) needs a text", ErrInvalidCheck)
+	case c.KID != nil && len(c.KID) != credential.KIDSize:
+		return fmt.Errorf("%w: kid of %d bytes", ErrInvalidCheck, len(c.KID))
+	case c.IDHash != nil && len(c.IDHash) != credential.IDHashSize:
+		return fmt.Errorf("%w: id hash of %d bytes", ErrInvalidCheck, len(c.IDHash))
+	case c.Kind != 0 && !c.Kind.Valid():
+		return fmt.Errorf("%w: kind %d", ErrInvalidCheck, c.Kind)
+	case c.Verdict > verify.Valid:
+		return fmt.Errorf("%w: verdict %d", ErrInvalidCheck, c.Verdict)
+	case len(c.Reasons) > maxReasons:
+		return fmt.Errorf("%w: %d reasons", ErrInvalidCheck, len(c.Reasons))
+	case len(c.Notes) > maxNotes:
+		return fmt.Errorf("%w: notes longer than %d bytes", ErrInvalidCheck, maxNotes)
+	}
+	for _, r := range c.Reasons {
+		if _, err := verify.ParseReason(r.String()); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalidCheck, err)
+		}
+	}
+	for name, s := range map[string]string{"officer": c.Officer, "number": c.Number, "action text": c.ActionText,
+		"holder": c.Holder, "holder id": c.HolderID, "plate": c.Plate} {
+		if len(s) > maxText {
+			return fmt.Errorf("%w: %s longer than %d bytes", ErrInvalidCheck, name, maxText)
+		}
+	}
+	if l := c.Location; l != nil {
+		if math.IsNaN(l.Lat) || math.IsNaN(l.Lon) || l.Lat < -90 || l.Lat > 90 || l.Lon < -180 || l.Lon > 180 {
+			return fmt.Errorf("%w: location %v,%v out of range", ErrInvalidCheck, l.Lat, l.Lon)
+		}
+		if len(l.Place) > maxText {
+			return fmt.Errorf("%w: place longer than %d bytes", ErrInvalidCheck, maxText)
+		}
+	}
+	return nil
+}
+
+// MaskedHolderID returns the holder ID with all but its first 3 and last 4
+// characters replaced by '*', the form shown before the officer reveals it.
+func MaskedHolderID(s string) string {
+	r := []rune(s)
+	if len(r) <= 7 {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
+}

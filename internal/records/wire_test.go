@@ -1,0 +1,172 @@
+package records
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/roadcheck/roadcheck/internal/gm"
+)
+
+// goldenRecord is the record of testdata/record-v1.hex.
+func goldenRecord() *Record {
+	c := sampleCheck(7)
+	c.Corrects = ID{0x01, 0x9a}
+	return &Record{
+		ID: ID{0x01, 0x9a, 0xbc}, Seq: 42, Device: "T-TEST-1", Prev: [32]byte{0xaa},
+		Wall:  time.UnixMilli(1795744800123),
+		Clock: ClockInfo{HubTime: time.UnixMilli(1795740000000), LocalTime: time.UnixMilli(1795740000500), Flags: ClockBackwards},
+		Check: c,
+	}
+}
+
+// TestGoldenBody pins the signed format: a change of the encoding breaks
+// every signature already made, so it must be deliberate.
+func TestGoldenBody(t *testing.T) {
+	got, err := goldenRecord().Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "record-v1.hex")
+	if os.Getenv("RECORDS_UPDATE_GOLDEN") == "1" {
+		if err := os.WriteFile(path, []byte(hex.EncodeToString(got)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := readHex(t, path)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("canonical bytes changed:\n got %x\nwant %x", got, want)
+	}
+	r, err := DecodeCanonical(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := r.Canonical()
+	if !bytes.Equal(again, want) {
+		t.Fatal("decode/encode is not the identity")
+	}
+}
+
+func readHex(t testing.TB, path string) []byte {
+	t.Helper()
+	s, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(string(s)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDecodeCanonicalRefuses(t *testing.T) {
+	good := readHex(t, filepath.Join("testdata", "record-v1.hex"))
+	var m map[uint64]any
+	if err := cbor.Unmarshal(good, &m); err != nil {
+		t.Fatal(err)
+	}
+	variant := func(mod func(m map[uint64]any)) []byte {
+		c := map[uint64]any{}
+		for k, v := range m {
+			c[k] = v
+		}
+		mod(c)
+		b, err := encMode.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	nonCanonical := append([]byte{0xb9, 0x00, byte(len(m))}, good[1:]...) // map length in 2 bytes
+	tests := []struct {
+		name    string
+		in      []byte
+		wantErr error
+	}{
+		{name: "empty", in: nil, wantErr: ErrMalformed},
+		{name: "trailing byte", in: append(bytes.Clone(good), 0), wantErr: ErrMalformed},
+		{name: "not a map", in: []byte{0x80}, wantErr: ErrMalformed},
+		{name: "non-shortest map header", in: nonCanonical, wantErr: ErrMalformed},
+		{name: "unknown key", in: variant(func(m map[uint64]any) { m[99] = 1 }), wantErr: ErrMalformed},
+		{name: "version 2", in: variant(func(m map[uint64]any) { m[1] = 2 }), wantErr: ErrMalformed},
+		{name: "short id", in: variant(func(m map[uint64]any) { m[2] = []byte{1} }), wantErr: ErrMalformed},
+		{name: "seq 0", in: variant(func(m map[uint64]any) { m[4] = 0 }), wantErr: ErrMalformed},
+		{name: "unknown verdict", in: variant(func(m map[uint64]any) { m[14] = "MAYBE" }), wantErr: ErrMalformed},
+		{name: "unknown reason", in: variant(func(m map[uint64]any) { m[15] = []any{"NOPE"} }), wantErr: ErrMalformed},
+		{name: "action 0", in: variant(func(m map[uint64]any) { m[16] = 0 }), wantErr: ErrMalformed},
+		{name: "wrong type", in: variant(func(m map[uint64]any) { m[6] = "noon" }), wantErr: ErrMalformed},
+		{name: "too large", in: make([]byte, MaxBodySize+1), wantErr: ErrMalformed},
+		{name: "golden", in: good},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeCanonical(tt.in)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestSignedOpen(t *testing.T) {
+	k, _ := gm.GenerateKey(nil)
+	other, _ := gm.GenerateKey(nil)
+	good := readHex(t, filepath.Join("testdata", "record-v1.hex"))
+	sig, _ := k.Sign(nil, good)
+	edited := bytes.ReplaceAll(good, []byte("LIMITED"), []byte("INVALID"))
+	tests := []struct {
+		name    string
+		s       Signed
+		wantErr error
+	}{
+		{name: "good", s: Signed{good, sig}},
+		{name: "edited body", s: Signed{edited, sig}, wantErr: ErrBadSignature},
+		{name: "other key", s: Signed{good, mustSign(t, other, good)}, wantErr: ErrBadSignature},
+		{name: "short signature", s: Signed{good, sig[:63]}, wantErr: ErrBadSignature},
+		{name: "garbage", s: Signed{[]byte("x"), sig}, wantErr: ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := tt.s.Open(k.Public()); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func mustSign(t *testing.T, k *gm.PrivateKey, msg []byte) []byte {
+	t.Helper()
+	s, err := k.Sign(nil, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func FuzzDecodeCanonical(f *testing.F) {
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.hex"))
+	for _, p := range seeds {
+		f.Add(readHex(f, p))
+	}
+	f.Add([]byte{0xa0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := DecodeCanonical(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		again, err := r.Canonical()
+		if err != nil || !bytes.Equal(again, data) {
+			t.Fatalf("accepted bytes do not re-encode identically: %v", err)
+		}
+	})
+}

@@ -1,0 +1,426 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
+
+	"github.com/roadcheck/roadcheck/internal/clock"
+)
+
+// DefaultBudget is the per-frame time budget when Options.Budget is zero.
+const DefaultBudget = 35 * time.Millisecond
+
+// DefaultPrefer is the text prefix preferred when a frame holds several codes.
+const DefaultPrefer = "RTC1:"
+
+// Options configure a Decoder. The zero value is usable.
+type Options struct {
+	// Budget bounds the work spent on one frame: attempts stop once it has
+	// elapsed (checked between steps, so a frame may overrun it by about
+	// one step, a millisecond or two). Zero means DefaultBudget; a negative
+	// value means no limit: every attempt of the plan runs, which makes the
+	// outcome independent of machine speed (tests use it).
+	Budget time.Duration
+	// Clock measures Result.Duration; nil means clock.Real.
+	Clock clock.Clock
+	// Prefer is the text prefix of the codes wanted when a frame holds
+	// several; "" means DefaultPrefer. A code without it is returned only
+	// when no preferred code turns up in the few attempts that follow.
+	Prefer string
+	// MaxPixels caps the decoded frame size: larger frames are downscaled
+	// first. Zero means 4 Mpx.
+	MaxPixels int
+}
+
+// Result is one decoded code.
+type Result struct {
+	// Text is the code's content.
+	Text string
+	// Attempt names the pipeline step that decoded it (e.g. "hybrid",
+	// "up2/hybrid", "inv/global"), for tuning and reports.
+	Attempt string
+	// Duration is the time Decode spent, measured with Options.Clock.
+	Duration time.Duration
+	// Corners are the symbol's outer corners in image coordinates,
+	// clockwise from the top-left module.
+	Corners [4]image.Point
+}
+
+// Decoder turns camera frames into QR code texts. It is safe for concurrent
+// use; each Decode call works on its own state.
+type Decoder struct {
+	opts Options
+}
+
+// NewDecoder returns a Decoder with opts (defaults filled in).
+func NewDecoder(opts Options) *Decoder {
+	if opts.Budget == 0 {
+		opts.Budget = DefaultBudget
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Prefer == "" {
+		opts.Prefer = DefaultPrefer
+	}
+	if opts.MaxPixels <= 0 {
+		opts.MaxPixels = 4 << 20
+	}
+	return &Decoder{opts: opts}
+}
+
+// Decode finds and decodes a QR code in img, preferring one whose text
+// starts with Options.Prefer. It runs a plan of attempts (binarizers,
+// scales, contrast normalisation, sharpening, inversion for dark-mode
+// screens, crops around finder patterns) and stops at the first preferred
+// decode, when the budget runs out, or when ctx is done. It returns an
+// error wrapping ErrNoCode when nothing decoded, or ctx.Err() when ctx was
+// cancelled before anything decoded.
+func (d *Decoder) Decode(ctx context.Context, img image.Image) (Result, error) {
+	start := d.opts.Clock.Now()
+	if img == nil || img.Bounds().Dx() < 21 || img.Bounds().Dy() < 21 {
+		return Result{}, fmt.Errorf("decode: image smaller than a QR code: %w", ErrNoCode)
+	}
+	if d.opts.Budget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.opts.Budget)
+		defer cancel()
+	}
+	parent := ctx
+	g := greyOf(img)
+	scale := 1.0
+	if px := g.w * g.h; px > d.opts.MaxPixels {
+		f := sqrtRatio(d.opts.MaxPixels, px)
+		g = g.resized(f)
+		scale = f
+	}
+	s := &session{g: g, r: newReader(), prefer: d.opts.Prefer}
+	res, ok := s.run(ctx)
+	res.Duration = d.opts.Clock.Now().Sub(start)
+	if ok {
+		for i := range res.Corners {
+			res.Corners[i].X = int(float64(res.Corners[i].X)/scale + 0.5)
+			res.Corners[i].Y = int(float64(res.Corners[i].Y)/scale + 0.5)
+		}
+		return res, nil
+	}
+	if err := parent.Err(); err != nil && ctxCancelled(err) {
+		return res, fmt.Errorf("decode: %w", err)
+	}
+	return res, fmt.Errorf("decode %dx%d: %w", img.Bounds().Dx(), img.Bounds().Dy(), ErrNoCode)
+}
+
+func ctxCancelled(err error) bool { return err == context.Canceled }
+
+// sqrtRatio is the linear scale factor that turns b pixels into a.
+func sqrtRatio(a, b int) float64 { return math.Sqrt(float64(a) / float64(b)) }
+
+// debugf, when set (by tests), traces the pipeline.
+var debugf func(format string, args ...any)
+
+func trace(format string, args ...any) {
+	if debugf != nil {
+		debugf(format, args...)
+	}
+}
+
+// session is the state of one Decode call.
+type session struct {
+	g      *plane
+	r      *reader
+	prefer string
+
+	planes   map[string]*plane
+	tried    []triedTriple
+	found    []found // non-preferred codes found so far
+	extra    int     // attempts left after a non-preferred find; -1 = none yet
+	finders  []finder
+	attempts int
+}
+
+type triedTriple struct {
+	t   triple
+	pol polarity
+}
+
+type found struct {
+	res  Result
+	quad [4]pt
+}
+
+// step is one attempt of the plan: a detection plane (scale relative to
+// the grey frame), a binarizer and a polarity.
+type step struct {
+	name   string
+	plane  string  // key for session.detPlane
+	scale  float64 // detection plane pixels per grey pixel
+	binar  string  // "hybrid" or "global"
+	pol    polarity
+	sample string // sampling plane key: "grey" or another plane key
+}
+
+// plan returns the attempt order for a frame of the given size.
+func plan(w, h int) []step {
+	long := max(w, h)
+	base := 1.0
+	if long > 1000 {
+		base = 1000 / float64(long)
+	}
+	b := base
+	var st []step
+	add := func(name, pl string, scale float64, binar string, pol polarity, sample string) {
+		st = append(st, step{name, pl, scale, binar, pol, sample})
+	}
+	add("hybrid", "grey", b, "hybrid", 1, "grey")
+	add("inv/hybrid", "grey", b, "hybrid", -1, "grey")
+	add("global", "grey", b, "global", 1, "grey")
+	add("norm/hybrid", "local", b, "hybrid", 1, "grey")
+	add("sharp/hybrid", "sharp", b, "hybrid", 1, "grey")
+	add("up2/hybrid", "grey", 2*b, "hybrid", 1, "grey")
+	add("inv/global", "grey", b, "global", -1, "grey")
+	add("norm/global", "local", b, "global", 1, "grey")
+	add("inv/norm/hybrid", "local", b, "hybrid", -1, "grey")
+	add("up2/sharp/hybrid", "sharp", 2*b, "hybrid", 1, "grey")
+	add("inv/up2/hybrid", "grey", 2*b, "hybrid", -1, "grey")
+	if base < 1 {
+		add("full/hybrid", "grey", 1, "hybrid", 1, "grey")
+	}
+	add("down2/hybrid", "grey", b/2, "hybrid", 1, "grey")
+	add("crop", "", 0, "", 1, "grey")
+	add("inv/crop", "", 0, "", -1, "grey")
+	return st
+}
+
+// plane returns (and caches) the named preprocessing of the grey frame at
+// the given scale.
+func (s *session) plane(name string, scale float64) *plane {
+	key := fmt.Sprintf("%s@%.4f", name, scale)
+	if p, ok := s.planes[key]; ok {
+		return p
+	}
+	if s.planes == nil {
+		s.planes = map[string]*plane{}
+	}
+	var p *plane
+	switch {
+	case scale != 1:
+		p = s.plane(name, 1).resized(scale)
+	case name == "grey":
+		p = s.g
+	case name == "local":
+		p = s.g.localNormalised(max(8, min(s.g.w, s.g.h)/24))
+	case name == "sharp":
+		p = s.g.unsharp(2, 1.5)
+	case name == "norm":
+		p = s.g.normalised()
+	default:
+		p = s.g
+	}
+	s.planes[key] = p
+	return p
+}
+
+func binarize(p *plane, kind string) (*gozxing.BitMatrix, error) {
+	src, err := gozxing.NewPlanarYUVLuminanceSource(p.pix, p.w, p.h, 0, 0, p.w, p.h, false)
+	if err != nil {
+		return nil, err
+	}
+	var b gozxing.Binarizer
+	if kind == "global" {
+		b = gozxing.NewGlobalHistgramBinarizer(src)
+	} else {
+		b = gozxing.NewHybridBinarizer(src)
+	}
+	return b.GetBlackMatrix()
+}
+
+// run executes the plan until a preferred code decodes or ctx ends.
+func (s *session) run(ctx context.Context) (Result, bool) {
+	s.extra = -1
+	for _, st := range plan(s.g.w, s.g.h) {
+		if ctx.Err() != nil {
+			break
+		}
+		if s.extra == 0 {
+			break
+		}
+		if s.extra > 0 {
+			s.extra--
+		}
+		var res Result
+		var ok bool
+		if st.binar == "" {
+			res, ok = s.cropStep(ctx, st)
+		} else {
+			res, ok = s.step(ctx, st)
+		}
+		if ok {
+			return res, true
+		}
+	}
+	if len(s.found) > 0 {
+		return s.found[0].res, true
+	}
+	return Result{}, false
+}
+
+// step runs one binarize → find finders → read attempt.
+func (s *session) step(ctx context.Context, st step) (Result, bool) {
+	det := s.plane(st.plane, st.scale)
+	bm, err := binarize(det, st.binar)
+	if err != nil {
+		return Result{}, false
+	}
+	if st.pol < 0 {
+		bm.FlipAll()
+	}
+	if ctx.Err() != nil {
+		return Result{}, false
+	}
+	cands := findFinders(bm, 2)
+	trace("step %s: %d finder candidates", st.name, len(cands))
+	for _, c := range cands {
+		s.finders = append(s.finders, finder{p: c.p.scale(1 / st.scale), ms: c.ms / st.scale, count: c.count})
+	}
+	return s.readCandidates(ctx, st.name, cands, 1/st.scale, pt{}, st.pol, st.sample)
+}
+
+// readCandidates reads the triples formed from cands, whose coordinates map
+// to the grey frame by ·f + off.
+func (s *session) readCandidates(ctx context.Context, name string, cands []finder, f float64, off pt, pol polarity, sample string) (Result, bool) {
+	g := s.plane(sample, 1)
+	for _, t := range triples(cands, 6) {
+		if ctx.Err() != nil {
+			return Result{}, false
+		}
+		t = t.scaled(f).shifted(off)
+		if s.seen(t, pol) || s.inFound(t) {
+			continue
+		}
+		s.tried = append(s.tried, triedTriple{t, pol})
+		text, gr, err := s.r.readTriple(ctx, g, t, pol)
+		trace("  triple tl=%.1f,%.1f tr=%.1f,%.1f bl=%.1f,%.1f ms=%.2f score=%.2f: err=%v", t.tl.p.x, t.tl.p.y, t.tr.p.x, t.tr.p.y, t.bl.p.x, t.bl.p.y, t.ms(), t.score, err)
+		if err != nil {
+			continue
+		}
+		res := Result{Text: text, Attempt: name}
+		c := gr.corners()
+		for i := range c {
+			res.Corners[i] = image.Point{X: int(c[i].x + 0.5), Y: int(c[i].y + 0.5)}
+		}
+		if strings.HasPrefix(text, s.prefer) {
+			return res, true
+		}
+		s.found = append(s.found, found{res: res, quad: c})
+		if s.extra < 0 {
+			s.extra = 3
+		}
+	}
+	return Result{}, false
+}
+
+// seen reports whether an equivalent triple was already read.
+func (s *session) seen(t triple, pol polarity) bool {
+	tol := 0.25 * t.ms()
+	for _, o := range s.tried {
+		if o.pol == pol && o.t.tl.p.dist(t.tl.p) < tol && o.t.tr.p.dist(t.tr.p) < tol && o.t.bl.p.dist(t.bl.p) < tol {
+			return true
+		}
+	}
+	return false
+}
+
+// inFound reports whether t lies inside a code already decoded.
+func (s *session) inFound(t triple) bool {
+	for _, f := range s.found {
+		if insideQuad(f.quad, t.tl.p) || insideQuad(f.quad, t.tr.p) || insideQuad(f.quad, t.bl.p) {
+			return true
+		}
+	}
+	return false
+}
+
+func insideQuad(q [4]pt, p pt) bool {
+	sign := 0.0
+	for i := range 4 {
+		a, b := q[i], q[(i+1)%4]
+		c := b.sub(a).cross(p.sub(a))
+		if c == 0 {
+			continue
+		}
+		if sign == 0 {
+			sign = c
+		} else if (c > 0) != (sign > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// cropStep upscales the region around the finder candidates seen so far and
+// reads it again: small or blurred codes get more pixels per module.
+func (s *session) cropStep(ctx context.Context, st step) (Result, bool) {
+	if len(s.finders) == 0 {
+		return Result{}, false
+	}
+	// Bounding box of all candidates, padded by 10 of their modules.
+	minX, minY, maxX, maxY := float64(s.g.w), float64(s.g.h), 0.0, 0.0
+	ms := 0.0
+	for _, f := range s.finders {
+		minX, maxX = min(minX, f.p.x), max(maxX, f.p.x)
+		minY, maxY = min(minY, f.p.y), max(maxY, f.p.y)
+		ms += f.ms
+	}
+	ms /= float64(len(s.finders))
+	pad := 10 * ms
+	x0, y0 := int(minX-pad), int(minY-pad)
+	x1, y1 := int(maxX+pad), int(maxY+pad)
+	c := s.g.crop(x0, y0, x1, y1)
+	x0, y0 = max(x0, 0), max(y0, 0)
+	f := 2.0
+	if ms > 5 {
+		f = 1
+	}
+	if c.w*c.h*int(f*f) > 3<<20 {
+		return Result{}, false
+	}
+	up := c.resized(f).unsharp(2, 1)
+	for _, binar := range []string{"hybrid", "global"} {
+		if ctx.Err() != nil {
+			return Result{}, false
+		}
+		bm, err := binarize(up, binar)
+		if err != nil {
+			continue
+		}
+		if st.pol < 0 {
+			bm.FlipAll()
+		}
+		cands := findFinders(bm, 2)
+		if res, ok := s.readCandidates(ctx, st.name+"/"+binar, cands, 1/f, pt{float64(x0), float64(y0)}, st.pol, st.sample); ok {
+			return res, true
+		}
+	}
+	return Result{}, false
+}
+
+// zxingRead is the plain gozxing detector on a binary matrix, used by tests
+// as the baseline the pipeline must beat.
+func zxingRead(bm *gozxing.BitMatrix) (string, error) {
+	det, err := detector.NewDetector(bm).Detect(nil)
+	if err != nil {
+		return "", err
+	}
+	res, err := newReader().dec.Decode(det.GetBits(), nil)
+	if err != nil {
+		return "", err
+	}
+	return res.GetText(), nil
+}

@@ -1,0 +1,305 @@
+package scan
+
+import (
+	"image"
+	"image/color"
+	"math"
+	"slices"
+)
+
+// plane is an 8-bit luminance image, row-major, no padding.
+type plane struct {
+	w, h int
+	pix  []byte
+}
+
+func newPlane(w, h int) *plane { return &plane{w: w, h: h, pix: make([]byte, w*h)} }
+
+// greyOf converts any image to luminance (BT.601 weights), with fast paths
+// for the types that decoders and cameras produce.
+func greyOf(img image.Image) *plane {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	p := newPlane(w, h)
+	switch m := img.(type) {
+	case *image.YCbCr:
+		for y := range h {
+			copy(p.pix[y*w:(y+1)*w], m.Y[m.YOffset(b.Min.X, b.Min.Y+y):])
+		}
+	case *image.Gray:
+		for y := range h {
+			copy(p.pix[y*w:(y+1)*w], m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):])
+		}
+	case *image.RGBA:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			out := p.pix[y*w : (y+1)*w]
+			for x := range out {
+				r, g, bl := uint32(row[4*x]), uint32(row[4*x+1]), uint32(row[4*x+2])
+				out[x] = uint8((77*r + 150*g + 29*bl + 128) >> 8)
+			}
+		}
+	case *image.NRGBA:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			out := p.pix[y*w : (y+1)*w]
+			for x := range out {
+				r, g, bl, a := uint32(row[4*x]), uint32(row[4*x+1]), uint32(row[4*x+2]), uint32(row[4*x+3])
+				l := (77*r + 150*g + 29*bl + 128) >> 8
+				// Transparent pixels show as white, as on a white page.
+				out[x] = uint8((l*a + 255*(255-a)) / 255)
+			}
+		}
+	default:
+		for y := range h {
+			for x := range w {
+				c := color.GrayModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray)
+				_, _, _, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+				l := uint32(c.Y)
+				a >>= 8
+				p.pix[y*w+x] = uint8((l*a + 255*(255-a)) / 255)
+			}
+		}
+	}
+	return p
+}
+
+// at returns the pixel, clamping coordinates to the plane.
+func (p *plane) at(x, y int) byte {
+	x = min(max(x, 0), p.w-1)
+	y = min(max(y, 0), p.h-1)
+	return p.pix[y*p.w+x]
+}
+
+// sample returns the bilinear interpolation at (x, y) in pixel coordinates
+// where pixel centres are at integer+0.5.
+func (p *plane) sample(x, y float64) float64 {
+	x -= 0.5
+	y -= 0.5
+	if x < 0 {
+		x = 0
+	}
+	if y < 0 {
+		y = 0
+	}
+	maxX, maxY := float64(p.w-1), float64(p.h-1)
+	if x > maxX {
+		x = maxX
+	}
+	if y > maxY {
+		y = maxY
+	}
+	x0, y0 := int(x), int(y)
+	x1, y1 := min(x0+1, p.w-1), min(y0+1, p.h-1)
+	fx, fy := x-float64(x0), y-float64(y0)
+	r0 := p.pix[y0*p.w:]
+	r1 := p.pix[y1*p.w:]
+	a := float64(r0[x0])*(1-fx) + float64(r0[x1])*fx
+	b := float64(r1[x0])*(1-fx) + float64(r1[x1])*fx
+	return a*(1-fy) + b*fy
+}
+
+// inverted returns 255-p.
+func (p *plane) inverted() *plane {
+	q := newPlane(p.w, p.h)
+	for i, v := range p.pix {
+		q.pix[i] = 255 - v
+	}
+	return q
+}
+
+// resized returns p scaled by f with area averaging when shrinking and
+// bilinear interpolation when enlarging.
+func (p *plane) resized(f float64) *plane {
+	w := max(1, int(math.Round(float64(p.w)*f)))
+	h := max(1, int(math.Round(float64(p.h)*f)))
+	q := newPlane(w, h)
+	if f >= 1 {
+		inv := 1 / f
+		for y := range h {
+			sy := (float64(y) + 0.5) * inv
+			for x := range w {
+				q.pix[y*w+x] = uint8(p.sample((float64(x)+0.5)*inv, sy) + 0.5)
+			}
+		}
+		return q
+	}
+	// Area average: each output pixel is the mean of the source box it covers.
+	k := 1 / f
+	for y := range h {
+		y0 := int(float64(y) * k)
+		y1 := max(y0+1, min(p.h, int(float64(y+1)*k)))
+		for x := range w {
+			x0 := int(float64(x) * k)
+			x1 := max(x0+1, min(p.w, int(float64(x+1)*k)))
+			sum, n := 0, 0
+			for yy := y0; yy < y1; yy++ {
+				row := p.pix[yy*p.w:]
+				for xx := x0; xx < x1; xx++ {
+					sum += int(row[xx])
+				}
+				n += x1 - x0
+			}
+			q.pix[y*w+x] = uint8((sum + n/2) / n)
+		}
+	}
+	return q
+}
+
+// boxBlur returns the mean over a (2r+1)² window (clamped at the borders),
+// computed with an integral image.
+func (p *plane) boxBlur(r int) *plane {
+	w, h := p.w, p.h
+	integ := make([]int32, (w+1)*(h+1))
+	for y := range h {
+		var rowSum int32
+		for x := range w {
+			rowSum += int32(p.pix[y*w+x])
+			integ[(y+1)*(w+1)+x+1] = integ[y*(w+1)+x+1] + rowSum
+		}
+	}
+	q := newPlane(w, h)
+	for y := range h {
+		y0, y1 := max(0, y-r), min(h, y+r+1)
+		for x := range w {
+			x0, x1 := max(0, x-r), min(w, x+r+1)
+			s := integ[y1*(w+1)+x1] - integ[y0*(w+1)+x1] - integ[y1*(w+1)+x0] + integ[y0*(w+1)+x0]
+			n := int32((y1 - y0) * (x1 - x0))
+			q.pix[y*w+x] = uint8((s + n/2) / n)
+		}
+	}
+	return q
+}
+
+// normalised stretches the 1st..99th percentile to the full range (global
+// contrast normalisation).
+func (p *plane) normalised() *plane {
+	var hist [256]int
+	for _, v := range p.pix {
+		hist[v]++
+	}
+	n := len(p.pix)
+	lo, hi := 0, 255
+	for acc := 0; lo < 255; lo++ {
+		acc += hist[lo]
+		if acc > n/100 {
+			break
+		}
+	}
+	for acc := 0; hi > 0; hi-- {
+		acc += hist[hi]
+		if acc > n/100 {
+			break
+		}
+	}
+	q := newPlane(p.w, p.h)
+	if hi <= lo {
+		copy(q.pix, p.pix)
+		return q
+	}
+	var lut [256]byte
+	for i := range lut {
+		v := (i - lo) * 255 / (hi - lo)
+		lut[i] = byte(min(max(v, 0), 255))
+	}
+	for i, v := range p.pix {
+		q.pix[i] = lut[v]
+	}
+	return q
+}
+
+// localNormalised divides out slowly varying light: each pixel is mapped
+// relative to the local mean over a (2r+1)² window, which flattens shadows,
+// glare halos and vignetting (local contrast normalisation).
+func (p *plane) localNormalised(r int) *plane {
+	mean := p.boxBlur(r)
+	q := newPlane(p.w, p.h)
+	// Local deviation from the mean of |v - mean|, smoothed the same way.
+	dev := newPlane(p.w, p.h)
+	for i, v := range p.pix {
+		d := int(v) - int(mean.pix[i])
+		if d < 0 {
+			d = -d
+		}
+		dev.pix[i] = byte(min(d*2, 255))
+	}
+	dev = dev.boxBlur(r)
+	for i, v := range p.pix {
+		s := max(int(dev.pix[i]), 6)
+		o := 128 + (int(v)-int(mean.pix[i]))*64/s
+		q.pix[i] = byte(min(max(o, 0), 255))
+	}
+	return q
+}
+
+// unsharp returns p + amount·(p - blur(p)), the unsharp mask, with a box blur
+// of radius r standing in for the Gaussian.
+func (p *plane) unsharp(r int, amount float64) *plane {
+	bl := p.boxBlur(r)
+	q := newPlane(p.w, p.h)
+	a := int(amount * 256)
+	for i, v := range p.pix {
+		o := int(v) + ((int(v)-int(bl.pix[i]))*a)/256
+		q.pix[i] = byte(min(max(o, 0), 255))
+	}
+	return q
+}
+
+// crop returns the sub-plane [x0,x1)×[y0,y1), clamped to p.
+func (p *plane) crop(x0, y0, x1, y1 int) *plane {
+	x0, y0 = max(x0, 0), max(y0, 0)
+	x1, y1 = min(x1, p.w), min(y1, p.h)
+	if x1 <= x0 || y1 <= y0 {
+		return newPlane(1, 1)
+	}
+	q := newPlane(x1-x0, y1-y0)
+	for y := y0; y < y1; y++ {
+		copy(q.pix[(y-y0)*q.w:(y-y0+1)*q.w], p.pix[y*p.w+x0:y*p.w+x1])
+	}
+	return q
+}
+
+// otsu returns the threshold maximising between-class variance of vals.
+func otsu(vals []float64) float64 {
+	if len(vals) == 0 {
+		return 128
+	}
+	var hist [256]int
+	for _, v := range vals {
+		hist[min(max(int(v), 0), 255)]++
+	}
+	total := len(vals)
+	sum := 0.0
+	for i, c := range hist {
+		sum += float64(i * c)
+	}
+	sumB, wB := 0.0, 0
+	best, bestT := -1.0, 128.0
+	for t := range 256 {
+		wB += hist[t]
+		if wB == 0 {
+			continue
+		}
+		wF := total - wB
+		if wF == 0 {
+			break
+		}
+		sumB += float64(t * hist[t])
+		mB := sumB / float64(wB)
+		mF := (sum - sumB) / float64(wF)
+		between := float64(wB) * float64(wF) * (mB - mF) * (mB - mF)
+		if between > best {
+			best, bestT = between, float64(t)+0.5
+		}
+	}
+	return bestT
+}
+
+// median of a small slice (modifies order).
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}

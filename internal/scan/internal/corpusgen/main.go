@@ -1,0 +1,113 @@
+// Command corpusgen writes a deterministic corpus of synthetic camera frames
+// of RTC1 QR codes for the scan benchmark: one PNG per frame (JPEG for the
+// jpeg condition, whose artefacts are the point) and manifest.json listing
+// file, condition, size, expected text and drawn parameters.
+//
+// Usage:
+//
+//	go run ./internal/scan/internal/corpusgen -out DIR [-seed N] [-per N] [-sizes 640x480,1280x720] [-conds blur,noise]
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/roadcheck/roadcheck/internal/scan/internal/scene"
+)
+
+// Entry is one line of the manifest.
+type Entry struct {
+	File      string `json:"file"`
+	Condition string `json:"condition"`
+	Size      string `json:"size"`
+	Text      string `json:"text"`
+	Version   int    `json:"version"`
+	Params    string `json:"params"`
+}
+
+func main() {
+	out := flag.String("out", "", "output `dir` (created)")
+	seed := flag.Uint64("seed", 1, "corpus seed")
+	per := flag.Int("per", 10, "frames per condition and size")
+	sizes := flag.String("sizes", "640x480,1280x720,1920x1080", "comma-separated frame sizes")
+	conds := flag.String("conds", "all", "comma-separated conditions, or all ("+scene.Describe()+")")
+	sample := flag.Bool("sample", true, "use the worked-example text for the first frame of each condition and size")
+	flag.Parse()
+	if *out == "" {
+		fmt.Fprintln(os.Stderr, "corpusgen: -out is required")
+		os.Exit(2)
+	}
+	if err := run(*out, *seed, *per, *sizes, *conds, *sample); err != nil {
+		fmt.Fprintln(os.Stderr, "corpusgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out string, seed uint64, per int, sizesFlag, condsFlag string, sample bool) error {
+	var sizes []scene.Size
+	for _, s := range strings.Split(sizesFlag, ",") {
+		var sz scene.Size
+		if _, err := fmt.Sscanf(strings.TrimSpace(s), "%dx%d", &sz.W, &sz.H); err != nil {
+			return fmt.Errorf("bad size %q", s)
+		}
+		sizes = append(sizes, sz)
+	}
+	conds := scene.Conditions
+	if condsFlag != "all" {
+		conds = nil
+		for _, c := range strings.Split(condsFlag, ",") {
+			conds = append(conds, scene.Condition(strings.TrimSpace(c)))
+		}
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	specs := scene.Specs(seed, per, sizes, conds)
+	var manifest []Entry
+	for i, sp := range specs {
+		if sample && i%per == 0 {
+			sp.Text = scene.Sample
+		}
+		f, err := scene.Render(sp)
+		if err != nil {
+			return fmt.Errorf("%s: %w", sp.Name(), err)
+		}
+		name := sp.Name() + ".png"
+		path := filepath.Join(out, name)
+		if f.Encoded != nil {
+			name = sp.Name() + ".jpg"
+			path = filepath.Join(out, name)
+			if err := os.WriteFile(path, f.Encoded, 0o644); err != nil {
+				return err
+			}
+		} else {
+			w, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			enc := png.Encoder{CompressionLevel: png.BestSpeed}
+			if err := enc.Encode(w, f.Image); err != nil {
+				w.Close()
+				return err
+			}
+			if err := w.Close(); err != nil {
+				return err
+			}
+		}
+		manifest = append(manifest, Entry{File: name, Condition: string(sp.Condition), Size: sp.Size.String(), Text: f.Text, Version: f.Version, Params: f.Params})
+	}
+	b, err := json.MarshalIndent(manifest, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "manifest.json"), b, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "corpusgen: %d frames in %s\n", len(manifest), out)
+	return nil
+}

@@ -1,0 +1,24 @@
+// Package ui owns RoadCheck's GUI: the fyne screens an inspector, a station
+// clerk or a supervisor works with (sign-in, scan, verdict, roadside stop,
+// history, supervisor counters and export, settings) and the theme they are
+// drawn with (bundled CJK font, outdoor light and dark palettes, 48 dp touch
+// targets, verdict colours).
+//
+// Every screen is a thin skin over the domain. The package talks to the
+// domain only through the small interfaces declared in deps.go (Verifier,
+// Decoder, Wedge, Camera, RecordStore, SyncStatus, TrustInfo, Officers);
+// app/roadcheck wires real implementations into Deps and calls New. It never
+// imports bbolt or gmsm. Each screen is built by a newXScreen function that
+// returns a fyne.CanvasObject.
+//
+// Threading: fyne runs every callback on one goroutine. Work that may take
+// time (decoding an image, verifying, reading records) runs on a background
+// goroutine and hands its result back with fyne.Do. Time comes from the
+// injected clock.Clock (auto-lock, status bar, record timestamps), never from
+// time.Now.
+//
+// Language: Simplified Chinese by default, English on request. The texts are
+// the JSON files of assets/i18n (the go-i18n format fyne's lang package
+// reads); the package keeps its own catalog so the language can be switched
+// at run time and tests do not depend on the host's locale.
+package ui

@@ -1,0 +1,37 @@
+package ui
+
+import "errors"
+
+// Sentinel errors of package ui; test with errors.Is. Only errors wrapped in
+// a UserError are shown verbatim in the GUI; every other error is shown as a
+// generic sentence and logged.
+var (
+	// ErrSignIn: the officer ID or PIN is wrong (user-visible).
+	ErrSignIn = &UserError{Key: "signin.wrong", Msg: "ui: officer ID or PIN is wrong"}
+	// ErrNotAllowed: the signed-in officer's role may not open the screen (user-visible).
+	ErrNotAllowed = &UserError{Key: "signin.notAllowed", Msg: "ui: not allowed for this role"}
+	// ErrNoDecoder: no image decoder is wired, so images cannot be read.
+	ErrNoDecoder = errors.New("ui: no image decoder")
+	// ErrNoCamera: no camera is wired or present.
+	ErrNoCamera = errors.New("ui: no camera")
+)
+
+// UserError is an error whose message may be shown to the officer: Key names
+// its sentence in the translation catalog; Msg is the log text.
+type UserError struct {
+	Key string
+	Msg string
+}
+
+// Error returns the log text.
+func (e *UserError) Error() string { return e.Msg }
+
+// userMessage returns the sentence shown for err in the current language:
+// its own for a UserError, a generic one otherwise.
+func userMessage(tr func(string, ...any) string, err error) string {
+	var ue *UserError
+	if errors.As(err, &ue) {
+		return tr(ue.Key)
+	}
+	return tr("error.generic")
+}
