@@ -65,7 +65,7 @@ type Sign1 struct {
 }
 
 // SigStructure returns the bytes that are signed: the CBOR encoding of
-// ["Signature1", protected, h'', payload] (RFC 9052 section 4.4).
+// ["Signature1", protected, h”, payload] (RFC 9052 section 4.4).
 func (s *Sign1) SigStructure() []byte { return sigStructure(s.Protected, s.Payload) }
 
 func sigStructure(protected, payload []byte) []byte {
@@ -214,4 +214,3 @@ func MarshalDeterministic(v any) ([]byte, error) {
 	}
 	return b, nil
 }
-

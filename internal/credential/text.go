@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Prefix starts every RTC1 QR text.
@@ -57,25 +58,48 @@ func otherVersion(text string) (string, bool) {
 	return rest[:n], true
 }
 
+// zlibReaders recycles inflaters: a new one allocates and clears a 32 KiB
+// window, which would cost more than the rest of decoding.
+var zlibReaders sync.Pool
+
 func inflate(compressed []byte) ([]byte, error) {
 	src := bytes.NewReader(compressed)
-	zr, err := zlib.NewReader(src)
-	if err != nil {
-		return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
+	var zr io.ReadCloser
+	if r, ok := zlibReaders.Get().(io.ReadCloser); ok {
+		if err := r.(zlib.Resetter).Reset(src, nil); err != nil {
+			return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
+		}
+		zr = r
+	} else {
+		r, err := zlib.NewReader(src)
+		if err != nil {
+			return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
+		}
+		zr = r
 	}
-	defer zr.Close()
-	var out bytes.Buffer
-	n, err := io.Copy(&out, io.LimitReader(zr, MaxCOSESize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
+	defer zlibReaders.Put(zr)
+	// Read at most one byte past the limit: never inflate a bomb further.
+	out := make([]byte, 0, min(4*len(compressed)+64, MaxCOSESize+1))
+	for len(out) <= MaxCOSESize {
+		if len(out) == cap(out) {
+			out = append(out, 0)[:len(out)]
+		}
+		n, err := zr.Read(out[len(out):min(cap(out), MaxCOSESize+1)])
+		out = out[:len(out)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
+		}
 	}
-	if n > MaxCOSESize {
+	if len(out) > MaxCOSESize {
 		return nil, fmt.Errorf("%w: inflated COSE exceeds %d bytes", ErrMalformed, MaxCOSESize)
 	}
 	if src.Len() != 0 {
 		return nil, fmt.Errorf("%w: %d bytes after the zlib stream", ErrMalformed, src.Len())
 	}
-	return out.Bytes(), nil
+	return out, nil
 }
 
 // EncodeText compresses COSE bytes with zlib (best compression), encodes them

@@ -41,17 +41,22 @@ type Cert struct {
 	// whose signature on it verified at import. Empty for anchors.
 	Parents []*Cert
 	KID     [credential.KIDSize]byte
+
+	subject, issuer string // RFC 2253 forms, computed once
 }
 
 // Subject is the certificate's subject in RFC 2253 form.
-func (c *Cert) Subject() string { return c.Cert.Subject.String() }
+func (c *Cert) Subject() string { return c.subject }
+
+// Issuer is the certificate's issuer name in RFC 2253 form.
+func (c *Cert) Issuer() string { return c.issuer }
 
 // Label is a short human name: the subject's CN, else its RFC 2253 form.
 func (c *Cert) Label() string {
 	if c.Cert.Subject.CommonName != "" {
 		return c.Cert.Subject.CommonName
 	}
-	return c.Subject()
+	return c.subject
 }
 
 // Chain is one path from a signer up to an anchor, signer first.
@@ -93,7 +98,8 @@ func parseCert(der []byte) (*Cert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: public key", ErrNotSM2)
 	}
-	out := &Cert{Hash: HashOf(der), Cert: c, Pub: pub, KID: credential.KID(der)}
+	out := &Cert{Hash: HashOf(der), Cert: c, Pub: pub, KID: credential.KID(der),
+		subject: c.Subject.String(), issuer: c.Issuer.String()}
 	out.CA = c.BasicConstraintsValid && c.IsCA
 	return out, nil
 }

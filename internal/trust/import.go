@@ -302,7 +302,7 @@ func (s *Store) importCerts(idx *index, w *writes, rep *Report, pending []int) {
 				c.Parents = append(c.Parents, p)
 			}
 			if len(c.Parents) == 0 {
-				r.Err = fmt.Errorf("%w (issuer %s)", lastErr, c.Cert.Issuer.String())
+				r.Err = fmt.Errorf("%w (issuer %s)", lastErr, c.Issuer())
 				continue
 			}
 			r.Err = nil

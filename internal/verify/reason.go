@@ -8,23 +8,23 @@ type Reason uint8
 
 // The reason codes of the format, in step order.
 const (
-	Malformed           Reason = iota + 1 // step 1 or 6
-	UnsupportedVersion                    // step 1
-	UnsupportedAlg                        // step 2
-	UnknownSigner                         // step 3
-	ChainInvalid                          // step 4
-	SignerRevoked                         // step 4
-	BadSignature                          // step 5
-	IssuerMismatch                        // step 6
-	CodeNotYetValid                       // step 7
-	CodeExpired                           // step 7
-	LicenceNotYetValid                    // step 8
-	LicenceExpired                        // step 8
-	LicenceRevoked                        // step 9
-	LicenceSuspended                      // step 9
-	StatusUnknown                         // step 10 (warning)
-	TrustStale                            // step 10 (warning)
-	ReviewOverdue                         // step 10 (warning)
+	Malformed          Reason = iota + 1 // step 1 or 6
+	UnsupportedVersion                   // step 1
+	UnsupportedAlg                       // step 2
+	UnknownSigner                        // step 3
+	ChainInvalid                         // step 4
+	SignerRevoked                        // step 4
+	BadSignature                         // step 5
+	IssuerMismatch                       // step 6
+	CodeNotYetValid                      // step 7
+	CodeExpired                          // step 7
+	LicenceNotYetValid                   // step 8
+	LicenceExpired                       // step 8
+	LicenceRevoked                       // step 9
+	LicenceSuspended                     // step 9
+	StatusUnknown                        // step 10 (warning)
+	TrustStale                           // step 10 (warning)
+	ReviewOverdue                        // step 10 (warning)
 	maxReason
 )
 

@@ -310,7 +310,9 @@ func (g *gen) example() {
 		string(read("code.txt")), "VALID")
 }
 
-func (g *gen) valid() *code { return g.code("sz", vehicle("44030012922026000001", "440300"), days(-30)) }
+func (g *gen) valid() *code {
+	return g.code("sz", vehicle("44030012922026000001", "440300"), days(-30))
+}
 
 func (g *gen) limits() {
 	good := g.valid().text()
@@ -531,7 +533,9 @@ func (g *gen) trustCases() {
 	short.mutSig = func(s []byte) []byte { return s[:63] }
 	g.add("signature-63-bytes", "a signature of 63 bytes", nil, short.text(), "INVALID", "BAD_SIGNATURE")
 	der := g.valid()
-	der.mutSig = func(s []byte) []byte { return append([]byte{0x30, 0x44, 0x02, 0x20}, append(append(s[:32:32], 0x02, 0x20), s[32:]...)...) }
+	der.mutSig = func(s []byte) []byte {
+		return append([]byte{0x30, 0x44, 0x02, 0x20}, append(append(s[:32:32], 0x02, 0x20), s[32:]...)...)
+	}
 	g.add("signature-der", "an ASN.1 DER signature instead of raw r||s", nil, der.text(), "INVALID", "BAD_SIGNATURE")
 	tampered := g.valid()
 	tampered.mutCOSE = func(b []byte) []byte {
@@ -623,7 +627,9 @@ func cloneMap(m map[int64]any) map[int64]any {
 }
 
 func (g *gen) timeCases() {
-	at := func(d time.Duration) *code { return g.code("sz", vehicle("44030012922026000001", "440300"), vecT.Add(d)) }
+	at := func(d time.Duration) *code {
+		return g.code("sz", vehicle("44030012922026000001", "440300"), vecT.Add(d))
+	}
 	g.add("iat-within-skew", "iat 300 s after the check time is within the default skew", nil, at(300*time.Second).text(), "VALID")
 	g.add("iat-future", "iat 301 s after the check time", nil, at(301*time.Second).text(), "INVALID", "CODE_NOT_YET_VALID")
 	dyn := func(exp time.Duration) string {

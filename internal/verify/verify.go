@@ -225,7 +225,7 @@ func (v *Verifier) chainAt(c *trust.Cert, iat time.Time) (trust.Chain, []Reason)
 }
 
 func signerInfo(c *trust.Cert, ch trust.Chain) *SignerInfo {
-	si := &SignerInfo{KID: c.KID[:], Subject: c.Subject(), Issuer: c.Cert.Issuer.String(), Known: true}
+	si := &SignerInfo{KID: c.KID[:], Subject: c.Subject(), Issuer: c.Issuer(), Known: true}
 	if len(ch) > 1 {
 		si.Prefix = ch.IssuingCA().Prefix
 	}
