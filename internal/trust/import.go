@@ -413,7 +413,7 @@ func importList(idx *index, w *writes, pl parsedList) {
 	key := listKey{ca.Hash, l.Issuer}
 	cur := idx.lists[key]
 	switch {
-	case cur != nil && cur.Digest == HashOf(pl.res.Block.Bytes):
+	case cur != nil && cur.appliedBefore(HashOf(pl.res.Block.Bytes)):
 		r.Outcome = Unchanged
 		return
 	case cur != nil && l.Sequence <= cur.Sequence:
@@ -432,8 +432,15 @@ func importList(idx *index, w *writes, pl parsedList) {
 		lw.changes[e.IDHash] = e
 	}
 	digest := HashOf(pl.res.Block.Bytes)
-	lw.header = &listRecord{Sequence: l.Sequence, ThisUpdate: l.ThisUpdate, NextUpdate: l.NextUpdate, Digest: digest[:]}
-	lw.info = &ListInfo{CA: ca, Issuer: l.Issuer, Sequence: l.Sequence, ThisUpdate: at, NextUpdate: time.Unix(l.NextUpdate, 0), Digest: digest}
+	var applied [][]byte
+	if !l.Full() && cur != nil {
+		applied = append(slices.Clone(cur.applied), slices.Clone(cur.Digest[:]))
+		if len(applied) > maxApplied {
+			applied = applied[len(applied)-maxApplied:]
+		}
+	}
+	lw.header = &listRecord{Sequence: l.Sequence, ThisUpdate: l.ThisUpdate, NextUpdate: l.NextUpdate, Digest: digest[:], Applied: applied}
+	lw.info = &ListInfo{CA: ca, Issuer: l.Issuer, Sequence: l.Sequence, ThisUpdate: at, NextUpdate: time.Unix(l.NextUpdate, 0), Digest: digest, applied: applied}
 	idx.lists[key] = lw.info
 	r.Outcome = Stored
 }

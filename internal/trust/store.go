@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -72,6 +73,21 @@ type ListInfo struct {
 	NextUpdate time.Time
 	Entries    int
 	Digest     Hash // SM3 of the last applied list's COSE bytes
+	applied    [][]byte
+}
+
+// appliedBefore reports whether the list with COSE digest d was applied
+// since (and including) the stored full list.
+func (l *ListInfo) appliedBefore(d Hash) bool {
+	if l.Digest == d {
+		return true
+	}
+	for _, a := range l.applied {
+		if bytes.Equal(a, d[:]) {
+			return true
+		}
+	}
+	return false
 }
 
 // certRecord is a certificate as persisted in BucketCerts.
@@ -87,7 +103,14 @@ type listRecord struct {
 	NextUpdate int64  `cbor:"3,keyasint"`
 	Entries    int    `cbor:"4,keyasint"`
 	Digest     []byte `cbor:"5,keyasint"` // SM3 of the last applied list's COSE bytes
+	// Applied are the SM3 digests of the full list and every delta applied
+	// on top of it (at most maxApplied, newest last): re-importing any of
+	// them is "unchanged", not a rollback.
+	Applied [][]byte `cbor:"6,keyasint,omitempty"`
 }
+
+// maxApplied bounds listRecord.Applied.
+const maxApplied = 512
 
 // New returns the trust store kept in db, creating its buckets if needed and
 // loading its index.
@@ -234,7 +257,7 @@ func loadIndex(tx *bolt.Tx) (*index, error) {
 			idx.lists[key] = &ListInfo{
 				CA: idx.certs[key.ca], Issuer: key.issuer, Sequence: rec.Sequence,
 				ThisUpdate: time.Unix(rec.ThisUpdate, 0), NextUpdate: time.Unix(rec.NextUpdate, 0), Entries: rec.Entries,
-				Digest: Hash(rec.Digest),
+				Digest: Hash(rec.Digest), applied: rec.Applied,
 			}
 			return nil
 		}); err != nil {

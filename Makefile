@@ -1,0 +1,59 @@
+# RoadCheck. `make run` runs the demo; `make test` runs every test.
+GO       ?= go
+BIN      := build/bin
+GOFLAGS  ?= -buildvcs=false
+export GOFLAGS
+
+.PHONY: run test build bench bench-scan lint tidy-check fuzz deps-gui deps-test clean
+
+## run: the demo end to end on the embedded demo world
+run:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./app/rcctl
+	RCCTL=$(BIN)/rcctl bash build/demo-run.sh
+
+## test: vet and all tests with the race detector
+test: deps-gui
+	$(GO) vet ./...
+	$(GO) test -race -timeout 14m ./...
+
+## build: every program into build/bin
+build: deps-gui
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./app/...
+
+## bench: the benchmarks whose figures are in the README
+bench:
+	$(GO) test -run '^$$' -bench 'Verify$$|RawSM2Verify$$' -benchtime 3s -count 3 ./internal/verify
+	$(GO) test -run '^$$' -bench 'Import' -benchtime 5x ./internal/trust
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/records/... ./internal/syncclient/... ./internal/hub/...
+
+## bench-scan: the QR decoder against zbarimg on the generated camera corpus
+bench-scan:
+	bash build/bench-scan.sh
+
+## lint: formatting (fails on any unformatted file) and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## tidy-check: go.mod and go.sum are tidy
+tidy-check:
+	$(GO) mod tidy -diff
+
+## fuzz: a short run of every fuzz target
+fuzz:
+	$(GO) test -run '^$$' -fuzz 'FuzzParse$$' -fuzztime 30s ./internal/credential
+	$(GO) test -run '^$$' -fuzz 'FuzzBase45$$' -fuzztime 15s ./internal/credential
+	$(GO) test -run '^$$' -fuzz 'FuzzParseStatusList$$' -fuzztime 30s ./internal/credential
+	$(GO) test -run '^$$' -fuzz 'FuzzImport$$' -fuzztime 30s ./internal/trust
+	$(GO) test -run '^$$' -fuzz 'FuzzSplitPEM$$' -fuzztime 15s ./internal/trust
+
+deps-gui:
+	@bash build/deps.sh gui
+
+deps-test:
+	@bash build/deps.sh gui test
+
+clean:
+	rm -rf $(BIN)

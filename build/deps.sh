@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages RoadCheck needs, only those missing.
+# Usage: build/deps.sh gui|test|scan  (several groups may be given)
+set -euo pipefail
+declare -A groups=(
+  [gui]="gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev"
+  [test]="xvfb imagemagick x11-utils xdotool"
+  [scan]="zbar-tools"
+)
+want=()
+for g in "$@"; do
+  [[ -n "${groups[$g]:-}" ]] || { echo "deps.sh: unknown group $g" >&2; exit 2; }
+  for p in ${groups[$g]}; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want+=("$p")
+  done
+done
+[[ ${#want[@]} -eq 0 ]] && exit 0
+echo "installing Debian packages: ${want[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "deps.sh: need root or sudo to install: ${want[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null

@@ -1,0 +1,98 @@
+package issuer
+
+import (
+	"crypto/x509"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/gm"
+)
+
+func TestPKIChainsWithSmx509(t *testing.T) {
+	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	rnd := gm.DeterministicReader([]byte("issuer-test"))
+	root, err := NewRoot(rnd, CertRequest{Subject: Name{CommonName: "根"}, Serial: 1, NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(10, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := root.IssueCA(rnd, CertRequest{Subject: Name{CommonName: "省CA"}, Prefix: "44", Serial: 2, NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(5, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ca.IssueSigner(rnd, CertRequest{Subject: Name{CommonName: "签名"}, Serial: 3, NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(2, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, inter := smx509.NewCertPool(), smx509.NewCertPool()
+	roots.AddCert(root.Cert)
+	inter.AddCert(ca.Cert)
+	if _, err := signer.Cert.Verify(smx509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Fatalf("chain does not verify: %v", err)
+	}
+	if signer.Cert.SignatureAlgorithm != smx509.SM2WithSM3 || ca.Cert.Subject.SerialNumber != "44" {
+		t.Fatalf("algorithm %v, prefix %q", signer.Cert.SignatureAlgorithm, ca.Cert.Subject.SerialNumber)
+	}
+	if signer.KID != credential.KID(signer.DER) {
+		t.Fatal("kid is not SM3(DER)[:8]")
+	}
+	der, err := ca.CRL(rnd, 7, now, now.AddDate(0, 1, 0), []Revocation{{Serial: signer.Cert.SerialNumber, At: now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := smx509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crl.CheckSignatureFrom(ca.Cert); err != nil {
+		t.Fatalf("CRL signature: %v", err)
+	}
+	if crl.Number.Int64() != 7 || len(crl.RevokedCertificateEntries) != 1 {
+		t.Fatalf("CRL %v %d", crl.Number, len(crl.RevokedCertificateEntries))
+	}
+	bad, err := ca.IssueSigner(rnd, CertRequest{Subject: Name{CommonName: "坏"}, Serial: 4, NotBefore: now, NotAfter: now.AddDate(1, 0, 0), Tweak: Tweak{CorruptSignature: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Cert.CheckSignatureFrom(ca.Cert); err == nil {
+		t.Fatal("corrupted signature verifies")
+	}
+}
+
+func TestSignCredentialRoundTrip(t *testing.T) {
+	rnd := gm.DeterministicReader([]byte("issuer-test-2"))
+	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	root, err := NewRoot(rnd, CertRequest{Subject: Name{CommonName: "根"}, Serial: 1, NotBefore: now, NotAfter: now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := root.IssueSigner(rnd, CertRequest{Subject: Name{CommonName: "签名"}, Serial: 2, NotBefore: now, NotAfter: now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := credential.ParseDate("2026-01-01")
+	until, _ := credential.ParseDate("2028-01-01")
+	c := &credential.Claims{IssuedAt: now.Unix(), Credential: credential.Credential{Version: 1, Kind: credential.KindPermit, Number: "N1", ID: "ID1",
+		Holder: "某公司", HolderIDType: credential.HolderIDCreditCode, HolderID: "91440300MA5TEST001", Authority: "某局", AuthorityCode: "440300",
+		ValidFrom: from, ValidUntil: until, Permit: &credential.Permit{Scope: "道路普通货物运输"}}}
+	text, err := s.SignCredential(rnd, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := credential.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.Key.Public().Verify(d.Sign1.SigStructure(), d.Sign1.Signature); !ok {
+		t.Fatal("signature does not verify")
+	}
+	got, err := d.Claims()
+	if err != nil || got.Credential.Permit.Scope != "道路普通货物运输" {
+		t.Fatalf("claims: %+v %v", got, err)
+	}
+	c.Credential.Permit = nil
+	if _, err := s.SignCredential(rnd, c); err == nil {
+		t.Fatal("signed a kind-2 credential without its permit fields")
+	}
+}
