@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -24,7 +25,7 @@ func cmdTrustAnchorAdd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "usage: rcctl trust anchor add FILE.pem")
 		return ExitError
 	}
-	data, err := os.ReadFile(fs.Arg(0))
+	data, err := readLimited(fs.Arg(0))
 	if err != nil {
 		return failf(env, "%v", err)
 	}
@@ -52,7 +53,7 @@ func cmdTrustImport(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "usage: rcctl trust import FILE.pem")
 		return ExitError
 	}
-	data, err := os.ReadFile(fs.Arg(0))
+	data, err := readLimited(fs.Arg(0))
 	if err != nil {
 		return failf(env, "%v", err)
 	}
@@ -73,6 +74,22 @@ func cmdTrustImport(ctx context.Context, env *Env, args []string) int {
 		return ExitPartial
 	}
 	return ExitOK
+}
+
+// maxTrustFile caps anchor and bundle files (a national bundle with
+// millions of status entries is far smaller).
+const maxTrustFile = 512 << 20
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > maxTrustFile {
+		return nil, fmt.Errorf("%s: %d bytes is larger than the %d MiB a trust file may have", path, fi.Size(), maxTrustFile>>20)
+	}
+	return io.ReadAll(io.LimitReader(f, maxTrustFile+1))
 }
 
 // printReport prints one line per block: "block N TYPE LABEL: stored" or
