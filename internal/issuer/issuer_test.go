@@ -96,3 +96,42 @@ func TestSignCredentialRoundTrip(t *testing.T) {
 		t.Fatal("signed a kind-2 credential without its permit fields")
 	}
 }
+
+func TestSignDynamic(t *testing.T) {
+	rnd := gm.DeterministicReader([]byte("issuer-test-3"))
+	now := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
+	root, err := NewRoot(rnd, CertRequest{Subject: Name{CommonName: "根"}, Serial: 1, NotBefore: now, NotAfter: now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := root.IssueSigner(rnd, CertRequest{Subject: Name{CommonName: "签名"}, Serial: 2, NotBefore: now, NotAfter: now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := credential.ParseDate("2026-01-01")
+	until, _ := credential.ParseDate("2028-01-01")
+	cr := credential.Credential{Version: 1, Kind: credential.KindPractitioner, Number: "N", ID: "I", Holder: "张三", HolderIDType: credential.HolderIDResident,
+		HolderID: "440304198203151234", Authority: "某局", AuthorityCode: "440300", ValidFrom: from, ValidUntil: until,
+		Practitioner: &credential.Practitioner{Categories: []string{"道路货物运输驾驶员"}}}
+	text, err := s.SignDynamic(rnd, cr, now, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := credential.Parse(text)
+	c, err := d.Claims()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.HasExpiry || c.Expires-c.IssuedAt != int64(DynamicTTL/time.Second) || len(c.CTI) != 16 {
+		t.Fatalf("dynamic claims: exp-iat=%d cti=%x", c.Expires-c.IssuedAt, c.CTI)
+	}
+	static, err := s.SignStatic(rnd, cr, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, _ := credential.Parse(static)
+	c2, _ := d2.Claims()
+	if c2.HasExpiry || c2.CTI != nil {
+		t.Fatal("static code carries exp or cti")
+	}
+}

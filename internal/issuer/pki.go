@@ -281,3 +281,24 @@ func (b *Bundle) PEM() []byte {
 func CertPEM(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
+
+// DynamicTTL is how long a dynamic phone code stays acceptable by default.
+const DynamicTTL = 5 * time.Minute
+
+// SignStatic signs a printed code for cr: iat is at, no exp, no cti.
+func (s *Signer) SignStatic(rand io.Reader, cr credential.Credential, at time.Time) (string, error) {
+	return s.SignCredential(rand, &credential.Claims{IssuedAt: at.Unix(), Credential: cr})
+}
+
+// SignDynamic signs a short-lived code for a phone screen: iat is at, exp is
+// at+ttl (DynamicTTL when zero), and a random 16-byte cti read from rand.
+func (s *Signer) SignDynamic(rand io.Reader, cr credential.Credential, at time.Time, ttl time.Duration) (string, error) {
+	if ttl <= 0 {
+		ttl = DynamicTTL
+	}
+	cti := make([]byte, 32) // read a full block: see gm.DeterministicReader
+	if _, err := io.ReadFull(rand, cti); err != nil {
+		return "", fmt.Errorf("issuer: cti: %w", err)
+	}
+	return s.SignCredential(rand, &credential.Claims{IssuedAt: at.Unix(), Expires: at.Add(ttl).Unix(), HasExpiry: true, CTI: cti[:16], Credential: cr})
+}
