@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/blackjack/webcam"
 )
@@ -219,6 +220,9 @@ func (d *v4l2Device) readRaw(stop <-chan struct{}) ([]byte, error) {
 			return nil, err
 		}
 		buf, index, err := d.cam.GetFrame()
+		if errors.Is(err, syscall.EAGAIN) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

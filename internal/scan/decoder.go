@@ -81,12 +81,16 @@ func NewDecoder(opts Options) *Decoder {
 // scales, contrast normalisation, sharpening, inversion for dark-mode
 // screens, crops around finder patterns) and stops at the first preferred
 // decode, when the budget runs out, or when ctx is done. It returns an
-// error wrapping ErrNoCode when nothing decoded, or ctx.Err() when ctx was
-// cancelled before anything decoded.
+// error wrapping ErrNoCode when nothing decoded (also when the budget ran
+// out), ErrTooLarge for images beyond MaxSide or MaxDeclaredPixels, or
+// ctx.Err() when ctx was cancelled before anything decoded.
 func (d *Decoder) Decode(ctx context.Context, img image.Image) (Result, error) {
 	start := d.opts.Clock.Now()
 	if img == nil || img.Bounds().Dx() < 21 || img.Bounds().Dy() < 21 {
 		return Result{}, fmt.Errorf("decode: image smaller than a QR code: %w", ErrNoCode)
+	}
+	if b := img.Bounds(); b.Dx() > MaxSide || b.Dy() > MaxSide || b.Dx()*b.Dy() > MaxDeclaredPixels {
+		return Result{}, fmt.Errorf("decode: image of %dx%d: %w", b.Dx(), b.Dy(), ErrTooLarge)
 	}
 	if d.opts.Budget > 0 {
 		var cancel context.CancelFunc
@@ -168,10 +172,12 @@ type step struct {
 
 // plan returns the attempt order for a frame of the given size.
 func plan(w, h int) []step {
-	long := max(w, h)
+	// Find finders on a copy of at most about 1000 pixels across, halved
+	// (cheap, and it averages noise away); sampling always uses the full
+	// frame.
 	base := 1.0
-	if long > 1000 {
-		base = 1000 / float64(long)
+	for long := max(w, h); long > 1400; long /= 2 {
+		base /= 2
 	}
 	b := base
 	var st []step

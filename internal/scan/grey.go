@@ -32,11 +32,11 @@ func greyOf(img image.Image) *plane {
 		}
 	case *image.RGBA:
 		for y := range h {
-			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			off := m.PixOffset(b.Min.X, b.Min.Y+y)
+			row := m.Pix[off : off+4*w]
 			out := p.pix[y*w : (y+1)*w]
-			for x := range out {
-				r, g, bl := uint32(row[4*x]), uint32(row[4*x+1]), uint32(row[4*x+2])
-				out[x] = uint8((77*r + 150*g + 29*bl + 128) >> 8)
+			for x, j := 0, 0; j+3 < len(row) && x < len(out); x, j = x+1, j+4 {
+				out[x] = uint8((77*uint32(row[j]) + 150*uint32(row[j+1]) + 29*uint32(row[j+2]) + 128) >> 8)
 			}
 		}
 	case *image.NRGBA:
@@ -113,6 +113,9 @@ func (p *plane) inverted() *plane {
 func (p *plane) resized(f float64) *plane {
 	w := max(1, int(math.Round(float64(p.w)*f)))
 	h := max(1, int(math.Round(float64(p.h)*f)))
+	if f == 0.5 {
+		w, h = max(1, p.w/2), max(1, p.h/2)
+	}
 	q := newPlane(w, h)
 	if f >= 1 {
 		inv := 1 / f
@@ -120,6 +123,18 @@ func (p *plane) resized(f float64) *plane {
 			sy := (float64(y) + 0.5) * inv
 			for x := range w {
 				q.pix[y*w+x] = uint8(p.sample((float64(x)+0.5)*inv, sy) + 0.5)
+			}
+		}
+		return q
+	}
+	if w == p.w/2 && h == p.h/2 {
+		// Exact halving: 2×2 box average.
+		for y := range h {
+			r0 := p.pix[2*y*p.w : 2*y*p.w+2*w]
+			r1 := p.pix[(2*y+1)*p.w : (2*y+1)*p.w+2*w]
+			out := q.pix[y*w : (y+1)*w]
+			for x := range out {
+				out[x] = uint8((uint32(r0[2*x]) + uint32(r0[2*x+1]) + uint32(r1[2*x]) + uint32(r1[2*x+1]) + 2) >> 2)
 			}
 		}
 		return q

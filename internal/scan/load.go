@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"math"
 	"os"
 )
 
@@ -77,7 +78,11 @@ func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 		return nil, fmt.Errorf("load image: %s: %v: %w", format, err, ErrTruncated)
 	}
 	if px := cfg.Width * cfg.Height; px > LoadPixels {
-		g := greyOf(img).resized(sqrtRatio(LoadPixels, px))
+		f := sqrtRatio(LoadPixels, px)
+		for math.Round(float64(cfg.Width)*f)*math.Round(float64(cfg.Height)*f) > LoadPixels {
+			f *= 0.999
+		}
+		g := greyOf(img).resized(f)
 		return &image.Gray{Pix: g.pix, Stride: g.w, Rect: image.Rect(0, 0, g.w, g.h)}, nil
 	}
 	return img, nil

@@ -94,10 +94,15 @@ func clamp8(x int32) byte {
 	return byte(x)
 }
 
+// MaxFramePixels is the largest camera frame DecodeMJPEG accepts (4K UHD
+// is 8.3 Mpx).
+const MaxFramePixels = 16 << 20
+
 // DecodeMJPEG decodes one MJPEG camera frame. Many UVC cameras omit the
 // Huffman tables (DHT) and rely on the standard ones of JPEG Annex K.3;
 // DecodeMJPEG inserts those when the frame has none. Errors wrap
-// ErrNotImage (no JPEG start) or ErrTruncated.
+// ErrNotImage (no JPEG start), ErrTooLarge (declared size over
+// MaxFramePixels) or ErrTruncated.
 func DecodeMJPEG(b []byte) (image.Image, error) {
 	if len(b) < 4 || b[0] != 0xff || b[1] != 0xd8 {
 		return nil, fmt.Errorf("mjpeg frame: %w", ErrNotImage)
@@ -105,6 +110,13 @@ func DecodeMJPEG(b []byte) (image.Image, error) {
 	fixed, err := withHuffmanTables(b)
 	if err != nil {
 		return nil, fmt.Errorf("mjpeg frame: %v: %w", err, ErrTruncated)
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(fixed))
+	if err != nil {
+		return nil, fmt.Errorf("mjpeg frame: %v: %w", err, ErrTruncated)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxSide || cfg.Height > MaxSide || cfg.Width*cfg.Height > MaxFramePixels {
+		return nil, fmt.Errorf("mjpeg frame: declares %dx%d: %w", cfg.Width, cfg.Height, ErrTooLarge)
 	}
 	img, err := jpeg.Decode(bytes.NewReader(fixed))
 	if err != nil {

@@ -129,23 +129,26 @@ type Class struct {
 	Name string
 	// Driver is the qualification a driver needs (e.g. 道路危险货物运输驾驶员).
 	Driver string
-	// match finds the class in a scope; need finds the qualification in a
-	// category (the JT/T names vary: 经营性道路旅客运输驾驶员, 道路旅客运输驾驶员).
-	match, need string
+	// match finds the class in a scope (any of the words); need finds the
+	// qualification in a category (the JT/T names vary: 经营性道路旅客运输驾驶员,
+	// 道路旅客运输驾驶员).
+	match []string
+	need  string
 	// mask is removed from a scope before matching (普通货物 must not match
-	// inside 危险货物).
-	mask string
+	// inside 危险货物, 客运 not inside 出租汽车客运).
+	mask []string
 }
 
 // classes are the transport classes the cross-check knows, most specific first.
 var classes = []Class{
-	{Name: "危险货物", Driver: "道路危险货物运输驾驶员", match: "危险货物", need: "危险货物运输驾驶员"},
-	{Name: "旅客", Driver: "道路旅客运输驾驶员", match: "旅客", need: "旅客运输驾驶员"},
+	{Name: "危险货物", Driver: "道路危险货物运输驾驶员", match: []string{"危险货物"}, need: "危险货物运输驾驶员"},
+	// 班车客运, 包车客运, 旅游客运 are passenger transport; 出租汽车客运 is not.
+	{Name: "旅客", Driver: "道路旅客运输驾驶员", match: []string{"旅客", "客运"}, need: "旅客运输驾驶员", mask: []string{"出租汽车客运"}},
 	// A 危险货物 driver's category also contains 货物运输驾驶员: it covers
 	// ordinary freight too.
-	{Name: "普通货物", Driver: "道路货物运输驾驶员", match: "货物", need: "货物运输驾驶员", mask: "危险货物"},
-	{Name: "网络预约出租汽车", Driver: "网络预约出租汽车驾驶员", match: "网络预约出租汽车", need: "网络预约出租汽车驾驶员"},
-	{Name: "巡游出租汽车", Driver: "巡游出租汽车驾驶员", match: "巡游出租汽车", need: "巡游出租汽车驾驶员"},
+	{Name: "普通货物", Driver: "道路货物运输驾驶员", match: []string{"货物"}, need: "货物运输驾驶员", mask: []string{"危险货物"}},
+	{Name: "网络预约出租汽车", Driver: "网络预约出租汽车驾驶员", match: []string{"网络预约出租汽车"}, need: "网络预约出租汽车驾驶员"},
+	{Name: "巡游出租汽车", Driver: "巡游出租汽车驾驶员", match: []string{"巡游出租汽车"}, need: "巡游出租汽车驾驶员"},
 }
 
 // Classes returns the transport classes a 经营范围 text names, in a fixed order.
@@ -161,10 +164,15 @@ func Classes(scope string) []Class {
 
 func (c Class) in(scope string) bool {
 	scope = norm(scope)
-	if c.mask != "" {
-		scope = strings.ReplaceAll(scope, c.mask, "")
+	for _, m := range c.mask {
+		scope = strings.ReplaceAll(scope, m, "")
 	}
-	return strings.Contains(scope, c.match)
+	for _, m := range c.match {
+		if strings.Contains(scope, m) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c Class) qualified(categories []string) bool {

@@ -119,6 +119,9 @@ func TestCheck(t *testing.T) {
 		{name: "passenger scope needs passenger driver",
 			add:  []*verify.Result{driver("道路货物运输驾驶员", "道路危险货物运输驾驶员"), vehicle("粤B12345", company, permNo, "省际班车客运（旅客）")},
 			want: []Finding{{Warning: DriverNotQualified, Have: "道路货物运输驾驶员、道路危险货物运输驾驶员", Want: "道路旅客运输驾驶员"}}},
+		{name: "coach scope without the word 旅客 still needs a passenger driver",
+			add:  []*verify.Result{driver("道路危险货物运输驾驶员"), vehicle("粤A0K127", company, permNo, "省际班车客运")},
+			want: []Finding{{Warning: DriverNotQualified, Have: "道路危险货物运输驾驶员", Want: "道路旅客运输驾驶员"}}},
 		{name: "JT/T long category name is accepted",
 			add: []*verify.Result{driver("经营性道路旅客运输驾驶员"), vehicle("粤B12345", company, permNo, "旅客运输")}},
 		{name: "permit scope lacks the vehicle's class",
@@ -184,7 +187,8 @@ func TestClasses(t *testing.T) {
 		{name: "ordinary freight", scope: "道路普通货物运输", want: []string{"普通货物"}},
 		{name: "dangerous only does not imply ordinary", scope: "道路危险货物运输（3类）", want: []string{"危险货物"}},
 		{name: "both", scope: "普通货物运输、危险货物运输", want: []string{"危险货物", "普通货物"}},
-		{name: "ride hailing", scope: "网络预约出租汽车客运", want: []string{"网络预约出租汽车"}},
+		{name: "ride hailing is not bus transport", scope: "网络预约出租汽车客运", want: []string{"网络预约出租汽车"}},
+		{name: "scheduled coach", scope: "省际班车客运", want: []string{"旅客"}},
 		{name: "none", scope: "机动车维修", want: nil},
 	}
 	for _, tt := range tests {

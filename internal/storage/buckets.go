@@ -43,12 +43,13 @@ var (
 	BucketHubDeviceSeq = []byte("hub.deviceseq")
 	// BucketHubFlags: flag id (16-byte ULID) → flag (gap, tampering) (hub).
 	BucketHubFlags = []byte("hub.flags")
+	// BucketHubFlagKeys: SM3 dedupe key → flag id, so a rejected record sent
+	// again is flagged once (hub).
+	BucketHubFlagKeys = []byte("hub.flagkeys")
 	// BucketHubFeed: feed sequence (8 bytes big-endian) → published trust blocks (hub).
 	BucketHubFeed = []byte("hub.feed")
 	// BucketHubFeedBlocks: SM3(PEM block) → feed sequence that first published it (hub).
 	BucketHubFeedBlocks = []byte("hub.feedblocks")
-	// BucketHubMeta: the hub's keys and counters (hub).
-	BucketHubMeta = []byte("hub.meta")
 )
 
 // schemaVersion is written under key "schema" of BucketMeta.

@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
-	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
-	"github.com/roadcheck/roadcheck/internal/stop"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
@@ -49,20 +46,19 @@ type Camera interface {
 	Torch(device string, on bool) error
 }
 
-// RecordStore keeps the check records (package records: encrypted personal
-// fields, device signature, hash chain, outbox).
+// RecordStore keeps the check records. *records.Store satisfies it.
 type RecordStore interface {
-	// Append stores r; the store sets nothing the GUI relies on.
-	Append(ctx context.Context, r Record) error
-	// List returns the records f matches, newest first.
-	List(ctx context.Context, f RecordFilter) ([]Record, error)
-	// Pending is the number of records not yet acknowledged by the hub.
-	Pending(ctx context.Context) (int, error)
+	// Append stores one check; it returns once the record is durable.
+	Append(ctx context.Context, c records.Check) (*records.Record, error)
+	// List returns stored records in chain order.
+	List(ctx context.Context, o records.ListOptions) ([]*records.Entry, error)
+	// PendingCount is the number of records the hub has not acknowledged.
+	PendingCount(ctx context.Context) (int, error)
 }
 
 // SyncStatus reports the sync client's state for the status bar.
 type SyncStatus interface {
-	SyncState(ctx context.Context) SyncState
+	SyncStatus(ctx context.Context) SyncState
 }
 
 // SyncState is a snapshot of the sync client.
@@ -145,101 +141,6 @@ func (r Role) String() string {
 		return "supervisor"
 	}
 	return fmt.Sprintf("Role(%d)", uint8(r))
-}
-
-// Action is what the officer did after a check.
-type Action uint8
-
-// Actions, in the order the verdict screen offers them. ActionNone: the
-// officer went on without choosing one.
-const (
-	ActionNone    Action = iota
-	ActionRelease        // 放行
-	ActionWarn           // 口头警告
-	ActionCorrect        // 责令改正
-	ActionPenalty        // 立案处罚
-	ActionDetain         // 暂扣
-	ActionOther          // 其他
-	maxAction
-)
-
-var actionCodes = [...]string{"NONE", "RELEASE", "VERBAL_WARNING", "ORDER_CORRECTION", "CASE_FILED", "DETAIN", "OTHER"}
-
-// String is the action's stable code (e.g. RELEASE), for records.
-func (a Action) String() string {
-	if a >= maxAction {
-		return fmt.Sprintf("Action(%d)", uint8(a))
-	}
-	return actionCodes[a]
-}
-
-// Actions lists the actions the officer can choose (ActionNone excluded).
-func Actions() []Action {
-	return []Action{ActionRelease, ActionWarn, ActionCorrect, ActionPenalty, ActionDetain, ActionOther}
-}
-
-// Record is one check as the GUI hands it to the RecordStore and reads it
-// back: plain values; the store encrypts the personal fields.
-type Record struct {
-	ID      string
-	At      time.Time
-	Officer string // officer ID
-	Device  string
-	StopID  string
-	Verdict verify.Verdict
-	Reasons []verify.Reason
-	// Warnings are the stop's cross-check findings when the record was made.
-	Warnings []stop.Warning
-	// Licence data (zero when verification stopped before the schema step).
-	Kind          credential.Kind
-	LicenceNumber string
-	LicenceID     string
-	Holder        string
-	HolderID      string // personal: the store encrypts it; shown masked
-	Plate         string
-	Authority     string
-	Action        Action
-	Notes         string
-	// Revealed: the officer uncovered the full holder ID on screen.
-	Revealed bool
-	// Synced: the hub has acknowledged the record (set by the store).
-	Synced bool
-}
-
-// RecordFilter selects records; zero fields select everything.
-type RecordFilter struct {
-	From, To time.Time // From ≤ At < To
-	Officer  string
-	Verdicts []verify.Verdict
-	// Text is matched (case-insensitively) against the licence number,
-	// holder, plate and notes.
-	Text string
-	// Limit caps the number of records returned (0: no cap).
-	Limit int
-}
-
-// Match reports whether f selects r (Limit aside). Stores may use it.
-func (f RecordFilter) Match(r Record) bool {
-	if !f.From.IsZero() && r.At.Before(f.From) {
-		return false
-	}
-	if !f.To.IsZero() && !r.At.Before(f.To) {
-		return false
-	}
-	if f.Officer != "" && r.Officer != f.Officer {
-		return false
-	}
-	if len(f.Verdicts) > 0 && !slices.Contains(f.Verdicts, r.Verdict) {
-		return false
-	}
-	if f.Text != "" {
-		q := strings.ToLower(strings.TrimSpace(f.Text))
-		hay := strings.ToLower(r.LicenceNumber + "\x00" + r.Holder + "\x00" + r.Plate + "\x00" + r.Notes)
-		if !strings.Contains(hay, q) {
-			return false
-		}
-	}
-	return true
 }
 
 // Sample is a demo code offered on the scan screen.

@@ -10,12 +10,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/roadcheck/roadcheck/internal/scan/internal/scene"
 )
@@ -68,38 +71,32 @@ func run(out string, seed uint64, per int, sizesFlag, condsFlag string, sample b
 		return err
 	}
 	specs := scene.Specs(seed, per, sizes, conds)
-	var manifest []Entry
-	for i, sp := range specs {
+	for i := range specs {
 		if sample && i%per == 0 {
-			sp.Text = scene.Sample
+			specs[i].Text = scene.Sample
 		}
-		f, err := scene.Render(sp)
-		if err != nil {
-			return fmt.Errorf("%s: %w", sp.Name(), err)
-		}
-		name := sp.Name() + ".png"
-		path := filepath.Join(out, name)
-		if f.Encoded != nil {
-			name = sp.Name() + ".jpg"
-			path = filepath.Join(out, name)
-			if err := os.WriteFile(path, f.Encoded, 0o644); err != nil {
-				return err
+	}
+	// Render on every core; the manifest keeps the spec order.
+	manifest := make([]Entry, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				manifest[i], errs[i] = write(out, specs[i])
 			}
-		} else {
-			w, err := os.Create(path)
-			if err != nil {
-				return err
-			}
-			enc := png.Encoder{CompressionLevel: png.BestSpeed}
-			if err := enc.Encode(w, f.Image); err != nil {
-				w.Close()
-				return err
-			}
-			if err := w.Close(); err != nil {
-				return err
-			}
-		}
-		manifest = append(manifest, Entry{File: name, Condition: string(sp.Condition), Size: sp.Size.String(), Text: f.Text, Version: f.Version, Params: f.Params})
+		}()
+	}
+	for i := range specs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	b, err := json.MarshalIndent(manifest, "", " ")
 	if err != nil {
@@ -110,4 +107,33 @@ func run(out string, seed uint64, per int, sizesFlag, condsFlag string, sample b
 	}
 	fmt.Fprintf(os.Stderr, "corpusgen: %d frames in %s\n", len(manifest), out)
 	return nil
+}
+
+// write renders one spec into out and returns its manifest entry.
+func write(out string, sp scene.Spec) (Entry, error) {
+	f, err := scene.Render(sp)
+	if err != nil {
+		return Entry{}, fmt.Errorf("%s: %w", sp.Name(), err)
+	}
+	name := sp.Name() + ".png"
+	if f.Encoded != nil {
+		name = sp.Name() + ".jpg"
+		if err := os.WriteFile(filepath.Join(out, name), f.Encoded, 0o644); err != nil {
+			return Entry{}, err
+		}
+	} else {
+		w, err := os.Create(filepath.Join(out, name))
+		if err != nil {
+			return Entry{}, err
+		}
+		enc := png.Encoder{CompressionLevel: png.BestSpeed}
+		if err := enc.Encode(w, f.Image); err != nil {
+			w.Close()
+			return Entry{}, err
+		}
+		if err := w.Close(); err != nil {
+			return Entry{}, err
+		}
+	}
+	return Entry{File: name, Condition: string(sp.Condition), Size: sp.Size.String(), Text: f.Text, Version: f.Version, Params: f.Params}, nil
 }

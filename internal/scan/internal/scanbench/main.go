@@ -228,4 +228,18 @@ func print(s *summary, withZbar bool) {
 		t := s.Timing[k]
 		fmt.Printf("  %-10s frames %4d  median %6.1f ms  p95 %6.1f ms  max %6.1f ms\n", k, t.Frames, t.MedianMS, t.P95MS, t.MaxMS)
 	}
+	if !withZbar {
+		return
+	}
+	yes := func(b bool) string {
+		if b {
+			return "met"
+		}
+		return "NOT met"
+	}
+	fmt.Printf("\ngoals: decode rate ≥ zbar's: %s (%d vs %d of %d)", yes(s.Overall.Ours >= s.Overall.Zbar), s.Overall.Ours, s.Overall.Zbar, s.Overall.Frames)
+	if t := s.Timing["640x480"]; t != nil {
+		fmt.Printf("; 640x480 median ≤ 15 ms: %s; p95 ≤ 40 ms: %s", yes(t.MedianMS <= 15), yes(t.P95MS <= 40))
+	}
+	fmt.Println()
 }

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/roadcheck/roadcheck/internal/syncclient"
+)
+
+func init() {
+	register("enroll", "register this terminal with a hub using a one-time token", cmdEnroll)
+}
+
+func cmdEnroll(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet(env, "enroll")
+	hubURL := fs.String("hub", "", "hub `URL`, e.g. https://hub.example:8443")
+	token := fs.String("token", "", "one-time enrolment token from `rchub token create`")
+	ca := fs.String("ca", "", "PEM `file` of the CA that issued the hub's TLS certificate (pinned)")
+	label := fs.String("label", "", "name of this terminal shown to supervisors")
+	if err := fs.Parse(args); err != nil {
+		return ExitError
+	}
+	if *hubURL == "" || *token == "" {
+		return failf(env, "enroll: --hub URL and --token T are required")
+	}
+	var caPEM []byte
+	if *ca != "" {
+		var err error
+		if caPEM, err = os.ReadFile(*ca); err != nil {
+			return failf(env, "%v", err)
+		}
+	}
+	db, rs, err := openRecords(ctx, env)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer db.Close()
+	if err := syncclient.Enroll(ctx, rs, syncclient.EnrollOptions{HubURL: *hubURL, Token: *token, CAPEM: caPEM, Label: *label, Clock: env.Clock}); err != nil {
+		return failf(env, "enroll: %v", err)
+	}
+	fmt.Fprintf(env.Stdout, "enrolled device %s with %s\n", rs.DeviceID(), *hubURL)
+	return ExitOK
+}

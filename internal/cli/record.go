@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/storage"
+	"github.com/roadcheck/roadcheck/internal/trust"
+	"github.com/roadcheck/roadcheck/internal/verify"
+)
+
+func init() {
+	register("record add", "verify a code and record the check (durable when it prints the id)", cmdRecordAdd)
+	register("record list", "list check records and their delivery state", cmdRecordList)
+}
+
+// openRecords opens the terminal database and its record store, unlocked
+// with the key file beside the database (created with the device).
+func openRecords(ctx context.Context, env *Env) (*storage.DB, *records.Store, error) {
+	db, err := storage.Open(ctx, env.DBPath, storage.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := records.Open(ctx, db, records.KeyFile(records.KeyFilePath(env.DBPath)), records.Options{Clock: env.Clock})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, rs, nil
+}
+
+// parseLocation reads "LAT,LON".
+func parseLocation(s string) (float64, float64, error) {
+	a, b, ok := strings.Cut(s, ",")
+	lat, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	lon, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("--loc must be LAT,LON in degrees, e.g. 22.5431,114.0579")
+	}
+	return lat, lon, nil
+}
+
+func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet(env, "record add")
+	qr := fs.String("qr", "", "the QR `text` (RTC1:...) as scanned")
+	action := fs.String("action", "release", "officer's action: release/放行, warning/口头警告, correction/责令改正, penalty/立案处罚, detain/暂扣, other/其他")
+	actionText := fs.String("action-text", "", "what was done, required for action other/其他")
+	note := fs.String("note", "", "free-text notes")
+	officer := fs.String("officer", "", "officer id (default $RC_OFFICER)")
+	loc := fs.String("loc", "", "location `LAT,LON`")
+	place := fs.String("place", "", "place description (road, kilometre post, station)")
+	corrects := fs.String("corrects", "", "`ID` of a record this one corrects")
+	asJSON := fs.Bool("json", false, "print the record as JSON")
+	if err := fs.Parse(args); err != nil {
+		return ExitError
+	}
+	if *qr == "" {
+		return failf(env, "record add: --qr TEXT is required")
+	}
+	act, err := records.ParseAction(*action)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	if *officer == "" {
+		*officer = env.Getenv("RC_OFFICER")
+	}
+	db, rs, err := openRecords(ctx, env)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer db.Close()
+	ts, err := openTrustOn(ctx, db)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	res := verify.New(ts, env.Clock, verify.DefaultPolicy()).Verify(ctx, strings.TrimSpace(*qr), time.Time{})
+	c := records.CheckFromResult(res)
+	c.Officer, c.Action, c.ActionText, c.Notes = *officer, act, *actionText, *note
+	if *loc != "" || *place != "" {
+		c.Location = &records.Location{Place: *place}
+		if *loc != "" {
+			if c.Location.Lat, c.Location.Lon, err = parseLocation(*loc); err != nil {
+				return failf(env, "%v", err)
+			}
+		}
+	}
+	if *corrects != "" {
+		if c.Corrects, err = records.ParseID(*corrects); err != nil {
+			return failf(env, "%v", err)
+		}
+	}
+	r, err := rs.Append(ctx, c)
+	if err != nil {
+		return failf(env, "record NOT saved: %v", err)
+	}
+	if *asJSON {
+		return printJSON(env, toJSON(&records.Entry{Record: r}))
+	}
+	fmt.Fprintf(env.Stdout, "%s\t#%d\t%s\t%s\n", r.ID, r.Seq, r.Verdict, r.Action.Chinese())
+	return ExitOK
+}
+
+// recordJSON is one record in `record list --json` and `record add --json`.
+// The holder ID is shown masked.
+type recordJSON struct {
+	ID          string     `json:"id"`
+	Seq         uint64     `json:"seq"`
+	Device      string     `json:"device"`
+	Wall        time.Time  `json:"wall"`
+	Officer     string     `json:"officer,omitempty"`
+	Kind        uint8      `json:"kind,omitempty"`
+	Number      string     `json:"number,omitempty"`
+	KID         string     `json:"kid,omitempty"`
+	Verdict     string     `json:"verdict"`
+	Reasons     []string   `json:"reasons,omitempty"`
+	Action      string     `json:"action"`
+	ActionText  string     `json:"action_text,omitempty"`
+	Notes       string     `json:"notes,omitempty"`
+	Holder      string     `json:"holder,omitempty"`
+	HolderID    string     `json:"holder_id_masked,omitempty"`
+	Plate       string     `json:"plate,omitempty"`
+	Corrects    string     `json:"corrects,omitempty"`
+	ClockFlags  string     `json:"clock_flags,omitempty"`
+	State       string     `json:"state"`
+	HubReason   string     `json:"hub_reason,omitempty"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	Damaged     string     `json:"damaged,omitempty"`
+}
+
+func toJSON(e *records.Entry) recordJSON {
+	r := e.Record
+	j := recordJSON{ID: r.ID.String(), Seq: r.Seq, Device: r.Device, Wall: r.Wall, Officer: r.Officer, Kind: uint8(r.Kind),
+		Number: r.Number, Verdict: r.Verdict.String(), Action: r.Action.String(), ActionText: r.ActionText, Notes: r.Notes,
+		Holder: r.Holder, HolderID: records.MaskedHolderID(r.HolderID), Plate: r.Plate, ClockFlags: r.Clock.Flags.String(),
+		State: e.State.String(), HubReason: e.HubReason}
+	if r.KID != nil {
+		j.KID = hex.EncodeToString(r.KID)
+	}
+	for _, rs := range r.Reasons {
+		j.Reasons = append(j.Reasons, rs.String())
+	}
+	if !r.Corrects.IsZero() {
+		j.Corrects = r.Corrects.String()
+	}
+	if !e.DeliveredAt.IsZero() {
+		t := e.DeliveredAt
+		j.DeliveredAt = &t
+	}
+	if e.Damaged != nil {
+		j.Damaged = e.Damaged.Error()
+	}
+	return j
+}
+
+func printJSON(env *Env, v any) int {
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return failf(env, "%v", err)
+	}
+	return ExitOK
+}
+
+func cmdRecordList(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet(env, "record list")
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	pending := fs.Bool("pending", false, "only records not yet delivered to the hub")
+	if err := fs.Parse(args); err != nil {
+		return ExitError
+	}
+	db, rs, err := openRecords(ctx, env)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer db.Close()
+	list, err := rs.List(ctx, records.ListOptions{PendingOnly: *pending})
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	if *asJSON {
+		out := make([]recordJSON, 0, len(list))
+		for _, e := range list {
+			out = append(out, toJSON(e))
+		}
+		return printJSON(env, out)
+	}
+	for _, e := range list {
+		r := e.Record
+		line := fmt.Sprintf("%s\t#%d\t%s\t%s\t%s\t%s\t%s", r.ID, r.Seq, r.Wall.Format(time.RFC3339), r.Verdict, r.Action.Chinese(), r.Number, e.State)
+		if e.HubReason != "" {
+			line += " (" + e.HubReason + ")"
+		}
+		if f := r.Clock.Flags.String(); f != "" {
+			line += "\tclock:" + f
+		}
+		if e.Damaged != nil {
+			line += "\tDAMAGED: " + e.Damaged.Error()
+		}
+		fmt.Fprintln(env.Stdout, line)
+	}
+	return ExitOK
+}
+
+// openTrustOn opens the trust store in an already open database.
+func openTrustOn(ctx context.Context, db *storage.DB) (*trust.Store, error) {
+	return trust.New(ctx, db)
+}

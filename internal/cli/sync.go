@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/roadcheck/roadcheck/internal/syncclient"
+	"github.com/roadcheck/roadcheck/internal/trust"
+)
+
+func init() {
+	register("sync", "push pending records to the hub and pull trust updates: exit 0 all delivered, 1 some remain or were rejected", cmdSync)
+}
+
+func cmdSync(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet(env, "sync")
+	hubURL := fs.String("hub", "", "hub `URL` (default: the one enrolled with)")
+	if err := fs.Parse(args); err != nil {
+		return ExitError
+	}
+	db, rs, err := openRecords(ctx, env)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer db.Close()
+	ts, err := trust.New(ctx, db)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	c, err := syncclient.New(ctx, syncclient.Config{Records: rs, Trust: ts, Clock: env.Clock, HubURL: *hubURL})
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	rep, err := c.Sync(ctx)
+	if p := rep.Push; p != nil {
+		fmt.Fprintf(env.Stdout, "records: %d delivered, %d already at the hub, %d rejected, %d flagged, %d pending\n",
+			p.Accepted, p.Duplicate, p.Rejected, p.Flagged, p.Remaining)
+		for _, r := range p.Rejections {
+			fmt.Fprintf(env.Stdout, "  rejected #%d %s: %s: %s\n", r.Seq, r.ID, r.Reason, r.Detail)
+		}
+	}
+	if p := rep.Pull; p != nil {
+		switch {
+		case p.NotModified:
+			fmt.Fprintf(env.Stdout, "trust: up to date (feed sequence %d)\n", p.FeedSeq)
+		case p.Import != nil:
+			fmt.Fprintf(env.Stdout, "trust: feed sequence %d: %d blocks stored, %d unchanged, %d skipped\n", p.FeedSeq,
+				p.Import.Count(trust.Stored), p.Import.Count(trust.Unchanged), p.Import.Count(trust.Skipped))
+			for _, b := range p.Import.Blocks {
+				if b.Err != nil {
+					fmt.Fprintf(env.Stdout, "  skipped block %d %s: %v\n", b.Block.Index, b.Label, b.Err)
+				}
+			}
+		}
+	}
+	if err != nil {
+		if rep.Push != nil && rep.Push.Accepted+rep.Push.Duplicate > 0 {
+			fmt.Fprintf(env.Stderr, "rcctl: sync incomplete: %v\n", err)
+			return ExitPartial
+		}
+		return failf(env, "sync: %v", err)
+	}
+	if rep.Push.Remaining > 0 || rep.Push.Rejected > 0 {
+		return ExitPartial
+	}
+	return ExitOK
+}

@@ -1,0 +1,568 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/storage"
+	bolt "go.etcd.io/bbolt"
+)
+
+// BoltStore is the Store on a bbolt file (the hub's database, which also
+// holds the hub's trust store).
+type BoltStore struct {
+	db *storage.DB
+}
+
+// NewBoltStore creates the hub's buckets in db if needed.
+func NewBoltStore(ctx context.Context, db *storage.DB) (*BoltStore, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	err := db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{storage.BucketHubTokens, storage.BucketHubDevices, storage.BucketHubRecords,
+			storage.BucketHubDeviceSeq, storage.BucketHubFlags, storage.BucketHubFlagKeys, storage.BucketHubFeed, storage.BucketHubFeedBlocks} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, storage.ErrReadOnly) {
+		return nil, fmt.Errorf("hub: init buckets: %w", err)
+	}
+	return &BoltStore{db: db}, nil
+}
+
+// Persisted forms (CBOR, integer keys).
+type boltToken struct {
+	Role    string `cbor:"1,keyasint"`
+	Label   string `cbor:"2,keyasint,omitempty"`
+	Created int64  `cbor:"3,keyasint"`
+	Expires int64  `cbor:"4,keyasint,omitempty"`
+	UsedBy  string `cbor:"5,keyasint,omitempty"`
+}
+
+type boltDevice struct {
+	PublicKey []byte `cbor:"1,keyasint"`
+	Label     string `cbor:"2,keyasint,omitempty"`
+	Enrolled  int64  `cbor:"3,keyasint"`
+	NextSeq   uint64 `cbor:"4,keyasint"`
+	LastHash  []byte `cbor:"5,keyasint"`
+	LastSeen  int64  `cbor:"6,keyasint,omitempty"`
+}
+
+type boltRecord struct {
+	Device    string   `cbor:"1,keyasint"`
+	Seq       uint64   `cbor:"2,keyasint"`
+	Hash      []byte   `cbor:"3,keyasint"`
+	Wall      int64    `cbor:"4,keyasint"`
+	Received  int64    `cbor:"5,keyasint"`
+	Officer   string   `cbor:"6,keyasint,omitempty"`
+	Verdict   string   `cbor:"7,keyasint"`
+	Kind      uint8    `cbor:"8,keyasint,omitempty"`
+	PlateHash []byte   `cbor:"9,keyasint,omitempty"`
+	Flags     []string `cbor:"10,keyasint,omitempty"`
+	Sealed    []byte   `cbor:"11,keyasint"`
+}
+
+type boltFlag struct {
+	Device   string `cbor:"1,keyasint"`
+	Kind     string `cbor:"2,keyasint"`
+	Reason   string `cbor:"3,keyasint,omitempty"`
+	FromSeq  uint64 `cbor:"4,keyasint,omitempty"`
+	ToSeq    uint64 `cbor:"5,keyasint,omitempty"`
+	RecordID string `cbor:"6,keyasint,omitempty"`
+	Detail   string `cbor:"7,keyasint"`
+	At       int64  `cbor:"8,keyasint"`
+}
+
+type boltFeed struct {
+	At     int64    `cbor:"1,keyasint"`
+	Blocks [][]byte `cbor:"2,keyasint"`
+}
+
+func msOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func timeOf(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func damaged(what string, err error) error {
+	return fmt.Errorf("%w: %s: %v", storage.ErrDamaged, what, err)
+}
+
+// PutToken implements Store.
+func (s *BoltStore) PutToken(ctx context.Context, t Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	v, err := cbor.Marshal(boltToken{Role: string(t.Role), Label: t.Label, Created: msOf(t.Created), Expires: msOf(t.Expires), UsedBy: t.UsedBy})
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(storage.BucketHubTokens).Put(t.Hash[:], v) })
+}
+
+func decodeToken(hash [gm.SM3Size]byte, v []byte) (Token, error) {
+	var bt boltToken
+	if err := cbor.Unmarshal(v, &bt); err != nil {
+		return Token{}, damaged("token", err)
+	}
+	return Token{Hash: hash, Role: Role(bt.Role), Label: bt.Label, Created: timeOf(bt.Created), Expires: timeOf(bt.Expires), UsedBy: bt.UsedBy}, nil
+}
+
+// Token implements Store.
+func (s *BoltStore) Token(ctx context.Context, hash [gm.SM3Size]byte) (Token, error) {
+	if err := ctx.Err(); err != nil {
+		return Token{}, err
+	}
+	var t Token
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(storage.BucketHubTokens).Get(hash[:])
+		if v == nil {
+			return ErrNotFound
+		}
+		var err error
+		t, err = decodeToken(hash, v)
+		return err
+	})
+	return t, err
+}
+
+// Enroll implements Store.
+func (s *BoltStore) Enroll(ctx context.Context, hash [gm.SM3Size]byte, dev Device, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		tb := tx.Bucket(storage.BucketHubTokens)
+		v := tb.Get(hash[:])
+		if v == nil {
+			return ErrTokenInvalid
+		}
+		t, err := decodeToken(hash, v)
+		if err != nil {
+			return err
+		}
+		db := tx.Bucket(storage.BucketHubDevices)
+		if t.Role == RoleDevice && t.UsedBy == dev.ID {
+			// The same device again (its first answer was lost): idempotent.
+			if v := db.Get([]byte(dev.ID)); v != nil {
+				if old, err := decodeDevice(dev.ID, v); err == nil && bytes.Equal(old.PublicKey, dev.PublicKey) {
+					return nil
+				}
+			}
+		}
+		if t.Role != RoleDevice || t.UsedBy != "" || (!t.Expires.IsZero() && now.After(t.Expires)) {
+			return ErrTokenInvalid
+		}
+		if db.Get([]byte(dev.ID)) != nil {
+			return fmt.Errorf("%w: %s", ErrDeviceExists, dev.ID)
+		}
+		if err := putDevice(db, dev); err != nil {
+			return err
+		}
+		nv, err := cbor.Marshal(boltToken{Role: string(t.Role), Label: t.Label, Created: msOf(t.Created), Expires: msOf(t.Expires), UsedBy: dev.ID})
+		if err != nil {
+			return err
+		}
+		return tb.Put(hash[:], nv)
+	})
+}
+
+func putDevice(b *bolt.Bucket, d Device) error {
+	v, err := cbor.Marshal(boltDevice{PublicKey: d.PublicKey, Label: d.Label, Enrolled: msOf(d.Enrolled), NextSeq: d.NextSeq, LastHash: d.LastHash[:], LastSeen: msOf(d.LastSeen)})
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(d.ID), v)
+}
+
+func decodeDevice(id string, v []byte) (Device, error) {
+	var bd boltDevice
+	if err := cbor.Unmarshal(v, &bd); err != nil || len(bd.LastHash) != gm.SM3Size {
+		return Device{}, damaged("device "+id, err)
+	}
+	return Device{ID: id, PublicKey: bd.PublicKey, Label: bd.Label, Enrolled: timeOf(bd.Enrolled), NextSeq: bd.NextSeq,
+		LastHash: [gm.SM3Size]byte(bd.LastHash), LastSeen: timeOf(bd.LastSeen)}, nil
+}
+
+// Device implements Store.
+func (s *BoltStore) Device(ctx context.Context, id string) (Device, error) {
+	if err := ctx.Err(); err != nil {
+		return Device{}, err
+	}
+	var d Device
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(storage.BucketHubDevices).Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("%w: device %q", ErrNotFound, id)
+		}
+		var err error
+		d, err = decodeDevice(id, v)
+		return err
+	})
+	return d, err
+}
+
+// Devices implements Store.
+func (s *BoltStore) Devices(ctx context.Context) ([]Device, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []Device
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(storage.BucketHubDevices).ForEach(func(k, v []byte) error {
+			d, err := decodeDevice(string(k), v)
+			out = append(out, d)
+			return err
+		})
+	})
+	return out, err
+}
+
+type boltIngest struct {
+	tx  *bolt.Tx
+	dev Device
+}
+
+func (t *boltIngest) Device() Device { return t.dev }
+
+func (t *boltIngest) SetChain(next uint64, last [gm.SM3Size]byte, seen time.Time) error {
+	t.dev.NextSeq, t.dev.LastHash, t.dev.LastSeen = next, last, seen
+	return putDevice(t.tx.Bucket(storage.BucketHubDevices), t.dev)
+}
+
+func (t *boltIngest) Record(id [16]byte) (StoredRecord, bool, error) {
+	v := t.tx.Bucket(storage.BucketHubRecords).Get(id[:])
+	if v == nil {
+		return StoredRecord{}, false, nil
+	}
+	r, err := decodeRecord(id[:], v)
+	return r, err == nil, err
+}
+
+func seqKey(device string, seq uint64) []byte {
+	k := append([]byte(device), 0)
+	return append(k, u64(seq)...)
+}
+
+func (t *boltIngest) RecordAt(seq uint64) ([16]byte, bool, error) {
+	v := t.tx.Bucket(storage.BucketHubDeviceSeq).Get(seqKey(t.dev.ID, seq))
+	if v == nil {
+		return [16]byte{}, false, nil
+	}
+	if len(v) != 16 {
+		return [16]byte{}, false, damaged("sequence index", fmt.Errorf("%d bytes", len(v)))
+	}
+	return [16]byte(v), true, nil
+}
+
+func (t *boltIngest) PutRecord(r StoredRecord) error {
+	v, err := cbor.Marshal(boltRecord{Device: r.Device, Seq: r.Seq, Hash: r.Hash[:], Wall: msOf(r.Wall), Received: msOf(r.Received),
+		Officer: r.Officer, Verdict: r.Verdict, Kind: r.Kind, PlateHash: r.PlateHash, Flags: r.Flags, Sealed: r.Sealed})
+	if err != nil {
+		return err
+	}
+	b := t.tx.Bucket(storage.BucketHubRecords)
+	b.FillPercent = 0.9 // ids grow mostly in order
+	if err := b.Put(r.ID[:], v); err != nil {
+		return err
+	}
+	return t.tx.Bucket(storage.BucketHubDeviceSeq).Put(seqKey(r.Device, r.Seq), r.ID[:])
+}
+
+func (t *boltIngest) PutFlag(f Flag) (bool, error) {
+	if f.Key != ([gm.SM3Size]byte{}) {
+		keys := t.tx.Bucket(storage.BucketHubFlagKeys)
+		if keys.Get(f.Key[:]) != nil {
+			return false, nil
+		}
+		if err := keys.Put(f.Key[:], f.ID[:]); err != nil {
+			return false, err
+		}
+	}
+	return true, putFlag(t.tx, f)
+}
+
+func putFlag(tx *bolt.Tx, f Flag) error {
+	v, err := cbor.Marshal(boltFlag{Device: f.Device, Kind: f.Kind, Reason: f.Reason, FromSeq: f.FromSeq, ToSeq: f.ToSeq,
+		RecordID: f.RecordID, Detail: f.Detail, At: msOf(f.At)})
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(storage.BucketHubFlags).Put(f.ID[:], v)
+}
+
+func decodeRecord(k, v []byte) (StoredRecord, error) {
+	var br boltRecord
+	if err := cbor.Unmarshal(v, &br); err != nil || len(br.Hash) != gm.SM3Size || len(k) != 16 {
+		return StoredRecord{}, damaged("record", err)
+	}
+	return StoredRecord{ID: [16]byte(k), Device: br.Device, Seq: br.Seq, Hash: [gm.SM3Size]byte(br.Hash), Wall: timeOf(br.Wall),
+		Received: timeOf(br.Received), Officer: br.Officer, Verdict: br.Verdict, Kind: br.Kind, PlateHash: br.PlateHash,
+		Flags: br.Flags, Sealed: br.Sealed}, nil
+}
+
+// Ingest implements Store. bbolt has one writer at a time, so transactions
+// of the same device never interleave.
+func (s *BoltStore) Ingest(ctx context.Context, deviceID string, fn func(tx IngestTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		v := tx.Bucket(storage.BucketHubDevices).Get([]byte(deviceID))
+		if v == nil {
+			return fmt.Errorf("%w: device %q", ErrNotFound, deviceID)
+		}
+		d, err := decodeDevice(deviceID, v)
+		if err != nil {
+			return err
+		}
+		return fn(&boltIngest{tx: tx, dev: d})
+	})
+}
+
+// scanLimit bounds the records one query page examines, so a selective
+// filter over a large range cannot hold a read transaction for long.
+const scanLimit = 200_000
+
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 100
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
+func (q *RecordQuery) match(r *StoredRecord) bool {
+	switch {
+	case q.Device != "" && r.Device != q.Device,
+		q.Officer != "" && r.Officer != q.Officer,
+		q.Verdict != "" && r.Verdict != q.Verdict,
+		q.Kind != 0 && r.Kind != q.Kind,
+		q.PlateHash != nil && !bytes.Equal(r.PlateHash, q.PlateHash),
+		q.FlaggedOnly && len(r.Flags) == 0,
+		!q.From.IsZero() && r.Wall.Before(q.From),
+		!q.To.IsZero() && r.Wall.After(q.To):
+		return false
+	}
+	return true
+}
+
+// ulidAt is the smallest ULID of millisecond ms.
+func ulidAt(ms int64) []byte {
+	k := make([]byte, 16)
+	if ms > 0 {
+		var t [8]byte
+		binary.BigEndian.PutUint64(t[:], uint64(ms))
+		copy(k, t[2:])
+	}
+	return k
+}
+
+func ulidMS(k []byte) int64 {
+	var t [8]byte
+	copy(t[2:], k[:6])
+	return int64(binary.BigEndian.Uint64(t[:]))
+}
+
+// Records implements Store. Record ids are ULIDs of the device's wall
+// time, so a time range is a key range.
+func (s *BoltStore) Records(ctx context.Context, q RecordQuery) ([]StoredRecord, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	limit := pageLimit(q.Limit)
+	var (
+		out  []StoredRecord
+		more bool
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(storage.BucketHubRecords).Cursor()
+		start := ulidAt(msOf(q.From))
+		var k, v []byte
+		if q.After != ([16]byte{}) && bytes.Compare(q.After[:], start) >= 0 {
+			k, v = c.Seek(q.After[:])
+			if bytes.Equal(k, q.After[:]) {
+				k, v = c.Next()
+			}
+		} else {
+			k, v = c.Seek(start)
+		}
+		scanned := 0
+		for ; k != nil; k, v = c.Next() {
+			if !q.To.IsZero() && ulidMS(k) > q.To.UnixMilli() {
+				return nil
+			}
+			if scanned++; scanned > scanLimit {
+				more = true
+				return nil
+			}
+			r, err := decodeRecord(k, v)
+			if err != nil {
+				return err
+			}
+			if !q.match(&r) {
+				continue
+			}
+			if len(out) == limit {
+				more = true
+				return nil
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, more, err
+}
+
+// CountRecords implements Store.
+func (s *BoltStore) CountRecords(ctx context.Context, device string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if device == "" {
+			n = tx.Bucket(storage.BucketHubRecords).Stats().KeyN
+			return nil
+		}
+		c := tx.Bucket(storage.BucketHubDeviceSeq).Cursor()
+		prefix := append([]byte(device), 0)
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Flags implements Store.
+func (s *BoltStore) Flags(ctx context.Context, q FlagQuery) ([]Flag, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	limit := pageLimit(q.Limit)
+	var (
+		out  []Flag
+		more bool
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(storage.BucketHubFlags).Cursor()
+		k, v := c.Seek(q.After[:])
+		if bytes.Equal(k, q.After[:]) {
+			k, v = c.Next()
+		}
+		for ; k != nil; k, v = c.Next() {
+			var bf boltFlag
+			if err := cbor.Unmarshal(v, &bf); err != nil || len(k) != 16 {
+				return damaged("flag", err)
+			}
+			if (q.Device != "" && bf.Device != q.Device) || (q.Kind != "" && bf.Kind != q.Kind) {
+				continue
+			}
+			if len(out) == limit {
+				more = true
+				return nil
+			}
+			out = append(out, Flag{ID: [16]byte(k), Device: bf.Device, Kind: bf.Kind, Reason: bf.Reason, FromSeq: bf.FromSeq,
+				ToSeq: bf.ToSeq, RecordID: bf.RecordID, Detail: bf.Detail, At: timeOf(bf.At)})
+		}
+		return nil
+	})
+	return out, more, err
+}
+
+// Publish implements Store.
+func (s *BoltStore) Publish(ctx context.Context, blocks [][]byte, at time.Time) (FeedEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return FeedEntry{}, err
+	}
+	var e FeedEntry
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		feed := tx.Bucket(storage.BucketHubFeed)
+		seen := tx.Bucket(storage.BucketHubFeedBlocks)
+		var latest uint64
+		if k, _ := feed.Cursor().Last(); k != nil {
+			latest = binary.BigEndian.Uint64(k)
+		}
+		e.Seq = latest
+		var fresh [][]byte
+		hashes := map[[gm.SM3Size]byte]bool{}
+		for _, b := range blocks {
+			h := gm.SM3(b)
+			if seen.Get(h[:]) != nil || hashes[h] {
+				continue
+			}
+			hashes[h] = true
+			fresh = append(fresh, b)
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		e = FeedEntry{Seq: latest + 1, At: at, Blocks: len(fresh)}
+		for _, b := range fresh {
+			h := gm.SM3(b)
+			if err := seen.Put(h[:], u64(e.Seq)); err != nil {
+				return err
+			}
+		}
+		v, err := cbor.Marshal(boltFeed{At: msOf(at), Blocks: fresh})
+		if err != nil {
+			return err
+		}
+		return feed.Put(u64(e.Seq), v)
+	})
+	return e, err
+}
+
+// Feed implements Store.
+func (s *BoltStore) Feed(ctx context.Context, since uint64) (uint64, [][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, nil, err
+	}
+	var (
+		latest uint64
+		out    [][]byte
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(storage.BucketHubFeed).Cursor()
+		if k, _ := c.Last(); k != nil {
+			latest = binary.BigEndian.Uint64(k)
+		}
+		for k, v := c.Seek(u64(since + 1)); k != nil; k, v = c.Next() {
+			var bf boltFeed
+			if err := cbor.Unmarshal(v, &bf); err != nil {
+				return damaged("feed entry", err)
+			}
+			for _, b := range bf.Blocks {
+				out = append(out, slices.Clone(b))
+			}
+		}
+		return nil
+	})
+	return latest, out, err
+}
+
+var _ Store = (*BoltStore)(nil)

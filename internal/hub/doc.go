@@ -1,0 +1,16 @@
+// Package hub owns the RoadCheck hub: the HTTPS service terminals sync with
+// and supervisors query. It enrols devices with one-time tokens,
+// authenticates every device request by the device's SM2 signature, ingests
+// check records exactly once (verifying each signature and the per-device
+// hash chain, flagging gaps and tampering), distributes trust bundles as a
+// sequenced feed, answers online licence status checks from the status
+// lists it holds, and serves paged record queries to supervisors holding a
+// bearer token.
+//
+// Storage is behind the Store interface (BoltStore now; PostgreSQL can
+// follow and must pass the shared suite in package storetest). Record
+// evidence (canonical bytes and signature) is sealed with SM4-GCM under the
+// hub's data key; plates are searchable through a keyed SM3 hash (HMAC-SM3
+// under the hub's index key) of the normalised plate, never stored in the
+// clear. Both keys live in a key file next to the database (mode 0600).
+package hub

@@ -1,0 +1,15 @@
+package hub
+
+import "errors"
+
+// Sentinel errors of the hub and its stores.
+var (
+	ErrNotFound     = errors.New("hub: not found")
+	ErrTokenInvalid = errors.New("hub: token unknown, expired, already used or of another role")
+	ErrDeviceExists = errors.New("hub: device already enrolled")
+	ErrBadInput     = errors.New("hub: bad input")
+	ErrPlainHTTP    = errors.New("hub: refusing plain HTTP on a non-loopback address: give --tls-cert and --tls-key")
+	ErrNoAnchors    = errors.New("hub: no trust anchors: add them first (rchub trust anchors --db PATH FILE)")
+	ErrNothingValid = errors.New("hub: no block of the bundle verifies against the hub's anchors")
+	ErrKeyFile      = errors.New("hub: key file unusable")
+)

@@ -1,0 +1,147 @@
+package hub_test
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/roadcheck/roadcheck/internal/hub"
+	"github.com/roadcheck/roadcheck/internal/hub/wire"
+)
+
+func seed(f *testing.F, name string) []byte {
+	f.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
+}
+
+func FuzzDecodeEnroll(f *testing.F) {
+	f.Add(seed(f, "enroll.json"))
+	f.Add([]byte(`{"token":"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := hub.DecodeEnroll(b); err != nil && !errors.Is(err, hub.ErrBadInput) {
+			t.Fatalf("unexpected error class: %v", err)
+		}
+	})
+}
+
+func FuzzDecodePush(f *testing.F) {
+	f.Add(seed(f, "push.json"))
+	f.Add([]byte(`{"records":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req, err := hub.DecodePush(b)
+		if err != nil {
+			if !errors.Is(err, hub.ErrBadInput) {
+				t.Fatalf("unexpected error class: %v", err)
+			}
+			return
+		}
+		if len(req.Records) == 0 || len(req.Records) > wire.MaxBatch {
+			t.Fatalf("accepted a batch of %d", len(req.Records))
+		}
+	})
+}
+
+func FuzzParseQueries(f *testing.F) {
+	f.Add(strings.TrimSpace(string(seed(f, "query.txt"))))
+	f.Add(strings.TrimSpace(string(seed(f, "status.txt"))))
+	keys, err := hub.NewKeys(make([]byte, 16), make([]byte, 16))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		if _, err := hub.ParseRecordQuery(v, keys); err != nil && !errors.Is(err, hub.ErrBadInput) {
+			t.Fatalf("record query: %v", err)
+		}
+		if _, err := hub.ParseStatusQuery(v.Get); err != nil && !errors.Is(err, hub.ErrBadInput) {
+			t.Fatalf("status query: %v", err)
+		}
+	})
+}
+
+func FuzzParseAuth(f *testing.F) {
+	f.Add("T-1", "1795744800000", "00112233445566778899aabbccddeeff", strings.Repeat("A", 88))
+	f.Fuzz(func(t *testing.T, dev, ts, nonce, sig string) {
+		h := http.Header{}
+		h.Set(wire.HeaderDevice, dev)
+		h.Set(wire.HeaderTime, ts)
+		h.Set(wire.HeaderNonce, nonce)
+		h.Set(wire.HeaderSignature, sig)
+		a, err := wire.ParseAuth(h)
+		if err != nil {
+			if !errors.Is(err, wire.ErrBadAuth) && !errors.Is(err, wire.ErrMissingAuth) {
+				t.Fatalf("unexpected error class: %v", err)
+			}
+			return
+		}
+		if len(a.Sig) != 64 || len(a.Nonce) != 32 {
+			t.Fatalf("accepted %+v", a)
+		}
+	})
+}
+
+func TestParseRecordQuery(t *testing.T) {
+	keys, _ := hub.NewKeys(make([]byte, 16), make([]byte, 16))
+	tests := []struct {
+		name    string
+		q       string
+		wantErr error
+	}{
+		{name: "seed", q: strings.TrimSpace(string(mustRead(t, "query.txt")))},
+		{name: "bad time", q: "from=yesterday", wantErr: hub.ErrBadInput},
+		{name: "bad verdict", q: "verdict=OK", wantErr: hub.ErrBadInput},
+		{name: "bad kind", q: "kind=4", wantErr: hub.ErrBadInput},
+		{name: "bad page", q: "page=xyz", wantErr: hub.ErrBadInput},
+		{name: "limit too big", q: "limit=5000", wantErr: hub.ErrBadInput},
+		{name: "empty plate", q: "plate=%C2%B7", wantErr: hub.ErrBadInput},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, _ := url.ParseQuery(tt.q)
+			if _, err := hub.ParseRecordQuery(v, keys); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+	// Plates match whatever their spelling.
+	if string(keys.PlateHash("粤b·12345")) != string(keys.PlateHash("粤B 12345")) {
+		t.Fatal("plate normalisation")
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestIsLoopback(t *testing.T) {
+	tests := []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1:8443", true}, {"[::1]:8443", true}, {"localhost:1", true},
+		{":8443", false}, {"0.0.0.0:8443", false}, {"192.0.2.1:8443", false}, {"garbage", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			if got := hub.IsLoopback(tt.addr); got != tt.want {
+				t.Fatalf("IsLoopback(%q) = %v", tt.addr, got)
+			}
+		})
+	}
+}

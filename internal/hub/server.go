@@ -1,0 +1,333 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/hub/wire"
+	"github.com/roadcheck/roadcheck/internal/trust"
+)
+
+// Config configures a Server.
+type Config struct {
+	Store Store
+	// Trust is the hub's trust store: it validates published bundles and
+	// answers status checks.
+	Trust *trust.Store
+	Keys  *Keys
+	Clock clock.Clock // nil: the real clock
+	Log   *slog.Logger
+	// ReplayWindow overrides wire.ReplayWindow (tests).
+	ReplayWindow time.Duration
+}
+
+// Server is the hub's HTTP handler.
+type Server struct {
+	store  Store
+	trust  *trust.Store
+	keys   *Keys
+	clk    clock.Clock
+	log    *slog.Logger
+	window time.Duration
+	nonces *nonceCache
+	mux    *http.ServeMux
+}
+
+// New returns a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Trust == nil || cfg.Keys == nil {
+		return nil, fmt.Errorf("%w: Store, Trust and Keys are required", ErrBadInput)
+	}
+	s := &Server{store: cfg.Store, trust: cfg.Trust, keys: cfg.Keys, clk: cfg.Clock, log: cfg.Log, window: cfg.ReplayWindow}
+	if s.clk == nil {
+		s.clk = clock.Real{}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.window == 0 {
+		s.window = wire.ReplayWindow
+	}
+	s.nonces = &nonceCache{seen: map[string]int64{}}
+	m := http.NewServeMux()
+	m.HandleFunc("GET /v1/health", s.handleHealth)
+	m.HandleFunc("POST /v1/enroll", s.handleEnroll)
+	m.HandleFunc("POST /v1/records", s.handlePush)
+	m.HandleFunc("GET /v1/trust/feed", s.handleFeed)
+	m.HandleFunc("GET /v1/status", s.handleStatus)
+	m.HandleFunc("GET /v1/records", s.handleRecords)
+	m.HandleFunc("GET /v1/flags", s.handleFlags)
+	m.HandleFunc("GET /v1/devices", s.handleDevices)
+	s.mux = m
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler. Every response carries the hub's time.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(wire.HeaderHubTime, strconv.FormatInt(s.clk.Now().UnixMilli(), 10))
+	w.Header().Set("Cache-Control", "no-store")
+	s.mux.ServeHTTP(w, r)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, code int, errCode, format string, args ...any) {
+	writeJSON(w, code, wire.Error{Code: errCode, Message: fmt.Sprintf(format, args...)})
+}
+
+func (s *Server) internal(w http.ResponseWriter, err error) {
+	s.log.Error("internal error", "err", err)
+	fail(w, http.StatusInternalServerError, wire.CodeInternal, "internal error")
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			fail(w, http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "request body larger than %d bytes", limit)
+		} else {
+			fail(w, http.StatusBadRequest, wire.CodeBadRequest, "reading body: %v", err)
+		}
+		return nil, false
+	}
+	return b, true
+}
+
+// nonceCache remembers the nonces of accepted requests for the replay
+// window. It is in memory: after a restart a request captured in the last
+// window could be replayed once; every write it could repeat is idempotent
+// (records are de-duplicated by id, enrolment tokens are one-time).
+type nonceCache struct {
+	mu      sync.Mutex
+	seen    map[string]int64 // device/nonce → expiry (Unix ms)
+	inserts int
+}
+
+// add reports false when key was seen and has not expired.
+func (c *nonceCache) add(key string, now, expiry int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if exp, ok := c.seen[key]; ok && exp >= now {
+		return false
+	}
+	c.seen[key] = expiry
+	if c.inserts++; c.inserts%4096 == 0 {
+		for k, exp := range c.seen {
+			if exp < now {
+				delete(c.seen, k)
+			}
+		}
+	}
+	return true
+}
+
+// authDevice authenticates a device request and returns the device and
+// the body. On failure it has written the response.
+func (s *Server) authDevice(w http.ResponseWriter, r *http.Request, limit int64) (Device, *gm.PublicKey, []byte, bool) {
+	a, err := wire.ParseAuth(r.Header)
+	if err != nil {
+		fail(w, http.StatusUnauthorized, wire.CodeUnauthorized, "%v", err)
+		return Device{}, nil, nil, false
+	}
+	now := s.clk.Now()
+	if d := now.Sub(a.Time); d > s.window || d < -s.window {
+		fail(w, http.StatusUnauthorized, wire.CodeClockSkew, "request time %s is %s away from the hub's %s: sign with the hub's time (header %s)",
+			a.Time.UTC().Format(time.RFC3339), d.Round(time.Second), now.UTC().Format(time.RFC3339), wire.HeaderHubTime)
+		return Device{}, nil, nil, false
+	}
+	dev, err := s.store.Device(r.Context(), a.Device)
+	if errors.Is(err, ErrNotFound) {
+		fail(w, http.StatusUnauthorized, wire.CodeUnknownDevice, "device %q is not enrolled", a.Device)
+		return Device{}, nil, nil, false
+	} else if err != nil {
+		s.internal(w, err)
+		return Device{}, nil, nil, false
+	}
+	pub, err := gm.ParsePKIX(dev.PublicKey)
+	if err != nil {
+		s.internal(w, err)
+		return Device{}, nil, nil, false
+	}
+	body, ok := readBody(w, r, limit)
+	if !ok {
+		return Device{}, nil, nil, false
+	}
+	if !a.Verify(pub, r.Method, r.URL.RequestURI(), body) {
+		fail(w, http.StatusUnauthorized, wire.CodeBadSignature, "the request signature does not verify with device %s's key", a.Device)
+		return Device{}, nil, nil, false
+	}
+	if !s.nonces.add(a.Device+"/"+a.Nonce, now.UnixMilli(), a.Time.Add(s.window).UnixMilli()) {
+		fail(w, http.StatusUnauthorized, wire.CodeReplay, "nonce already used: this request was replayed")
+		return Device{}, nil, nil, false
+	}
+	return dev, pub, body, true
+}
+
+// authSupervisor checks the bearer token of a supervisor request.
+func (s *Server) authSupervisor(w http.ResponseWriter, r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rchub"`)
+		fail(w, http.StatusUnauthorized, wire.CodeUnauthorized, "supervisor bearer token required")
+		return false
+	}
+	t, err := s.store.Token(r.Context(), gm.SM3([]byte(strings.TrimSpace(tok))))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.internal(w, err)
+		return false
+	}
+	if err != nil || t.Role != RoleSupervisor || (!t.Expires.IsZero() && s.clk.Now().After(t.Expires)) {
+		fail(w, http.StatusForbidden, wire.CodeForbidden, "not a valid supervisor token")
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "hub_time": s.clk.Now().UTC()})
+}
+
+// Token prefixes.
+const (
+	devicePrefix     = "rcdev_"
+	supervisorPrefix = "rcsup_"
+)
+
+// CreateToken stores a new token of role and returns it; only its hash is
+// kept. Device tokens are one-time and expire after ttl (0: 24 hours);
+// supervisor tokens expire after ttl (0: never).
+func CreateToken(ctx context.Context, st Store, role Role, label string, ttl time.Duration, now time.Time) (string, error) {
+	prefix := devicePrefix
+	switch role {
+	case RoleDevice:
+		if ttl == 0 {
+			ttl = 24 * time.Hour
+		}
+	case RoleSupervisor:
+		prefix = supervisorPrefix
+	default:
+		return "", fmt.Errorf("%w: role %q (device or supervisor)", ErrBadInput, role)
+	}
+	raw := make([]byte, 20)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	tok := prefix + hex.EncodeToString(raw)
+	t := Token{Hash: gm.SM3([]byte(tok)), Role: role, Label: label, Created: now}
+	if ttl > 0 {
+		t.Expires = now.Add(ttl)
+	}
+	if err := st.PutToken(ctx, t); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, wire.MaxSmallBody)
+	if !ok {
+		return
+	}
+	req, err := DecodeEnroll(body)
+	if err != nil {
+		fail(w, http.StatusBadRequest, wire.CodeBadRequest, "%v", err)
+		return
+	}
+	now := s.clk.Now()
+	dev := Device{ID: req.DeviceID, PublicKey: req.PublicKey, Label: req.Label, Enrolled: now, NextSeq: 1}
+	err = s.store.Enroll(r.Context(), gm.SM3([]byte(req.Token)), dev, now)
+	switch {
+	case errors.Is(err, ErrTokenInvalid):
+		fail(w, http.StatusForbidden, wire.CodeTokenInvalid, "enrolment token unknown, expired or already used")
+		return
+	case errors.Is(err, ErrDeviceExists):
+		fail(w, http.StatusConflict, wire.CodeDeviceExists, "device %q is already enrolled", req.DeviceID)
+		return
+	case err != nil:
+		s.internal(w, err)
+		return
+	}
+	s.log.Info("device enrolled", "device", req.DeviceID, "label", req.Label)
+	writeJSON(w, http.StatusOK, wire.EnrollResponse{DeviceID: req.DeviceID, HubTime: now.UTC()})
+}
+
+// DecodeEnroll parses and checks an enrolment request body.
+func DecodeEnroll(body []byte) (*wire.EnrollRequest, error) {
+	var req wire.EnrollRequest
+	if err := strictJSON(body, &req); err != nil {
+		return nil, err
+	}
+	switch {
+	case req.Token == "":
+		return nil, fmt.Errorf("%w: token missing", ErrBadInput)
+	case req.DeviceID == "" || len(req.DeviceID) > 64 || strings.ContainsAny(req.DeviceID, " \t\r\n\x00/"):
+		return nil, fmt.Errorf("%w: device_id must be 1–64 characters without spaces or slashes", ErrBadInput)
+	case len(req.Label) > 256:
+		return nil, fmt.Errorf("%w: label longer than 256 bytes", ErrBadInput)
+	}
+	if _, err := gm.ParsePKIX(req.PublicKey); err != nil {
+		return nil, fmt.Errorf("%w: public_key is not an SM2 PKIX key: %v", ErrBadInput, err)
+	}
+	return &req, nil
+}
+
+func strictJSON(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: trailing data after the JSON object", ErrBadInput)
+	}
+	return nil
+}
+
+func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
+	dev, pub, body, ok := s.authDevice(w, r, wire.MaxPushBody)
+	if !ok {
+		return
+	}
+	req, err := DecodePush(body)
+	if err != nil {
+		fail(w, http.StatusBadRequest, wire.CodeBadRequest, "%v", err)
+		return
+	}
+	res, err := s.Ingest(r.Context(), dev, pub, req.Records)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.PushResponse{Results: res, HubTime: s.clk.Now().UTC()})
+}
+
+// DecodePush parses and checks a push request body.
+func DecodePush(body []byte) (*wire.PushRequest, error) {
+	var req wire.PushRequest
+	if err := strictJSON(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Records) == 0 || len(req.Records) > wire.MaxBatch {
+		return nil, fmt.Errorf("%w: a batch holds 1–%d records, not %d", ErrBadInput, wire.MaxBatch, len(req.Records))
+	}
+	return &req, nil
+}

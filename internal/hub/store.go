@@ -1,0 +1,157 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"github.com/roadcheck/roadcheck/internal/gm"
+)
+
+// Role is what a token allows.
+type Role string
+
+// Roles.
+const (
+	RoleDevice     Role = "device"     // one-time: enrols one terminal
+	RoleSupervisor Role = "supervisor" // bearer token for record queries
+)
+
+// Token is an enrolment or supervisor token. Only its SM3 hash is stored.
+type Token struct {
+	Hash    [gm.SM3Size]byte
+	Role    Role
+	Label   string
+	Created time.Time
+	Expires time.Time // zero: never
+	UsedBy  string    // device tokens: the device that redeemed it
+}
+
+// Device is an enrolled terminal and the state of its record chain.
+type Device struct {
+	ID        string
+	PublicKey []byte // PKIX DER
+	Label     string
+	Enrolled  time.Time
+	// NextSeq is the sequence number expected next (1 for a new device);
+	// LastHash the hash of record NextSeq−1 (zero when unknown: after a gap).
+	NextSeq  uint64
+	LastHash [gm.SM3Size]byte
+	LastSeen time.Time
+}
+
+// StoredRecord is a record as the hub keeps it: index columns in the clear,
+// evidence sealed.
+type StoredRecord struct {
+	ID        [16]byte
+	Device    string
+	Seq       uint64
+	Hash      [gm.SM3Size]byte // SM3 of the canonical bytes
+	Wall      time.Time
+	Received  time.Time
+	Officer   string
+	Verdict   string
+	Kind      uint8
+	PlateHash []byte   // HMAC-SM3 of the normalised plate under the index key; nil: no plate
+	Flags     []string // wire.Flag* values
+	Sealed    []byte   // SM4-GCM(data key, CBOR{canonical bytes, signature}, ad = ID)
+}
+
+// Flag is a gap or a sign of tampering, kept for supervisors.
+type Flag struct {
+	ID       [16]byte         // ULID of the hub time it was raised
+	Key      [gm.SM3Size]byte // dedupe key (zero: none), e.g. SM3 of a rejected record
+	Device   string
+	Kind     string // wire.FlagKind*
+	Reason   string // for rejected records: wire.Reason*
+	FromSeq  uint64
+	ToSeq    uint64
+	RecordID string
+	Detail   string
+	At       time.Time
+}
+
+// RecordQuery selects records for supervisors. Zero fields do not filter.
+type RecordQuery struct {
+	From, To    time.Time // by the record's wall time, inclusive
+	Device      string
+	Officer     string
+	Verdict     string
+	Kind        uint8
+	PlateHash   []byte
+	FlaggedOnly bool
+	After       [16]byte // page token: records with ID > After
+	Limit       int      // page size (default 100, at most 1000)
+}
+
+// FlagQuery selects flags. Zero fields do not filter.
+type FlagQuery struct {
+	Device string
+	Kind   string
+	After  [16]byte
+	Limit  int
+}
+
+// FeedEntry is one published bundle of the trust feed.
+type FeedEntry struct {
+	Seq    uint64
+	At     time.Time
+	Blocks int // blocks first published by this entry
+}
+
+// IngestTx is the view of one device's chain inside an ingest transaction.
+// Everything done through it commits atomically when the function given to
+// Store.Ingest returns nil, and not at all otherwise.
+type IngestTx interface {
+	// Device is the device as of the start of the transaction, updated by
+	// SetChain.
+	Device() Device
+	// SetChain moves the device's chain state.
+	SetChain(nextSeq uint64, lastHash [gm.SM3Size]byte, lastSeen time.Time) error
+	// Record returns the stored record with id.
+	Record(id [16]byte) (StoredRecord, bool, error)
+	// RecordAt returns the id stored for the device at seq.
+	RecordAt(seq uint64) ([16]byte, bool, error)
+	// PutRecord stores a new record (and its (device, seq) index entry).
+	PutRecord(r StoredRecord) error
+	// PutFlag stores a flag. A flag with a non-zero Key is stored only once
+	// per Key: PutFlag then reports false.
+	PutFlag(f Flag) (bool, error)
+}
+
+// Store is the hub's persistence. Implementations must pass the suite in
+// package storetest. All methods are safe for concurrent use.
+type Store interface {
+	// PutToken stores a new token.
+	PutToken(ctx context.Context, t Token) error
+	// Token returns the token with hash (ErrNotFound).
+	Token(ctx context.Context, hash [gm.SM3Size]byte) (Token, error)
+	// Enroll atomically redeems the one-time device token with hash —
+	// unknown, expired at now, already used or of another role gives
+	// ErrTokenInvalid — and stores dev (ErrDeviceExists when its id is
+	// enrolled already; the token then stays unused). Enrolling again the
+	// device that redeemed the token, with the same key, succeeds (a lost
+	// answer retried).
+	Enroll(ctx context.Context, hash [gm.SM3Size]byte, dev Device, now time.Time) error
+	// Device returns the device with id (ErrNotFound).
+	Device(ctx context.Context, id string) (Device, error)
+	// Devices lists every device by id.
+	Devices(ctx context.Context) ([]Device, error)
+	// Ingest runs fn in one transaction on deviceID's chain; transactions
+	// of the same device never interleave. ErrNotFound for an unknown device.
+	Ingest(ctx context.Context, deviceID string, fn func(tx IngestTx) error) error
+	// Records returns one page of records in ID order, and whether the page
+	// ended because the scan limit was reached rather than the data.
+	Records(ctx context.Context, q RecordQuery) (recs []StoredRecord, more bool, err error)
+	// CountRecords counts the records of a device (all devices when empty).
+	CountRecords(ctx context.Context, device string) (int, error)
+	// Flags returns one page of flags in ID order.
+	Flags(ctx context.Context, q FlagQuery) (flags []Flag, more bool, err error)
+	// Publish appends the blocks (each one PEM-encoded block) not yet
+	// published to the trust feed as a new entry. When every block was
+	// published before it stores nothing and returns the latest entry with
+	// Blocks 0.
+	Publish(ctx context.Context, blocks [][]byte, at time.Time) (FeedEntry, error)
+	// Feed returns the latest feed sequence and the blocks of every entry
+	// after since, in publication order.
+	Feed(ctx context.Context, since uint64) (latest uint64, blocks [][]byte, err error)
+}

@@ -1,0 +1,29 @@
+package records
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/roadcheck/roadcheck/internal/storage"
+)
+
+// BenchmarkAppend measures one durable append: seal the personal fields,
+// sign, chain, commit with fsync. It reports the median as p50-ms.
+func BenchmarkAppend(b *testing.B) {
+	f := newFixture(b, storage.Options{})
+	ctx := context.Background()
+	c := sampleCheck(1)
+	var lat []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if _, err := f.store.Append(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}

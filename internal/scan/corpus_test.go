@@ -1,0 +1,97 @@
+package scan
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/roadcheck/roadcheck/internal/scan/internal/scene"
+)
+
+// corpusSeed fixes the test corpus; change it only together with the
+// thresholds below.
+const corpusSeed = 20261127
+
+// minRate is the decode rate each condition family must reach on the test
+// corpus (unlimited budget). Set at what the pipeline achieves minus a
+// margin of about one frame; see build/bench-scan.sh for the rates under
+// the real per-frame budget and against zbar.
+var minRate = map[scene.Condition]float64{
+	scene.Clean:       1.0,
+	scene.Blur:        0.85,
+	scene.Motion:      0.85,
+	scene.Noise:       0.85,
+	scene.Rotation:    0.85,
+	scene.Perspective: 0.85,
+	scene.Glare:       0.85,
+	scene.LowContrast: 0.85,
+	scene.Uneven:      0.85,
+	scene.JPEG:        0.85,
+	scene.Inverted:    0.85,
+	scene.Moire:       0.85,
+}
+
+func TestDecodeCorpus(t *testing.T) {
+	per := 8
+	if testing.Short() {
+		per = 4
+	}
+	for _, cond := range scene.Conditions {
+		t.Run(string(cond), func(t *testing.T) {
+			t.Parallel()
+			specs := scene.Specs(corpusSeed, per, []scene.Size{{W: 640, H: 480}}, []scene.Condition{cond})
+			ok := 0
+			for i, sp := range specs {
+				if i == 0 {
+					sp.Text = scene.Sample
+				}
+				f := render(t, sp)
+				res, err := decodeAll(t, f.Image)
+				if err == nil && res.Text == f.Text {
+					ok++
+				} else {
+					t.Logf("%s: not decoded (%v) %s", sp.Name(), err, f.Params)
+				}
+			}
+			rate := float64(ok) / float64(len(specs))
+			t.Logf("%s: %d/%d decoded", cond, ok, len(specs))
+			if rate < minRate[cond] {
+				t.Errorf("%s: decode rate %.2f, want ≥ %.2f", cond, rate, minRate[cond])
+			}
+		})
+	}
+}
+
+// TestDecodeLargeFrames covers the 720p and 1080p camera modes.
+func TestDecodeLargeFrames(t *testing.T) {
+	conds := []scene.Condition{scene.Clean, scene.Blur, scene.Perspective, scene.Inverted}
+	if testing.Short() {
+		conds = conds[:2]
+	}
+	var mu sync.Mutex
+	ok, total := 0, 0
+	t.Run("sizes", func(t *testing.T) {
+		for _, sz := range []scene.Size{{W: 1280, H: 720}, {W: 1920, H: 1080}} {
+			for _, c := range conds {
+				t.Run(fmt.Sprintf("%s/%s", sz, c), func(t *testing.T) {
+					t.Parallel()
+					sp := scene.Specs(corpusSeed, 1, []scene.Size{sz}, []scene.Condition{c})[0]
+					f := render(t, sp)
+					res, err := decodeAll(t, f.Image)
+					mu.Lock()
+					defer mu.Unlock()
+					total++
+					if err == nil && res.Text == f.Text {
+						ok++
+					} else {
+						t.Logf("%s: not decoded (%v) %s", sp.Name(), err, f.Params)
+					}
+				})
+			}
+		}
+	})
+	t.Logf("large frames: %d/%d decoded", ok, total)
+	if ok < total-1 {
+		t.Errorf("large frames: %d/%d decoded, want at least %d", ok, total, total-1)
+	}
+}

@@ -1,0 +1,365 @@
+package syncclient
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/hub/wire"
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/trust"
+)
+
+// Config configures a Client.
+type Config struct {
+	Records *records.Store
+	// Trust receives pulled trust updates (nil: no pulling).
+	Trust *trust.Store
+	Clock clock.Clock // nil: the real clock
+	// HubURL and CAPEM override what enrolment stored.
+	HubURL string
+	CAPEM  []byte
+	// BatchSize is the number of records per push (default 250, at most
+	// wire.MaxBatch).
+	BatchSize int
+	// RetryMax is the number of retries of one request (default 6);
+	// RetryWaitMin and RetryWaitMax bound the exponential backoff (default
+	// 500 ms and 30 s). A Retry-After of the hub is honoured as given, up
+	// to MaxRetryAfter.
+	RetryMax     int
+	RetryWaitMin time.Duration
+	RetryWaitMax time.Duration
+	// Timeout bounds one attempt (default 60 s).
+	Timeout time.Duration
+	// Interval is the pause of Run between syncs while online (default 5 min).
+	Interval time.Duration
+	Log      *slog.Logger
+}
+
+// MaxRetryAfter caps a hub's Retry-After.
+const MaxRetryAfter = 10 * time.Minute
+
+// State is the sync state shown to officers.
+type State struct {
+	Online      bool      // the last request reached the hub
+	Syncing     bool      // a sync is running
+	Pending     int       // records not yet delivered
+	LastSuccess time.Time // end of the last complete sync
+	LastAttempt time.Time
+	LastError   string // empty after a success
+	FeedSeq     uint64 // trust feed sequence applied
+	// HubClockOffset is the hub's clock minus this device's, as last seen.
+	HubClockOffset time.Duration
+}
+
+// Client syncs one terminal with its hub.
+type Client struct {
+	cfg    Config
+	rec    *records.Store
+	clk    clock.Clock
+	base   *url.URL
+	http   *retryablehttp.Client
+	log    *slog.Logger
+	offset atomic.Int64 // hub − local, ms
+
+	syncMu sync.Mutex // one sync at a time
+	mu     sync.Mutex
+	state  State
+	subs   map[chan State]struct{}
+	kick   chan struct{}
+}
+
+// New returns a Client for the hub the terminal enrolled with (or
+// cfg.HubURL). ErrNotEnrolled when there is none.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.Records == nil {
+		return nil, fmt.Errorf("syncclient: Config.Records is required")
+	}
+	st, err := cfg.Records.SyncState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.HubURL == "" {
+		cfg.HubURL = st.HubURL
+	}
+	if cfg.CAPEM == nil {
+		cfg.CAPEM = st.HubCAPEM
+	}
+	if cfg.HubURL == "" {
+		return nil, ErrNotEnrolled
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 250
+	}
+	cfg.BatchSize = min(cfg.BatchSize, wire.MaxBatch)
+	if cfg.RetryMax == 0 {
+		cfg.RetryMax = 6
+	}
+	if cfg.RetryWaitMin == 0 {
+		cfg.RetryWaitMin = 500 * time.Millisecond
+	}
+	if cfg.RetryWaitMax == 0 {
+		cfg.RetryWaitMax = 30 * time.Second
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 60 * time.Second
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = 5 * time.Minute
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	base, hc, err := httpClient(cfg.HubURL, cfg.CAPEM, cfg.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, rec: cfg.Records, clk: cfg.Clock, base: base, log: cfg.Log,
+		subs: map[chan State]struct{}{}, kick: make(chan struct{}, 1)}
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient = hc
+	rc.Logger = nil
+	rc.RetryMax = cfg.RetryMax
+	rc.RetryWaitMin, rc.RetryWaitMax = cfg.RetryWaitMin, cfg.RetryWaitMax
+	rc.Backoff = Backoff
+	rc.PrepareRetry = c.sign // a fresh nonce and time for every attempt
+	rc.ResponseLogHook = func(_ retryablehttp.Logger, resp *http.Response) { c.noteHubTime(resp) }
+	c.http = rc
+	c.state.Pending, _ = c.rec.PendingCount(ctx)
+	c.state.FeedSeq = st.FeedSeq
+	c.state.LastSuccess = timeOf(st.LastSuccess)
+	return c, nil
+}
+
+func timeOf(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// httpClient checks the hub URL and builds an HTTP client that trusts only
+// the pinned CA.
+func httpClient(raw string, caPEM []byte, timeout time.Duration) (*url.URL, *http.Client, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || u.Host == "" {
+		return nil, nil, fmt.Errorf("syncclient: hub URL %q: want https://host:port", raw)
+	}
+	tr := &http.Transport{
+		Proxy:                 nil, // never through an environment proxy: the hub is pinned
+		DialContext:           (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ResponseHeaderTimeout: timeout,
+	}
+	switch u.Scheme {
+	case "https":
+		pool := x509.NewCertPool()
+		if len(caPEM) == 0 || !pool.AppendCertsFromPEM(caPEM) {
+			return nil, nil, fmt.Errorf("%w: an https hub needs its CA (--ca hub-ca.pem)", ErrBadCA)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return nil, nil, fmt.Errorf("%w (%s)", ErrInsecureHub, raw)
+		}
+	default:
+		return nil, nil, fmt.Errorf("syncclient: hub URL %q: scheme must be https", raw)
+	}
+	return u, &http.Client{Transport: tr, Timeout: timeout}, nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Backoff is the retry pause: a Retry-After of the hub as given (up to
+// MaxRetryAfter), else exponential from min, capped at max, with full
+// jitter over its upper half.
+func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return d
+		}
+	}
+	d := min << min64(attempt, 30)
+	if d <= 0 || d > max {
+		d = max
+	}
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(half)+1))
+}
+
+func min64(a int, b int) uint { return uint(min(a, b)) }
+
+// retryAfter parses a Retry-After value: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n >= 0 {
+		return min(time.Duration(n)*time.Second, MaxRetryAfter), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(t.Sub(now), 0), MaxRetryAfter), true
+	}
+	return 0, false
+}
+
+type bodyKey struct{}
+
+// hubNow is this device's clock corrected by the hub's offset: the time
+// requests are signed with.
+func (c *Client) hubNow() time.Time {
+	return c.clk.Now().Add(time.Duration(c.offset.Load()) * time.Millisecond)
+}
+
+func (c *Client) sign(req *http.Request) error {
+	body, _ := req.Context().Value(bodyKey{}).([]byte)
+	return wire.Sign(req, body, c.rec.DeviceID(), c.hubNow(), c.rec.SignRequest)
+}
+
+func hubTime(resp *http.Response) (time.Time, bool) {
+	if resp == nil {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseInt(resp.Header.Get(wire.HeaderHubTime), 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms), true
+}
+
+func (c *Client) noteHubTime(resp *http.Response) {
+	if t, ok := hubTime(resp); ok {
+		c.offset.Store(t.Sub(c.clk.Now()).Milliseconds())
+	}
+}
+
+// do sends one signed request with retries. A clock_skew refusal is
+// answered once by re-signing with the hub's time. The caller closes the
+// response body.
+func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte, hdr http.Header) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		rctx := context.WithValue(ctx, bodyKey{}, body)
+		req, err := retryablehttp.NewRequestWithContext(rctx, method, c.base.String()+pathQuery, body)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range hdr {
+			req.Header[k] = v
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if err := c.sign(req.Request); err != nil {
+			return nil, err
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			c.setOnline(false)
+			return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+		}
+		c.setOnline(true)
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+			e := readError(resp)
+			if e.Code == wire.CodeClockSkew {
+				continue // the offset was updated from the answer: sign again
+			}
+			return nil, fmt.Errorf("%w: %s: %s", ErrHub, e.Code, e.Message)
+		}
+		return resp, nil
+	}
+}
+
+func readError(resp *http.Response) wire.Error {
+	defer resp.Body.Close()
+	var e wire.Error
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(b, &e) != nil || e.Code == "" {
+		e = wire.Error{Code: strconv.Itoa(resp.StatusCode), Message: strings.TrimSpace(string(b))}
+	}
+	return e
+}
+
+func hubError(resp *http.Response) error {
+	e := readError(resp)
+	return fmt.Errorf("%w: HTTP %d %s: %s", ErrHub, resp.StatusCode, e.Code, e.Message)
+}
+
+// Enrolment.
+
+// EnrollOptions are the arguments of Enroll.
+type EnrollOptions struct {
+	HubURL string
+	Token  string // the one-time token from `rchub token create`
+	CAPEM  []byte // the hub's CA (required for https)
+	Label  string // shown to supervisors
+	Clock  clock.Clock
+}
+
+// Enroll registers the terminal's device id and public key with the hub
+// using a one-time token, and stores the hub's URL and pinned CA for later
+// syncs.
+func Enroll(ctx context.Context, rec *records.Store, o EnrollOptions) error {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	base, hc, err := httpClient(o.HubURL, o.CAPEM, 60*time.Second)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(wire.EnrollRequest{Token: strings.TrimSpace(o.Token), DeviceID: rec.DeviceID(), PublicKey: rec.PublicKeyDER(), Label: o.Label})
+	if err != nil {
+		return err
+	}
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient, rc.Logger, rc.RetryMax, rc.Backoff = hc, nil, 3, Backoff
+	rc.RetryWaitMin, rc.RetryWaitMax = 200*time.Millisecond, 5*time.Second
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, base.String()+"/v1/enroll", body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := rc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return hubError(resp)
+	}
+	defer resp.Body.Close()
+	var er wire.EnrollResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&er); err != nil || er.DeviceID != rec.DeviceID() {
+		return fmt.Errorf("%w: enrolment answer: %v", ErrProtocol, err)
+	}
+	local := o.Clock.Now()
+	return rec.UpdateSyncState(ctx, func(s *records.SyncState) {
+		s.HubURL, s.HubCAPEM, s.Enrolled = base.String(), o.CAPEM, local.UnixMilli()
+		s.HubTime, s.LocalTime = er.HubTime, local
+		s.FeedSeq, s.FeedETag = 0, ""
+	})
+}

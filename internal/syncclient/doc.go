@@ -1,0 +1,17 @@
+// Package syncclient owns the terminal's side of syncing with the hub:
+// enrolment, pushing undelivered check records in batches (idempotently:
+// the hub de-duplicates by record id, so a batch whose answer was lost is
+// simply sent again), pulling trust updates from the hub's feed (the blocks
+// published since the feed sequence the terminal holds, with ETag /
+// If-None-Match) into the trust store, and the online licence status check.
+//
+// Every request is signed with the device key (package hub/wire) and
+// retried with exponential backoff and full jitter, honouring Retry-After;
+// the hub's TLS certificate must chain to the CA pinned at enrolment (no
+// system roots), and plain HTTP is accepted only for a loopback hub.
+//
+// Client.Run syncs in the background — at once when Trigger is called
+// (after a new record), every Interval while the hub answers, and with
+// growing pauses while it does not; State and Subscribe tell the GUI how it
+// goes. It is the only package that imports go-retryablehttp.
+package syncclient

@@ -1,0 +1,14 @@
+package syncclient
+
+import "errors"
+
+// Sentinel errors of the sync client.
+var (
+	ErrNotEnrolled = errors.New("syncclient: this terminal is not enrolled with a hub (rcctl enroll)")
+	ErrInsecureHub = errors.New("syncclient: plain HTTP is allowed only for a hub on a loopback address: use https://")
+	ErrBadCA       = errors.New("syncclient: the hub CA file holds no PEM certificate")
+	ErrHub         = errors.New("syncclient: the hub refused the request")
+	ErrProtocol    = errors.New("syncclient: unexpected answer from the hub")
+	ErrUnreachable = errors.New("syncclient: the hub cannot be reached")
+	ErrNoProgress  = errors.New("syncclient: the hub answered without taking any record")
+)

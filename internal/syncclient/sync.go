@@ -1,0 +1,324 @@
+package syncclient
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/hub/wire"
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/trust"
+)
+
+// PushReport counts what one Push delivered.
+type PushReport struct {
+	Accepted  int // stored by the hub now
+	Duplicate int // the hub had them already (an earlier answer was lost)
+	Rejected  int // refused by the hub; see Rejections
+	Flagged   int // stored but flagged (gap, chain, clock)
+	Batches   int
+	Remaining int // still pending afterwards
+	// Rejections are the refused records with the hub's reasons.
+	Rejections []wire.PushResult
+}
+
+// Push delivers every pending record, in chain order, in batches. A batch
+// is taken out of the outbox only when the hub's answer arrives, so a lost
+// answer means the batch is sent again and the hub reports duplicates.
+func (c *Client) Push(ctx context.Context) (*PushReport, error) {
+	rep := &PushReport{}
+	defer func() {
+		rep.Remaining, _ = c.rec.PendingCount(context.WithoutCancel(ctx))
+		c.update(func(s *State) { s.Pending = rep.Remaining })
+	}()
+	for {
+		out, err := c.rec.Outbox(ctx, c.cfg.BatchSize)
+		if err != nil {
+			return rep, err
+		}
+		if len(out) == 0 {
+			return rep, nil
+		}
+		req := wire.PushRequest{Records: make([]wire.PushRecord, len(out))}
+		for i, o := range out {
+			req.Records[i] = wire.PushRecord{Body: o.Body, Sig: o.Sig}
+		}
+		body, err := json.Marshal(req)
+		if err != nil {
+			return rep, err
+		}
+		resp, err := c.do(ctx, http.MethodPost, "/v1/records", body, nil)
+		if err != nil {
+			return rep, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return rep, hubError(resp)
+		}
+		var pr wire.PushResponse
+		err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&pr)
+		resp.Body.Close()
+		if err != nil {
+			return rep, fmt.Errorf("%w: push answer: %v", ErrProtocol, err)
+		}
+		outcomes := make([]records.Outcome, 0, len(out))
+		for _, r := range pr.Results {
+			if r.Index < 0 || r.Index >= len(out) {
+				return rep, fmt.Errorf("%w: result index %d of a batch of %d", ErrProtocol, r.Index, len(out))
+			}
+			o := records.Outcome{Seq: out[r.Index].Seq}
+			switch r.Status {
+			case wire.StatusAccepted:
+				rep.Accepted++
+				if len(r.Flags) > 0 {
+					rep.Flagged++
+				}
+			case wire.StatusDuplicate:
+				rep.Duplicate++
+			case wire.StatusRejected:
+				rep.Rejected++
+				o.Rejected, o.Reason = true, r.Reason
+				rep.Rejections = append(rep.Rejections, r)
+			default:
+				return rep, fmt.Errorf("%w: status %q", ErrProtocol, r.Status)
+			}
+			outcomes = append(outcomes, o)
+		}
+		if len(outcomes) == 0 {
+			return rep, ErrNoProgress
+		}
+		if err := c.rec.MarkDelivered(ctx, time.Time{}, outcomes); err != nil {
+			return rep, err
+		}
+		rep.Batches++
+		local := c.clk.Now()
+		if err := c.rec.UpdateSyncState(ctx, func(s *records.SyncState) { s.HubTime, s.LocalTime = pr.HubTime, local }); err != nil {
+			return rep, err
+		}
+	}
+}
+
+// PullReport says what one PullTrust applied.
+type PullReport struct {
+	NotModified bool
+	FeedSeq     uint64 // the feed sequence now held
+	Import      *trust.Report
+	// Refetched is true when a delta did not apply to the stored status list
+	// and the full feed was fetched instead.
+	Refetched bool
+}
+
+// PullTrust fetches the trust blocks published since the feed sequence the
+// terminal holds and imports them. Blocks that do not verify against the
+// local anchors are skipped (see the report) and not fetched again; a
+// status-list delta that does not fit the stored list makes the client
+// fetch the whole feed once.
+func (c *Client) PullTrust(ctx context.Context) (*PullReport, error) {
+	if c.cfg.Trust == nil {
+		return &PullReport{NotModified: true}, nil
+	}
+	st, err := c.rec.SyncState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := c.pull(ctx, st.FeedSeq, st.FeedETag)
+	if err != nil || rep.Import == nil || st.FeedSeq == 0 {
+		return rep, err
+	}
+	for _, b := range rep.Import.Blocks {
+		if errors.Is(b.Err, trust.ErrDeltaBase) {
+			full, err := c.pull(ctx, 0, "")
+			if full != nil {
+				full.Refetched = true
+			}
+			return full, err
+		}
+	}
+	return rep, nil
+}
+
+func (c *Client) pull(ctx context.Context, since uint64, etag string) (*PullReport, error) {
+	hdr := http.Header{}
+	if since > 0 && etag != "" {
+		hdr.Set("If-None-Match", etag)
+	}
+	resp, err := c.do(ctx, http.MethodGet, "/v1/trust/feed?since="+strconv.FormatUint(since, 10), nil, hdr)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusNotModified:
+		return &PullReport{NotModified: true, FeedSeq: since}, nil
+	case http.StatusOK:
+	default:
+		return nil, hubError(resp)
+	}
+	latest, err := strconv.ParseUint(resp.Header.Get(wire.HeaderFeedSeq), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: missing %s", ErrProtocol, wire.HeaderFeedSeq)
+	}
+	bundle, err := io.ReadAll(io.LimitReader(resp.Body, credential.MaxStatusListSize*2))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the trust feed: %v", ErrUnreachable, err)
+	}
+	imp, err := c.cfg.Trust.Import(ctx, bundle)
+	if err != nil {
+		return nil, err
+	}
+	newETag := resp.Header.Get("ETag")
+	local := c.clk.Now()
+	ht, _ := hubTime(resp)
+	if err := c.rec.UpdateSyncState(ctx, func(s *records.SyncState) {
+		s.FeedSeq, s.FeedETag = latest, newETag
+		if !ht.IsZero() {
+			s.HubTime, s.LocalTime = ht, local
+		}
+	}); err != nil {
+		return nil, err
+	}
+	c.update(func(s *State) { s.FeedSeq = latest })
+	return &PullReport{FeedSeq: latest, Import: imp}, nil
+}
+
+// Report is the outcome of Sync.
+type Report struct {
+	Push *PushReport
+	Pull *PullReport
+}
+
+// Sync pushes pending records, then pulls trust updates. It returns the
+// first error; what was done before it is in the report.
+func (c *Client) Sync(ctx context.Context) (*Report, error) {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	start := c.clk.Now()
+	c.update(func(s *State) { s.Syncing, s.LastAttempt = true, start })
+	rep := &Report{}
+	var err error
+	rep.Push, err = c.Push(ctx)
+	if err == nil {
+		rep.Pull, err = c.PullTrust(ctx)
+	}
+	end := c.clk.Now()
+	if err == nil {
+		err = c.rec.UpdateSyncState(ctx, func(s *records.SyncState) { s.LastSuccess = end.UnixMilli() })
+	}
+	c.update(func(s *State) {
+		s.Syncing = false
+		s.HubClockOffset = time.Duration(c.offset.Load()) * time.Millisecond
+		if err != nil {
+			s.LastError = err.Error()
+		} else {
+			s.LastError, s.LastSuccess = "", end
+		}
+	})
+	return rep, err
+}
+
+// CheckStatus asks the hub for the current status of a licence (the
+// online authenticity check): kid of the code's signer, the licence's
+// authorityCode, and its idHash.
+func (c *Client) CheckStatus(ctx context.Context, kid []byte, issuer string, idHash [credential.IDHashSize]byte) (*wire.StatusResponse, error) {
+	q := url.Values{"kid": {hex.EncodeToString(kid)}, "issuer": {issuer}, "id_hash": {hex.EncodeToString(idHash[:])}}
+	resp, err := c.do(ctx, http.MethodGet, "/v1/status?"+q.Encode(), nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, hubError(resp)
+	}
+	defer resp.Body.Close()
+	var sr wire.StatusResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&sr); err != nil {
+		return nil, fmt.Errorf("%w: status answer: %v", ErrProtocol, err)
+	}
+	return &sr, nil
+}
+
+// Trigger asks Run to sync now (e.g. after a new record). It never blocks.
+func (c *Client) Trigger() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run syncs in the background until ctx ends: at once, on Trigger, every
+// Interval while the hub answers, and after growing pauses (from
+// RetryWaitMin up to Interval) while it does not. It returns ctx's error.
+func (c *Client) Run(ctx context.Context) error {
+	failures := 0
+	for {
+		_, err := c.Sync(ctx)
+		wait := c.cfg.Interval
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c.log.Warn("sync failed", "err", err)
+			failures++
+			wait = min(Backoff(c.cfg.RetryWaitMin, c.cfg.Interval, failures, nil), c.cfg.Interval)
+		} else {
+			failures = 0
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-c.kick:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// State returns the current sync state.
+func (c *Client) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// Subscribe returns a channel that receives the state after every change
+// (only the newest when the reader is slow) and a function that ends the
+// subscription.
+func (c *Client) Subscribe() (<-chan State, func()) {
+	ch := make(chan State, 1)
+	c.mu.Lock()
+	c.subs[ch] = struct{}{}
+	ch <- c.state
+	c.mu.Unlock()
+	return ch, func() {
+		c.mu.Lock()
+		delete(c.subs, ch)
+		c.mu.Unlock()
+	}
+}
+
+func (c *Client) update(fn func(*State)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	before := c.state
+	fn(&c.state)
+	if c.state == before {
+		return
+	}
+	for ch := range c.subs {
+		select { // keep only the newest state
+		case <-ch:
+		default:
+		}
+		ch <- c.state
+	}
+}
+
+func (c *Client) setOnline(on bool) { c.update(func(s *State) { s.Online = on }) }

@@ -1,0 +1,503 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/roadcheck/roadcheck/assets"
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/stop"
+	"github.com/roadcheck/roadcheck/internal/verify"
+)
+
+// Title is the window title (the smoke test looks for it).
+const Title = "RoadCheck 路检核验"
+
+// App is the running GUI: one window, the signed-in officer, the check on
+// screen and the current roadside stop. All its methods run on fyne's
+// goroutine.
+type App struct {
+	fa      fyne.App
+	win     fyne.Window
+	deps    Deps
+	cat     *catalog
+	set     Settings
+	ver     Verifier
+	ctx     context.Context
+	stopCtx context.CancelFunc
+	// async runs slow work off fyne's goroutine; its result comes back
+	// through fyne.Do. Tests replace it with an inline call.
+	async func(func())
+
+	officer      *Officer
+	locked       bool
+	lastActivity time.Time
+
+	stop      *stop.Stop
+	stopSeq   int
+	check     *checkState // the verdict on screen; nil when none
+	signInScr *signInScreen
+	scanMsg   string // last message of the scan screen
+
+	// Rebuilt by showMain.
+	tabs       *container.AppTabs
+	tabCheck   *container.TabItem
+	tabStop    *container.TabItem
+	status     *statusBar
+	scanScr    *scanScreen
+	verdictBox *fyne.Container
+	stopBox    *fyne.Container
+	cam        *cameraRun
+	orient     *orientLayout
+}
+
+// checkState is one verification on screen.
+type checkState struct {
+	text     string
+	res      *verify.Result
+	revealed time.Time // when the officer uncovered the holder ID
+	recorded bool
+	shown    *verdictScreen
+}
+
+// New builds the GUI on fa. Deps.Clock, Records and Officers are required.
+// The window shows the sign-in screen until an officer signs in.
+func New(fa fyne.App, d Deps) (*App, error) {
+	switch {
+	case d.Clock == nil:
+		return nil, errors.New("ui: Deps.Clock is required")
+	case d.Records == nil:
+		return nil, errors.New("ui: Deps.Records is required")
+	case d.Officers == nil:
+		return nil, errors.New("ui: Deps.Officers is required")
+	}
+	cat, err := loadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &App{fa: fa, deps: d, cat: cat, ctx: ctx, stopCtx: cancel, async: func(f func()) { go f() }}
+	a.set = loadSettings(fa.Preferences(), d)
+	a.cat.set(a.set.Lang)
+	a.applyPolicy()
+	fa.Settings().SetTheme(newTheme(a.set.Palette))
+	fa.SetIcon(fyne.NewStaticResource("roadcheck.png", assets.AppIcon))
+	a.win = fa.NewWindow(a.title())
+	a.win.Resize(fyne.NewSize(1280, 800))
+	a.win.SetMaster()
+	a.win.SetOnClosed(a.closed)
+	a.installKeys()
+	a.showSignIn()
+	return a, nil
+}
+
+// Window is the GUI's window.
+func (a *App) Window() fyne.Window { return a.win }
+
+// Run shows the window and runs fyne's event loop until the app quits; a
+// background ticker refreshes the status bar and enforces the auto-lock.
+func (a *App) Run() {
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-a.ctx.Done():
+				return
+			case <-t.C:
+				fyne.Do(a.tick)
+			}
+		}
+	}()
+	a.win.ShowAndRun()
+}
+
+// Quit closes the window and ends Run (main calls it on SIGTERM, through
+// fyne.Do).
+func (a *App) Quit() {
+	a.closed()
+	a.fa.Quit()
+}
+
+func (a *App) closed() {
+	a.stopCamera()
+	a.stopCtx()
+}
+
+func (a *App) title() string {
+	if a.deps.Demo {
+		return Title + " · " + a.tr("demo.title")
+	}
+	return Title
+}
+
+// tr is the current language's text for key.
+func (a *App) tr(key string, args ...any) string { return a.cat.T(key, args...) }
+
+func (a *App) applyPolicy() {
+	if a.deps.Verifier != nil {
+		a.ver = a.deps.Verifier(a.set.Policy)
+	}
+}
+
+// touch records officer activity (for the auto-lock).
+func (a *App) touch() { a.lastActivity = a.deps.Clock.Now() }
+
+// tick refreshes the status bar and locks the GUI after AutoLock of
+// inactivity (reading the injected clock).
+func (a *App) tick() {
+	if a.officer != nil && !a.locked && a.deps.Clock.Now().Sub(a.lastActivity) >= a.set.AutoLock {
+		a.lock()
+		return
+	}
+	a.refreshStatus()
+}
+
+// lock hides everything behind the sign-in screen; the check and the stop
+// are kept for the same officer.
+func (a *App) lock() {
+	if a.officer == nil {
+		return
+	}
+	a.locked = true
+	a.stopCamera()
+	a.showSignIn()
+}
+
+// signIn checks id and PIN; on success it shows the main screens (keeping
+// the stop and the check when the same officer unlocks).
+func (a *App) signIn(id, pin string, done func(error)) {
+	ctx := a.ctx
+	a.async(func() {
+		o, err := a.deps.Officers.SignIn(ctx, id, pin)
+		fyne.Do(func() {
+			if err != nil {
+				done(err)
+				return
+			}
+			if a.officer == nil || a.officer.ID != o.ID {
+				a.check = nil
+				a.newStop()
+			}
+			a.officer = &o
+			a.locked = false
+			a.touch()
+			done(nil)
+			a.showMain()
+		})
+	})
+}
+
+// signOut forgets the officer and the stop.
+func (a *App) signOut() {
+	a.officer = nil
+	a.locked = false
+	a.check = nil
+	a.stop = nil
+	a.stopCamera()
+	a.showSignIn()
+}
+
+func (a *App) showSignIn() {
+	a.tabs = nil
+	a.signInScr = buildSignInScreen(a)
+	a.win.SetContent(a.withBanner(a.signInScr.root))
+}
+
+// withBanner adds the 演示 banner above content in demo mode.
+func (a *App) withBanner(content fyne.CanvasObject) fyne.CanvasObject {
+	if !a.deps.Demo {
+		return content
+	}
+	return container.NewBorder(newDemoBanner(a), nil, nil, nil, content)
+}
+
+func newDemoBanner(a *App) fyne.CanvasObject {
+	bg := canvas.NewRectangle(hex(0x4A148C))
+	txt := canvas.NewText(a.tr("demo.banner"), hex(0xFFFFFF))
+	txt.TextSize = 18
+	txt.Alignment = fyne.TextAlignCenter
+	return container.NewStack(bg, container.NewPadded(txt))
+}
+
+// showMain builds the signed-in screens: check (scan + verdict), stop,
+// history, supervisor (supervisors only), settings; the status bar below.
+func (a *App) showMain() {
+	a.scanScr = buildScanScreen(a)
+	a.verdictBox = container.NewStack()
+	a.stopBox = container.NewStack()
+	a.renderVerdict()
+	a.renderStop()
+	check := container.New(&checkLayout{a: a}, a.scanScr.root, a.verdictBox)
+	a.tabCheck = container.NewTabItemWithIcon(a.tr("tab.check"), theme.SearchIcon(), check)
+	a.tabStop = container.NewTabItemWithIcon(a.tr("tab.stop"), theme.ListIcon(), a.stopBox)
+	items := []*container.TabItem{a.tabCheck, a.tabStop,
+		container.NewTabItemWithIcon(a.tr("tab.history"), theme.HistoryIcon(), newHistoryScreen(a))}
+	if a.officer.Role == RoleSupervisor {
+		items = append(items, container.NewTabItemWithIcon(a.tr("tab.supervisor"), theme.AccountIcon(), newSupervisorScreen(a)))
+	}
+	items = append(items, container.NewTabItemWithIcon(a.tr("tab.settings"), theme.SettingsIcon(), newSettingsScreen(a)))
+	a.tabs = container.NewAppTabs(items...)
+	a.tabs.OnSelected = func(*container.TabItem) { a.touch() }
+	a.status = newStatusBar(a)
+	a.signInScr = nil
+	a.orient = &orientLayout{tabs: a.tabs}
+	body := container.New(a.orient, a.tabs)
+	a.win.SetContent(a.withBanner(container.NewBorder(nil, a.status.root, nil, nil, body)))
+	a.refreshStatus()
+	a.startCamera()
+	a.focusScan()
+}
+
+func (a *App) focusScan() {
+	if a.scanScr != nil && a.win.Canvas() != nil && a.tabs != nil && a.tabs.Selected() == a.tabCheck {
+		a.win.Canvas().Focus(a.scanScr.entry)
+	}
+}
+
+// newStop starts a new roadside stop.
+func (a *App) newStop() {
+	a.stopSeq++
+	now := a.deps.Clock.Now()
+	a.stop = stop.New(fmt.Sprintf("%s-%s-%d", a.deps.Device, now.Format("20060102T150405"), a.stopSeq), now)
+	a.renderStop()
+}
+
+// submit verifies text (from the entry, a sample, an image, the camera or
+// the scanner) and shows the verdict. A text equal to the one on screen is
+// ignored (the camera sees the same code many times).
+func (a *App) submit(text string) {
+	a.touch()
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return
+	}
+	if a.check != nil && a.check.text == text {
+		return
+	}
+	if a.ver == nil {
+		a.setScanMessage(a.tr("scan.noVerifier"))
+		return
+	}
+	ver, ctx := a.ver, a.ctx
+	a.setScanMessage(a.tr("scan.verifying"))
+	a.async(func() {
+		res := ver.Verify(ctx, text, time.Time{})
+		fyne.Do(func() { a.showResult(text, res) })
+	})
+}
+
+// showResult puts res on screen and into the stop.
+func (a *App) showResult(text string, res *verify.Result) {
+	a.check = &checkState{text: text, res: res}
+	if a.stop == nil {
+		a.newStop()
+	}
+	if res.Claims != nil {
+		if _, err := a.stop.Add(res); err != nil {
+			log.Printf("ui: stop: %v", err)
+		}
+	}
+	a.setScanMessage("")
+	a.renderVerdict()
+	a.renderStop()
+	if a.tabs != nil {
+		a.tabs.Select(a.tabCheck)
+	}
+	a.focusScan()
+}
+
+// record appends the check on screen with the officer's action.
+func (a *App) record(action records.Action, notes string) error {
+	c := a.check
+	if c == nil || c.recorded {
+		return nil
+	}
+	chk := records.CheckFromResult(c.res)
+	chk.Officer = a.officer.ID
+	chk.Action = action
+	chk.Notes = strings.TrimSpace(notes)
+	if action == records.ActionOther {
+		if chk.Notes == "" {
+			return errOtherNeedsText
+		}
+		chk.ActionText, _, _ = strings.Cut(chk.Notes, "\n")
+	}
+	chk.HolderIDRevealed = c.revealed
+	if _, err := a.deps.Records.Append(a.ctx, chk); err != nil {
+		return err
+	}
+	c.recorded = true
+	a.refreshStatus()
+	return nil
+}
+
+var errOtherNeedsText = &UserError{Key: "verdict.otherNeedsText", Msg: "ui: action other needs a text"}
+
+// next clears the verdict and returns to scanning.
+func (a *App) next() {
+	a.touch()
+	a.check = nil
+	a.renderVerdict()
+	a.focusScan()
+}
+
+func (a *App) renderVerdict() {
+	if a.verdictBox == nil {
+		return
+	}
+	var obj fyne.CanvasObject
+	if a.check == nil {
+		hint := widget.NewLabel(a.tr("verdict.placeholder"))
+		hint.Alignment = fyne.TextAlignCenter
+		hint.Wrapping = fyne.TextWrapWord
+		obj = container.NewVBox(layout.NewSpacer(), hint, layout.NewSpacer())
+	} else {
+		vs := buildVerdictScreen(a.cat, a.check.res, a.stop, verdictActions{
+			OnReveal: func() {
+				a.touch()
+				if a.check != nil && a.check.revealed.IsZero() {
+					a.check.revealed = a.deps.Clock.Now()
+				}
+			},
+			OnSave: func(act records.Action, notes string) error {
+				a.touch()
+				if err := a.record(act, notes); err != nil {
+					return err
+				}
+				a.next()
+				return nil
+			},
+			OnNext: a.next,
+			OnStop: func() { a.touch(); a.tabs.Select(a.tabStop) },
+		})
+		a.check.shown = vs
+		obj = vs.root
+	}
+	a.verdictBox.Objects = []fyne.CanvasObject{obj}
+	a.verdictBox.Refresh()
+	if a.scanScr != nil {
+		a.scanScr.root.Refresh()
+	}
+}
+
+func (a *App) renderStop() {
+	if a.stopBox == nil || a.stop == nil {
+		return
+	}
+	a.stopBox.Objects = []fyne.CanvasObject{newStopScreen(a.cat, a.stop, stopActions{
+		OnPlate: func(string) { a.touch() },
+		OnNew:   func() { a.touch(); a.newStop(); a.check = nil; a.renderVerdict() },
+	})}
+	a.stopBox.Refresh()
+}
+
+func (a *App) setScanMessage(s string) {
+	a.scanMsg = s
+	if a.scanScr != nil {
+		a.scanScr.message.SetText(s)
+	}
+}
+
+func (a *App) showError(err error) {
+	log.Printf("ui: %v", err)
+	if a.scanScr != nil {
+		a.setScanMessage(userMessage(a.tr, err))
+	}
+}
+
+// applySettings saves s, applies language, palette and policy, and tells
+// the wiring.
+func (a *App) applySettings(s Settings) {
+	langChanged := s.Lang != a.set.Lang
+	a.set = s
+	s.save(a.fa.Preferences())
+	a.cat.set(s.Lang)
+	a.fa.Settings().SetTheme(newTheme(s.Palette))
+	a.applyPolicy()
+	a.win.SetTitle(a.title())
+	if a.deps.SettingsChanged != nil {
+		a.deps.SettingsChanged(s)
+	}
+	if langChanged && a.officer != nil {
+		a.showMain()
+		a.tabs.SelectIndex(len(a.tabs.Items) - 1)
+	}
+}
+
+// setLang switches the language (sign-in screen's toggle).
+func (a *App) setLang(l Lang) {
+	s := a.set
+	s.Lang = l
+	a.set = s
+	s.save(a.fa.Preferences())
+	a.cat.set(l)
+	a.win.SetTitle(a.title())
+}
+
+// checkLayout places the scan panel and the verdict side by side in
+// landscape; in portrait it shows the verdict when there is one, else the
+// scan panel.
+type checkLayout struct{ a *App }
+
+func (l *checkLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	scanObj, verdict := objs[0], objs[1]
+	if size.Width >= size.Height {
+		w := max(360, size.Width*0.38)
+		scanObj.Show()
+		verdict.Show()
+		scanObj.Move(fyne.NewPos(0, 0))
+		scanObj.Resize(fyne.NewSize(w, size.Height))
+		verdict.Move(fyne.NewPos(w, 0))
+		verdict.Resize(fyne.NewSize(size.Width-w, size.Height))
+		return
+	}
+	show, hide := scanObj, verdict
+	if l.a.check != nil {
+		show, hide = verdict, scanObj
+	}
+	hide.Hide()
+	show.Show()
+	show.Move(fyne.NewPos(0, 0))
+	show.Resize(size)
+}
+
+func (l *checkLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(320, 400) }
+
+// orientLayout puts the tabs on the leading edge in landscape and at the
+// bottom in portrait (thumb reach on a tablet).
+type orientLayout struct {
+	tabs      *container.AppTabs
+	landscape *bool
+}
+
+func (l *orientLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	land := size.Width >= size.Height
+	if l.landscape == nil || *l.landscape != land {
+		l.landscape = &land
+		loc := container.TabLocationBottom
+		if land {
+			loc = container.TabLocationLeading
+		}
+		l.tabs.SetTabLocation(loc)
+	}
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+}
+
+func (l *orientLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	return fyne.NewSize(320, 400)
+}

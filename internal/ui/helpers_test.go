@@ -1,0 +1,175 @@
+package ui
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/demo"
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/scan"
+	"github.com/roadcheck/roadcheck/internal/storage"
+	"github.com/roadcheck/roadcheck/internal/trust"
+	"github.com/roadcheck/roadcheck/internal/verify"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden markup files in testdata")
+
+// assertMarkup compares obj's markup with testdata/name (rewritten with -update).
+func assertMarkup(t *testing.T, name string, obj fyne.CanvasObject) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(filepath.Join("testdata", name), []byte(test.RenderObjectToMarkup(obj)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	test.AssertObjectRendersToMarkup(t, name, obj)
+}
+
+var (
+	worldOnce sync.Once
+	world     *demo.World
+	worldErr  error
+)
+
+// demoWorld is the demo deployment, built once per test binary.
+func demoWorld(t *testing.T) *demo.World {
+	t.Helper()
+	worldOnce.Do(func() { world, worldErr = demo.Build(demo.DefaultSeed, demo.ReferenceTime) })
+	if worldErr != nil {
+		t.Fatal(worldErr)
+	}
+	return world
+}
+
+// sample returns the demo sample called name.
+func sample(t *testing.T, name string) demo.Sample {
+	t.Helper()
+	for _, s := range demoWorld(t).Samples {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no demo sample %q", name)
+	return demo.Sample{}
+}
+
+// env is a GUI on real domain components: a trust store with the demo world
+// imported and a record store, both in t.TempDir(), the real verifier and
+// decoder, and a fake clock at the demo world's time.
+type env struct {
+	app   *App
+	fa    fyne.App
+	clk   *clock.Fake
+	recs  *records.Store
+	trust *trust.Store
+}
+
+func newEnv(t *testing.T, mod ...func(*Deps)) *env {
+	t.Helper()
+	ctx := context.Background()
+	fa := test.NewTempApp(t)
+	clk := clock.NewFake(demo.ReferenceTime)
+	path := filepath.Join(t.TempDir(), "terminal.db")
+	db, err := storage.Open(ctx, path, storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ts, err := trust.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := demoWorld(t)
+	if _, err := ts.AddAnchors(ctx, w.AnchorsPEM); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Import(ctx, w.BundlePEM); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := records.Open(ctx, db, records.KeyFile(records.KeyFilePath(path)), records.Options{Clock: clk, DeviceID: "T-UI-TEST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var samples []Sample
+	for _, s := range w.Samples {
+		samples = append(samples, Sample{Name: s.Description, Text: s.Text})
+	}
+	d := Deps{
+		Clock:    clk,
+		Verifier: func(p verify.Policy) Verifier { return verify.New(ts, clk, p) },
+		Decoder:  scan.NewDecoder(scan.Options{Budget: -1, Clock: clk}),
+		Records:  recs,
+		Officers: NewStaticOfficers(DemoAccounts()...),
+		Samples:  samples,
+		Demo:     true,
+		Device:   "T-UI-TEST",
+	}
+	for _, m := range mod {
+		m(&d)
+	}
+	a, err := New(fa, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.async = func(f func()) { f() }
+	t.Cleanup(a.closed)
+	return &env{app: a, fa: fa, clk: clk, recs: recs, trust: ts}
+}
+
+// signIn types id and PIN on the sign-in screen and taps 登录.
+func (e *env) signIn(t *testing.T, id, pin string) {
+	t.Helper()
+	s := e.app.signInScr
+	if s == nil {
+		t.Fatal("sign-in screen not shown")
+	}
+	s.id.SetText("")
+	test.Type(s.id, id)
+	test.Type(s.pin, pin)
+	test.Tap(s.submit)
+}
+
+// tapSample taps the demo sample button whose text is the sample's description.
+func (e *env) tapSample(t *testing.T, name string) {
+	t.Helper()
+	want := sample(t, name).Description
+	for _, b := range e.app.scanScr.samples {
+		if b.Text == want {
+			test.Tap(b)
+			return
+		}
+	}
+	t.Fatalf("no sample button %q", want)
+}
+
+// buttons lists the visible buttons under o.
+func buttons(o fyne.CanvasObject) []*widget.Button {
+	var out []*widget.Button
+	for _, x := range test.LaidOutObjects(o) {
+		if b, ok := x.(*widget.Button); ok && b.Visible() {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// newCatalog returns a catalog in language l, failing the test on error.
+func newCatalog(t *testing.T, l Lang) *catalog {
+	t.Helper()
+	c, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.set(l)
+	return c
+}

@@ -1,0 +1,278 @@
+package ui
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/verify"
+)
+
+// Row is one check record as the history and supervisor screens and the
+// exports show it: plain values, the holder ID masked.
+type Row struct {
+	Seq        uint64
+	ID         string
+	At         time.Time
+	Officer    string
+	Device     string
+	Kind       credential.Kind
+	Number     string
+	Holder     string
+	HolderID   string // masked: all but the last 4 characters are '*'
+	Plate      string
+	Verdict    verify.Verdict
+	Reasons    []verify.Reason
+	Action     records.Action
+	ActionText string
+	Notes      string
+	Revealed   bool // the officer uncovered the full holder ID
+	State      records.State
+	Damaged    bool // the stored record no longer opens
+}
+
+// rowFromEntry flattens a stored record.
+func rowFromEntry(e *records.Entry) Row {
+	r := Row{State: e.State, Damaged: e.Damaged != nil}
+	if e.Record == nil {
+		return r
+	}
+	rec := e.Record
+	r.Seq, r.Device, r.At = rec.Seq, rec.Device, rec.Wall
+	if !rec.ID.IsZero() {
+		r.ID = rec.ID.String()
+	}
+	c := rec.Check
+	r.Officer, r.Kind, r.Number, r.Holder = c.Officer, c.Kind, c.Number, c.Holder
+	r.HolderID, r.Plate, r.Verdict = maskID(c.HolderID), c.Plate, c.Verdict
+	r.Reasons = slices.Clone(c.Reasons)
+	r.Action, r.ActionText, r.Notes = c.Action, c.ActionText, c.Notes
+	r.Revealed = !c.HolderIDRevealed.IsZero()
+	return r
+}
+
+// maskID replaces all but the last 4 characters of s with '*' (all of a
+// string of 4 characters or fewer).
+func maskID(s string) string {
+	r := []rune(s)
+	if len(r) <= 4 {
+		return strings.Repeat("*", len(r))
+	}
+	return strings.Repeat("*", len(r)-4) + string(r[len(r)-4:])
+}
+
+// Filter selects rows; zero fields select everything.
+type Filter struct {
+	From, To time.Time // From ≤ At < To
+	Officer  string
+	Verdicts []verify.Verdict
+	// Text is matched case-insensitively against number, holder, plate, notes.
+	Text string
+}
+
+// Match reports whether f selects r.
+func (f Filter) Match(r Row) bool {
+	switch {
+	case !f.From.IsZero() && r.At.Before(f.From),
+		!f.To.IsZero() && !r.At.Before(f.To),
+		f.Officer != "" && r.Officer != f.Officer,
+		len(f.Verdicts) > 0 && !slices.Contains(f.Verdicts, r.Verdict):
+		return false
+	}
+	if q := strings.ToLower(strings.TrimSpace(f.Text)); q != "" {
+		hay := strings.ToLower(strings.Join([]string{r.Number, r.Holder, r.Plate, r.Notes, r.ActionText}, "\x00"))
+		return strings.Contains(hay, q)
+	}
+	return true
+}
+
+// filterRows returns the rows f selects, newest first.
+func filterRows(rows []Row, f Filter) []Row {
+	var out []Row
+	for _, r := range rows {
+		if f.Match(r) {
+			out = append(out, r)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.After(out[j].At)
+		}
+		return out[i].Seq > out[j].Seq
+	})
+	return out
+}
+
+// Count is the number of checks under one key (officer or day).
+type Count struct {
+	Key                            string
+	Total, Valid, Limited, Invalid int
+}
+
+// countBy groups rows by key, sorted by key.
+func countBy(rows []Row, key func(Row) string) []Count {
+	m := map[string]*Count{}
+	for _, r := range rows {
+		k := key(r)
+		c := m[k]
+		if c == nil {
+			c = &Count{Key: k}
+			m[k] = c
+		}
+		c.Total++
+		switch r.Verdict {
+		case verify.Valid:
+			c.Valid++
+		case verify.Limited:
+			c.Limited++
+		default:
+			c.Invalid++
+		}
+	}
+	out := make([]Count, 0, len(m))
+	for _, c := range m {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+func byOfficer(r Row) string { return r.Officer }
+func byDay(r Row) string     { return r.At.In(credential.CST()).Format("2006-01-02") }
+
+// exportColumns are the export's columns: header key and cell value.
+var exportColumns = []struct {
+	key  string
+	cell func(c *catalog, r Row) string
+}{
+	{"col.time", func(_ *catalog, r Row) string { return r.At.In(credential.CST()).Format("2006-01-02 15:04:05") }},
+	{"col.officer", func(_ *catalog, r Row) string { return r.Officer }},
+	{"col.device", func(_ *catalog, r Row) string { return r.Device }},
+	{"col.kind", func(c *catalog, r Row) string { return kindName(c, r.Kind) }},
+	{"col.number", func(_ *catalog, r Row) string { return r.Number }},
+	{"col.holder", func(_ *catalog, r Row) string { return r.Holder }},
+	{"col.holderID", func(_ *catalog, r Row) string { return r.HolderID }},
+	{"col.plate", func(_ *catalog, r Row) string { return r.Plate }},
+	{"col.verdict", func(c *catalog, r Row) string { return c.verdictWord(r.Verdict) }},
+	{"col.reasons", func(_ *catalog, r Row) string {
+		s := make([]string, len(r.Reasons))
+		for i, x := range r.Reasons {
+			s[i] = x.String()
+		}
+		return strings.Join(s, " ")
+	}},
+	{"col.action", func(c *catalog, r Row) string { return actionName(c, r.Action) }},
+	{"col.actionText", func(_ *catalog, r Row) string { return r.ActionText }},
+	{"col.notes", func(_ *catalog, r Row) string { return r.Notes }},
+	{"col.revealed", func(c *catalog, r Row) string { return yesNo(c, r.Revealed) }},
+	{"col.state", func(c *catalog, r Row) string { return c.T("state." + r.State.String()) }},
+	{"col.id", func(_ *catalog, r Row) string { return r.ID }},
+}
+
+func yesNo(c *catalog, b bool) string {
+	if b {
+		return c.T("common.yes")
+	}
+	return c.T("common.no")
+}
+
+// actionName is the action in the current language ("" for none).
+func actionName(c *catalog, a records.Action) string {
+	if !a.Valid() {
+		return ""
+	}
+	if c.current() == LangZH {
+		return a.Chinese()
+	}
+	return c.T("action." + a.String())
+}
+
+// kindName is the licence kind in the current language ("" for none).
+func kindName(c *catalog, k credential.Kind) string {
+	if !k.Valid() {
+		return ""
+	}
+	if c.current() == LangZH {
+		return k.ChineseName()
+	}
+	return c.T(fmt.Sprintf("kind.%d", k))
+}
+
+// exportTable is the header and the cells of rows, in the current language.
+// Cells that a spreadsheet would run as a formula (= + - @ at the start) are
+// prefixed with an apostrophe.
+func exportTable(c *catalog, rows []Row) [][]string {
+	out := make([][]string, 0, len(rows)+1)
+	head := make([]string, len(exportColumns))
+	for i, col := range exportColumns {
+		head[i] = c.T(col.key)
+	}
+	out = append(out, head)
+	for _, r := range rows {
+		line := make([]string, len(exportColumns))
+		for i, col := range exportColumns {
+			line[i] = defuse(col.cell(c, r))
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func defuse(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// writeCSV writes rows as UTF-8 CSV with a byte-order mark (so Excel opens
+// Chinese text correctly) and CRLF line ends.
+func writeCSV(w io.Writer, c *catalog, rows []Row) error {
+	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+		return fmt.Errorf("ui: export csv: %w", err)
+	}
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	if err := cw.WriteAll(exportTable(c, rows)); err != nil {
+		return fmt.Errorf("ui: export csv: %w", err)
+	}
+	return nil
+}
+
+// writeXLSX writes rows as one worksheet of an XLSX workbook, every cell text.
+func writeXLSX(w io.Writer, c *catalog, rows []Row) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	sheet := c.T("export.sheet")
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return fmt.Errorf("ui: export xlsx: %w", err)
+	}
+	for i, line := range exportTable(c, rows) {
+		cell, err := excelize.CoordinatesToCellName(1, i+1)
+		if err != nil {
+			return fmt.Errorf("ui: export xlsx: %w", err)
+		}
+		vals := make([]any, len(line))
+		for j, v := range line {
+			vals[j] = v
+		}
+		if err := f.SetSheetRow(sheet, cell, &vals); err != nil {
+			return fmt.Errorf("ui: export xlsx: %w", err)
+		}
+	}
+	if err := f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return fmt.Errorf("ui: export xlsx: %w", err)
+	}
+	if _, err := f.WriteTo(w); err != nil {
+		return fmt.Errorf("ui: export xlsx: %w", err)
+	}
+	return nil
+}

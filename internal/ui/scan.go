@@ -1,0 +1,322 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"io"
+	"log"
+	"os"
+	"strings"
+	"sync/atomic"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/roadcheck/roadcheck/internal/scan"
+)
+
+// scanScreen is where codes come in: camera preview, text field (which also
+// receives a USB scanner's keystrokes), image file, paste, demo samples.
+type scanScreen struct {
+	root     fyne.CanvasObject
+	entry    *widget.Entry
+	verify   *widget.Button
+	open     *widget.Button
+	paste    *widget.Button
+	torch    *widget.Check
+	preview  *canvas.Image
+	noCamera *widget.Label
+	message  *widget.Label
+	samples  []*widget.Button
+}
+
+// newScanScreen builds the scan screen of a.
+func newScanScreen(a *App) fyne.CanvasObject { return buildScanScreen(a).root }
+
+func buildScanScreen(a *App) *scanScreen {
+	s := &scanScreen{}
+	s.preview = canvas.NewImageFromImage(nil)
+	s.preview.FillMode = canvas.ImageFillContain
+	s.preview.SetMinSize(fyne.NewSize(320, 200))
+	s.noCamera = widget.NewLabel(a.tr("scan.noCamera"))
+	s.noCamera.Alignment = fyne.TextAlignCenter
+	s.noCamera.Wrapping = fyne.TextWrapWord
+	previewBg := canvas.NewRectangle(theme.Color(theme.ColorNameButton))
+	s.torch = widget.NewCheck(a.tr("scan.torch"), func(on bool) {
+		a.touch()
+		if err := a.setTorch(on); err != nil {
+			a.setScanMessage(a.tr("scan.noTorch"))
+		}
+	})
+	s.torch.Disable()
+	preview := container.NewStack(previewBg, s.preview, container.NewVBox(layout.NewSpacer(), s.noCamera, layout.NewSpacer()))
+
+	s.entry = widget.NewEntry()
+	s.entry.SetPlaceHolder(a.tr("scan.placeholder"))
+	s.entry.OnSubmitted = func(text string) {
+		s.entry.SetText("")
+		a.submit(text)
+	}
+	s.verify = widget.NewButtonWithIcon(a.tr("scan.verify"), theme.ConfirmIcon(), func() {
+		text := s.entry.Text
+		s.entry.SetText("")
+		a.submit(text)
+	})
+	s.verify.Importance = widget.HighImportance
+	s.open = widget.NewButtonWithIcon(a.tr("scan.open"), theme.FolderOpenIcon(), func() { a.touch(); a.openImageDialog() })
+	s.paste = widget.NewButtonWithIcon(a.tr("scan.paste"), theme.ContentPasteIcon(), func() { a.touch(); a.pasteClipboard() })
+	if a.deps.Decoder == nil {
+		s.open.Disable()
+	}
+	s.message = widget.NewLabel(a.scanMsg)
+	s.message.Wrapping = fyne.TextWrapWord
+	s.message.Importance = widget.WarningImportance
+
+	box := container.NewVBox(
+		widget.NewLabelWithStyle(a.tr("scan.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		preview, s.torch,
+		container.NewBorder(nil, nil, nil, s.verify, s.entry),
+		container.NewGridWithColumns(2, s.open, s.paste),
+		s.message,
+	)
+	if len(a.deps.Samples) > 0 {
+		box.Add(widget.NewSeparator())
+		box.Add(widget.NewLabelWithStyle(a.tr("scan.samples"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+		for _, smp := range a.deps.Samples {
+			b := widget.NewButton(smp.Name, func() { a.submit(smp.Text) })
+			b.Alignment = widget.ButtonAlignLeading
+			s.samples = append(s.samples, b)
+			box.Add(b)
+		}
+	}
+	s.root = container.NewVScroll(container.NewPadded(box))
+	return s
+}
+
+// openImageDialog lets the officer pick a PNG or JPEG file.
+func (a *App) openImageDialog() {
+	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
+		if err != nil || rc == nil {
+			return
+		}
+		defer rc.Close()
+		data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+		if err != nil {
+			a.showError(err)
+			return
+		}
+		a.decodeImage(data)
+	}, a.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG"}))
+	d.Show()
+}
+
+// decodeImage finds the QR code in an image file's bytes and verifies it.
+func (a *App) decodeImage(data []byte) {
+	if a.deps.Decoder == nil {
+		a.setScanMessage(a.tr("scan.noDecoder"))
+		return
+	}
+	dec, ctx := a.deps.Decoder, a.ctx
+	a.setScanMessage(a.tr("scan.decoding"))
+	a.async(func() {
+		text, err := decodeBytes(ctx, dec, data)
+		fyne.Do(func() {
+			if err != nil {
+				a.setScanMessage(a.tr(scanErrorKey(err)))
+				return
+			}
+			a.submit(text)
+		})
+	})
+}
+
+func decodeBytes(ctx context.Context, dec Decoder, data []byte) (string, error) {
+	img, err := scan.LoadImage(ctx, bytes.NewReader(data))
+	if err != nil {
+		return "", err
+	}
+	r, err := dec.Decode(ctx, img)
+	if err != nil {
+		return "", err
+	}
+	return r.Text, nil
+}
+
+// scanErrorKey names the sentence for a scan error.
+func scanErrorKey(err error) string {
+	switch {
+	case errors.Is(err, scan.ErrNoCode):
+		return "scan.errNoCode"
+	case errors.Is(err, scan.ErrNotImage):
+		return "scan.errNotImage"
+	case errors.Is(err, scan.ErrTruncated):
+		return "scan.errTruncated"
+	case errors.Is(err, scan.ErrTooLarge):
+		return "scan.errTooLarge"
+	}
+	return "error.generic"
+}
+
+// pasteClipboard verifies the clipboard: a QR text directly, or an image
+// file named by a path or file:// URI. (fyne's clipboard holds text only.)
+func (a *App) pasteClipboard() {
+	text := strings.TrimSpace(a.fa.Clipboard().Content())
+	switch {
+	case text == "":
+		a.setScanMessage(a.tr("scan.clipboardEmpty"))
+	case strings.HasPrefix(strings.ToUpper(text), "RTC"):
+		a.submit(text)
+	default:
+		path := strings.TrimPrefix(text, "file://")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			a.setScanMessage(a.tr("scan.clipboardNoCode"))
+			return
+		}
+		a.decodeImage(data)
+	}
+}
+
+// dropped verifies the first image file dropped on the window.
+func (a *App) dropped(_ fyne.Position, uris []fyne.URI) {
+	if len(uris) == 0 || a.officer == nil || a.locked {
+		return
+	}
+	a.touch()
+	rc, err := storage.Reader(uris[0])
+	if err != nil {
+		a.showError(err)
+		return
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	if err != nil {
+		a.showError(err)
+		return
+	}
+	a.decodeImage(data)
+}
+
+// installKeys routes keys typed while no field has the focus to the wedge
+// (USB scanner), Ctrl+V to paste, and dropped files to the decoder.
+func (a *App) installKeys() {
+	c := a.win.Canvas()
+	var buf []rune
+	feed := func(r rune) {
+		if a.officer == nil || a.locked {
+			return
+		}
+		a.touch()
+		if a.deps.Wedge != nil {
+			if code, done := a.deps.Wedge.Key(r, a.deps.Clock.Now()); done {
+				a.submit(code)
+			}
+			return
+		}
+		if r != '\n' {
+			buf = append(buf, r)
+			return
+		}
+		code := string(buf)
+		buf = buf[:0]
+		a.submit(code)
+	}
+	c.SetOnTypedRune(feed)
+	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
+		if ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter {
+			feed('\n')
+		}
+	})
+	c.AddShortcut(&fyne.ShortcutPaste{}, func(fyne.Shortcut) {
+		if a.officer != nil && !a.locked {
+			a.touch()
+			a.pasteClipboard()
+		}
+	})
+	a.win.SetOnDropped(a.dropped)
+}
+
+// cameraRun is the live preview in progress.
+type cameraRun struct {
+	cancel context.CancelFunc
+	device string
+	busy   atomic.Bool
+}
+
+// startCamera streams the configured camera into the preview and verifies
+// what it decodes; without a camera the preview says so.
+func (a *App) startCamera() {
+	a.stopCamera()
+	s := a.scanScr
+	if s == nil {
+		return
+	}
+	if a.deps.Camera == nil {
+		return
+	}
+	devs := a.deps.Camera.Devices()
+	if len(devs) == 0 {
+		return
+	}
+	dev := devs[0]
+	for _, d := range devs {
+		if d == a.set.Camera {
+			dev = d
+		}
+	}
+	ctx, cancel := context.WithCancel(a.ctx)
+	run := &cameraRun{cancel: cancel, device: dev}
+	a.cam = run
+	s.noCamera.Hide()
+	s.torch.Enable()
+	cam, dec := a.deps.Camera, a.deps.Decoder
+	a.async(func() {
+		err := cam.Stream(ctx, dev, func(img image.Image) {
+			if !run.busy.CompareAndSwap(false, true) {
+				return // still working on an earlier frame: drop this one
+			}
+			defer run.busy.Store(false)
+			fyne.Do(func() {
+				s.preview.Image = img
+				s.preview.Refresh()
+			})
+			if dec == nil {
+				return
+			}
+			if r, err := dec.Decode(ctx, img); err == nil && r.Text != "" {
+				fyne.Do(func() { a.submit(r.Text) })
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Printf("ui: camera %s: %v", dev, err)
+			fyne.Do(func() {
+				s.noCamera.SetText(a.tr("scan.cameraGone"))
+				s.noCamera.Show()
+				s.torch.Disable()
+			})
+		}
+	})
+}
+
+func (a *App) stopCamera() {
+	if a.cam != nil {
+		a.cam.cancel()
+		a.cam = nil
+	}
+}
+
+func (a *App) setTorch(on bool) error {
+	if a.cam == nil || a.deps.Camera == nil {
+		return ErrNoCamera
+	}
+	return a.deps.Camera.Torch(a.cam.device, on)
+}

@@ -1,0 +1,139 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/stop"
+	"github.com/roadcheck/roadcheck/internal/verify"
+)
+
+// stopActions are the stop view's callbacks.
+type stopActions struct {
+	OnPlate func(string) // the observed plate changed (already set on the stop)
+	OnNew   func()       // start a new stop
+}
+
+// stopScreen shows the three slots of a stop and its cross-check warnings.
+type stopScreen struct {
+	root     fyne.CanvasObject
+	slots    map[credential.Kind]*widget.Label
+	plate    *widget.Entry
+	warnings *fyne.Container
+	lines    []*widget.Label
+	newStop  *widget.Button
+}
+
+// newStopScreen shows st.
+func newStopScreen(c *catalog, st *stop.Stop, act stopActions) fyne.CanvasObject {
+	return buildStopScreen(c, st, act).root
+}
+
+func buildStopScreen(c *catalog, st *stop.Stop, act stopActions) *stopScreen {
+	s := &stopScreen{slots: map[credential.Kind]*widget.Label{}}
+	cards := container.NewGridWithColumns(3)
+	for _, k := range []credential.Kind{credential.KindPractitioner, credential.KindPermit, credential.KindVehicle} {
+		cards.Add(slotCard(c, k, st.Slot(k), s))
+	}
+	s.plate = widget.NewEntry()
+	s.plate.SetPlaceHolder(c.T("stop.platePlaceholder"))
+	s.plate.SetText(st.Plate)
+	s.plate.OnChanged = func(p string) {
+		st.Plate = p
+		s.showWarnings(c, st)
+		if act.OnPlate != nil {
+			act.OnPlate(p)
+		}
+	}
+	s.warnings = container.NewVBox()
+	s.showWarnings(c, st)
+	s.newStop = widget.NewButtonWithIcon(c.T("stop.new"), theme.ContentAddIcon(), func() {
+		if act.OnNew != nil {
+			act.OnNew()
+		}
+	})
+	head := widget.NewLabelWithStyle(c.T("stop.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	head.SizeName = theme.SizeNameSubHeadingText
+	plateRow := container.NewBorder(nil, nil, widget.NewLabel(c.T("stop.plate")), nil, s.plate)
+	body := container.NewVBox(head, cards, plateRow, widget.NewSeparator(), s.warnings, s.newStop)
+	s.root = container.NewVScroll(container.NewPadded(body))
+	return s
+}
+
+// slotCard is one slot: its kind, and the licence in it or 未扫描.
+func slotCard(c *catalog, k credential.Kind, res *verify.Result, s *stopScreen) fyne.CanvasObject {
+	title := widget.NewLabelWithStyle(kindName(c, k), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	body := widget.NewLabel(c.T("stop.empty"))
+	body.Alignment = fyne.TextAlignCenter
+	body.Wrapping = fyne.TextWrapWord
+	s.slots[k] = body
+	var bg *canvas.Rectangle
+	var word fyne.CanvasObject = widget.NewLabel("")
+	if res == nil {
+		bg = canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
+	} else {
+		bg = canvas.NewRectangle(verdictBand(res.Verdict))
+		t := canvas.NewText(c.verdictWord(res.Verdict), verdictInk(res.Verdict))
+		t.TextSize = 26
+		t.TextStyle.Bold = true
+		t.Alignment = fyne.TextAlignCenter
+		word = t
+		cr := res.Claims.Credential
+		text := cr.Holder + "\n" + cr.Number
+		if cr.Number == cr.HolderID {
+			text = cr.Holder + "\n" + maskID(cr.Number)
+		}
+		if cr.Vehicle != nil {
+			text = cr.Vehicle.Plate + "\n" + cr.Holder
+		}
+		body.SetText(text)
+		body.Importance = widget.MediumImportance
+	}
+	border := canvas.NewRectangle(nil)
+	border.StrokeColor = theme.Color(theme.ColorNameSeparator)
+	border.StrokeWidth = 2
+	inner := container.NewVBox(title, word)
+	if res != nil {
+		// Text on the verdict colour must use the verdict's ink.
+		title.Importance = widget.MediumImportance
+		txt := canvas.NewText(kindName(c, k), verdictInk(res.Verdict))
+		txt.TextStyle.Bold = true
+		txt.Alignment = fyne.TextAlignCenter
+		inner = container.NewVBox(txt, word)
+	}
+	top := container.NewStack(bg, container.NewPadded(inner))
+	return container.NewStack(border, container.NewBorder(top, nil, nil, nil, container.NewPadded(body)))
+}
+
+// showWarnings lists the stop's cross-check findings.
+func (s *stopScreen) showWarnings(c *catalog, st *stop.Stop) {
+	s.warnings.RemoveAll()
+	s.lines = nil
+	fs := st.Check()
+	if len(fs) == 0 {
+		key := "stop.noWarnings"
+		if !st.Complete() {
+			key = "stop.incomplete"
+		}
+		l := widget.NewLabel(c.T(key))
+		l.Wrapping = fyne.TextWrapWord
+		s.lines = append(s.lines, l)
+		s.warnings.Add(container.NewBorder(nil, nil, widget.NewIcon(theme.InfoIcon()), nil, l))
+		return
+	}
+	for _, f := range fs {
+		text := f.Chinese()
+		if c.current() != LangZH {
+			text = f.English()
+		}
+		l := widget.NewLabel(text)
+		l.Wrapping = fyne.TextWrapWord
+		l.Importance = widget.DangerImportance
+		s.lines = append(s.lines, l)
+		s.warnings.Add(container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, l))
+	}
+}

@@ -1,0 +1,283 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/stop"
+	"github.com/roadcheck/roadcheck/internal/verify"
+)
+
+// verdictActions are the verdict screen's callbacks.
+type verdictActions struct {
+	// OnReveal is called once when the officer uncovers the holder ID (it
+	// is logged in the record).
+	OnReveal func()
+	// OnSave records the action and notes; an error is shown on screen.
+	OnSave func(records.Action, string) error
+	// OnNext goes back to scanning without recording.
+	OnNext func()
+	// OnStop opens the roadside stop view.
+	OnStop func()
+}
+
+// verdictScreen is the verdict of one code: colour band, reasons, licence
+// fields, outcome.
+type verdictScreen struct {
+	root     fyne.CanvasObject
+	word     *canvas.Text
+	band     *canvas.Rectangle
+	reasons  []*widget.Label
+	fields   map[string]*widget.Label // by field key, when Claims are present
+	reveal   *widget.Button
+	actions  map[records.Action]*widget.Button
+	selected records.Action
+	notes    *widget.Entry
+	save     *widget.Button
+	next     *widget.Button
+	stopLink *widget.Button
+	errLabel *widget.Label
+}
+
+// newVerdictScreen shows res. st (may be nil) is the stop the result joined.
+func newVerdictScreen(c *catalog, res *verify.Result, st *stop.Stop, act verdictActions) fyne.CanvasObject {
+	return buildVerdictScreen(c, res, st, act).root
+}
+
+func buildVerdictScreen(c *catalog, res *verify.Result, st *stop.Stop, act verdictActions) *verdictScreen {
+	v := &verdictScreen{fields: map[string]*widget.Label{}, actions: map[records.Action]*widget.Button{}}
+
+	// Colour band: the verdict word, readable at arm's length.
+	v.band = canvas.NewRectangle(verdictBand(res.Verdict))
+	v.word = canvas.NewText(c.verdictWord(res.Verdict), verdictInk(res.Verdict))
+	v.word.TextSize = 64
+	v.word.TextStyle.Bold = true
+	v.word.Alignment = fyne.TextAlignCenter
+	sub := canvas.NewText(subtitle(c, res), verdictInk(res.Verdict))
+	sub.TextSize = 22
+	sub.Alignment = fyne.TextAlignCenter
+	band := container.NewStack(v.band, container.NewPadded(container.NewVBox(v.word, sub)))
+
+	// Reasons, one plain sentence each.
+	body := container.NewVBox()
+	if len(res.Reasons) == 0 {
+		l := widget.NewLabel(c.T("verdict.allPassed"))
+		l.Wrapping = fyne.TextWrapWord
+		v.reasons = append(v.reasons, l)
+		body.Add(container.NewBorder(nil, nil, widget.NewIcon(theme.ConfirmIcon()), nil, l))
+	}
+	for _, r := range res.Reasons {
+		l := widget.NewLabel(c.reason(r))
+		l.Wrapping = fyne.TextWrapWord
+		icon := theme.ErrorIcon()
+		if r.IsWarning() {
+			icon = theme.WarningIcon()
+		}
+		v.reasons = append(v.reasons, l)
+		body.Add(container.NewBorder(nil, nil, widget.NewIcon(icon), nil, l))
+	}
+
+	// The stop this code joined.
+	if st != nil && st.Scans() > 0 {
+		n := 0
+		for k := credential.KindPractitioner; k <= credential.KindVehicle; k++ {
+			if st.Slot(k) != nil {
+				n++
+			}
+		}
+		v.stopLink = widget.NewButtonWithIcon(c.T("verdict.stopSummary", n, len(st.Check())), theme.ListIcon(), func() {
+			if act.OnStop != nil {
+				act.OnStop()
+			}
+		})
+		if len(st.Check()) > 0 {
+			v.stopLink.Importance = widget.WarningImportance
+		}
+		body.Add(v.stopLink)
+	}
+
+	// Licence data: only verified claims.
+	if res.Claims != nil {
+		body.Add(widget.NewSeparator())
+		body.Add(v.licence(c, &res.Claims.Credential, act))
+	}
+
+	v.root = container.NewBorder(band, v.outcome(c, act), nil, nil, container.NewVScroll(container.NewPadded(body)))
+	return v
+}
+
+func subtitle(c *catalog, res *verify.Result) string {
+	if res.Claims == nil {
+		return c.T("verdict.noLicence")
+	}
+	cr := res.Claims.Credential
+	name := kindName(c, cr.Kind)
+	if cr.Vehicle != nil {
+		return name + " · " + cr.Vehicle.Plate
+	}
+	return name + " · " + cr.Holder
+}
+
+type field struct{ key, value string }
+
+// licence lays out the credential's fields, grouped: common, then the kind's.
+func (v *verdictScreen) licence(c *catalog, cr *credential.Credential, act verdictActions) fyne.CanvasObject {
+	title := cr.Title
+	if title == "" {
+		title = kindName(c, cr.Kind)
+	}
+	heading := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	heading.SizeName = theme.SizeNameSubHeadingText
+
+	// The holder ID (and a practitioner's number, which is usually the same
+	// ID card number) stays masked until the officer taps 显示.
+	numberIsID := cr.Number == cr.HolderID
+	number := cr.Number
+	if numberIsID {
+		number = maskID(number)
+	}
+	common := []field{
+		{"field.number", number},
+		{"field.holder", cr.Holder},
+		{"field.holderIdType", holderIDType(c, cr.HolderIDType)},
+	}
+	after := []field{
+		{"field.authority", fmt.Sprintf("%s（%s）", cr.Authority, cr.AuthorityCode)},
+		{"field.issued", cr.Issued.String()},
+		{"field.validFrom", cr.ValidFrom.String()},
+		{"field.validUntil", cr.ValidUntil.String()},
+	}
+	var kind []field
+	switch {
+	case cr.Practitioner != nil:
+		p := cr.Practitioner
+		kind = []field{
+			{"field.categories", strings.Join(p.Categories, "、")},
+			{"field.sex", p.Sex},
+			{"field.birthDate", p.BirthDate.String()},
+			{"field.vehicleClass", p.VehicleClass},
+			{"field.integrityGrade", p.IntegrityGrade},
+			{"field.integrityDate", p.IntegrityDate.String()},
+		}
+	case cr.Permit != nil:
+		p := cr.Permit
+		kind = []field{{"field.scope", p.Scope}, {"field.address", p.Address}, {"field.economicType", p.EconomicType}}
+	case cr.Vehicle != nil:
+		p := cr.Vehicle
+		plate := p.Plate
+		if p.PlateColour != "" {
+			plate += "（" + p.PlateColour + "）"
+		}
+		kind = []field{
+			{"field.plate", plate},
+			{"field.operator", p.Operator},
+			{"field.operatorLicence", p.OperatorLicence},
+			{"field.vehicleType", p.VehicleType},
+			{"field.capacity", p.Capacity},
+			{"field.dimensions", p.Dimensions},
+			{"field.vehicleScope", p.Scope},
+			{"field.reviewUntil", p.ReviewUntil.String()},
+		}
+	}
+
+	form := container.New(layout.NewFormLayout())
+	add := func(fs []field) {
+		for _, f := range fs {
+			if f.value == "" {
+				continue
+			}
+			key := widget.NewLabelWithStyle(c.T(f.key), fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
+			val := widget.NewLabel(f.value)
+			val.Wrapping = fyne.TextWrapWord
+			v.fields[f.key] = val
+			form.Add(key)
+			form.Add(val)
+		}
+	}
+	add(common)
+	// Holder ID with its reveal button.
+	idVal := widget.NewLabel(maskID(cr.HolderID))
+	v.fields["field.holderId"] = idVal
+	v.reveal = widget.NewButtonWithIcon(c.T("verdict.reveal"), theme.VisibilityIcon(), nil)
+	v.reveal.OnTapped = func() {
+		idVal.SetText(cr.HolderID)
+		if numberIsID {
+			v.fields["field.number"].SetText(cr.Number)
+		}
+		v.reveal.Hide()
+		if act.OnReveal != nil {
+			act.OnReveal()
+		}
+	}
+	form.Add(widget.NewLabelWithStyle(c.T("field.holderId"), fyne.TextAlignTrailing, fyne.TextStyle{Bold: true}))
+	form.Add(container.NewBorder(nil, nil, nil, v.reveal, idVal))
+	add(after)
+	add(kind)
+	return container.NewVBox(heading, form)
+}
+
+func holderIDType(c *catalog, t credential.HolderIDType) string {
+	if c.current() == LangZH {
+		return t.ChineseName()
+	}
+	return c.T(fmt.Sprintf("holderIdType.%d", t))
+}
+
+// outcome is the action panel: one tap picks the action, one tap saves it.
+func (v *verdictScreen) outcome(c *catalog, act verdictActions) fyne.CanvasObject {
+	grid := container.NewGridWithColumns(6)
+	for _, a := range []records.Action{records.ActionRelease, records.ActionWarning, records.ActionCorrection,
+		records.ActionPenalty, records.ActionDetain, records.ActionOther} {
+		b := widget.NewButton(actionName(c, a), nil)
+		b.OnTapped = func() { v.pick(a) }
+		v.actions[a] = b
+		grid.Add(b)
+	}
+	v.notes = widget.NewEntry()
+	v.notes.SetPlaceHolder(c.T("verdict.notes"))
+	v.errLabel = widget.NewLabel("")
+	v.errLabel.Importance = widget.DangerImportance
+	v.errLabel.Wrapping = fyne.TextWrapWord
+	v.errLabel.Hide()
+	v.save = widget.NewButtonWithIcon(c.T("verdict.save"), theme.DocumentSaveIcon(), func() {
+		if act.OnSave == nil || v.selected == 0 {
+			return
+		}
+		if err := act.OnSave(v.selected, v.notes.Text); err != nil {
+			v.errLabel.SetText(userMessage(c.T, err))
+			v.errLabel.Show()
+		}
+	})
+	v.save.Importance = widget.HighImportance
+	v.save.Disable()
+	v.next = widget.NewButtonWithIcon(c.T("verdict.next"), theme.NavigateNextIcon(), func() {
+		if act.OnNext != nil {
+			act.OnNext()
+		}
+	})
+	title := widget.NewLabelWithStyle(c.T("verdict.outcome"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	return container.NewVBox(widget.NewSeparator(), title, grid, container.NewBorder(nil, nil, nil, container.NewHBox(v.save, v.next), v.notes), v.errLabel)
+}
+
+// pick selects action a (highlighted) and enables 保存.
+func (v *verdictScreen) pick(a records.Action) {
+	v.selected = a
+	for x, b := range v.actions {
+		if x == a {
+			b.Importance = widget.HighImportance
+		} else {
+			b.Importance = widget.MediumImportance
+		}
+		b.Refresh()
+	}
+	v.save.Enable()
+}
