@@ -2,15 +2,18 @@
 // stores, builds the domain services and hands them to package ui. Wiring
 // only.
 //
-//	roadcheck --demo          run on the built-in demo world (temporary stores)
-//	roadcheck --data DIR      run on the terminal database in DIR
+//	roadcheck --demo               the demo world in a temporary database, signed in as a demo inspector
+//	roadcheck [--data DIR]         the terminal database in DIR (default: the user config dir + /roadcheck);
+//	                               a terminal without officers asks for its first supervisor
+//	roadcheck [--data DIR] --add-officer ID --name NAME [--role inspector|station|supervisor]
+//	                               adds an officer; the PIN (6–12 digits) is read twice from standard input
+//	roadcheck --demo --measure     prints the start-up and verdict timings, then exits
 //
 // SIGTERM and SIGINT close the window and exit 0.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -18,93 +21,95 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
-	"github.com/roadcheck/roadcheck/internal/demo"
-	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
-	"github.com/roadcheck/roadcheck/internal/storage"
-	"github.com/roadcheck/roadcheck/internal/trust"
 	"github.com/roadcheck/roadcheck/internal/ui"
+	"github.com/roadcheck/roadcheck/internal/ui/terminal"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
 // AppID is the application ID (FyneApp.toml, preferences, Android package).
 const AppID = "cn.roadcheck.terminal"
 
+type options struct {
+	demo, measure          bool
+	dir                    string
+	addOfficer, name, role string
+}
+
 func main() {
-	demoMode := flag.Bool("demo", false, "run on the built-in demo world (stores in a temporary directory)")
-	dataDir := flag.String("data", "", "directory of the terminal database (default: the user config directory)")
+	var clk clock.Clock = clock.Real{}
+	start := clk.Now().Add(-ui.ProcessAge())
+	var o options
+	flag.BoolVar(&o.demo, "demo", false, "run on the demo world (a temporary database), signed in as a demo inspector")
+	flag.StringVar(&o.dir, "data", "", "directory of the terminal database (default: the user config directory + /roadcheck)")
+	flag.BoolVar(&o.measure, "measure", false, "print the start-up and verdict timings, then exit (with --demo)")
+	flag.StringVar(&o.addOfficer, "add-officer", "", "add the officer with this ID (PIN twice on standard input) and exit")
+	flag.StringVar(&o.name, "name", "", "the name of the officer --add-officer adds")
+	flag.StringVar(&o.role, "role", "inspector", "the role of the officer --add-officer adds: inspector, station or supervisor")
 	flag.Parse()
-	if err := run(*demoMode, *dataDir); err != nil {
+	if err := run(clk, start, o); err != nil {
 		fmt.Fprintln(os.Stderr, "roadcheck:", err)
 		os.Exit(1)
 	}
 }
 
-func run(demoMode bool, dataDir string) error {
+func run(clk clock.Clock, start time.Time, o options) error {
 	ctx := context.Background()
-	clk := clock.Real{}
-	if demoMode {
-		tmp, err := os.MkdirTemp("", "roadcheck-demo-")
+	if o.addOfficer != "" {
+		dir, err := dataDir(o.dir)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(tmp)
-		dataDir = tmp
-	}
-	if dataDir == "" {
-		cfg, err := os.UserConfigDir()
+		dirx, err := ui.OpenOfficerDirectory(filepath.Join(dir, ui.OfficersFile), clk, 0)
 		if err != nil {
 			return err
 		}
-		dataDir = filepath.Join(cfg, "roadcheck")
+		fmt.Fprintf(os.Stderr, "PIN for %s (6–12 digits), then again:\n", o.addOfficer)
+		return ui.AddOfficerFromInput(ctx, dirx, o.addOfficer, o.name, o.role, os.Stdin)
 	}
-	path := filepath.Join(dataDir, "terminal.db")
-	db, err := storage.Open(ctx, path, storage.Options{})
+	t, err := terminal.Open(ctx, terminal.Options{Dir: o.dir, Demo: o.demo, Clock: clk})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	ts, err := trust.New(ctx, db)
-	if err != nil {
-		return err
-	}
-	recs, err := records.Open(ctx, db, records.KeyFile(records.KeyFilePath(path)), records.Options{Clock: clk})
-	if err != nil {
-		return err
-	}
+	defer t.Close()
 	deps := ui.Deps{
 		Clock:    clk,
-		Verifier: func(p verify.Policy) ui.Verifier { return verify.New(ts, clk, p) },
+		Verifier: func(p verify.Policy) ui.Verifier { return verify.New(t.Trust, clk, p) },
 		Decoder:  scan.NewDecoder(scan.Options{Clock: clk}),
-		Records:  recs,
-		Device:   recs.DeviceID(),
-		Demo:     demoMode,
+		Wedge:    scan.NewWedge(scan.WedgeOptions{}),
+		Camera:   ui.NewScanCameras(clk),
+		Records:  t.Records,
+		Sync:     t.Sync,
+		Hub:      t.Sync,
+		Trust:    t.Trust,
+		Device:   t.Records.DeviceID(),
+		Demo:     o.demo,
 	}
-	if demoMode {
-		// The demo world's dates are relative to now, so its codes stay
-		// meaningful whatever the date.
-		w, err := demo.Build(demo.DefaultSeed, clk.Now())
-		if err != nil {
-			return err
-		}
-		if _, err := ts.AddAnchors(ctx, w.AnchorsPEM); err != nil {
-			return err
-		}
-		if _, err := ts.Import(ctx, w.BundlePEM); err != nil {
-			return err
-		}
-		for _, s := range w.Samples {
+	if o.demo {
+		for _, s := range t.Samples {
 			deps.Samples = append(deps.Samples, ui.Sample{Name: s.Description, Text: s.Text})
 		}
 		deps.Officers = ui.NewStaticOfficers(ui.DemoAccounts()...)
+		inspector := ui.DemoAccounts()[0].Officer
+		deps.SignedIn = &inspector
 	} else {
-		// Officer provisioning from the hub does not exist yet.
-		return errors.New("no officer directory on this terminal yet: run with --demo")
+		dirx, err := ui.OpenOfficerDirectory(filepath.Join(t.Dir, ui.OfficersFile), clk, 0)
+		if err != nil {
+			return err
+		}
+		deps.Officers = dirx
+	}
+	if o.measure {
+		deps.Measure = &ui.Measure{Start: start, Out: os.Stdout}
+	}
+	if err := t.Sync.Start(ctx); err != nil {
+		log.Printf("roadcheck: sync: %v", err)
 	}
 
 	fa := app.NewWithID(AppID)
@@ -121,4 +126,12 @@ func run(demoMode bool, dataDir string) error {
 	}()
 	gui.Run()
 	return nil
+}
+
+// dataDir is dir, or the default data directory.
+func dataDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	return terminal.DefaultDir()
 }

@@ -28,7 +28,7 @@ func NewBoltStore(ctx context.Context, db *storage.DB) (*BoltStore, error) {
 	}
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{storage.BucketHubTokens, storage.BucketHubDevices, storage.BucketHubRecords,
-			storage.BucketHubDeviceSeq, storage.BucketHubFlags, storage.BucketHubFlagKeys, storage.BucketHubFeed, storage.BucketHubFeedBlocks} {
+			storage.BucketHubDeviceSeq, storage.BucketHubFlags, storage.BucketHubFlagKeys, storage.BucketHubFeed, storage.BucketHubFeedBlocks, storage.BucketHubStops} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -48,6 +48,7 @@ type boltToken struct {
 	Created int64  `cbor:"3,keyasint"`
 	Expires int64  `cbor:"4,keyasint,omitempty"`
 	UsedBy  string `cbor:"5,keyasint,omitempty"`
+	Revoked int64  `cbor:"6,keyasint,omitempty"`
 }
 
 type boltDevice struct {
@@ -57,6 +58,7 @@ type boltDevice struct {
 	NextSeq   uint64 `cbor:"4,keyasint"`
 	LastHash  []byte `cbor:"5,keyasint"`
 	LastSeen  int64  `cbor:"6,keyasint,omitempty"`
+	Revoked   int64  `cbor:"7,keyasint,omitempty"`
 }
 
 type boltRecord struct {
@@ -71,6 +73,7 @@ type boltRecord struct {
 	PlateHash []byte   `cbor:"9,keyasint,omitempty"`
 	Flags     []string `cbor:"10,keyasint,omitempty"`
 	Sealed    []byte   `cbor:"11,keyasint"`
+	Stop      string   `cbor:"12,keyasint,omitempty"`
 }
 
 type boltFlag struct {
@@ -114,11 +117,59 @@ func (s *BoltStore) PutToken(ctx context.Context, t Token) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	v, err := cbor.Marshal(boltToken{Role: string(t.Role), Label: t.Label, Created: msOf(t.Created), Expires: msOf(t.Expires), UsedBy: t.UsedBy})
+	v, err := encodeToken(t)
 	if err != nil {
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(storage.BucketHubTokens).Put(t.Hash[:], v) })
+}
+
+func encodeToken(t Token) ([]byte, error) {
+	return cbor.Marshal(boltToken{Role: string(t.Role), Label: t.Label, Created: msOf(t.Created), Expires: msOf(t.Expires),
+		UsedBy: t.UsedBy, Revoked: msOf(t.Revoked)})
+}
+
+// Tokens implements Store.
+func (s *BoltStore) Tokens(ctx context.Context) ([]Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []Token
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(storage.BucketHubTokens).ForEach(func(k, v []byte) error {
+			if len(k) != gm.SM3Size {
+				return damaged("token key", fmt.Errorf("%d bytes", len(k)))
+			}
+			t, err := decodeToken([gm.SM3Size]byte(k), v)
+			out = append(out, t)
+			return err
+		})
+	})
+	return out, err
+}
+
+// RevokeToken implements Store.
+func (s *BoltStore) RevokeToken(ctx context.Context, hash [gm.SM3Size]byte, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(storage.BucketHubTokens)
+		v := b.Get(hash[:])
+		if v == nil {
+			return fmt.Errorf("%w: token %s", ErrNotFound, TokenID(hash))
+		}
+		t, err := decodeToken(hash, v)
+		if err != nil || !t.Revoked.IsZero() {
+			return err
+		}
+		t.Revoked = at
+		nv, err := encodeToken(t)
+		if err != nil {
+			return err
+		}
+		return b.Put(hash[:], nv)
+	})
 }
 
 func decodeToken(hash [gm.SM3Size]byte, v []byte) (Token, error) {
@@ -126,7 +177,8 @@ func decodeToken(hash [gm.SM3Size]byte, v []byte) (Token, error) {
 	if err := cbor.Unmarshal(v, &bt); err != nil {
 		return Token{}, damaged("token", err)
 	}
-	return Token{Hash: hash, Role: Role(bt.Role), Label: bt.Label, Created: timeOf(bt.Created), Expires: timeOf(bt.Expires), UsedBy: bt.UsedBy}, nil
+	return Token{Hash: hash, Role: Role(bt.Role), Label: bt.Label, Created: timeOf(bt.Created), Expires: timeOf(bt.Expires),
+		UsedBy: bt.UsedBy, Revoked: timeOf(bt.Revoked)}, nil
 }
 
 // Token implements Store.
@@ -162,13 +214,20 @@ func (s *BoltStore) Enroll(ctx context.Context, hash [gm.SM3Size]byte, dev Devic
 		if err != nil {
 			return err
 		}
+		if !t.Revoked.IsZero() {
+			return ErrTokenInvalid
+		}
 		db := tx.Bucket(storage.BucketHubDevices)
-		if t.Role == RoleDevice && t.UsedBy == dev.ID {
-			// The same device again (its first answer was lost): idempotent.
-			if v := db.Get([]byte(dev.ID)); v != nil {
-				if old, err := decodeDevice(dev.ID, v); err == nil && bytes.Equal(old.PublicKey, dev.PublicKey) {
-					return nil
-				}
+		if v := db.Get([]byte(dev.ID)); v != nil {
+			old, err := decodeDevice(dev.ID, v)
+			if err != nil {
+				return err
+			}
+			if !old.Revoked.IsZero() {
+				return fmt.Errorf("%w: %s", ErrDeviceRevoked, dev.ID)
+			}
+			if t.Role == RoleDevice && t.UsedBy == dev.ID && bytes.Equal(old.PublicKey, dev.PublicKey) {
+				return nil // the same device again (its first answer was lost): idempotent
 			}
 		}
 		if t.Role != RoleDevice || t.UsedBy != "" || (!t.Expires.IsZero() && now.After(t.Expires)) {
@@ -180,7 +239,8 @@ func (s *BoltStore) Enroll(ctx context.Context, hash [gm.SM3Size]byte, dev Devic
 		if err := putDevice(db, dev); err != nil {
 			return err
 		}
-		nv, err := cbor.Marshal(boltToken{Role: string(t.Role), Label: t.Label, Created: msOf(t.Created), Expires: msOf(t.Expires), UsedBy: dev.ID})
+		t.UsedBy = dev.ID
+		nv, err := encodeToken(t)
 		if err != nil {
 			return err
 		}
@@ -189,7 +249,8 @@ func (s *BoltStore) Enroll(ctx context.Context, hash [gm.SM3Size]byte, dev Devic
 }
 
 func putDevice(b *bolt.Bucket, d Device) error {
-	v, err := cbor.Marshal(boltDevice{PublicKey: d.PublicKey, Label: d.Label, Enrolled: msOf(d.Enrolled), NextSeq: d.NextSeq, LastHash: d.LastHash[:], LastSeen: msOf(d.LastSeen)})
+	v, err := cbor.Marshal(boltDevice{PublicKey: d.PublicKey, Label: d.Label, Enrolled: msOf(d.Enrolled), NextSeq: d.NextSeq,
+		LastHash: d.LastHash[:], LastSeen: msOf(d.LastSeen), Revoked: msOf(d.Revoked)})
 	if err != nil {
 		return err
 	}
@@ -202,7 +263,27 @@ func decodeDevice(id string, v []byte) (Device, error) {
 		return Device{}, damaged("device "+id, err)
 	}
 	return Device{ID: id, PublicKey: bd.PublicKey, Label: bd.Label, Enrolled: timeOf(bd.Enrolled), NextSeq: bd.NextSeq,
-		LastHash: [gm.SM3Size]byte(bd.LastHash), LastSeen: timeOf(bd.LastSeen)}, nil
+		LastHash: [gm.SM3Size]byte(bd.LastHash), LastSeen: timeOf(bd.LastSeen), Revoked: timeOf(bd.Revoked)}, nil
+}
+
+// RevokeDevice implements Store.
+func (s *BoltStore) RevokeDevice(ctx context.Context, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(storage.BucketHubDevices)
+		v := b.Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("%w: device %q", ErrNotFound, id)
+		}
+		d, err := decodeDevice(id, v)
+		if err != nil || !d.Revoked.IsZero() {
+			return err
+		}
+		d.Revoked = at
+		return putDevice(b, d)
+	})
 }
 
 // Device implements Store.
@@ -278,7 +359,7 @@ func (t *boltIngest) RecordAt(seq uint64) ([16]byte, bool, error) {
 
 func (t *boltIngest) PutRecord(r StoredRecord) error {
 	v, err := cbor.Marshal(boltRecord{Device: r.Device, Seq: r.Seq, Hash: r.Hash[:], Wall: msOf(r.Wall), Received: msOf(r.Received),
-		Officer: r.Officer, Verdict: r.Verdict, Kind: r.Kind, PlateHash: r.PlateHash, Flags: r.Flags, Sealed: r.Sealed})
+		Officer: r.Officer, Verdict: r.Verdict, Kind: r.Kind, PlateHash: r.PlateHash, Flags: r.Flags, Sealed: r.Sealed, Stop: r.Stop})
 	if err != nil {
 		return err
 	}
@@ -286,6 +367,11 @@ func (t *boltIngest) PutRecord(r StoredRecord) error {
 	b.FillPercent = 0.9 // ids grow mostly in order
 	if err := b.Put(r.ID[:], v); err != nil {
 		return err
+	}
+	if r.Stop != "" {
+		if err := t.tx.Bucket(storage.BucketHubStops).Put(stopKey(r.Stop, r.ID[:]), []byte{}); err != nil {
+			return err
+		}
 	}
 	return t.tx.Bucket(storage.BucketHubDeviceSeq).Put(seqKey(r.Device, r.Seq), r.ID[:])
 }
@@ -319,7 +405,14 @@ func decodeRecord(k, v []byte) (StoredRecord, error) {
 	}
 	return StoredRecord{ID: [16]byte(k), Device: br.Device, Seq: br.Seq, Hash: [gm.SM3Size]byte(br.Hash), Wall: timeOf(br.Wall),
 		Received: timeOf(br.Received), Officer: br.Officer, Verdict: br.Verdict, Kind: br.Kind, PlateHash: br.PlateHash,
-		Flags: br.Flags, Sealed: br.Sealed}, nil
+		Flags: br.Flags, Sealed: br.Sealed, Stop: br.Stop}, nil
+}
+
+// stopKey is the BucketHubStops key of a record of stop: stop id, 0x00,
+// then the record id (empty id: the prefix of the stop's keys).
+func stopKey(stop string, id []byte) []byte {
+	k := append([]byte(stop), 0)
+	return append(k, id...)
 }
 
 // Ingest implements Store. bbolt has one writer at a time, so transactions
@@ -362,6 +455,7 @@ func (q *RecordQuery) match(r *StoredRecord) bool {
 		q.Verdict != "" && r.Verdict != q.Verdict,
 		q.Kind != 0 && r.Kind != q.Kind,
 		q.PlateHash != nil && !bytes.Equal(r.PlateHash, q.PlateHash),
+		q.Stop != "" && r.Stop != q.Stop,
 		q.FlaggedOnly && len(r.Flags) == 0,
 		!q.From.IsZero() && r.Wall.Before(q.From),
 		!q.To.IsZero() && r.Wall.After(q.To):
@@ -399,6 +493,11 @@ func (s *BoltStore) Records(ctx context.Context, q RecordQuery) ([]StoredRecord,
 		more bool
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
+		if q.Stop != "" {
+			var err error
+			out, more, err = stopRecords(tx, &q, limit)
+			return err
+		}
 		c := tx.Bucket(storage.BucketHubRecords).Cursor()
 		start := ulidAt(msOf(q.From))
 		var k, v []byte
@@ -437,6 +536,38 @@ func (s *BoltStore) Records(ctx context.Context, q RecordQuery) ([]StoredRecord,
 	return out, more, err
 }
 
+// stopRecords answers a query for the records of one stop from the stop
+// index, in record id order.
+func stopRecords(tx *bolt.Tx, q *RecordQuery, limit int) ([]StoredRecord, bool, error) {
+	var out []StoredRecord
+	recs := tx.Bucket(storage.BucketHubRecords)
+	prefix := stopKey(q.Stop, nil)
+	c := tx.Bucket(storage.BucketHubStops).Cursor()
+	k, _ := c.Seek(stopKey(q.Stop, q.After[:]))
+	if q.After != ([16]byte{}) && bytes.Equal(k, stopKey(q.Stop, q.After[:])) {
+		k, _ = c.Next()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		id := k[len(prefix):]
+		v := recs.Get(id)
+		if v == nil || len(id) != 16 {
+			return nil, false, damaged("stop index", fmt.Errorf("no record %x", id))
+		}
+		r, err := decodeRecord(id, v)
+		if err != nil {
+			return nil, false, err
+		}
+		if !q.match(&r) {
+			continue
+		}
+		if len(out) == limit {
+			return out, true, nil
+		}
+		out = append(out, r)
+	}
+	return out, false, nil
+}
+
 // CountRecords implements Store.
 func (s *BoltStore) CountRecords(ctx context.Context, device string) (int, error) {
 	if err := ctx.Err(); err != nil {
@@ -470,16 +601,26 @@ func (s *BoltStore) Flags(ctx context.Context, q FlagQuery) ([]Flag, bool, error
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(storage.BucketHubFlags).Cursor()
-		k, v := c.Seek(q.After[:])
+		// Flag ids are ULIDs of their time: a time range is a key range.
+		start := ulidAt(msOf(q.From))
+		if bytes.Compare(q.After[:], start) > 0 {
+			start = q.After[:]
+		}
+		k, v := c.Seek(start)
 		if bytes.Equal(k, q.After[:]) {
 			k, v = c.Next()
 		}
 		for ; k != nil; k, v = c.Next() {
+			if !q.To.IsZero() && ulidMS(k) > q.To.UnixMilli() {
+				return nil
+			}
 			var bf boltFlag
 			if err := cbor.Unmarshal(v, &bf); err != nil || len(k) != 16 {
 				return damaged("flag", err)
 			}
-			if (q.Device != "" && bf.Device != q.Device) || (q.Kind != "" && bf.Kind != q.Kind) {
+			at := timeOf(bf.At)
+			if (q.Device != "" && bf.Device != q.Device) || (q.Kind != "" && bf.Kind != q.Kind) ||
+				(!q.From.IsZero() && at.Before(q.From)) || (!q.To.IsZero() && at.After(q.To)) {
 				continue
 			}
 			if len(out) == limit {

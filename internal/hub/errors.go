@@ -5,8 +5,13 @@ import "errors"
 // Sentinel errors of the hub and its stores.
 var (
 	ErrNotFound     = errors.New("hub: not found")
-	ErrTokenInvalid = errors.New("hub: token unknown, expired, already used or of another role")
+	ErrTokenInvalid = errors.New("hub: token unknown, expired, already used, revoked or of another role")
 	ErrDeviceExists = errors.New("hub: device already enrolled")
+	// ErrDeviceRevoked: the device was revoked (lost or stolen); it can no
+	// longer push, pull or enrol again under its id.
+	ErrDeviceRevoked = errors.New("hub: device revoked")
+	// ErrAmbiguous: a token id prefix names more than one token.
+	ErrAmbiguous    = errors.New("hub: ambiguous token id")
 	ErrBadInput     = errors.New("hub: bad input")
 	ErrPlainHTTP    = errors.New("hub: refusing plain HTTP on a non-loopback address: give --tls-cert and --tls-key")
 	ErrNoAnchors    = errors.New("hub: no trust anchors: add them first (rchub trust anchors --db PATH FILE)")

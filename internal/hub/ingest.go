@@ -74,7 +74,7 @@ func (s *Server) check(dev Device, pub *gm.PublicKey, in []wire.PushRecord, now 
 				r := c.rec
 				c.stored = StoredRecord{ID: r.ID, Device: r.Device, Seq: r.Seq, Hash: c.hash, Wall: r.Wall, Received: now,
 					Officer: r.Officer, Verdict: r.Verdict.String(), Kind: uint8(r.Kind), PlateHash: s.keys.PlateHash(r.Plate),
-					Sealed: c.stored.Sealed}
+					Stop: r.StopID, Sealed: c.stored.Sealed}
 			}
 		}()
 	}
@@ -86,13 +86,17 @@ func (s *Server) check(dev Device, pub *gm.PublicKey, in []wire.PushRecord, now 
 // transaction, and returns one result per record. Records already stored
 // are reported as duplicates; records that fail are rejected with a reason
 // and flagged for supervisors; gaps in the sequence, broken hash links and
-// clock doubts are flagged on the records that reveal them.
+// clock doubts are flagged on the records that reveal them. A device revoked
+// meanwhile gives ErrDeviceRevoked and stores nothing.
 func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in []wire.PushRecord) ([]wire.PushResult, error) {
 	now := s.clk.Now()
 	pre := s.check(dev, pub, in, now)
 	results := make([]wire.PushResult, len(in))
 	err := s.store.Ingest(ctx, dev.ID, func(tx IngestTx) error {
 		d := tx.Device()
+		if !d.Revoked.IsZero() {
+			return fmt.Errorf("%w: %s", ErrDeviceRevoked, d.ID)
+		}
 		next, last := d.NextSeq, d.LastHash
 		for i := range pre {
 			c := &pre[i]

@@ -12,28 +12,67 @@ import (
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
+// maxStopID bounds the stop query parameter (records allow 128 bytes).
+const maxStopID = 128
+
+// parseRange reads from and to (RFC 3339, inclusive); to before from is
+// refused.
+func parseRange(v url.Values) (from, to time.Time, err error) {
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if s := v.Get(f.name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return time.Time{}, time.Time{}, fmt.Errorf("%w: %s must be an RFC 3339 time", ErrBadInput, f.name)
+			}
+			*f.dst = t
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		return time.Time{}, time.Time{}, fmt.Errorf("%w: to is before from", ErrBadInput)
+	}
+	return from, to, nil
+}
+
+// parsePage reads page (an id from next_page) and limit (1–1000).
+func parsePage(v url.Values, what string) (after [16]byte, limit int, err error) {
+	if s := v.Get("page"); s != "" {
+		id, err := records.ParseID(s)
+		if err != nil {
+			return after, 0, fmt.Errorf("%w: page must be a %s id from next_page", ErrBadInput, what)
+		}
+		after = id
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			return after, 0, fmt.Errorf("%w: limit must be 1–1000", ErrBadInput)
+		}
+		limit = n
+	}
+	return after, limit, nil
+}
+
 // ParseRecordQuery reads a supervisor's record query from URL values:
 // from, to (RFC 3339), device, officer, verdict (VALID/LIMITED/INVALID),
-// kind (1–3), plate, flagged (true), page (a record id), limit (1–1000).
-// The plate is turned into its keyed hash with keys.
+// kind (1–3), plate, stop (a roadside stop id), flagged (true), page (a
+// record id), limit (1–1000). The plate is turned into its keyed hash with
+// keys.
 func ParseRecordQuery(v url.Values, keys *Keys) (RecordQuery, error) {
 	var q RecordQuery
 	bad := func(format string, args ...any) (RecordQuery, error) {
 		return RecordQuery{}, fmt.Errorf("%w: "+format, append([]any{ErrBadInput}, args...)...)
 	}
-	for _, f := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &q.From}, {"to", &q.To}} {
-		if s := v.Get(f.name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return bad("%s must be an RFC 3339 time", f.name)
-			}
-			*f.dst = t
-		}
+	var err error
+	if q.From, q.To, err = parseRange(v); err != nil {
+		return RecordQuery{}, err
 	}
 	q.Device, q.Officer = v.Get("device"), v.Get("officer")
+	if q.Stop = v.Get("stop"); len(q.Stop) > maxStopID {
+		return bad("stop must be at most %d bytes", maxStopID)
+	}
 	if s := v.Get("verdict"); s != "" {
 		var vd verify.Verdict
 		if err := vd.UnmarshalText([]byte(s)); err != nil {
@@ -61,19 +100,24 @@ func ParseRecordQuery(v url.Values, keys *Keys) (RecordQuery, error) {
 	default:
 		return bad("flagged must be true or false")
 	}
-	if s := v.Get("page"); s != "" {
-		id, err := records.ParseID(s)
-		if err != nil {
-			return bad("page must be a record id from next_page")
-		}
-		q.After = id
+	if q.After, q.Limit, err = parsePage(v, "record"); err != nil {
+		return RecordQuery{}, err
 	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			return bad("limit must be 1–1000")
-		}
-		q.Limit = n
+	return q, nil
+}
+
+// ParseFlagQuery reads a supervisor's flag query from URL values: from, to
+// (RFC 3339, by the time the hub raised the flag), device, kind, page (a
+// flag id), limit (1–1000).
+func ParseFlagQuery(v url.Values) (FlagQuery, error) {
+	var q FlagQuery
+	var err error
+	if q.From, q.To, err = parseRange(v); err != nil {
+		return FlagQuery{}, err
+	}
+	q.Device, q.Kind = v.Get("device"), v.Get("kind")
+	if q.After, q.Limit, err = parsePage(v, "flag"); err != nil {
+		return FlagQuery{}, err
 	}
 	return q, nil
 }
@@ -95,7 +139,7 @@ func (s *Server) view(sr *StoredRecord) (wire.RecordView, error) {
 		ID: r.ID.String(), Device: r.Device, Seq: r.Seq, Wall: r.Wall.UTC(), Received: sr.Received.UTC(), Officer: r.Officer,
 		Kind: uint8(r.Kind), Number: r.Number, Verdict: r.Verdict.String(), Action: r.Action.String(), ActionText: r.ActionText,
 		Notes: r.Notes, Holder: r.Holder, HolderID: r.HolderID, Plate: r.Plate, Revealed: ptrTime(r.HolderIDRevealed),
-		HubTime: ptrTime(r.Clock.HubTime), Flags: sr.Flags,
+		HubTime: ptrTime(r.Clock.HubTime), Flags: sr.Flags, StopID: r.StopID, StopWarnings: r.StopWarnings,
 	}
 	for _, rs := range r.Reasons {
 		v.Reasons = append(v.Reasons, rs.String())
@@ -147,23 +191,10 @@ func (s *Server) handleFlags(w http.ResponseWriter, r *http.Request) {
 	if !s.authSupervisor(w, r) {
 		return
 	}
-	v := r.URL.Query()
-	q := FlagQuery{Device: v.Get("device"), Kind: v.Get("kind")}
-	if p := v.Get("page"); p != "" {
-		id, err := records.ParseID(p)
-		if err != nil {
-			fail(w, http.StatusBadRequest, wire.CodeBadRequest, "page must be a flag id from next_page")
-			return
-		}
-		q.After = id
-	}
-	if l := v.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			fail(w, http.StatusBadRequest, wire.CodeBadRequest, "limit must be 1–1000")
-			return
-		}
-		q.Limit = n
+	q, err := ParseFlagQuery(r.URL.Query())
+	if err != nil {
+		fail(w, http.StatusBadRequest, wire.CodeBadRequest, "%v", err)
+		return
 	}
 	flags, more, err := s.store.Flags(r.Context(), q)
 	if err != nil {
@@ -192,7 +223,8 @@ func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []wire.DeviceView{}
 	for _, d := range devs {
-		out = append(out, wire.DeviceView{ID: d.ID, Label: d.Label, Enrolled: d.Enrolled.UTC(), NextSeq: d.NextSeq, LastSeen: d.LastSeen.UTC()})
+		out = append(out, wire.DeviceView{ID: d.ID, Label: d.Label, Enrolled: d.Enrolled.UTC(), NextSeq: d.NextSeq,
+			LastSeen: ptrTime(d.LastSeen), Revoked: ptrTime(d.Revoked)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -167,6 +167,10 @@ func (s *Server) authDevice(w http.ResponseWriter, r *http.Request, limit int64)
 		s.internal(w, err)
 		return Device{}, nil, nil, false
 	}
+	if !dev.Revoked.IsZero() {
+		revoked(w, dev)
+		return Device{}, nil, nil, false
+	}
 	body, ok := readBody(w, r, limit)
 	if !ok {
 		return Device{}, nil, nil, false
@@ -182,6 +186,11 @@ func (s *Server) authDevice(w http.ResponseWriter, r *http.Request, limit int64)
 	return dev, pub, body, true
 }
 
+func revoked(w http.ResponseWriter, dev Device) {
+	fail(w, http.StatusForbidden, wire.CodeDeviceRevoked, "device %s was revoked at %s: it can no longer sync; enrol the terminal again as a new device",
+		dev.ID, dev.Revoked.UTC().Format(time.RFC3339))
+}
+
 // authSupervisor checks the bearer token of a supervisor request.
 func (s *Server) authSupervisor(w http.ResponseWriter, r *http.Request) bool {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -195,7 +204,7 @@ func (s *Server) authSupervisor(w http.ResponseWriter, r *http.Request) bool {
 		s.internal(w, err)
 		return false
 	}
-	if err != nil || t.Role != RoleSupervisor || (!t.Expires.IsZero() && s.clk.Now().After(t.Expires)) {
+	if err != nil || t.Role != RoleSupervisor || t.State(s.clk.Now()) != "active" {
 		fail(w, http.StatusForbidden, wire.CodeForbidden, "not a valid supervisor token")
 		return false
 	}
@@ -242,6 +251,41 @@ func CreateToken(ctx context.Context, st Store, role Role, label string, ttl tim
 	return tok, nil
 }
 
+// FindToken returns the token that ref names: the token itself (rcdev_…,
+// rcsup_…), its hash (64 hex digits) or its id (Token.ID, or a unique
+// prefix of at least 8 hex digits). ErrNotFound when none matches,
+// ErrAmbiguous when a prefix names several.
+func FindToken(ctx context.Context, st Store, ref string) (Token, error) {
+	ref = strings.TrimSpace(ref)
+	if strings.HasPrefix(ref, devicePrefix) || strings.HasPrefix(ref, supervisorPrefix) {
+		return st.Token(ctx, gm.SM3([]byte(ref)))
+	}
+	ref = strings.ToLower(ref)
+	if len(ref) < 8 || strings.Trim(ref, "0123456789abcdef") != "" {
+		return Token{}, fmt.Errorf("%w: %q is neither a token nor a token id (hex, at least 8 digits)", ErrBadInput, ref)
+	}
+	if raw, err := hex.DecodeString(ref); err == nil && len(raw) == gm.SM3Size {
+		return st.Token(ctx, [gm.SM3Size]byte(raw))
+	}
+	all, err := st.Tokens(ctx)
+	if err != nil {
+		return Token{}, err
+	}
+	var found []Token
+	for _, t := range all {
+		if strings.HasPrefix(hex.EncodeToString(t.Hash[:]), ref) {
+			found = append(found, t)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return Token{}, fmt.Errorf("%w: no token with id %s", ErrNotFound, ref)
+	case 1:
+		return found[0], nil
+	}
+	return Token{}, fmt.Errorf("%w: %s names %d tokens: give more digits", ErrAmbiguous, ref, len(found))
+}
+
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, wire.MaxSmallBody)
 	if !ok {
@@ -257,10 +301,13 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	err = s.store.Enroll(r.Context(), gm.SM3([]byte(req.Token)), dev, now)
 	switch {
 	case errors.Is(err, ErrTokenInvalid):
-		fail(w, http.StatusForbidden, wire.CodeTokenInvalid, "enrolment token unknown, expired or already used")
+		fail(w, http.StatusForbidden, wire.CodeTokenInvalid, "enrolment token unknown, expired, already used or revoked")
 		return
 	case errors.Is(err, ErrDeviceExists):
 		fail(w, http.StatusConflict, wire.CodeDeviceExists, "device %q is already enrolled", req.DeviceID)
+		return
+	case errors.Is(err, ErrDeviceRevoked):
+		fail(w, http.StatusForbidden, wire.CodeDeviceRevoked, "device %q was revoked: enrol the terminal as a new device", req.DeviceID)
 		return
 	case err != nil:
 		s.internal(w, err)
@@ -313,6 +360,12 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Ingest(r.Context(), dev, pub, req.Records)
+	if errors.Is(err, ErrDeviceRevoked) {
+		// Revoked between the authentication and the transaction.
+		dev.Revoked = s.clk.Now()
+		revoked(w, dev)
+		return
+	}
 	if err != nil {
 		s.internal(w, err)
 		return

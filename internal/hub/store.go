@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/hex"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/gm"
@@ -24,6 +25,27 @@ type Token struct {
 	Created time.Time
 	Expires time.Time // zero: never
 	UsedBy  string    // device tokens: the device that redeemed it
+	Revoked time.Time // zero: not revoked; a revoked token is refused everywhere
+}
+
+// ID is the token's public name: the first 8 bytes of its hash in hex. It
+// names the token in listings and revocations without revealing it.
+func (t Token) ID() string { return TokenID(t.Hash) }
+
+// TokenID is the public name of the token with hash (see Token.ID).
+func TokenID(hash [gm.SM3Size]byte) string { return hex.EncodeToString(hash[:8]) }
+
+// State is the token's state at now: active, used, expired or revoked.
+func (t Token) State(now time.Time) string {
+	switch {
+	case !t.Revoked.IsZero():
+		return "revoked"
+	case t.UsedBy != "":
+		return "used"
+	case !t.Expires.IsZero() && now.After(t.Expires):
+		return "expired"
+	}
+	return "active"
 }
 
 // Device is an enrolled terminal and the state of its record chain.
@@ -37,6 +59,9 @@ type Device struct {
 	NextSeq  uint64
 	LastHash [gm.SM3Size]byte
 	LastSeen time.Time
+	// Revoked is when the device was revoked (zero: it is not): a revoked
+	// device can no longer push, pull or check status; its records stay.
+	Revoked time.Time
 }
 
 // StoredRecord is a record as the hub keeps it: index columns in the clear,
@@ -53,12 +78,13 @@ type StoredRecord struct {
 	Kind      uint8
 	PlateHash []byte   // HMAC-SM3 of the normalised plate under the index key; nil: no plate
 	Flags     []string // wire.Flag* values
+	Stop      string   // the roadside stop the check belongs to ("" = none)
 	Sealed    []byte   // SM4-GCM(data key, CBOR{canonical bytes, signature}, ad = ID)
 }
 
 // Flag is a gap or a sign of tampering, kept for supervisors.
 type Flag struct {
-	ID       [16]byte         // ULID of the hub time it was raised
+	ID       [16]byte         // ULID of the hub time it was raised: its time is At's millisecond
 	Key      [gm.SM3Size]byte // dedupe key (zero: none), e.g. SM3 of a rejected record
 	Device   string
 	Kind     string // wire.FlagKind*
@@ -78,6 +104,7 @@ type RecordQuery struct {
 	Verdict     string
 	Kind        uint8
 	PlateHash   []byte
+	Stop        string // records of one roadside stop
 	FlaggedOnly bool
 	After       [16]byte // page token: records with ID > After
 	Limit       int      // page size (default 100, at most 1000)
@@ -85,10 +112,11 @@ type RecordQuery struct {
 
 // FlagQuery selects flags. Zero fields do not filter.
 type FlagQuery struct {
-	Device string
-	Kind   string
-	After  [16]byte
-	Limit  int
+	From, To time.Time // by the time the flag was raised (At), inclusive
+	Device   string
+	Kind     string
+	After    [16]byte
+	Limit    int
 }
 
 // FeedEntry is one published bundle of the trust feed.
@@ -125,17 +153,28 @@ type Store interface {
 	PutToken(ctx context.Context, t Token) error
 	// Token returns the token with hash (ErrNotFound).
 	Token(ctx context.Context, hash [gm.SM3Size]byte) (Token, error)
+	// Tokens lists every token (used, expired and revoked ones too).
+	Tokens(ctx context.Context) ([]Token, error)
+	// RevokeToken marks the token with hash revoked at (ErrNotFound). A
+	// token revoked before keeps its first revocation time.
+	RevokeToken(ctx context.Context, hash [gm.SM3Size]byte, at time.Time) error
 	// Enroll atomically redeems the one-time device token with hash —
 	// unknown, expired at now, already used or of another role gives
 	// ErrTokenInvalid — and stores dev (ErrDeviceExists when its id is
 	// enrolled already; the token then stays unused). Enrolling again the
 	// device that redeemed the token, with the same key, succeeds (a lost
-	// answer retried).
+	// answer retried) unless the device was revoked since (ErrDeviceRevoked).
+	// A revoked token gives ErrTokenInvalid.
 	Enroll(ctx context.Context, hash [gm.SM3Size]byte, dev Device, now time.Time) error
 	// Device returns the device with id (ErrNotFound).
 	Device(ctx context.Context, id string) (Device, error)
 	// Devices lists every device by id.
 	Devices(ctx context.Context) ([]Device, error)
+	// RevokeDevice marks the device with id revoked at (ErrNotFound). A
+	// device revoked before keeps its first revocation time. Enroll then
+	// refuses it with ErrDeviceRevoked; Ingest still runs (the server
+	// checks Device().Revoked inside it).
+	RevokeDevice(ctx context.Context, id string, at time.Time) error
 	// Ingest runs fn in one transaction on deviceID's chain; transactions
 	// of the same device never interleave. ErrNotFound for an unknown device.
 	Ingest(ctx context.Context, deviceID string, fn func(tx IngestTx) error) error

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/roadcheck/roadcheck/internal/credential"
 	"github.com/roadcheck/roadcheck/internal/gm"
@@ -151,6 +153,16 @@ type Check struct {
 
 	// Corrects is the record this one corrects (zero: none).
 	Corrects ID
+
+	// StopID groups the checks of one roadside stop (vehicle, driver and
+	// operator licences scanned while one vehicle is pulled over): an id
+	// the GUI chooses for the stop, e.g. a ULID. Empty: not part of a stop.
+	StopID string
+	// StopWarnings are the codes of the stop's cross-check findings when
+	// this check was recorded (stop.Warning.String(), e.g.
+	// OPERATOR_MISMATCH), in the order the cross-check reported them. They
+	// need a StopID.
+	StopWarnings []string
 }
 
 // CheckFromResult fills the verification part of a Check from res. Only
@@ -191,8 +203,38 @@ type Record struct {
 const (
 	maxText    = 1024 // officer, number, place, action text, personal fields
 	maxNotes   = 8192
-	maxReasons = 32
+	maxReasons = 32 // also the most stop warnings
+	maxStopID  = 128
+	maxCode    = 64 // bytes of one stop warning code
 )
+
+// validStopID reports whether s is a usable stop id: 1–128 bytes of
+// printable UTF-8 without spaces.
+func validStopID(s string) bool {
+	if s == "" || len(s) > maxStopID || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// validCode reports whether s has the form of a warning code: an upper-case
+// ASCII letter, then upper-case letters, digits and underscores.
+func validCode(s string) bool {
+	if s == "" || len(s) > maxCode || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 func (c *Check) validate() error {
 	switch {
@@ -212,6 +254,17 @@ func (c *Check) validate() error {
 		return fmt.Errorf("%w: %d reasons", ErrInvalidCheck, len(c.Reasons))
 	case len(c.Notes) > maxNotes:
 		return fmt.Errorf("%w: notes longer than %d bytes", ErrInvalidCheck, maxNotes)
+	case c.StopID != "" && !validStopID(c.StopID):
+		return fmt.Errorf("%w: stop id %q (1–%d printable bytes without spaces)", ErrInvalidCheck, c.StopID, maxStopID)
+	case len(c.StopWarnings) > 0 && c.StopID == "":
+		return fmt.Errorf("%w: stop warnings without a stop id", ErrInvalidCheck)
+	case len(c.StopWarnings) > maxReasons:
+		return fmt.Errorf("%w: %d stop warnings", ErrInvalidCheck, len(c.StopWarnings))
+	}
+	for _, w := range c.StopWarnings {
+		if !validCode(w) {
+			return fmt.Errorf("%w: stop warning %q is not a warning code (e.g. OPERATOR_MISMATCH)", ErrInvalidCheck, w)
+		}
 	}
 	for _, r := range c.Reasons {
 		if _, err := verify.ParseReason(r.String()); err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -352,6 +353,10 @@ func (s *Store) Append(ctx context.Context, c Check) (*Record, error) {
 		return nil, err
 	}
 	r := &Record{ID: id, Device: s.deviceID, Wall: time.UnixMilli(now.UnixMilli()), Check: c}
+	r.StopWarnings = nil
+	if len(c.StopWarnings) > 0 {
+		r.StopWarnings = slices.Clone(c.StopWarnings)
+	}
 	r.Clock.HubTime, r.Clock.LocalTime = st.HubTime, st.LocalTime
 	if !st.LocalTime.IsZero() && !st.HubTime.IsZero() {
 		if d := st.LocalTime.Sub(st.HubTime); d > MaxClockSkew || d < -MaxClockSkew {

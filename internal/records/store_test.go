@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +26,7 @@ func TestAppendGetRoundTrip(t *testing.T) {
 	c2 := sampleCheck(2)
 	c2.Corrects = r1.ID
 	c2.Action, c2.ActionText = ActionOther, "补录：实际为责令改正"
+	c2.StopID, c2.StopWarnings = "T-TEST-1-20261127T100000-1", []string{"PLATE_MISMATCH", "SCOPE_NOT_PERMITTED"}
 	r2 := mustAppend(t, f.store, c2)
 	if r1.Seq != 1 || r2.Seq != 2 {
 		t.Fatalf("seqs %d %d", r1.Seq, r2.Seq)
@@ -41,7 +44,13 @@ func TestAppendGetRoundTrip(t *testing.T) {
 		got.Location.Place != c.Location.Place || got.Location.Lat != 22.543096 || got.State != Pending {
 		t.Fatalf("round trip: %+v", got.Record)
 	}
+	if got.StopID != c2.StopID || !slices.Equal(got.StopWarnings, c2.StopWarnings) {
+		t.Fatalf("stop round trip: %q %q", got.StopID, got.StopWarnings)
+	}
 	got1, _ := f.store.Get(ctx, r1.ID)
+	if got1.StopID != "" || got1.StopWarnings != nil {
+		t.Fatalf("record without stop has %q %q", got1.StopID, got1.StopWarnings)
+	}
 	if !got1.HolderIDRevealed.Equal(c.HolderIDRevealed) {
 		t.Fatalf("revealed %v", got1.HolderIDRevealed)
 	}
@@ -83,6 +92,12 @@ func TestAppendInvalid(t *testing.T) {
 		{name: "latitude out of range", mod: func(c *Check) { c.Location.Lat = 91 }, wantErr: ErrInvalidCheck},
 		{name: "huge notes", mod: func(c *Check) { c.Notes = string(make([]byte, maxNotes+1)) }, wantErr: ErrInvalidCheck},
 		{name: "correction of unknown record", mod: func(c *Check) { c.Corrects = ID{7} }, wantErr: ErrInvalidCheck},
+		{name: "stop warnings without stop", mod: func(c *Check) { c.StopWarnings = []string{"PLATE_MISMATCH"} }, wantErr: ErrInvalidCheck},
+		{name: "stop id with newline", mod: func(c *Check) { c.StopID = "S\n1" }, wantErr: ErrInvalidCheck},
+		{name: "stop id too long", mod: func(c *Check) { c.StopID = strings.Repeat("S", maxStopID+1) }, wantErr: ErrInvalidCheck},
+		{name: "not a warning code", mod: func(c *Check) { c.StopID, c.StopWarnings = "S-1", []string{"车牌不符"} }, wantErr: ErrInvalidCheck},
+		{name: "too many warnings", mod: func(c *Check) { c.StopID, c.StopWarnings = "S-1", slices.Repeat([]string{"PLATE_MISMATCH"}, maxReasons+1) }, wantErr: ErrInvalidCheck},
+		{name: "stop without warnings", mod: func(c *Check) { c.StopID = "01KBZ7Q0X7R5N3D2VQ8W6HJ4MC" }},
 		{name: "valid", mod: func(c *Check) {}},
 	}
 	for _, tt := range tests {
@@ -95,7 +110,7 @@ func TestAppendInvalid(t *testing.T) {
 			}
 		})
 	}
-	if rep, _ := f.store.Audit(context.Background()); !rep.OK() || rep.Records != 2 {
+	if rep, _ := f.store.Audit(context.Background()); !rep.OK() || rep.Records != 3 {
 		t.Fatalf("refused checks changed the chain: %+v", rep)
 	}
 }

@@ -13,6 +13,13 @@ import (
 )
 
 // FormatVersion is the version of the signed record body (key 1).
+//
+// Version 1 gained keys 22 (stop id) and 23 (stop warnings) after its
+// first release. Both are optional and omitted when empty, so every body
+// without a stop is byte for byte what it was (testdata/record-v1.hex pins
+// it) and old records still decode and verify; a hub older than these keys
+// refuses a body that has them as malformed. Any change that is not such an
+// optional key needs a new FormatVersion.
 const FormatVersion = 1
 
 // MaxBodySize caps the canonical bytes of one record.
@@ -20,7 +27,8 @@ const MaxBodySize = 32 << 10
 
 // body is the signed content of a record: a CBOR map with integer keys,
 // encoded with RFC 8949 core deterministic encoding. It is the wire format
-// between terminal and hub: change it only with a new FormatVersion.
+// between terminal and hub: change it only with a new FormatVersion, or by
+// an optional key omitted when empty (see FormatVersion).
 type body struct {
 	Version    uint64    `cbor:"1,keyasint"`
 	ID         []byte    `cbor:"2,keyasint"`
@@ -43,6 +51,8 @@ type body struct {
 	Personal   *personal `cbor:"19,keyasint,omitempty"`
 	Revealed   int64     `cbor:"20,keyasint,omitempty"` // Unix ms the holder ID was unmasked
 	Corrects   []byte    `cbor:"21,keyasint,omitempty"`
+	Stop       string    `cbor:"22,keyasint,omitempty"`
+	StopWarn   []string  `cbor:"23,keyasint,omitempty"`
 }
 
 type wireClock struct {
@@ -112,6 +122,7 @@ func (r *Record) toBody(withPersonal bool) *body {
 		Clock: wireClock{HubTime: ms(r.Clock.HubTime), LocalTime: ms(r.Clock.LocalTime), Flags: uint8(r.Clock.Flags)},
 		KID:   r.KID, IDHash: r.IDHash, Number: r.Number, Kind: uint8(r.Kind), Verdict: r.Verdict.String(),
 		Action: uint8(r.Action), ActionText: r.ActionText, Notes: r.Notes, Revealed: ms(r.HolderIDRevealed),
+		Stop: r.StopID, StopWarn: r.StopWarnings,
 	}
 	if l := r.Location; l != nil {
 		b.Location = &wireLoc{Lat: micro(l.Lat), Lon: micro(l.Lon), Place: l.Place}
@@ -177,6 +188,7 @@ func (b *body) toRecord() (*Record, error) {
 		c.Holder, c.HolderID, c.Plate = p.Holder, p.HolderID, p.Plate
 	}
 	c.HolderIDRevealed = fromMS(b.Revealed)
+	c.StopID, c.StopWarnings = b.Stop, b.StopWarn
 	if b.Corrects != nil {
 		if len(b.Corrects) != 16 {
 			return nil, bad("corrects id of %d bytes", len(b.Corrects))

@@ -26,30 +26,55 @@ func goldenRecord() *Record {
 	}
 }
 
+// goldenStopRecord is the record of testdata/record-v1-stop.hex: a check
+// made during a roadside stop, with the stop's cross-check warnings.
+func goldenStopRecord() *Record {
+	r := goldenRecord()
+	r.StopID = "01KBZ7Q0X7R5N3D2VQ8W6HJ4MC"
+	r.StopWarnings = []string{"OPERATOR_MISMATCH", "DRIVER_NOT_QUALIFIED"}
+	return r
+}
+
 // TestGoldenBody pins the signed format: a change of the encoding breaks
-// every signature already made, so it must be deliberate.
+// every signature already made, so it must be deliberate. record-v1.hex is
+// a record without a stop, as encoded before the stop keys existed.
 func TestGoldenBody(t *testing.T) {
-	got, err := goldenRecord().Canonical()
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		file string
+		rec  *Record
+	}{
+		{name: "without stop", file: "record-v1.hex", rec: goldenRecord()},
+		{name: "with stop", file: "record-v1-stop.hex", rec: goldenStopRecord()},
 	}
-	path := filepath.Join("testdata", "record-v1.hex")
-	if os.Getenv("RECORDS_UPDATE_GOLDEN") == "1" {
-		if err := os.WriteFile(path, []byte(hex.EncodeToString(got)+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want := readHex(t, path)
-	if !bytes.Equal(got, want) {
-		t.Fatalf("canonical bytes changed:\n got %x\nwant %x", got, want)
-	}
-	r, err := DecodeCanonical(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, _ := r.Canonical()
-	if !bytes.Equal(again, want) {
-		t.Fatal("decode/encode is not the identity")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.rec.Canonical()
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", tt.file)
+			if os.Getenv("RECORDS_UPDATE_GOLDEN") == "1" {
+				if err := os.WriteFile(path, []byte(hex.EncodeToString(got)+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := readHex(t, path)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("canonical bytes changed:\n got %x\nwant %x", got, want)
+			}
+			r, err := DecodeCanonical(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.StopID != tt.rec.StopID || strings.Join(r.StopWarnings, ",") != strings.Join(tt.rec.StopWarnings, ",") {
+				t.Fatalf("stop decoded as %q %q", r.StopID, r.StopWarnings)
+			}
+			again, _ := r.Canonical()
+			if !bytes.Equal(again, want) {
+				t.Fatal("decode/encode is not the identity")
+			}
+		})
 	}
 }
 
@@ -103,7 +128,13 @@ func TestDecodeCanonicalRefuses(t *testing.T) {
 		{name: "action 0", in: variant(func(m map[uint64]any) { m[16] = 0 }), wantErr: ErrMalformed},
 		{name: "wrong type", in: variant(func(m map[uint64]any) { m[6] = "noon" }), wantErr: ErrMalformed},
 		{name: "too large", in: make([]byte, MaxBodySize+1), wantErr: ErrMalformed},
+		{name: "stop warnings without stop", in: variant(func(m map[uint64]any) { m[23] = []any{"PLATE_MISMATCH"} }), wantErr: ErrMalformed},
+		{name: "empty stop warnings", in: variant(func(m map[uint64]any) { m[22], m[23] = "S-1", []any{} }), wantErr: ErrMalformed},
+		{name: "empty stop id", in: variant(func(m map[uint64]any) { m[22] = "" }), wantErr: ErrMalformed},
+		{name: "lower-case warning", in: variant(func(m map[uint64]any) { m[22], m[23] = "S-1", []any{"plate"} }), wantErr: ErrMalformed},
+		{name: "stop id with space", in: variant(func(m map[uint64]any) { m[22] = "S 1" }), wantErr: ErrMalformed},
 		{name: "golden", in: good},
+		{name: "golden plus a stop", in: variant(func(m map[uint64]any) { m[22], m[23] = "S-1", []any{"PLATE_MISMATCH"} })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -126,6 +126,15 @@ func ctxCancelled(err error) bool { return err == context.Canceled }
 // sqrtRatio is the linear scale factor that turns b pixels into a.
 func sqrtRatio(a, b int) float64 { return math.Sqrt(float64(a) / float64(b)) }
 
+var lapAmount = 1.0
+
+// planHook, when set (by tests), edits the plan.
+var planHook func([]step) []step
+
+// truth, when set (by tests), maps module to image coordinates of the
+// symbol in the frame, for tracing.
+var truth func(u, v float64) pt
+
 // debugf, when set (by tests), traces the pipeline.
 var debugf func(format string, args ...any)
 
@@ -142,6 +151,7 @@ type session struct {
 	prefer string
 
 	planes   map[string]*plane
+	binaries map[string]*gozxing.BitMatrix
 	tried    []triedTriple
 	found    []found // non-preferred codes found so far
 	extra    int     // attempts left after a non-preferred find; -1 = none yet
@@ -184,19 +194,20 @@ func plan(w, h int) []step {
 	add := func(name, pl string, scale float64, binar string, pol polarity, sample string) {
 		st = append(st, step{name, pl, scale, binar, pol, sample})
 	}
-	add("hybrid", "grey", b, "hybrid", 1, "grey")
-	add("inv/hybrid", "grey", b, "hybrid", -1, "grey")
-	add("global", "grey", b, "global", 1, "grey")
-	add("norm/hybrid", "local", b, "hybrid", 1, "grey")
 	add("sharp/hybrid", "sharp", b, "hybrid", 1, "grey")
-	add("up2/hybrid", "grey", 2*b, "hybrid", 1, "grey")
+	add("inv/sharp/hybrid", "sharp", b, "hybrid", -1, "grey")
+	add("norm/hybrid", "local", b, "hybrid", 1, "grey")
+	add("hybrid", "grey", b, "hybrid", 1, "grey")
+	add("global", "grey", b, "global", 1, "grey")
+	add("up2/sharp/hybrid", "sharp", 2*b, "hybrid", 1, "grey")
+	add("inv/norm/hybrid", "local", b, "hybrid", -1, "grey")
 	add("inv/global", "grey", b, "global", -1, "grey")
 	add("norm/global", "local", b, "global", 1, "grey")
-	add("inv/norm/hybrid", "local", b, "hybrid", -1, "grey")
-	add("up2/sharp/hybrid", "sharp", 2*b, "hybrid", 1, "grey")
-	add("inv/up2/hybrid", "grey", 2*b, "hybrid", -1, "grey")
-	if base < 1 {
-		add("full/hybrid", "grey", 1, "hybrid", 1, "grey")
+	add("up2/hybrid", "grey", 2*b, "hybrid", 1, "grey")
+	add("inv/up2/sharp/hybrid", "sharp", 2*b, "hybrid", -1, "grey")
+	if b < 1 {
+		add("full/sharp/hybrid", "sharp", 1, "hybrid", 1, "grey")
+		add("full/norm/hybrid", "local", 1, "hybrid", 1, "grey")
 	}
 	add("down2/hybrid", "grey", b/2, "hybrid", 1, "grey")
 	add("crop", "", 0, "", 1, "grey")
@@ -216,21 +227,58 @@ func (s *session) plane(name string, scale float64) *plane {
 	}
 	var p *plane
 	switch {
-	case scale != 1:
-		p = s.plane(name, 1).resized(scale)
+	case name == "grey" && scale == 1:
+		p = s.g
 	case name == "grey":
-		p = s.g
-	case name == "local":
-		p = s.g.localNormalised(max(8, min(s.g.w, s.g.h)/24))
-	case name == "sharp":
-		p = s.g.unsharp(2, 1.5)
-	case name == "norm":
-		p = s.g.normalised()
+		p = s.g.resized(scale)
 	default:
-		p = s.g
+		// Preprocess at the detection scale: cheaper, and radii relative
+		// to that plane.
+		g := s.plane("grey", scale)
+		switch name {
+		case "local":
+			p = g.localNormalised(max(8, min(g.w, g.h)/24))
+		case "sharp":
+			p = g.unsharp(2, 1.5)
+		case "lap":
+			p = g.sharpened(lapAmount)
+		case "norm":
+			p = g.normalised()
+		default:
+			p = g
+		}
 	}
 	s.planes[key] = p
 	return p
+}
+
+// binary returns (and caches) the binarized plane: the inverted steps
+// reuse the matrix of their upright twin.
+func (s *session) binary(name string, scale float64, kind string) (*gozxing.BitMatrix, error) {
+	key := fmt.Sprintf("%s@%.4f/%s", name, scale, kind)
+	if bm, ok := s.binaries[key]; ok {
+		return bm, nil
+	}
+	bm, err := binarize(s.plane(name, scale), kind)
+	if err != nil {
+		return nil, err
+	}
+	if s.binaries == nil {
+		s.binaries = map[string]*gozxing.BitMatrix{}
+	}
+	s.binaries[key] = bm
+	return bm, nil
+}
+
+// cloneBits copies a bit matrix row by row.
+func cloneBits(bm *gozxing.BitMatrix) *gozxing.BitMatrix {
+	c, _ := gozxing.NewBitMatrix(bm.GetWidth(), bm.GetHeight())
+	var row *gozxing.BitArray
+	for y := range bm.GetHeight() {
+		row = bm.GetRow(y, row)
+		c.SetRow(y, row)
+	}
+	return c
 }
 
 func binarize(p *plane, kind string) (*gozxing.BitMatrix, error) {
@@ -250,7 +298,11 @@ func binarize(p *plane, kind string) (*gozxing.BitMatrix, error) {
 // run executes the plan until a preferred code decodes or ctx ends.
 func (s *session) run(ctx context.Context) (Result, bool) {
 	s.extra = -1
-	for _, st := range plan(s.g.w, s.g.h) {
+	steps := plan(s.g.w, s.g.h)
+	if planHook != nil {
+		steps = planHook(steps)
+	}
+	for _, st := range steps {
 		if ctx.Err() != nil {
 			break
 		}
@@ -279,12 +331,12 @@ func (s *session) run(ctx context.Context) (Result, bool) {
 
 // step runs one binarize → find finders → read attempt.
 func (s *session) step(ctx context.Context, st step) (Result, bool) {
-	det := s.plane(st.plane, st.scale)
-	bm, err := binarize(det, st.binar)
+	bm, err := s.binary(st.plane, st.scale, st.binar)
 	if err != nil {
 		return Result{}, false
 	}
 	if st.pol < 0 {
+		bm = cloneBits(bm)
 		bm.FlipAll()
 	}
 	if ctx.Err() != nil {

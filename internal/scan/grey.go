@@ -161,26 +161,61 @@ func (p *plane) resized(f float64) *plane {
 	return q
 }
 
-// boxBlur returns the mean over a (2r+1)² window (clamped at the borders),
-// computed with an integral image.
+// boxBlur returns the mean over a (2r+1)² window, the plane's edge pixels
+// repeated outwards, with two running-sum passes.
 func (p *plane) boxBlur(r int) *plane {
 	w, h := p.w, p.h
-	integ := make([]int32, (w+1)*(h+1))
+	r = max(0, min(r, 127))
+	n := 2*r + 1
+	// Horizontal sums, as uint16 (255·255 fits).
+	hs := make([]uint16, w*h)
 	for y := range h {
-		var rowSum int32
-		for x := range w {
-			rowSum += int32(p.pix[y*w+x])
-			integ[(y+1)*(w+1)+x+1] = integ[y*(w+1)+x+1] + rowSum
+		row := p.pix[y*w : (y+1)*w]
+		out := hs[y*w : (y+1)*w]
+		at := func(x int) uint32 { return uint32(row[min(max(x, 0), w-1)]) }
+		var sum uint32
+		for x := -r; x <= r; x++ {
+			sum += at(x)
+		}
+		x := 0
+		// Left border, interior without clamping, right border.
+		for ; x < w && x-r < 0; x++ {
+			out[x] = uint16(sum)
+			sum += at(x+r+1) - at(x-r)
+		}
+		for ; x+r+1 < w; x++ {
+			out[x] = uint16(sum)
+			sum += uint32(row[x+r+1]) - uint32(row[x-r])
+		}
+		for ; x < w; x++ {
+			out[x] = uint16(sum)
+			sum += at(x+r+1) - at(x-r)
 		}
 	}
+	// Vertical running sums over the horizontal ones; divide by n² with a
+	// fixed-point reciprocal.
 	q := newPlane(w, h)
+	col := make([]uint32, w)
+	rowAt := func(y int) []uint16 {
+		y = min(max(y, 0), h-1)
+		return hs[y*w : (y+1)*w]
+	}
+	for y := -r; y <= r; y++ {
+		for x, v := range rowAt(y) {
+			col[x] += uint32(v)
+		}
+	}
+	inv := uint64((1<<32)/(n*n)) + 1
 	for y := range h {
-		y0, y1 := max(0, y-r), min(h, y+r+1)
-		for x := range w {
-			x0, x1 := max(0, x-r), min(w, x+r+1)
-			s := integ[y1*(w+1)+x1] - integ[y0*(w+1)+x1] - integ[y1*(w+1)+x0] + integ[y0*(w+1)+x0]
-			n := int32((y1 - y0) * (x1 - x0))
-			q.pix[y*w+x] = uint8((s + n/2) / n)
+		out := q.pix[y*w : (y+1)*w]
+		out = out[:len(col)]
+		for x, c := range col {
+			out[x] = uint8((uint64(c)*inv + (1 << 31)) >> 32)
+		}
+		add, sub := rowAt(y+r+1), rowAt(y-r)
+		add, sub = add[:len(col)], sub[:len(col)]
+		for x := range col {
+			col[x] += uint32(add[x]) - uint32(sub[x])
 		}
 	}
 	return q
@@ -256,6 +291,33 @@ func (p *plane) unsharp(r int, amount float64) *plane {
 	for i, v := range p.pix {
 		o := int(v) + ((int(v)-int(bl.pix[i]))*a)/256
 		q.pix[i] = byte(min(max(o, 0), 255))
+	}
+	return q
+}
+
+// sharpened applies a 3×3 Laplacian sharpening, p + amount·(p - mean of
+// the 4 neighbours), in one pass; border pixels are copied.
+func (p *plane) sharpened(amount float64) *plane {
+	w, h := p.w, p.h
+	q := newPlane(w, h)
+	copy(q.pix, p.pix)
+	a := int32(amount * 256)
+	for y := 1; y < h-1; y++ {
+		up := p.pix[(y-1)*w : y*w]
+		row := p.pix[y*w : (y+1)*w]
+		down := p.pix[(y+1)*w : (y+2)*w]
+		out := q.pix[y*w : (y+1)*w]
+		for x := 1; x < w-1; x++ {
+			v := int32(row[x])
+			n := int32(up[x]) + int32(down[x]) + int32(row[x-1]) + int32(row[x+1])
+			o := v + ((4*v-n)*a)>>10
+			if o < 0 {
+				o = 0
+			} else if o > 255 {
+				o = 255
+			}
+			out[x] = uint8(o)
+		}
 	}
 	return q
 }

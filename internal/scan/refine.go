@@ -35,11 +35,22 @@ func edgeDistance(g *plane, c, d pt, thr float64, n int, maxDist float64, pol po
 	return 0, false
 }
 
+// finderFit is a re-measured finder: its centre, the module sizes along
+// the code axes, and the midpoints of its four outer edges (at ±3.5
+// modules along +x, -x, +y, -y), which carry the local perspective.
+type finderFit struct {
+	c     pt
+	msx   float64
+	msy   float64
+	edges [4]pt
+	ok    bool
+}
+
 // refineFinder measures a finder along the code axes ex and ey (unit
 // vectors): its width is 7 modules between the outer edges of the dark
-// ring. It returns the centre moved to the middle of those edges and the
-// module sizes along each axis.
-func refineFinder(g *plane, f finder, ex, ey pt, pol polarity) (pt, float64, float64, bool) {
+// ring. The centre moves to the middle of those edges.
+func refineFinder(g *plane, f finder, ex, ey pt, pol polarity) finderFit {
+	fail := finderFit{c: f.p, msx: f.ms, msy: f.ms}
 	v := func(p pt) float64 {
 		x := g.sample(p.x, p.y)
 		if pol < 0 {
@@ -54,45 +65,53 @@ func refineFinder(g *plane, f finder, ex, ey pt, pol polarity) (pt, float64, flo
 	}
 	light /= 4
 	if light-dark < 6 {
-		return f.p, f.ms, f.ms, false
+		return fail
 	}
 	thr := (light + dark) / 2
 	c := f.p
 	var ms [2]float64
+	var dist [2][2]float64
 	for i, ax := range []pt{ex, ey} {
 		a, ok1 := edgeDistance(g, c, ax, thr, 3, 5.5*f.ms, pol)
 		b, ok2 := edgeDistance(g, c, ax.scale(-1), thr, 3, 5.5*f.ms, pol)
 		if !ok1 || !ok2 {
-			return f.p, f.ms, f.ms, false
+			return fail
 		}
 		ms[i] = (a + b) / 7
+		dist[i] = [2]float64{a, b}
 		c = c.add(ax.scale((a - b) / 2))
 	}
 	if ms[0] < 0.5*f.ms || ms[0] > 1.5*f.ms || ms[1] < 0.5*f.ms || ms[1] > 1.5*f.ms {
-		return f.p, f.ms, f.ms, false
+		return fail
 	}
-	return c, ms[0], ms[1], true
+	// Edge midpoints measured from the original centre, corrected for the
+	// centre's move along the other axis.
+	mid := (dist[0][0] + dist[0][1]) / 2
+	midY := (dist[1][0] + dist[1][1]) / 2
+	return finderFit{
+		c: c, msx: ms[0], msy: ms[1], ok: true,
+		edges: [4]pt{c.add(ex.scale(mid)), c.sub(ex.scale(mid)), c.add(ey.scale(midY)), c.sub(ey.scale(midY))},
+	}
 }
 
 // refineTriple re-measures the three finders along the code's own axes,
 // which corrects zxing's module size for rotated codes (it measures along
 // scan lines) and centres the finders to sub-pixel precision.
-func refineTriple(g *plane, t triple, pol polarity) (triple, [3][2]float64) {
+func refineTriple(g *plane, t triple, pol polarity) (triple, [3]finderFit) {
 	ex := t.tr.p.sub(t.tl.p)
 	ey := t.bl.p.sub(t.tl.p)
 	ex = ex.scale(1 / ex.norm())
 	ey = ey.scale(1 / ey.norm())
 	out := t
-	var ms [3][2]float64
+	var fits [3]finderFit
 	for i, f := range []*finder{&out.tl, &out.tr, &out.bl} {
-		c, mx, my, ok := refineFinder(g, *f, ex, ey, pol)
-		ms[i] = [2]float64{mx, my}
-		if ok {
-			f.p = c
-			f.ms = (mx + my) / 2
+		fits[i] = refineFinder(g, *f, ex, ey, pol)
+		if fits[i].ok {
+			f.p = fits[i].c
+			f.ms = (fits[i].msx + fits[i].msy) / 2
 		}
 	}
-	return out, ms
+	return out, fits
 }
 
 // timingDim counts the alternating modules of the timing pattern between

@@ -44,13 +44,29 @@ func (r *reader) readTriple(ctx context.Context, g *plane, t triple, pol polarit
 	if contrast < 6 {
 		return "", grid{}, errNotRead
 	}
-	t, ms := refineTriple(g, t, pol)
+	t, fits := refineTriple(g, t, pol)
+	var ms [3][2]float64
+	for i, f := range fits {
+		ms[i] = [2]float64{f.msx, f.msy}
+	}
 	for _, dim := range candidateDims(g, t, ms, pol) {
 		if ctx.Err() != nil {
 			return "", grid{}, ctx.Err()
 		}
-		gr, ok := r.locate(g, t, dim, pol, contrast)
+		gr, ok := r.locate(g, t, fits, dim, pol, contrast)
 		trace("    dim %d located=%v contrast=%.1f", dim, ok, contrast)
+		if truth != nil && ok {
+			worst := 0.0
+			for y := 0; y <= dim; y += 4 {
+				for x := 0; x <= dim; x += 4 {
+					q := gr.h.apply(float64(x)+0.5, float64(y)+0.5)
+					tp := truth(float64(x)+0.5, float64(y)+0.5)
+					worst = math.Max(worst, q.dist(tp))
+				}
+			}
+			trace("    grid worst error %.2f px (module %.2f px); finders err %.2f %.2f %.2f", worst, t.ms(),
+				t.tl.p.dist(truth(3.5, 3.5)), t.tr.p.dist(truth(float64(dim)-3.5, 3.5)), t.bl.p.dist(truth(3.5, float64(dim)-3.5)))
+		}
 		if !ok {
 			continue
 		}
@@ -126,7 +142,7 @@ func finderContrast(g *plane, t triple, pol polarity) float64 {
 
 // locate fits the module grid of a dim×dim symbol to the finders and as
 // many alignment patterns as it can find.
-func (r *reader) locate(g *plane, t triple, dim int, pol polarity, contrast float64) (grid, bool) {
+func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol polarity, contrast float64) (grid, bool) {
 	d := float64(dim)
 	src := []pt{{3.5, 3.5}, {d - 3.5, 3.5}, {3.5, d - 3.5}}
 	dst := []pt{t.tl.p, t.tr.p, t.bl.p}
@@ -134,6 +150,20 @@ func (r *reader) locate(g *plane, t triple, dim int, pol polarity, contrast floa
 	h, ok := fitHomography(append(src[:3:3], pt{d - 3.5, d - 3.5}), append(dst[:3:3], t.tr.p.add(t.bl.p).sub(t.tl.p)))
 	if !ok {
 		return grid{}, false
+	}
+	// With all three finders measured, their outer edges show how the
+	// module size changes across the code: a perspective start.
+	if fits[0].ok && fits[1].ok && fits[2].ok {
+		es, ed := append([]pt(nil), src...), append([]pt(nil), dst...)
+		for i, c := range src {
+			for k, o := range []pt{{3.5, 0}, {-3.5, 0}, {0, 3.5}, {0, -3.5}} {
+				es = append(es, c.add(o))
+				ed = append(ed, fits[i].edges[k])
+			}
+		}
+		if hp, ok := fitHomography(es, ed); ok && plausible(hp, h, d) {
+			h = hp
+		}
 	}
 	ver, err := decoder.Version_GetVersionForNumber((dim - 17) / 4)
 	if err != nil {
@@ -195,7 +225,13 @@ func (r *reader) locate(g *plane, t triple, dim int, pol polarity, contrast floa
 			radius = math.Max(4, d*0.1)
 		}
 		p, ok := findAlignment(g, &h, a.m, radius, pol, contrast)
-		trace("      align %v found=%v at %v", a.m, ok, p)
+		if truth != nil && ok {
+			tp := truth(a.m.x, a.m.y)
+			unit := h.apply(a.m.x+1, a.m.y).dist(h.apply(a.m.x, a.m.y))
+			trace("      align %v at %.1f,%.1f err %.2f modules (pred err %.2f)", a.m, p.x, p.y, p.dist(tp)/unit, h.apply(a.m.x, a.m.y).dist(tp)/unit)
+		} else {
+			trace("      align %v found=%v at %v", a.m, ok, p)
+		}
 		if !ok {
 			continue
 		}
@@ -219,6 +255,20 @@ func (r *reader) locate(g *plane, t triple, dim int, pol polarity, contrast floa
 		}
 	}
 	return grid{h: h, dim: dim}, true
+}
+
+// plausible reports whether the perspective fit hp stays near the affine
+// fit h over the symbol (within a third of its size): a bad edge
+// measurement must not throw the grid off.
+func plausible(hp, h homography, d float64) bool {
+	size := h.apply(0, 0).dist(h.apply(d, 0))
+	for _, c := range []pt{{0, 0}, {d, 0}, {0, d}, {d, d}} {
+		p := hp.apply(c.x, c.y)
+		if !p.finite() || p.dist(h.apply(c.x, c.y)) > size/3 {
+			return false
+		}
+	}
+	return true
 }
 
 // robustFit fits a homography, drops points more than a module off the fit

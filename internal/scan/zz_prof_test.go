@@ -2,13 +2,14 @@ package scan
 
 import (
 	"context"
+	"os"
 	"image"
 	"path/filepath"
 	"testing"
 )
 
 func BenchmarkZZFiles(b *testing.B) {
-	paths, _ := filepath.Glob("/tmp/cb/*-1920x1080-*.png")
+	paths, _ := filepath.Glob(os.Getenv("ZZ_GLOB"))
 	var imgs []image.Image
 	for _, p := range paths {
 		img, err := LoadFile(context.Background(), p)

@@ -50,6 +50,9 @@ var (
 	BucketHubFeed = []byte("hub.feed")
 	// BucketHubFeedBlocks: SM3(PEM block) → feed sequence that first published it (hub).
 	BucketHubFeedBlocks = []byte("hub.feedblocks")
+	// BucketHubStops: roadside stop id || 0x00 || record id (16-byte ULID)
+	// → empty, the records of each stop (hub).
+	BucketHubStops = []byte("hub.stops")
 )
 
 // schemaVersion is written under key "schema" of BucketMeta.

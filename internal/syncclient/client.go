@@ -48,7 +48,10 @@ type Config struct {
 	Timeout time.Duration
 	// Interval is the pause of Run between syncs while online (default 5 min).
 	Interval time.Duration
-	Log      *slog.Logger
+	// Sleep waits d before a retried request, or until ctx ends (nil: a
+	// timer). Tests inject a fake that advances a fake clock instead.
+	Sleep func(ctx context.Context, d time.Duration) error
+	Log   *slog.Logger
 }
 
 // MaxRetryAfter caps a hub's Retry-After.
@@ -73,7 +76,7 @@ type Client struct {
 	rec    *records.Store
 	clk    clock.Clock
 	base   *url.URL
-	http   *retryablehttp.Client
+	hc     *http.Client
 	log    *slog.Logger
 	offset atomic.Int64 // hub − local, ms
 
@@ -128,21 +131,15 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
+	}
 	base, hc, err := httpClient(cfg.HubURL, cfg.CAPEM, cfg.Timeout)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, rec: cfg.Records, clk: cfg.Clock, base: base, log: cfg.Log,
+	c := &Client{cfg: cfg, rec: cfg.Records, clk: cfg.Clock, base: base, hc: hc, log: cfg.Log,
 		subs: map[chan State]struct{}{}, kick: make(chan struct{}, 1)}
-	rc := retryablehttp.NewClient()
-	rc.HTTPClient = hc
-	rc.Logger = nil
-	rc.RetryMax = cfg.RetryMax
-	rc.RetryWaitMin, rc.RetryWaitMax = cfg.RetryWaitMin, cfg.RetryWaitMax
-	rc.Backoff = Backoff
-	rc.PrepareRetry = c.sign // a fresh nonce and time for every attempt
-	rc.ResponseLogHook = func(_ retryablehttp.Logger, resp *http.Response) { c.noteHubTime(resp) }
-	c.http = rc
 	c.state.Pending, _ = c.rec.PendingCount(ctx)
 	c.state.FeedSeq = st.FeedSeq
 	c.state.LastSuccess = timeOf(st.LastSuccess)
@@ -196,12 +193,56 @@ func isLoopbackHost(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// retrying returns a retryablehttp client for one request. retryablehttp
+// waits between attempts on a timer of its own; this client makes that
+// wait zero and waits in PrepareRetry instead, with the injected sleep,
+// then calls prepare (which signs the attempt afresh). The wait is
+// per-request state, hence one client per request.
+func retrying(hc *http.Client, max int, waitMin, waitMax time.Duration, clk clock.Clock,
+	sleep func(context.Context, time.Duration) error, prepare func(*http.Request) error) *retryablehttp.Client {
+	var wait time.Duration
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient = hc
+	rc.Logger = nil
+	rc.RetryMax = max
+	rc.RetryWaitMin, rc.RetryWaitMax = waitMin, waitMax
+	rc.Backoff = func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+		wait = Backoff(min, max, attempt, resp, clk.Now())
+		return 0
+	}
+	rc.PrepareRetry = func(req *http.Request) error {
+		if err := sleep(req.Context(), wait); err != nil {
+			return err
+		}
+		if prepare != nil {
+			return prepare(req)
+		}
+		return nil
+	}
+	return rc
+}
+
 // Backoff is the retry pause: a Retry-After of the hub as given (up to
-// MaxRetryAfter), else exponential from min, capped at max, with full
-// jitter over its upper half.
-func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+// MaxRetryAfter; an HTTP date is read against now), else exponential from
+// min, capped at max, with full jitter over its upper half.
+func Backoff(min, max time.Duration, attempt int, resp *http.Response, now time.Time) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) {
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), now); ok {
 			return d
 		}
 	}
@@ -278,7 +319,12 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte, 
 		if err := c.sign(req.Request); err != nil {
 			return nil, err
 		}
-		resp, err := c.http.Do(req)
+		rc := retrying(c.hc, c.cfg.RetryMax, c.cfg.RetryWaitMin, c.cfg.RetryWaitMax, c.clk, c.cfg.Sleep, c.sign) // a fresh nonce and time for every attempt
+		rc.ResponseLogHook = func(_ retryablehttp.Logger, resp *http.Response) { c.noteHubTime(resp) }
+		resp, err := rc.Do(req)
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err() // cancelled: says nothing about the hub
+		}
 		if err != nil {
 			c.setOnline(false)
 			return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
@@ -307,6 +353,9 @@ func readError(resp *http.Response) wire.Error {
 
 func hubError(resp *http.Response) error {
 	e := readError(resp)
+	if e.Code == wire.CodeDeviceRevoked {
+		return fmt.Errorf("%w: %s", ErrRevoked, e.Message)
+	}
 	return fmt.Errorf("%w: HTTP %d %s: %s", ErrHub, resp.StatusCode, e.Code, e.Message)
 }
 
@@ -319,6 +368,8 @@ type EnrollOptions struct {
 	CAPEM  []byte // the hub's CA (required for https)
 	Label  string // shown to supervisors
 	Clock  clock.Clock
+	// Sleep waits between attempts (nil: a timer), as Config.Sleep.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Enroll registers the terminal's device id and public key with the hub
@@ -328,6 +379,9 @@ func Enroll(ctx context.Context, rec *records.Store, o EnrollOptions) error {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
+	}
 	base, hc, err := httpClient(o.HubURL, o.CAPEM, 60*time.Second)
 	if err != nil {
 		return err
@@ -336,9 +390,7 @@ func Enroll(ctx context.Context, rec *records.Store, o EnrollOptions) error {
 	if err != nil {
 		return err
 	}
-	rc := retryablehttp.NewClient()
-	rc.HTTPClient, rc.Logger, rc.RetryMax, rc.Backoff = hc, nil, 3, Backoff
-	rc.RetryWaitMin, rc.RetryWaitMax = 200*time.Millisecond, 5*time.Second
+	rc := retrying(hc, 3, 200*time.Millisecond, 5*time.Second, o.Clock, o.Sleep, nil)
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, base.String()+"/v1/enroll", body)
 	if err != nil {
 		return err

@@ -265,7 +265,7 @@ func (c *Client) Run(ctx context.Context) error {
 			}
 			c.log.Warn("sync failed", "err", err)
 			failures++
-			wait = min(Backoff(c.cfg.RetryWaitMin, c.cfg.Interval, failures, nil), c.cfg.Interval)
+			wait = min(Backoff(c.cfg.RetryWaitMin, c.cfg.Interval, failures, nil, c.clk.Now()), c.cfg.Interval)
 		} else {
 			failures = 0
 		}

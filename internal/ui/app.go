@@ -40,6 +40,13 @@ type App struct {
 	// through fyne.Do. Tests replace it with an inline call.
 	async func(func())
 
+	keys *keyRouter
+	// camText is the code the camera saw last, at camSeen.
+	camText string
+	camSeen time.Time
+	// probe reports paints to the --measure harness (nil otherwise).
+	probe *measureRun
+
 	officer      *Officer
 	locked       bool
 	lastActivity time.Time
@@ -48,6 +55,7 @@ type App struct {
 	stopSeq   int
 	check     *checkState // the verdict on screen; nil when none
 	signInScr *signInScreen
+	setupScr  *setupScreen
 	scanMsg   string // last message of the scan screen
 
 	// Rebuilt by showMain.
@@ -97,8 +105,22 @@ func New(fa fyne.App, d Deps) (*App, error) {
 	a.win.Resize(fyne.NewSize(1280, 800))
 	a.win.SetMaster()
 	a.win.SetOnClosed(a.closed)
+	a.keys = newKeyRouter(a)
 	a.installKeys()
-	a.showSignIn()
+	if d.Measure != nil {
+		a.initMeasure()
+	}
+	if d.SignedIn != nil {
+		o := *d.SignedIn
+		a.officer = &o
+		a.touch()
+		a.newStop()
+		a.showMain()
+	} else if a.needsSetup() {
+		a.showSetup()
+	} else {
+		a.showSignIn()
+	}
 	return a, nil
 }
 
@@ -108,6 +130,7 @@ func (a *App) Window() fyne.Window { return a.win }
 // Run shows the window and runs fyne's event loop until the app quits; a
 // background ticker refreshes the status bar and enforces the auto-lock.
 func (a *App) Run() {
+	a.followSync()
 	go func() {
 		t := time.NewTicker(10 * time.Second)
 		defer t.Stop()
@@ -141,6 +164,9 @@ func (a *App) title() string {
 	}
 	return Title
 }
+
+// logErr logs an error that is not shown verbatim.
+func (a *App) logErr(what string, err error) { log.Printf("ui: %s: %v", what, err) }
 
 // tr is the current language's text for key.
 func (a *App) tr(key string, args ...any) string { return a.cat.T(key, args...) }
@@ -381,9 +407,10 @@ func (a *App) renderVerdict() {
 			},
 			OnNext: a.next,
 			OnStop: func() { a.touch(); a.tabs.Select(a.tabStop) },
+			keys:   a.keys,
 		})
 		a.check.shown = vs
-		obj = vs.root
+		obj = a.withProbe(vs.root, a.verdictPainted)
 	}
 	a.verdictBox.Objects = []fyne.CanvasObject{obj}
 	a.verdictBox.Refresh()
@@ -399,6 +426,7 @@ func (a *App) renderStop() {
 	a.stopBox.Objects = []fyne.CanvasObject{newStopScreen(a.cat, a.stop, stopActions{
 		OnPlate: func(string) { a.touch() },
 		OnNew:   func() { a.touch(); a.newStop(); a.check = nil; a.renderVerdict() },
+		keys:    a.keys,
 	})}
 	a.stopBox.Refresh()
 }

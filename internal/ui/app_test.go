@@ -166,19 +166,6 @@ func TestUnfocusedKeysReachScanner(t *testing.T) {
 	}
 }
 
-type recordingWedge struct{ keys []rune }
-
-// Key ends a code at '\n' — the real wedge also times the keys.
-func (w *recordingWedge) Key(r rune, _ time.Time) (string, bool) {
-	if r == '\n' {
-		s := string(w.keys)
-		w.keys = nil
-		return s, true
-	}
-	w.keys = append(w.keys, r)
-	return "", false
-}
-
 func qrPNG(t *testing.T, text string) []byte {
 	t.Helper()
 	sym, err := qrcode.Encode(text, qrcode.LevelM)
@@ -269,18 +256,6 @@ func TestNoCamera(t *testing.T) {
 	e.signIn(t, "1001", "1234")
 	if !e.app.scanScr.noCamera.Visible() || e.app.scanScr.noCamera.Text != e.app.tr("scan.noCamera") || !e.app.scanScr.torch.Disabled() {
 		t.Errorf("no camera: label visible=%v text=%q torch disabled=%v", e.app.scanScr.noCamera.Visible(), e.app.scanScr.noCamera.Text, e.app.scanScr.torch.Disabled())
-	}
-}
-
-func TestWedgeUsed(t *testing.T) {
-	w := &recordingWedge{}
-	e := newEnv(t, func(d *Deps) { d.Wedge = w })
-	e.signIn(t, "2001", "2345")
-	e.app.win.Canvas().Unfocus()
-	test.TypeOnCanvas(e.app.win.Canvas(), sample(t, "valid-vehicle").Text)
-	e.app.win.Canvas().(test.WindowlessCanvas).OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEnter})
-	if e.app.check == nil || e.app.check.res.Verdict != verify.Valid {
-		t.Fatalf("wedge code not verified")
 	}
 }
 

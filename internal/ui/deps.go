@@ -9,6 +9,8 @@ import (
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
+	"github.com/roadcheck/roadcheck/internal/syncclient"
+	"github.com/roadcheck/roadcheck/internal/trust"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
@@ -24,12 +26,18 @@ type Decoder interface {
 	Decode(ctx context.Context, img image.Image) (scan.Result, error)
 }
 
-// Wedge recognises a USB barcode scanner among typed keys: the scanner types
-// a whole code and Enter far faster than a person. The GUI feeds it every
-// rune typed while no text field has the focus, and '\n' for Enter/Return.
-// It returns a complete code when a burst ends.
+// Wedge recognises a USB barcode scanner (keyboard-wedge mode) among
+// typed keys: the scanner types a whole code and Enter far faster than a
+// person. *scan.Wedge satisfies it. The GUI feeds it every key typed while
+// an officer is signed in — with no field focused, or in the scan, notes,
+// plate and search fields — stamped with the injected clock, and calls
+// Flush from a timer while keys are held back. Items that are codes are
+// verified; typed items go to the field the keys were typed in (the scan
+// field when none was focused), so no character is lost either way.
 type Wedge interface {
-	Key(r rune, at time.Time) (code string, done bool)
+	Feed(ev scan.KeyEvent) []scan.WedgeItem
+	Flush(now time.Time) []scan.WedgeItem
+	Pending() int
 }
 
 // Camera is a live frame source (V4L2 on Linux, the device camera on Android).
@@ -56,61 +64,54 @@ type RecordStore interface {
 	PendingCount(ctx context.Context) (int, error)
 }
 
-// SyncStatus reports the sync client's state for the status bar.
-type SyncStatus interface {
-	SyncStatus(ctx context.Context) SyncState
+// Sync is the background sync with the hub. *syncclient.Client satisfies
+// it; so does the terminal's sync service, which exists before enrolment.
+type Sync interface {
+	// State is a snapshot; it never blocks on the network.
+	State() syncclient.State
+	// Subscribe returns a channel receiving the state after every change
+	// (only the newest when the reader is slow) and a function ending the
+	// subscription. The GUI forwards what arrives through fyne.Do.
+	Subscribe() (<-chan syncclient.State, func())
+	// Trigger asks for a sync now; it never blocks.
+	Trigger()
 }
 
-// SyncState is a snapshot of the sync client.
-type SyncState struct {
-	// Online: the hub answered the last attempt.
-	Online bool
-	// LastSync is the end of the last successful sync (zero: never).
-	LastSync time.Time
+// Hub is the terminal's enrolment with a hub, for Settings (optional).
+// *terminal.SyncService satisfies it.
+type Hub interface {
+	// SyncState is what the terminal remembers of its hub; a zero HubURL
+	// means it is not enrolled. (*records.Store has the same method.)
+	SyncState(ctx context.Context) (records.SyncState, error)
+	// Enroll registers the terminal with a hub using a one-time token and
+	// then starts syncing (see syncclient.Enroll).
+	Enroll(ctx context.Context, o syncclient.EnrollOptions) error
 }
 
-// TrustInfo describes the trust store, read-only, for the status bar and the
-// settings screen.
+// TrustInfo describes the trust store, read-only, for the status bar and
+// the settings screen. *trust.Store satisfies it: Summary lists anchors,
+// CAs, signers, CRLs and status lists with their staleness judged at at
+// against maxAge (the policy's MaxTrustAge).
 type TrustInfo interface {
-	TrustSummary(ctx context.Context) (TrustSummary, error)
+	Summary(at time.Time, maxAge time.Duration) *trust.Summary
 }
-
-// TrustSummary is what the GUI shows of the trust store.
-type TrustSummary struct {
-	// Items lists anchors, CAs, signers, CRLs and status lists.
-	Items []TrustItem
-	// OldestUpdate is the oldest thisUpdate among the stored status lists
-	// (zero: no list stored): the trust data's age is now − OldestUpdate.
-	OldestUpdate time.Time
-	// NextUpdate is the earliest nextUpdate among the stored status lists
-	// and CRLs (zero: none): after it the trust data is stale.
-	NextUpdate time.Time
-}
-
-// TrustItem is one entry of the trust store view.
-type TrustItem struct {
-	Kind   TrustKind
-	Label  string    // subject, or issuer code for a status list
-	Detail string    // e.g. "seq 12, 3 entries" or the jurisdiction prefix
-	Until  time.Time // notAfter of a certificate, nextUpdate of a list or CRL
-}
-
-// TrustKind is the kind of a TrustItem.
-type TrustKind uint8
-
-// Trust item kinds.
-const (
-	TrustAnchor TrustKind = iota + 1
-	TrustCA
-	TrustSigner
-	TrustCRL
-	TrustStatusList
-)
 
 // Officers signs officers in.
 type Officers interface {
 	// SignIn returns the officer whose ID and PIN these are, or ErrSignIn.
 	SignIn(ctx context.Context, id, pin string) (Officer, error)
+}
+
+// OfficerAdmin manages the terminal's own officer directory: the first-run
+// set-up screen creates the first supervisor with it, and supervisors add
+// officers. *OfficerDirectory satisfies it. The GUI uses it when
+// Deps.Officers also implements it.
+type OfficerAdmin interface {
+	// Count is the number of officers in the directory.
+	Count(ctx context.Context) (int, error)
+	// Add stores a new officer with pin; ErrOfficerExists when the ID is
+	// taken, ErrWeakPIN for a PIN that is not 6–12 digits.
+	Add(ctx context.Context, o Officer, pin string) error
 }
 
 // Officer is a signed-in user.
@@ -163,9 +164,17 @@ type Deps struct {
 	Wedge    Wedge
 	Camera   Camera
 	Records  RecordStore
-	Sync     SyncStatus
+	Sync     Sync
+	Hub      Hub
 	Trust    TrustInfo
 	Officers Officers
+	// SignedIn, when set, is the officer signed in at start without a PIN
+	// (demo mode: a newcomer verifies a code at once); signing out shows
+	// the sign-in screen as usual.
+	SignedIn *Officer
+	// Measure, when set, makes the GUI time its start and a verdict after a
+	// decode, print the figures and quit (roadcheck --measure).
+	Measure *Measure
 	// Samples are offered on the scan screen (demo mode).
 	Samples []Sample
 	// Demo shows the 演示 banner.

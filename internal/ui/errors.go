@@ -19,19 +19,24 @@ var (
 // UserError is an error whose message may be shown to the officer: Key names
 // its sentence in the translation catalog; Msg is the log text.
 type UserError struct {
-	Key string
-	Msg string
+	Key  string
+	Msg  string
+	Args []any // formatting arguments of the sentence (may be nil)
+	Err  error // the error it wraps, for errors.Is (may be nil)
 }
 
 // Error returns the log text.
 func (e *UserError) Error() string { return e.Msg }
+
+// Unwrap returns the wrapped error.
+func (e *UserError) Unwrap() error { return e.Err }
 
 // userMessage returns the sentence shown for err in the current language:
 // its own for a UserError, a generic one otherwise.
 func userMessage(tr func(string, ...any) string, err error) string {
 	var ue *UserError
 	if errors.As(err, &ue) {
-		return tr(ue.Key)
+		return tr(ue.Key, ue.Args...)
 	}
 	return tr("error.generic")
 }

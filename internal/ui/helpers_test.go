@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -67,7 +68,9 @@ func sample(t *testing.T, name string) demo.Sample {
 // imported and a record store, both in t.TempDir(), the real verifier and
 // decoder, and a fake clock at the demo world's time.
 type env struct {
-	app   *App
+	app *App
+	// timers are the key router's pending flushes (run by settle).
+	timers []func()
 	fa    fyne.App
 	clk   *clock.Fake
 	recs  *records.Store
@@ -108,6 +111,8 @@ func newEnv(t *testing.T, mod ...func(*Deps)) *env {
 		Clock:    clk,
 		Verifier: func(p verify.Policy) Verifier { return verify.New(ts, clk, p) },
 		Decoder:  scan.NewDecoder(scan.Options{Budget: -1, Clock: clk}),
+		Wedge:    scan.NewWedge(scan.WedgeOptions{}),
+		Trust:    ts,
 		Records:  recs,
 		Officers: NewStaticOfficers(DemoAccounts()...),
 		Samples:  samples,
@@ -122,8 +127,45 @@ func newEnv(t *testing.T, mod ...func(*Deps)) *env {
 		t.Fatal(err)
 	}
 	a.async = func(f func()) { f() }
+	e := &env{app: a, fa: fa, clk: clk, recs: recs, trust: ts}
+	a.keys.after = func(_ time.Duration, f func()) { e.timers = append(e.timers, f) }
 	t.Cleanup(a.closed)
-	return &env{app: a, fa: fa, clk: clk, recs: recs, trust: ts}
+	return e
+}
+
+// settle lets the wedge's gap pass (fake clock) and runs the key router's
+// pending flushes, as its timer would: held typed keys reach their field.
+func (e *env) settle() {
+	e.clk.Advance(time.Second)
+	for len(e.timers) > 0 {
+		f := e.timers[0]
+		e.timers = e.timers[1:]
+		f()
+	}
+}
+
+// typeKeys types text into target (nil: the window with no field focused),
+// one key every gap on the fake clock, then Enter when enter is set.
+func (e *env) typeKeys(target *wedgeEntry, text string, gap time.Duration, enter bool) {
+	c := e.app.win.Canvas()
+	for _, r := range text {
+		e.clk.Advance(gap)
+		if target != nil {
+			target.TypedRune(r)
+		} else {
+			c.(test.WindowlessCanvas).OnTypedRune()(r)
+		}
+	}
+	if !enter {
+		return
+	}
+	e.clk.Advance(gap)
+	ev := &fyne.KeyEvent{Name: fyne.KeyReturn}
+	if target != nil {
+		target.TypedKey(ev)
+	} else {
+		c.(test.WindowlessCanvas).OnTypedKey()(ev)
+	}
 }
 
 // signIn types id and PIN on the sign-in screen and taps 登录.

@@ -82,7 +82,7 @@ func rowLine(c *catalog, r Row) string {
 // historyScreen lists the signed-in officer's checks (a supervisor's: all).
 type historyScreen struct {
 	root   fyne.CanvasObject
-	search *widget.Entry
+	search *wedgeEntry
 	count  *widget.Label
 	rows   *rowList
 	reload func()
@@ -93,7 +93,7 @@ func newHistoryScreen(a *App) fyne.CanvasObject { return buildHistoryScreen(a).r
 
 func buildHistoryScreen(a *App) *historyScreen {
 	h := &historyScreen{rows: newRowList(a.cat), count: widget.NewLabel("")}
-	h.search = widget.NewEntry()
+	h.search = newWedgeEntry(a.keys)
 	h.search.SetPlaceHolder(a.tr("history.search"))
 	h.reload = func() {
 		f := Filter{Text: h.search.Text}

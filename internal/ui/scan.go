@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -27,7 +28,7 @@ import (
 // receives a USB scanner's keystrokes), image file, paste, demo samples.
 type scanScreen struct {
 	root     fyne.CanvasObject
-	entry    *widget.Entry
+	entry    *wedgeEntry
 	verify   *widget.Button
 	open     *widget.Button
 	paste    *widget.Button
@@ -59,7 +60,7 @@ func buildScanScreen(a *App) *scanScreen {
 	s.torch.Disable()
 	preview := container.NewStack(previewBg, s.preview, container.NewVBox(layout.NewSpacer(), s.noCamera, layout.NewSpacer()))
 
-	s.entry = widget.NewEntry()
+	s.entry = newWedgeEntry(a.keys)
 	s.entry.SetPlaceHolder(a.tr("scan.placeholder"))
 	s.entry.OnSubmitted = func(text string) {
 		s.entry.SetText("")
@@ -97,7 +98,7 @@ func buildScanScreen(a *App) *scanScreen {
 			box.Add(b)
 		}
 	}
-	s.root = container.NewVScroll(container.NewPadded(box))
+	s.root = a.withProbe(container.NewVScroll(container.NewPadded(box)), a.scanPainted)
 	return s
 }
 
@@ -206,105 +207,111 @@ func (a *App) dropped(_ fyne.Position, uris []fyne.URI) {
 	a.decodeImage(data)
 }
 
-// installKeys routes keys typed while no field has the focus to the wedge
-// (USB scanner), Ctrl+V to paste, and dropped files to the decoder.
-func (a *App) installKeys() {
-	c := a.win.Canvas()
-	var buf []rune
-	feed := func(r rune) {
-		if a.officer == nil || a.locked {
-			return
-		}
-		a.touch()
-		if a.deps.Wedge != nil {
-			if code, done := a.deps.Wedge.Key(r, a.deps.Clock.Now()); done {
-				a.submit(code)
-			}
-			return
-		}
-		if r != '\n' {
-			buf = append(buf, r)
-			return
-		}
-		code := string(buf)
-		buf = buf[:0]
-		a.submit(code)
-	}
-	c.SetOnTypedRune(feed)
-	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
-		if ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter {
-			feed('\n')
-		}
-	})
-	c.AddShortcut(&fyne.ShortcutPaste{}, func(fyne.Shortcut) {
-		if a.officer != nil && !a.locked {
-			a.touch()
-			a.pasteClipboard()
-		}
-	})
-	a.win.SetOnDropped(a.dropped)
-}
-
 // cameraRun is the live preview in progress.
 type cameraRun struct {
 	cancel context.CancelFunc
-	device string
-	busy   atomic.Bool
+	device string // set on fyne's goroutine once the camera streams
+	// decoding: a frame is being decoded; frames arriving meanwhile are
+	// dropped, not queued (the preview still shows them).
+	decoding atomic.Bool
+	// previewing: a preview update is waiting for fyne's goroutine; newer
+	// frames do not queue more.
+	previewing atomic.Bool
+	dropped    atomic.Uint64
 }
 
-// startCamera streams the configured camera into the preview and verifies
-// what it decodes; without a camera the preview says so.
+// startCamera streams the chosen camera (Settings; else the first) into
+// the preview and verifies what the decoder finds in its frames. Without a
+// camera the preview keeps its "no camera" message.
 func (a *App) startCamera() {
 	a.stopCamera()
 	s := a.scanScr
-	if s == nil {
+	if s == nil || a.deps.Camera == nil {
 		return
-	}
-	if a.deps.Camera == nil {
-		return
-	}
-	devs := a.deps.Camera.Devices()
-	if len(devs) == 0 {
-		return
-	}
-	dev := devs[0]
-	for _, d := range devs {
-		if d == a.set.Camera {
-			dev = d
-		}
 	}
 	ctx, cancel := context.WithCancel(a.ctx)
-	run := &cameraRun{cancel: cancel, device: dev}
+	run := &cameraRun{cancel: cancel}
 	a.cam = run
-	s.noCamera.Hide()
-	s.torch.Enable()
-	cam, dec := a.deps.Camera, a.deps.Decoder
+	cam, dec, want := a.deps.Camera, a.deps.Decoder, a.set.Camera
 	a.async(func() {
-		err := cam.Stream(ctx, dev, func(img image.Image) {
-			if !run.busy.CompareAndSwap(false, true) {
-				return // still working on an earlier frame: drop this one
+		devs := cam.Devices()
+		if len(devs) == 0 || ctx.Err() != nil {
+			return
+		}
+		dev := devs[0]
+		for _, d := range devs {
+			if d == want {
+				dev = d
 			}
-			defer run.busy.Store(false)
-			fyne.Do(func() {
-				s.preview.Image = img
-				s.preview.Refresh()
-			})
-			if dec == nil {
-				return
-			}
-			if r, err := dec.Decode(ctx, img); err == nil && r.Text != "" {
-				fyne.Do(func() { a.submit(r.Text) })
+		}
+		fyne.Do(func() {
+			if a.cam == run {
+				run.device = dev
+				s.noCamera.Hide()
+				s.torch.Enable()
 			}
 		})
+		err := cam.Stream(ctx, dev, func(img image.Image) { a.cameraFrame(ctx, run, s, dec, img) })
 		if err != nil && ctx.Err() == nil {
 			log.Printf("ui: camera %s: %v", dev, err)
 			fyne.Do(func() {
-				s.noCamera.SetText(a.tr("scan.cameraGone"))
+				s.noCamera.SetText(a.tr(cameraErrorKey(err)))
 				s.noCamera.Show()
 				s.torch.Disable()
 			})
 		}
 	})
+}
+
+// cameraFrame handles one frame, on the camera's goroutine: it shows it in
+// the preview (at most one update waiting) and, unless the decoder is busy
+// with an earlier frame, decodes it (off the camera's goroutine) and hands
+// a code to submit through fyne.Do.
+func (a *App) cameraFrame(ctx context.Context, run *cameraRun, s *scanScreen, dec Decoder, img image.Image) {
+	if run.previewing.CompareAndSwap(false, true) {
+		fyne.Do(func() {
+			run.previewing.Store(false)
+			if a.cam == run {
+				s.preview.Image = img
+				s.preview.Refresh()
+			}
+		})
+	}
+	if dec == nil {
+		return
+	}
+	if !run.decoding.CompareAndSwap(false, true) {
+		run.dropped.Add(1)
+		return
+	}
+	a.async(func() {
+		defer run.decoding.Store(false)
+		r, err := dec.Decode(ctx, img)
+		if err != nil || r.Text == "" || ctx.Err() != nil {
+			return
+		}
+		fyne.Do(func() {
+			if a.cam == run {
+				a.cameraCode(r.Text)
+			}
+		})
+	})
+}
+
+// cameraRepeat is how long a code must be out of the camera's sight before
+// the camera verifies it again (after 下一个, the same code is usually still
+// in front of the lens).
+const cameraRepeat = 3 * time.Second
+
+// cameraCode verifies a code the camera decoded, unless it is the code the
+// camera saw last, less than cameraRepeat ago (injected clock).
+func (a *App) cameraCode(text string) {
+	now := a.deps.Clock.Now()
+	seen := a.camText == text && now.Sub(a.camSeen) < cameraRepeat
+	a.camText, a.camSeen = text, now
+	if !seen {
+		a.submit(text)
+	}
 }
 
 func (a *App) stopCamera() {
@@ -315,7 +322,7 @@ func (a *App) stopCamera() {
 }
 
 func (a *App) setTorch(on bool) error {
-	if a.cam == nil || a.deps.Camera == nil {
+	if a.cam == nil || a.cam.device == "" || a.deps.Camera == nil {
 		return ErrNoCamera
 	}
 	return a.deps.Camera.Torch(a.cam.device, on)

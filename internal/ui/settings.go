@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -13,8 +12,6 @@ import (
 
 // Settings are the officer-editable settings, kept in fyne's preferences.
 type Settings struct {
-	// HubURL is the hub's https URL ("" = no hub: offline terminal).
-	HubURL string
 	// Camera is the camera device used for live scanning ("" = first one).
 	Camera  string
 	Lang    Lang
@@ -25,7 +22,6 @@ type Settings struct {
 }
 
 const (
-	prefHubURL   = "hubURL"
 	prefCamera   = "camera"
 	prefLang     = "lang"
 	prefPalette  = "palette"
@@ -36,7 +32,6 @@ const (
 
 // Settings validation errors (user-visible).
 var (
-	ErrHubURL   = &UserError{Key: "settings.badURL", Msg: "ui: hub URL must be an https URL"}
 	ErrSkew     = &UserError{Key: "settings.badSkew", Msg: "ui: clock skew must be 0–3600 seconds"}
 	ErrMaxAge   = &UserError{Key: "settings.badMaxAge", Msg: "ui: maximum trust age must be 1–90 days"}
 	ErrAutoLock = &UserError{Key: "settings.badAutoLock", Msg: "ui: auto-lock must be 1–120 minutes"}
@@ -53,7 +48,6 @@ func loadSettings(p fyne.Preferences, d Deps) Settings {
 		lock = 5 * time.Minute
 	}
 	s := Settings{
-		HubURL:   p.String(prefHubURL),
 		Camera:   p.String(prefCamera),
 		Lang:     Lang(p.StringWithFallback(prefLang, string(LangZH))),
 		Palette:  Palette(p.StringWithFallback(prefPalette, string(PaletteLight))),
@@ -79,7 +73,6 @@ func loadSettings(p fyne.Preferences, d Deps) Settings {
 }
 
 func (s Settings) save(p fyne.Preferences) {
-	p.SetString(prefHubURL, s.HubURL)
 	p.SetString(prefCamera, s.Camera)
 	p.SetString(prefLang, string(s.Lang))
 	p.SetString(prefPalette, string(s.Palette))
@@ -90,7 +83,7 @@ func (s Settings) save(p fyne.Preferences) {
 
 // settingsForm is the text the settings screen edits.
 type settingsForm struct {
-	HubURL, Camera          string
+	Camera                  string
 	Lang                    Lang
 	Palette                 Palette
 	SkewSeconds, MaxAgeDays string
@@ -99,13 +92,7 @@ type settingsForm struct {
 
 // parse validates the form into Settings; errors are UserErrors.
 func (f settingsForm) parse() (Settings, error) {
-	s := Settings{HubURL: strings.TrimSpace(f.HubURL), Camera: f.Camera, Lang: f.Lang, Palette: f.Palette}
-	if s.HubURL != "" {
-		u, err := url.Parse(s.HubURL)
-		if err != nil || u.Scheme != "https" || u.Host == "" {
-			return Settings{}, ErrHubURL
-		}
-	}
+	s := Settings{Camera: f.Camera, Lang: f.Lang, Palette: f.Palette}
 	skew, err := strconv.Atoi(strings.TrimSpace(f.SkewSeconds))
 	if err != nil || skew < 0 || skew > 3600 {
 		return Settings{}, ErrSkew

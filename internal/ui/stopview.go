@@ -16,13 +16,14 @@ import (
 type stopActions struct {
 	OnPlate func(string) // the observed plate changed (already set on the stop)
 	OnNew   func()       // start a new stop
+	keys    *keyRouter   // routes the plate field's keys through the wedge (may be nil)
 }
 
 // stopScreen shows the three slots of a stop and its cross-check warnings.
 type stopScreen struct {
 	root     fyne.CanvasObject
 	slots    map[credential.Kind]*widget.Label
-	plate    *widget.Entry
+	plate    *wedgeEntry
 	warnings *fyne.Container
 	lines    []*widget.Label
 	newStop  *widget.Button
@@ -39,7 +40,7 @@ func buildStopScreen(c *catalog, st *stop.Stop, act stopActions) *stopScreen {
 	for _, k := range []credential.Kind{credential.KindPractitioner, credential.KindPermit, credential.KindVehicle} {
 		cards.Add(slotCard(c, k, st.Slot(k), s))
 	}
-	s.plate = widget.NewEntry()
+	s.plate = newWedgeEntry(act.keys)
 	s.plate.SetPlaceHolder(c.T("stop.platePlaceholder"))
 	s.plate.SetText(st.Plate)
 	s.plate.OnChanged = func(p string) {

@@ -28,6 +28,8 @@ type verdictActions struct {
 	OnNext func()
 	// OnStop opens the roadside stop view.
 	OnStop func()
+	// keys routes the notes field's keys through the wedge (may be nil).
+	keys *keyRouter
 }
 
 // verdictScreen is the verdict of one code: colour band, reasons, licence
@@ -41,7 +43,7 @@ type verdictScreen struct {
 	reveal   *widget.Button
 	actions  map[records.Action]*widget.Button
 	selected records.Action
-	notes    *widget.Entry
+	notes    *wedgeEntry
 	save     *widget.Button
 	next     *widget.Button
 	stopLink *widget.Button
@@ -242,7 +244,7 @@ func (v *verdictScreen) outcome(c *catalog, act verdictActions) fyne.CanvasObjec
 		v.actions[a] = b
 		grid.Add(b)
 	}
-	v.notes = widget.NewEntry()
+	v.notes = newWedgeEntry(act.keys)
 	v.notes.SetPlaceHolder(c.T("verdict.notes"))
 	v.errLabel = widget.NewLabel("")
 	v.errLabel.Importance = widget.DangerImportance

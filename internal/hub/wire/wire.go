@@ -136,6 +136,7 @@ const (
 	CodeUnknownDevice = "unknown_device"
 	CodeTokenInvalid  = "token_invalid"
 	CodeDeviceExists  = "device_exists"
+	CodeDeviceRevoked = "device_revoked" // the device was revoked at the hub: it must stop syncing
 	CodeForbidden     = "forbidden"
 	CodeNotFound      = "not_found"
 	CodeTooLarge      = "too_large"
@@ -247,6 +248,11 @@ type RecordView struct {
 	Corrects   string     `json:"corrects,omitempty"`
 	HubTime    *time.Time `json:"hub_time_at_last_sync,omitempty"`
 	Flags      []string   `json:"flags,omitempty"`
+	// StopID groups the records of one roadside stop; StopWarnings are the
+	// stop's cross-check findings (codes such as OPERATOR_MISMATCH) when
+	// the record was made.
+	StopID       string   `json:"stop_id,omitempty"`
+	StopWarnings []string `json:"stop_warnings,omitempty"`
 }
 
 // RecordsResponse is GET /v1/records (supervisors).
@@ -278,9 +284,10 @@ type FlagsResponse struct {
 
 // DeviceView is GET /v1/devices (supervisors).
 type DeviceView struct {
-	ID       string    `json:"id"`
-	Label    string    `json:"label,omitempty"`
-	Enrolled time.Time `json:"enrolled"`
-	NextSeq  uint64    `json:"next_seq"`
-	LastSeen time.Time `json:"last_seen,omitempty"`
+	ID       string     `json:"id"`
+	Label    string     `json:"label,omitempty"`
+	Enrolled time.Time  `json:"enrolled"`
+	NextSeq  uint64     `json:"next_seq"`
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+	Revoked  *time.Time `json:"revoked,omitempty"`
 }

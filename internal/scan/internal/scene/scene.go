@@ -78,6 +78,20 @@ type Frame struct {
 	Version int
 	// Params describes the drawn parameters, for reports.
 	Params string
+	// Corners are the main symbol's outer corners in image coordinates:
+	// module positions (0,0), (dim,0), (dim,dim), (0,dim).
+	Corners [4][2]float64
+	// Dim is the main symbol's size in modules.
+	Dim int
+
+	fwd homography
+}
+
+// ModuleToImage maps module coordinates of the main symbol to image
+// coordinates (ground truth for tests).
+func (f *Frame) ModuleToImage(u, v float64) (float64, float64) {
+	x, y, _ := f.fwd.apply(u, v)
+	return x, y
 }
 
 // ErrBadSpec reports a Spec that cannot be rendered.
@@ -280,7 +294,12 @@ func Render(spec Spec) (*Frame, error) {
 		lum = motion(lum, W, H, p.motionLen, p.motionAngle)
 	}
 	img := colourise(r, lum, W, H, p, codes[0])
-	f := &Frame{Spec: spec, Text: text, Image: img, Version: codes[0].version}
+	f := &Frame{Spec: spec, Text: text, Image: img, Version: codes[0].version, Dim: codes[0].dim}
+	f.fwd, _ = codes[0].inv.inverse()
+	d := float64(codes[0].dim)
+	for i, c := range [4][2]float64{{0, 0}, {d, 0}, {d, d}, {0, d}} {
+		f.Corners[i][0], f.Corners[i][1] = f.ModuleToImage(c[0], c[1])
+	}
 	f.Params = fmt.Sprintf("v%d frac=%.2f rot=%.1f° tilt=%.1f°/%.1f° ink=%.2f paper=%.2f blur=%.2f motion=%.1f noise=%.1f glare=%.2f uneven=%.2f jpeg=%d moire=%.2f/%.1f",
 		codes[0].version, p.frac, p.rot*180/math.Pi, p.tiltX*180/math.Pi, p.tiltY*180/math.Pi, p.ink, p.paper, p.blur, p.motionLen, p.noise*255, p.glare, p.unevenLo, p.jpegQ, p.moireA, p.moirePeriod)
 	if p.jpegQ > 0 {

@@ -1,0 +1,180 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/syncclient"
+	"github.com/roadcheck/roadcheck/internal/trust"
+)
+
+// SyncService runs the terminal's sync with its hub, before and after
+// enrolment: until the terminal is enrolled there is no syncclient.Client,
+// State is the zero state and Trigger does nothing; Enroll enrols it and
+// starts syncing at once. Subscribers see the client's states across that
+// change. It is safe for concurrent use.
+type SyncService struct {
+	rec   *records.Store
+	trust *trust.Store
+	clk   clock.Clock
+	// Config is the base configuration of the client (Records, Trust and
+	// Clock are filled in); set it before Start.
+	Config syncclient.Config
+
+	mu      sync.Mutex
+	ctx     context.Context // Start's; nil before Start
+	cancel  context.CancelFunc
+	client  *syncclient.Client
+	subs    map[chan syncclient.State]struct{}
+	stopped sync.WaitGroup
+}
+
+// NewSyncService returns the sync service of a terminal's record and trust
+// stores; it does nothing until Start.
+func NewSyncService(rec *records.Store, ts *trust.Store, clk clock.Clock) *SyncService {
+	return &SyncService{rec: rec, trust: ts, clk: clk, subs: map[chan syncclient.State]struct{}{}}
+}
+
+// Start creates the client when the terminal is enrolled and syncs in the
+// background until ctx ends or Stop. Not enrolled is not an error.
+func (s *SyncService) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx != nil {
+		return errors.New("terminal: sync service already started")
+	}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	err := s.startLocked()
+	if errors.Is(err, syncclient.ErrNotEnrolled) {
+		return nil
+	}
+	return err
+}
+
+// startLocked creates the client and its goroutines; s.mu is held.
+func (s *SyncService) startLocked() error {
+	cfg := s.Config
+	cfg.Records, cfg.Trust, cfg.Clock = s.rec, s.trust, s.clk
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	c, err := syncclient.New(s.ctx, cfg)
+	if err != nil {
+		return err
+	}
+	s.client = c
+	ch, unsub := c.Subscribe()
+	ctx := s.ctx
+	s.stopped.Add(2)
+	go func() {
+		defer s.stopped.Done()
+		_ = c.Run(ctx)
+	}()
+	go func() {
+		defer s.stopped.Done()
+		defer unsub()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case st := <-ch:
+				s.publish(st)
+			}
+		}
+	}()
+	return nil
+}
+
+// Stop ends the background sync and waits for it.
+func (s *SyncService) Stop() {
+	s.mu.Lock()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.mu.Unlock()
+	s.stopped.Wait()
+}
+
+func (s *SyncService) publish(st syncclient.State) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ch := range s.subs {
+		select { // keep only the newest state
+		case <-ch:
+		default:
+		}
+		ch <- st
+	}
+}
+
+// State is the client's state (zero before enrolment).
+func (s *SyncService) State() syncclient.State {
+	s.mu.Lock()
+	c := s.client
+	s.mu.Unlock()
+	if c == nil {
+		return syncclient.State{}
+	}
+	return c.State()
+}
+
+// Subscribe returns a channel receiving the state after every change, the
+// current one first (only the newest when the reader is slow), and a
+// function ending the subscription.
+func (s *SyncService) Subscribe() (<-chan syncclient.State, func()) {
+	ch := make(chan syncclient.State, 1)
+	s.mu.Lock()
+	s.subs[ch] = struct{}{}
+	c := s.client
+	s.mu.Unlock()
+	var st syncclient.State
+	if c != nil {
+		st = c.State()
+	}
+	select {
+	case ch <- st:
+	default:
+	}
+	return ch, func() {
+		s.mu.Lock()
+		delete(s.subs, ch)
+		s.mu.Unlock()
+	}
+}
+
+// Trigger asks for a sync now; it does nothing before enrolment.
+func (s *SyncService) Trigger() {
+	s.mu.Lock()
+	c := s.client
+	s.mu.Unlock()
+	if c != nil {
+		c.Trigger()
+	}
+}
+
+// SyncState is what the record store remembers of the hub (a zero HubURL:
+// not enrolled).
+func (s *SyncService) SyncState(ctx context.Context) (records.SyncState, error) {
+	return s.rec.SyncState(ctx)
+}
+
+// Enroll enrols the terminal with the hub (syncclient.Enroll, with the
+// service's clock) and, once started, begins syncing with it.
+func (s *SyncService) Enroll(ctx context.Context, o syncclient.EnrollOptions) error {
+	if o.Clock == nil {
+		o.Clock = s.clk
+	}
+	if err := syncclient.Enroll(ctx, s.rec, o); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil || s.client != nil || s.ctx.Err() != nil {
+		return nil
+	}
+	return s.startLocked()
+}
