@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/scan"
+	"github.com/roadcheck/roadcheck/internal/stop"
 	"github.com/roadcheck/roadcheck/internal/storage"
 	"github.com/roadcheck/roadcheck/internal/trust"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
 func init() {
-	register("record add", "verify a code and record the check (durable when it prints the id)", cmdRecordAdd)
+	register("record add", "verify a code (--qr TEXT or --image FILE) and record the check (durable when it prints the id)", cmdRecordAdd)
 	register("record list", "list check records and their delivery state", cmdRecordList)
 }
 
@@ -49,6 +51,7 @@ func parseLocation(s string) (float64, float64, error) {
 func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet(env, "record add")
 	qr := fs.String("qr", "", "the QR `text` (RTC1:...) as scanned")
+	image := fs.String("image", "", "read the QR code from a PNG or JPEG `file` (station kiosks)")
 	action := fs.String("action", "release", "officer's action: release/放行, warning/口头警告, correction/责令改正, penalty/立案处罚, detain/暂扣, other/其他")
 	actionText := fs.String("action-text", "", "what was done, required for action other/其他")
 	note := fs.String("note", "", "free-text notes")
@@ -56,16 +59,40 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 	loc := fs.String("loc", "", "location `LAT,LON`")
 	place := fs.String("place", "", "place description (road, kilometre post, station)")
 	corrects := fs.String("corrects", "", "`ID` of a record this one corrects")
+	stopID := fs.String("stop", "", "`ID` of the roadside stop this check belongs to")
+	warnings := fs.String("warnings", "", "the stop's cross-check warning `CODES`, comma-separated (e.g. OPERATOR_MISMATCH,PLATE_MISMATCH); needs --stop")
 	asJSON := fs.Bool("json", false, "print the record as JSON")
 	if err := fs.Parse(args); err != nil {
 		return ExitError
 	}
-	if *qr == "" {
-		return failf(env, "record add: --qr TEXT is required")
+	if fs.NArg() != 0 {
+		return failf(env, "record add: unexpected argument %q (give the code with --qr TEXT or --image FILE)", fs.Arg(0))
+	}
+	if (*qr == "") == (*image == "") {
+		return failf(env, "record add: give either --qr TEXT or --image FILE")
 	}
 	act, err := records.ParseAction(*action)
 	if err != nil {
 		return failf(env, "%v", err)
+	}
+	var stopWarnings []string
+	if *warnings != "" {
+		if *stopID == "" {
+			return failf(env, "record add: --warnings needs --stop ID")
+		}
+		for _, w := range strings.Split(*warnings, ",") {
+			code, err := stop.ParseWarning(strings.TrimSpace(w))
+			if err != nil {
+				return failf(env, "record add: --warnings: %v", err)
+			}
+			stopWarnings = append(stopWarnings, code.String())
+		}
+	}
+	text := trimLineBreak(*qr) // spaces belong to the Base45 alphabet
+	if *image != "" {
+		if text, err = scan.DecodeFile(ctx, *image); err != nil {
+			return failf(env, "record add: %v (nothing recorded)", err)
+		}
 	}
 	if *officer == "" {
 		*officer = env.Getenv("RC_OFFICER")
@@ -79,9 +106,13 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	res := verify.New(ts, env.Clock, verify.DefaultPolicy()).Verify(ctx, strings.TrimSpace(*qr), time.Time{})
+	res := verify.New(ts, env.Clock, verify.DefaultPolicy()).Verify(ctx, text, time.Time{})
+	if res.Err != nil {
+		return failf(env, "record add: verification failed: %v (nothing recorded)", res.Err)
+	}
 	c := records.CheckFromResult(res)
 	c.Officer, c.Action, c.ActionText, c.Notes = *officer, act, *actionText, *note
+	c.StopID, c.StopWarnings = *stopID, stopWarnings
 	if *loc != "" || *place != "" {
 		c.Location = &records.Location{Place: *place}
 		if *loc != "" {
@@ -126,6 +157,8 @@ type recordJSON struct {
 	HolderID    string     `json:"holder_id_masked,omitempty"`
 	Plate       string     `json:"plate,omitempty"`
 	Corrects    string     `json:"corrects,omitempty"`
+	StopID      string     `json:"stop_id,omitempty"`
+	StopWarn    []string   `json:"stop_warnings,omitempty"`
 	ClockFlags  string     `json:"clock_flags,omitempty"`
 	State       string     `json:"state"`
 	HubReason   string     `json:"hub_reason,omitempty"`
@@ -138,7 +171,7 @@ func toJSON(e *records.Entry) recordJSON {
 	j := recordJSON{ID: r.ID.String(), Seq: r.Seq, Device: r.Device, Wall: r.Wall, Officer: r.Officer, Kind: uint8(r.Kind),
 		Number: r.Number, Verdict: r.Verdict.String(), Action: r.Action.String(), ActionText: r.ActionText, Notes: r.Notes,
 		Holder: r.Holder, HolderID: records.MaskedHolderID(r.HolderID), Plate: r.Plate, ClockFlags: r.Clock.Flags.String(),
-		State: e.State.String(), HubReason: e.HubReason}
+		State: e.State.String(), HubReason: e.HubReason, StopID: r.StopID, StopWarn: r.StopWarnings}
 	if r.KID != nil {
 		j.KID = hex.EncodeToString(r.KID)
 	}
@@ -195,6 +228,12 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 		line := fmt.Sprintf("%s\t#%d\t%s\t%s\t%s\t%s\t%s", r.ID, r.Seq, r.Wall.Format(time.RFC3339), r.Verdict, r.Action.Chinese(), r.Number, e.State)
 		if e.HubReason != "" {
 			line += " (" + e.HubReason + ")"
+		}
+		if r.StopID != "" {
+			line += "\tstop:" + r.StopID
+			if len(r.StopWarnings) > 0 {
+				line += " " + strings.Join(r.StopWarnings, ",")
+			}
 		}
 		if f := r.Clock.Flags.String(); f != "" {
 			line += "\tclock:" + f

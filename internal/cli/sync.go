@@ -9,14 +9,22 @@ import (
 )
 
 func init() {
-	register("sync", "push pending records to the hub and pull trust updates: exit 0 all delivered, 1 some remain or were rejected", cmdSync)
+	register("sync", "push pending records to the hub and pull trust updates: exit 0 all delivered, 1 some remain or were rejected, 3 error", cmdSync)
 }
 
 func cmdSync(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet(env, "sync")
 	hubURL := fs.String("hub", "", "hub `URL` (default: the one enrolled with)")
+	retries := fs.Int("retries", 6, "retries of each request while the hub is unreachable or busy (0: fail at once)")
 	if err := fs.Parse(args); err != nil {
 		return ExitError
+	}
+	if fs.NArg() != 0 || *retries < 0 {
+		return failf(env, "usage: rcctl sync [--hub URL] [--retries N]")
+	}
+	retryMax := *retries
+	if retryMax == 0 {
+		retryMax = -1 // syncclient: 0 means the default
 	}
 	db, rs, err := openRecords(ctx, env)
 	if err != nil {
@@ -27,7 +35,7 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	c, err := syncclient.New(ctx, syncclient.Config{Records: rs, Trust: ts, Clock: env.Clock, HubURL: *hubURL})
+	c, err := syncclient.New(ctx, syncclient.Config{Records: rs, Trust: ts, Clock: env.Clock, HubURL: *hubURL, RetryMax: retryMax})
 	if err != nil {
 		return failf(env, "%v", err)
 	}

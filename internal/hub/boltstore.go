@@ -542,7 +542,11 @@ func stopRecords(tx *bolt.Tx, q *RecordQuery, limit int) ([]StoredRecord, bool, 
 	var out []StoredRecord
 	recs := tx.Bucket(storage.BucketHubRecords)
 	prefix := stopKey(q.Stop, nil)
-	c := tx.Bucket(storage.BucketHubStops).Cursor()
+	stops := tx.Bucket(storage.BucketHubStops)
+	if stops == nil { // a read-only database from before stops
+		return nil, false, nil
+	}
+	c := stops.Cursor()
 	k, _ := c.Seek(stopKey(q.Stop, q.After[:]))
 	if q.After != ([16]byte{}) && bytes.Equal(k, stopKey(q.Stop, q.After[:])) {
 		k, _ = c.Next()

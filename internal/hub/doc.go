@@ -5,7 +5,13 @@
 // hash chain, flagging gaps and tampering), distributes trust bundles as a
 // sequenced feed, answers online licence status checks from the status
 // lists it holds, and serves paged record queries to supervisors holding a
-// bearer token.
+// bearer token (by time, device, officer, verdict, kind, plate, roadside
+// stop or flag; flags by time, device and kind).
+//
+// Tokens are listed by a public id (the first 8 bytes of their hash) and
+// can be revoked; a device can be revoked (a lost or stolen tablet): it can
+// then no longer push, pull, check status or enrol again under its id,
+// while the records it delivered stay.
 //
 // Storage is behind the Store interface (BoltStore now; PostgreSQL can
 // follow and must pass the shared suite in package storetest). Record

@@ -52,6 +52,7 @@ func FuzzDecodePush(f *testing.F) {
 func FuzzParseQueries(f *testing.F) {
 	f.Add(strings.TrimSpace(string(seed(f, "query.txt"))))
 	f.Add(strings.TrimSpace(string(seed(f, "status.txt"))))
+	f.Add(strings.TrimSpace(string(seed(f, "flags.txt"))))
 	keys, err := hub.NewKeys(make([]byte, 16), make([]byte, 16))
 	if err != nil {
 		f.Fatal(err)
@@ -66,6 +67,16 @@ func FuzzParseQueries(f *testing.F) {
 		}
 		if _, err := hub.ParseStatusQuery(v.Get); err != nil && !errors.Is(err, hub.ErrBadInput) {
 			t.Fatalf("status query: %v", err)
+		}
+		fq, err := hub.ParseFlagQuery(v)
+		if err != nil {
+			if !errors.Is(err, hub.ErrBadInput) {
+				t.Fatalf("flag query: %v", err)
+			}
+			return
+		}
+		if !fq.From.IsZero() && !fq.To.IsZero() && fq.To.Before(fq.From) {
+			t.Fatalf("accepted a range ending before it starts: %v", q)
 		}
 	})
 }
@@ -105,6 +116,8 @@ func TestParseRecordQuery(t *testing.T) {
 		{name: "bad page", q: "page=xyz", wantErr: hub.ErrBadInput},
 		{name: "limit too big", q: "limit=5000", wantErr: hub.ErrBadInput},
 		{name: "empty plate", q: "plate=%C2%B7", wantErr: hub.ErrBadInput},
+		{name: "stop too long", q: "stop=" + strings.Repeat("s", 129), wantErr: hub.ErrBadInput},
+		{name: "to before from", q: "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", wantErr: hub.ErrBadInput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +130,35 @@ func TestParseRecordQuery(t *testing.T) {
 	// Plates match whatever their spelling.
 	if string(keys.PlateHash("粤b·12345")) != string(keys.PlateHash("粤B 12345")) {
 		t.Fatal("plate normalisation")
+	}
+}
+
+func TestParseFlagQuery(t *testing.T) {
+	tests := []struct {
+		name    string
+		q       string
+		wantErr error
+	}{
+		{name: "seed", q: strings.TrimSpace(string(mustRead(t, "flags.txt")))},
+		{name: "empty", q: ""},
+		{name: "only to", q: "to=2026-11-27T10:00:00%2B08:00"},
+		{name: "bad from", q: "from=last+week", wantErr: hub.ErrBadInput},
+		{name: "to before from", q: "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", wantErr: hub.ErrBadInput},
+		{name: "bad page", q: "page=xyz", wantErr: hub.ErrBadInput},
+		{name: "limit 0", q: "limit=0", wantErr: hub.ErrBadInput},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, _ := url.ParseQuery(tt.q)
+			if _, err := hub.ParseFlagQuery(v); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+	v, _ := url.ParseQuery(strings.TrimSpace(string(mustRead(t, "flags.txt"))))
+	q, _ := hub.ParseFlagQuery(v)
+	if q.Device != "T-1" || q.Kind != "gap" || q.Limit != 50 || q.From.Month() != 11 || q.To.Month() != 12 || q.After == ([16]byte{}) {
+		t.Fatalf("seed parsed as %+v", q)
 	}
 }
 

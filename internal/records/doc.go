@@ -9,6 +9,11 @@
 // see wire.go), so a record edited in the database file, or deleted from it,
 // is detectable by Audit on the terminal and by the hub on delivery.
 //
+// A check made during a roadside stop carries the stop's id and the codes
+// of the stop's cross-check warnings (package stop's Warning codes, kept
+// here as validated strings: records and stop are on the same layer), both
+// inside the signed bytes.
+//
 // Personal fields (holder name, holder ID, plate) are sealed at rest with
 // SM4-GCM under a per-device data key. The data key is never stored in the
 // clear: it is wrapped under one or more key sources (slots), each of which

@@ -96,7 +96,9 @@ func TestAppendInvalid(t *testing.T) {
 		{name: "stop id with newline", mod: func(c *Check) { c.StopID = "S\n1" }, wantErr: ErrInvalidCheck},
 		{name: "stop id too long", mod: func(c *Check) { c.StopID = strings.Repeat("S", maxStopID+1) }, wantErr: ErrInvalidCheck},
 		{name: "not a warning code", mod: func(c *Check) { c.StopID, c.StopWarnings = "S-1", []string{"车牌不符"} }, wantErr: ErrInvalidCheck},
-		{name: "too many warnings", mod: func(c *Check) { c.StopID, c.StopWarnings = "S-1", slices.Repeat([]string{"PLATE_MISMATCH"}, maxReasons+1) }, wantErr: ErrInvalidCheck},
+		{name: "too many warnings", mod: func(c *Check) {
+			c.StopID, c.StopWarnings = "S-1", slices.Repeat([]string{"PLATE_MISMATCH"}, maxReasons+1)
+		}, wantErr: ErrInvalidCheck},
 		{name: "stop without warnings", mod: func(c *Check) { c.StopID = "01KBZ7Q0X7R5N3D2VQ8W6HJ4MC" }},
 		{name: "valid", mod: func(c *Check) {}},
 	}

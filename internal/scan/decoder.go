@@ -126,7 +126,9 @@ func ctxCancelled(err error) bool { return err == context.Canceled }
 // sqrtRatio is the linear scale factor that turns b pixels into a.
 func sqrtRatio(a, b int) float64 { return math.Sqrt(float64(a) / float64(b)) }
 
-var lapAmount = 1.0
+// extraSteps is how many more plan steps run after a code without the
+// preferred prefix was found (the budget still applies).
+const extraSteps = 5
 
 // planHook, when set (by tests), edits the plan.
 var planHook func([]step) []step
@@ -186,7 +188,7 @@ func plan(w, h int) []step {
 	// (cheap, and it averages noise away); sampling always uses the full
 	// frame.
 	base := 1.0
-	for long := max(w, h); long > 1400; long /= 2 {
+	for long := max(w, h); long > 1000; long /= 2 {
 		base /= 2
 	}
 	b := base
@@ -197,16 +199,21 @@ func plan(w, h int) []step {
 	add("sharp/hybrid", "sharp", b, "hybrid", 1, "grey")
 	add("inv/sharp/hybrid", "sharp", b, "hybrid", -1, "grey")
 	add("norm/hybrid", "local", b, "hybrid", 1, "grey")
+	if b < 1 {
+		// Small or distant codes in a large frame need every pixel.
+		add("full/sharp/hybrid", "sharp", 1, "hybrid", 1, "grey")
+	}
 	add("hybrid", "grey", b, "hybrid", 1, "grey")
 	add("global", "grey", b, "global", 1, "grey")
-	add("up2/sharp/hybrid", "sharp", 2*b, "hybrid", 1, "grey")
+	if b == 1 {
+		add("up2/sharp/hybrid", "sharp", 2, "hybrid", 1, "grey")
+	}
 	add("inv/norm/hybrid", "local", b, "hybrid", -1, "grey")
 	add("inv/global", "grey", b, "global", -1, "grey")
 	add("norm/global", "local", b, "global", 1, "grey")
 	add("up2/hybrid", "grey", 2*b, "hybrid", 1, "grey")
 	add("inv/up2/sharp/hybrid", "sharp", 2*b, "hybrid", -1, "grey")
 	if b < 1 {
-		add("full/sharp/hybrid", "sharp", 1, "hybrid", 1, "grey")
 		add("full/norm/hybrid", "local", 1, "hybrid", 1, "grey")
 	}
 	add("down2/hybrid", "grey", b/2, "hybrid", 1, "grey")
@@ -239,9 +246,7 @@ func (s *session) plane(name string, scale float64) *plane {
 		case "local":
 			p = g.localNormalised(max(8, min(g.w, g.h)/24))
 		case "sharp":
-			p = g.unsharp(2, 1.5)
-		case "lap":
-			p = g.sharpened(lapAmount)
+			p = g.unsharp(3, 2)
 		case "norm":
 			p = g.normalised()
 		default:
@@ -378,7 +383,7 @@ func (s *session) readCandidates(ctx context.Context, name string, cands []finde
 		}
 		s.found = append(s.found, found{res: res, quad: c})
 		if s.extra < 0 {
-			s.extra = 3
+			s.extra = extraSteps
 		}
 	}
 	return Result{}, false

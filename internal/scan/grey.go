@@ -295,33 +295,6 @@ func (p *plane) unsharp(r int, amount float64) *plane {
 	return q
 }
 
-// sharpened applies a 3×3 Laplacian sharpening, p + amount·(p - mean of
-// the 4 neighbours), in one pass; border pixels are copied.
-func (p *plane) sharpened(amount float64) *plane {
-	w, h := p.w, p.h
-	q := newPlane(w, h)
-	copy(q.pix, p.pix)
-	a := int32(amount * 256)
-	for y := 1; y < h-1; y++ {
-		up := p.pix[(y-1)*w : y*w]
-		row := p.pix[y*w : (y+1)*w]
-		down := p.pix[(y+1)*w : (y+2)*w]
-		out := q.pix[y*w : (y+1)*w]
-		for x := 1; x < w-1; x++ {
-			v := int32(row[x])
-			n := int32(up[x]) + int32(down[x]) + int32(row[x-1]) + int32(row[x+1])
-			o := v + ((4*v-n)*a)>>10
-			if o < 0 {
-				o = 0
-			} else if o > 255 {
-				o = 255
-			}
-			out[x] = uint8(o)
-		}
-	}
-	return q
-}
-
 // crop returns the sub-plane [x0,x1)×[y0,y1), clamped to p.
 func (p *plane) crop(x0, y0, x1, y1 int) *plane {
 	x0, y0 = max(x0, 0), max(y0, 0)

@@ -41,31 +41,6 @@ func TestZZSteps(t *testing.T) {
 		}
 		items = append(items, item{e, img})
 	}
-	if a := os.Getenv("ZZ_LAP"); a != "" {
-		fmt.Sscan(a, &lapAmount)
-		only := os.Getenv("ZZ_ONLY")
-		for _, nm := range []string{"lap", "sharp"} {
-			if only != "" && only != nm {
-				continue
-			}
-			planHook = func(steps []step) []step { return []step{{name: nm, plane: nm, scale: steps[0].scale, binar: "hybrid", pol: 1, sample: "grey"}} }
-			ok := 0
-			var total time.Duration
-			byCond := map[string]int{}
-			for _, it := range items {
-				start := time.Now()
-				res, err := NewDecoder(Options{Budget: -1}).Decode(context.Background(), it.img)
-				total += time.Since(start)
-				if err == nil && res.Text == it.e.Text {
-					ok++
-					byCond[it.e.Condition]++
-				}
-			}
-			fmt.Printf("%-20s %3d/%d  mean %5.1f ms  %v\n", nm, ok, len(items), float64(total.Microseconds())/1000/float64(len(items)), byCond)
-		}
-		planHook = nil
-		return
-	}
 	names := map[string]bool{}
 	for _, st := range plan(640, 480) {
 		names[st.name] = true

@@ -37,7 +37,8 @@ type Config struct {
 	// BatchSize is the number of records per push (default 250, at most
 	// wire.MaxBatch).
 	BatchSize int
-	// RetryMax is the number of retries of one request (default 6);
+	// RetryMax is the number of retries of one request (default 6,
+	// negative: none);
 	// RetryWaitMin and RetryWaitMax bound the exponential backoff (default
 	// 500 ms and 30 s). A Retry-After of the hub is honoured as given, up
 	// to MaxRetryAfter.
@@ -353,8 +354,11 @@ func readError(resp *http.Response) wire.Error {
 
 func hubError(resp *http.Response) error {
 	e := readError(resp)
-	if e.Code == wire.CodeDeviceRevoked {
+	switch e.Code {
+	case wire.CodeDeviceRevoked:
 		return fmt.Errorf("%w: %s", ErrRevoked, e.Message)
+	case wire.CodeTokenInvalid:
+		return fmt.Errorf("%w: %s", ErrBadToken, e.Message)
 	}
 	return fmt.Errorf("%w: HTTP %d %s: %s", ErrHub, resp.StatusCode, e.Code, e.Message)
 }

@@ -6,7 +6,8 @@
 // If-None-Match) into the trust store, and the online licence status check.
 //
 // Every request is signed with the device key (package hub/wire) and
-// retried with exponential backoff and full jitter, honouring Retry-After;
+// retried with exponential backoff and full jitter, honouring Retry-After
+// (the waits go through Config.Sleep, so tests need no wall clock);
 // the hub's TLS certificate must chain to the CA pinned at enrolment (no
 // system roots), and plain HTTP is accepted only for a loopback hub.
 //

@@ -65,6 +65,7 @@ type App struct {
 	status     *statusBar
 	scanScr    *scanScreen
 	verdictBox *fyne.Container
+	checkBox   *fyne.Container // scan panel + verdict, laid out by checkLayout
 	stopBox    *fyne.Container
 	cam        *cameraRun
 	orient     *orientLayout
@@ -266,6 +267,7 @@ func (a *App) showMain() {
 	a.renderVerdict()
 	a.renderStop()
 	check := container.New(&checkLayout{a: a}, a.scanScr.root, a.verdictBox)
+	a.checkBox = check
 	a.tabCheck = container.NewTabItemWithIcon(a.tr("tab.check"), theme.SearchIcon(), check)
 	a.tabStop = container.NewTabItemWithIcon(a.tr("tab.stop"), theme.ListIcon(), a.stopBox)
 	items := []*container.TabItem{a.tabCheck, a.tabStop,
@@ -388,7 +390,16 @@ func (a *App) renderVerdict() {
 		hint := widget.NewLabel(a.tr("verdict.placeholder"))
 		hint.Alignment = fyne.TextAlignCenter
 		hint.Wrapping = fyne.TextWrapWord
-		obj = container.NewVBox(layout.NewSpacer(), hint, layout.NewSpacer())
+		box := container.NewVBox(layout.NewSpacer(), hint)
+		if len(a.deps.Samples) > 0 {
+			// Demo: a newcomer's first question is "what do I scan?".
+			demo := widget.NewLabelWithStyle(a.tr("demo.samplesHint"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+			demo.Wrapping = fyne.TextWrapWord
+			demo.SizeName = theme.SizeNameSubHeadingText
+			box.Add(demo)
+		}
+		box.Add(layout.NewSpacer())
+		obj = box
 	} else {
 		vs := buildVerdictScreen(a.cat, a.check.res, a.stop, verdictActions{
 			OnReveal: func() {
@@ -414,8 +425,9 @@ func (a *App) renderVerdict() {
 	}
 	a.verdictBox.Objects = []fyne.CanvasObject{obj}
 	a.verdictBox.Refresh()
-	if a.scanScr != nil {
-		a.scanScr.root.Refresh()
+	if a.checkBox != nil {
+		// In portrait the verdict replaces the scan panel: lay out again.
+		a.checkBox.Refresh()
 	}
 }
 

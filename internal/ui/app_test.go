@@ -12,12 +12,15 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/roadcheck/roadcheck/internal/credential"
 	"github.com/roadcheck/roadcheck/internal/qrcode"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/stop"
+	"github.com/roadcheck/roadcheck/internal/syncclient"
+	"github.com/roadcheck/roadcheck/internal/trust"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
@@ -294,7 +297,7 @@ func TestOtherNeedsNotes(t *testing.T) {
 	if v.errLabel.Text != "选择“其他”时请在备注中写明处置内容。" || len(e.records(t)) != 0 {
 		t.Fatalf("other without notes: %q, %d records", v.errLabel.Text, len(e.records(t)))
 	}
-	test.Type(v.notes, "移交交警处理")
+	e.typeHuman(v.notes, "移交交警处理")
 	test.Tap(v.save)
 	es := e.records(t)
 	if len(es) != 1 || es[0].Check.ActionText != "移交交警处理" || es[0].Check.Action != records.ActionOther {
@@ -313,11 +316,14 @@ func TestLayouts(t *testing.T) {
 		t.Error("portrait without a verdict: scan screen should fill the tab")
 	}
 	e.tapSample(t, "valid-vehicle")
-	e.app.win.Content().Refresh()
-	e.app.win.Resize(fyne.NewSize(800, 1281))
 	if e.app.scanScr.root.Visible() || !e.app.verdictBox.Visible() {
-		t.Error("portrait with a verdict: verdict should fill the tab")
+		t.Error("portrait with a verdict: verdict should fill the tab at once")
 	}
+	test.Tap(e.app.check.shown.next)
+	if !e.app.scanScr.root.Visible() || e.app.verdictBox.Visible() {
+		t.Error("portrait after 下一个: the scan panel should be back")
+	}
+	e.tapSample(t, "valid-vehicle")
 	e.app.win.Resize(fyne.NewSize(1280, 800))
 	if !*e.app.orient.landscape || !e.app.scanScr.root.Visible() || !e.app.verdictBox.Visible() {
 		t.Errorf("landscape: tabs leading %v, scan %v, verdict %v", *e.app.orient.landscape, e.app.scanScr.root.Visible(), e.app.verdictBox.Visible())
@@ -329,21 +335,39 @@ func TestStatusBar(t *testing.T) {
 	c := newCatalog(t, LangZH)
 	now := demoTime()
 	pol := verify.DefaultPolicy()
+	list := func(this time.Time, stale ...bool) []trust.ListSummary {
+		l := []trust.ListSummary{{Issuer: "440300", ThisUpdate: this, NextUpdate: this.Add(72 * time.Hour)}}
+		for i, st := range stale {
+			if i > 0 {
+				l = append(l, trust.ListSummary{Issuer: "510100", ThisUpdate: this})
+			}
+			l[i].Stale = st
+		}
+		return l
+	}
 	tests := []struct {
 		name      string
 		st        statusState
 		wantOnl   string
 		wantTrust string
 		wantStale bool
+		wantBand  string
+		wantErr   bool
+		wantSync  bool
 	}{
 		{name: "no hub, trust unknown", st: statusState{Now: now, Pending: 2, Policy: pol}, wantOnl: "离线（未配置中心）", wantTrust: "信任数据：未知"},
-		{name: "online, fresh", st: statusState{Now: now, SyncWired: true, Sync: SyncState{Online: true, LastSync: now.Add(-time.Hour)}, Policy: pol,
-			Trust: &TrustSummary{OldestUpdate: now.Add(-26 * time.Hour), NextUpdate: now.Add(48 * time.Hour)}}, wantOnl: "在线", wantTrust: "信任数据 1 天 前"},
-		{name: "offline, too old", st: statusState{Now: now, SyncWired: true, Policy: pol,
-			Trust: &TrustSummary{OldestUpdate: now.Add(-8 * 24 * time.Hour)}}, wantOnl: "离线", wantTrust: "信任数据 8 天 前", wantStale: true},
-		{name: "next update passed", st: statusState{Now: now, SyncWired: true, Policy: pol,
-			Trust: &TrustSummary{OldestUpdate: now.Add(-2 * time.Hour), NextUpdate: now.Add(-time.Minute)}}, wantOnl: "离线", wantTrust: "信任数据 2 小时 前", wantStale: true},
-		{name: "no status list", st: statusState{Now: now, SyncWired: true, Policy: pol, Trust: &TrustSummary{}}, wantOnl: "离线", wantTrust: "无证照状态清单", wantStale: true},
+		{name: "sync wired, not enrolled", st: statusState{Now: now, SyncWired: true, Policy: pol}, wantOnl: "离线（未配置中心）", wantTrust: "信任数据：未知"},
+		{name: "online, fresh", st: statusState{Now: now, SyncWired: true, Enrolled: true, Sync: syncclient.State{Online: true, LastSuccess: now.Add(-time.Hour)}, Policy: pol,
+			Trust: &trust.Summary{Lists: list(now.Add(-26 * time.Hour)), Oldest: now.Add(-26 * time.Hour)}}, wantOnl: "在线", wantTrust: "信任数据 1 天 前", wantSync: true},
+		{name: "syncing", st: statusState{Now: now, SyncWired: true, Enrolled: true, Sync: syncclient.State{Online: true, Syncing: true}, Policy: pol},
+			wantOnl: "正在同步…", wantTrust: "信任数据：未知", wantSync: true},
+		{name: "offline with an error, too old", st: statusState{Now: now, SyncWired: true, Enrolled: true, Sync: syncclient.State{LastError: "syncclient: the hub cannot be reached"}, Policy: pol,
+			Trust: &trust.Summary{Lists: list(now.Add(-8*24*time.Hour), true), Oldest: now.Add(-8 * 24 * time.Hour), Stale: true}}, wantOnl: "离线", wantTrust: "信任数据 8 天 前",
+			wantStale: true, wantBand: "信任数据已过期", wantErr: true, wantSync: true},
+		{name: "one list of two stale", st: statusState{Now: now, SyncWired: true, Enrolled: true, Policy: pol,
+			Trust: &trust.Summary{Lists: list(now.Add(-2*time.Hour), false, true), Oldest: now.Add(-2 * time.Hour), Stale: true}}, wantOnl: "离线", wantTrust: "信任数据 2 小时 前",
+			wantStale: true, wantBand: "部分信任数据已过期（1/2", wantSync: true},
+		{name: "no status list", st: statusState{Now: now, Policy: pol, Trust: &trust.Summary{}}, wantOnl: "离线（未配置中心）", wantTrust: "无证照状态清单", wantStale: true, wantBand: "信任数据已过期"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,10 +377,41 @@ func TestStatusBar(t *testing.T) {
 			if s.online.Text != tt.wantOnl || s.trustAge.Text != tt.wantTrust || s.stale.Visible() != tt.wantStale {
 				t.Errorf("online %q trust %q stale %v; want %q %q %v", s.online.Text, s.trustAge.Text, s.stale.Visible(), tt.wantOnl, tt.wantTrust, tt.wantStale)
 			}
+			if tt.wantStale && !strings.HasPrefix(s.staleText.Text, tt.wantBand) {
+				t.Errorf("band %q, want it to start with %q", s.staleText.Text, tt.wantBand)
+			}
+			if s.syncErr.Visible() != tt.wantErr || (tt.wantErr && s.syncErr.Text != "同步失败") || s.syncNow.Visible() != tt.wantSync {
+				t.Errorf("sync error shown %v (%q), sync-now shown %v; want %v, %v", s.syncErr.Visible(), s.syncErr.Text, s.syncNow.Visible(), tt.wantErr, tt.wantSync)
+			}
 			if want := c.T("status.pending", tt.st.Pending); s.pending.Text != want {
 				t.Errorf("pending %q, want %q", s.pending.Text, want)
 			}
 		})
+	}
+}
+
+// The status bar reads the real trust store's Summary with the injected
+// clock and the policy's MaxTrustAge: fresh at the demo world's time, stale
+// once its status lists are older than the maximum age.
+func TestStatusBarTrustFromStore(t *testing.T) {
+	e := newEnv(t)
+	e.signIn(t, "1001", "1234")
+	st := e.app.status
+	// The demo world's 四川 list is stale on purpose (limited-trust-stale):
+	// an amber band, not the red one.
+	if !st.stale.Visible() || st.staleBg.FillColor != verdictBand(verify.Limited) || !strings.HasPrefix(st.staleText.Text, "部分信任数据已过期（1/5") {
+		t.Fatalf("demo trust data: band %v %v %q", st.stale.Visible(), st.staleBg.FillColor, st.staleText.Text)
+	}
+	if st.trustAge.Text != "信任数据 12 天 前" || st.trustAge.Importance != widget.WarningImportance {
+		t.Errorf("trust age %q (importance %v)", st.trustAge.Text, st.trustAge.Importance)
+	}
+	e.clk.Advance(e.app.set.Policy.MaxTrustAge + 24*time.Hour)
+	e.app.refreshStatus()
+	if !st.stale.Visible() || st.staleBg.FillColor != verdictBand(verify.Invalid) || st.staleText.Text != "信任数据已过期：核验结果可能不可靠，请尽快联网同步" {
+		t.Errorf("after MaxTrustAge: band %v %q", st.stale.Visible(), st.staleText.Text)
+	}
+	if st.trustAge.Importance != widget.DangerImportance {
+		t.Errorf("trust age importance %v", st.trustAge.Importance)
 	}
 }
 
@@ -378,21 +433,18 @@ func TestSettings(t *testing.T) {
 	s := buildSettingsScreen(e.app)
 	tests := []struct {
 		name    string
-		hub     string
 		skew    string
 		maxAge  string
 		lock    string
 		wantErr string
 	}{
-		{name: "http hub refused", hub: "http://hub.local", skew: "300", maxAge: "7", lock: "5", wantErr: "中心地址必须是 https:// 开头的网址。"},
-		{name: "negative skew", hub: "", skew: "-1", maxAge: "7", lock: "5", wantErr: "允许时钟误差应为 0–3600 秒。"},
-		{name: "max age zero", hub: "", skew: "300", maxAge: "0", lock: "5", wantErr: "信任数据最长有效期应为 1–90 天。"},
-		{name: "auto-lock text", hub: "", skew: "300", maxAge: "7", lock: "x", wantErr: "自动锁定时间应为 1–120 分钟。"},
-		{name: "valid", hub: "https://hub.example.cn", skew: "120", maxAge: "3", lock: "2"},
+		{name: "negative skew", skew: "-1", maxAge: "7", lock: "5", wantErr: "允许时钟误差应为 0–3600 秒。"},
+		{name: "max age zero", skew: "300", maxAge: "0", lock: "5", wantErr: "信任数据最长有效期应为 1–90 天。"},
+		{name: "auto-lock text", skew: "300", maxAge: "7", lock: "x", wantErr: "自动锁定时间应为 1–120 分钟。"},
+		{name: "valid", skew: "120", maxAge: "3", lock: "2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s.hub.SetText(tt.hub)
 			s.skew.SetText(tt.skew)
 			s.maxAge.SetText(tt.maxAge)
 			s.autoLock.SetText(tt.lock)
@@ -404,13 +456,13 @@ func TestSettings(t *testing.T) {
 				return
 			}
 			want := verify.Policy{ClockSkew: 120 * time.Second, MaxTrustAge: 3 * 24 * time.Hour}
-			if e.app.set.Policy != want || e.app.set.HubURL != "https://hub.example.cn" || e.app.set.AutoLock != 2*time.Minute {
+			if e.app.set.Policy != want || e.app.set.AutoLock != 2*time.Minute {
 				t.Errorf("settings %+v", e.app.set)
 			}
-			if len(changed) != 1 || changed[0].HubURL != "https://hub.example.cn" {
+			if len(changed) != 1 || changed[0].Policy != want {
 				t.Errorf("SettingsChanged calls %+v", changed)
 			}
-			if got := loadSettings(e.fa.Preferences(), Deps{}); got.Policy != want || got.HubURL != "https://hub.example.cn" {
+			if got := loadSettings(e.fa.Preferences(), Deps{}); got.Policy != want || got.AutoLock != 2*time.Minute {
 				t.Errorf("saved preferences give %+v", got)
 			}
 		})
@@ -421,6 +473,29 @@ func TestSettings(t *testing.T) {
 	test.Tap(s.save)
 	if e.app.cat.current() != LangEN || e.app.tabs.Items[0].Text != "Check" {
 		t.Errorf("after switching to English: lang %v, first tab %q", e.app.cat.current(), e.app.tabs.Items[0].Text)
+	}
+}
+
+// Settings shows the trust store read-only from trust.Store.Summary, stale
+// items marked once the clock passes the policy's maximum age.
+func TestSettingsTrustView(t *testing.T) {
+	e := newEnv(t)
+	e.signIn(t, "1001", "1234")
+	s := buildSettingsScreen(e.app)
+	txt := s.trust.Text
+	for _, want := range []string{"根证书 · ", "CA 证书 · ", "签名证书 · ", "吊销列表 · ", "状态清单 · 440300"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("trust view lacks %q:\n%s", want, txt)
+		}
+	}
+	// Only the 四川 list (stale on purpose in the demo world) is marked.
+	if n := strings.Count(txt, "· 已过期"); n != 1 || !strings.Contains(txt, "状态清单 · 510100 · 序号 3，0 条，更新于 2026-11-15 · 至 2026-11-22 · 已过期") {
+		t.Errorf("want only the 510100 list marked stale, %d marks:\n%s", n, txt)
+	}
+	e.clk.Advance(30 * 24 * time.Hour)
+	s = buildSettingsScreen(e.app)
+	if !strings.HasPrefix(s.trust.Text, "信任数据已过期") || !strings.Contains(s.trust.Text, "状态清单 · 440300") || !strings.Contains(s.trust.Text, "· 已过期") {
+		t.Errorf("30 days later the trust view is not marked stale:\n%s", s.trust.Text)
 	}
 }
 
@@ -447,7 +522,7 @@ func TestHistoryAndSupervisor(t *testing.T) {
 	if len(h.rows.rows) != 2 || h.count.Text != "共 2 条记录" {
 		t.Errorf("inspector history: %d rows, %q", len(h.rows.rows), h.count.Text)
 	}
-	test.Type(h.search, "吊销不存在")
+	e.typeHuman(h.search, "吊销不存在")
 	h.search.OnSubmitted(h.search.Text)
 	if len(h.rows.rows) != 0 {
 		t.Errorf("search kept %d rows", len(h.rows.rows))

@@ -6,10 +6,17 @@
 //
 // Every screen is a thin skin over the domain. The package talks to the
 // domain only through the small interfaces declared in deps.go (Verifier,
-// Decoder, Wedge, Camera, RecordStore, SyncStatus, TrustInfo, Officers);
-// app/roadcheck wires real implementations into Deps and calls New. It never
-// imports bbolt or gmsm. Each screen is built by a newXScreen function that
-// returns a fyne.CanvasObject.
+// Decoder, Wedge, Camera, RecordStore, Sync, Hub, TrustInfo, Officers,
+// OfficerAdmin), most of which a domain type satisfies directly
+// (*verify.Verifier, *scan.Decoder, *scan.Wedge, *records.Store,
+// *syncclient.Client, *trust.Store). The adapters that need logic live here
+// too: ScanCameras (scan's V4L2 cameras as a Camera), OfficerDirectory (the
+// terminal's own officer file, PBKDF2-HMAC-SM3 PIN hashes, lock-out), and
+// the keyRouter that feeds typed keys through the Wedge. Package
+// ui/terminal opens the terminal's stores, the demo world and the sync
+// service without fyne. app/roadcheck wires them into Deps and calls New. It
+// never imports bbolt or gmsm. Each screen is built by a newXScreen (or
+// buildXScreen) function.
 //
 // Threading: fyne runs every callback on one goroutine. Work that may take
 // time (decoding an image, verifying, reading records) runs on a background

@@ -71,10 +71,10 @@ type env struct {
 	app *App
 	// timers are the key router's pending flushes (run by settle).
 	timers []func()
-	fa    fyne.App
-	clk   *clock.Fake
-	recs  *records.Store
-	trust *trust.Store
+	fa     fyne.App
+	clk    *clock.Fake
+	recs   *records.Store
+	trust  *trust.Store
 }
 
 func newEnv(t *testing.T, mod ...func(*Deps)) *env {
@@ -214,4 +214,11 @@ func newCatalog(t *testing.T, l Lang) *catalog {
 	}
 	c.set(l)
 	return c
+}
+
+// typeHuman types text into target at a person's pace (150 ms a key on the
+// fake clock) and lets the wedge release it.
+func (e *env) typeHuman(target *wedgeEntry, text string) {
+	e.typeKeys(target, text, 150*time.Millisecond, false)
+	e.settle()
 }

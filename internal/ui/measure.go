@@ -24,7 +24,7 @@ type Measure struct {
 	Start time.Time
 	// Out receives one line per figure.
 	Out io.Writer
-	// Verdicts is the number of verdicts timed (default 5); they cycle
+	// Verdicts is the number of verdicts timed (default 6); they stride
 	// through Deps.Samples.
 	Verdicts int
 }
@@ -104,7 +104,7 @@ func (a *App) withProbe(obj fyne.CanvasObject, onPaint func()) fyne.CanvasObject
 func (a *App) initMeasure() {
 	m := *a.deps.Measure
 	if m.Verdicts <= 0 {
-		m.Verdicts = 5
+		m.Verdicts = 6
 	}
 	if m.Out == nil {
 		m.Out = os.Stdout
@@ -148,7 +148,9 @@ func (a *App) nextTrial() {
 		a.endMeasure()
 		return
 	}
-	smp := a.deps.Samples[p.trial%len(a.deps.Samples)]
+	// Stride through the samples so VALID, LIMITED and INVALID screens
+	// are all timed.
+	smp := a.deps.Samples[(p.trial*5)%len(a.deps.Samples)]
 	sym, err := qrcode.Encode(smp.Text, qrcode.LevelM)
 	if err != nil {
 		fmt.Fprintf(p.m.Out, "measure: %v\n", err)

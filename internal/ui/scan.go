@@ -16,7 +16,6 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -27,16 +26,19 @@ import (
 // scanScreen is where codes come in: camera preview, text field (which also
 // receives a USB scanner's keystrokes), image file, paste, demo samples.
 type scanScreen struct {
-	root     fyne.CanvasObject
-	entry    *wedgeEntry
-	verify   *widget.Button
-	open     *widget.Button
-	paste    *widget.Button
-	torch    *widget.Check
-	preview  *canvas.Image
-	noCamera *widget.Label
-	message  *widget.Label
-	samples  []*widget.Button
+	root   fyne.CanvasObject
+	entry  *wedgeEntry
+	verify *widget.Button
+	open   *widget.Button
+	paste  *widget.Button
+	torch  *widget.Check
+	// previewBox holds the preview; hidden while no camera streams (the
+	// noCamera message then takes one line instead of the preview's area).
+	previewBox *fyne.Container
+	preview    *canvas.Image
+	noCamera   *widget.Label
+	message    *widget.Label
+	samples    []*widget.Button
 }
 
 // newScanScreen builds the scan screen of a.
@@ -58,7 +60,9 @@ func buildScanScreen(a *App) *scanScreen {
 		}
 	})
 	s.torch.Disable()
-	preview := container.NewStack(previewBg, s.preview, container.NewVBox(layout.NewSpacer(), s.noCamera, layout.NewSpacer()))
+	s.torch.Hide()
+	s.previewBox = container.NewStack(previewBg, s.preview)
+	s.previewBox.Hide()
 
 	s.entry = newWedgeEntry(a.keys)
 	s.entry.SetPlaceHolder(a.tr("scan.placeholder"))
@@ -83,14 +87,14 @@ func buildScanScreen(a *App) *scanScreen {
 
 	box := container.NewVBox(
 		widget.NewLabelWithStyle(a.tr("scan.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		preview, s.torch,
+		s.previewBox, s.noCamera, s.torch,
 		container.NewBorder(nil, nil, nil, s.verify, s.entry),
 		container.NewGridWithColumns(2, s.open, s.paste),
 		s.message,
 	)
 	if len(a.deps.Samples) > 0 {
 		box.Add(widget.NewSeparator())
-		box.Add(widget.NewLabelWithStyle(a.tr("scan.samples"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+		box.Add(heading(a.tr("scan.samples")))
 		for _, smp := range a.deps.Samples {
 			b := widget.NewButton(smp.Name, func() { a.submit(smp.Text) })
 			b.Alignment = widget.ButtonAlignLeading
@@ -248,7 +252,9 @@ func (a *App) startCamera() {
 			if a.cam == run {
 				run.device = dev
 				s.noCamera.Hide()
+				s.previewBox.Show()
 				s.torch.Enable()
+				s.torch.Show()
 			}
 		})
 		err := cam.Stream(ctx, dev, func(img image.Image) { a.cameraFrame(ctx, run, s, dec, img) })
@@ -257,7 +263,9 @@ func (a *App) startCamera() {
 			fyne.Do(func() {
 				s.noCamera.SetText(a.tr(cameraErrorKey(err)))
 				s.noCamera.Show()
+				s.previewBox.Hide()
 				s.torch.Disable()
+				s.torch.Hide()
 			})
 		}
 	})

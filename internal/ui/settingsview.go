@@ -298,8 +298,11 @@ func trustText(c *catalog, sum *trust.Summary) string {
 	}
 	day := func(t time.Time) string { return t.In(credential.CST()).Format("2006-01-02") }
 	var b strings.Builder
-	if sum.Stale {
+	switch _, level, n, total := (statusState{Now: sum.At, Trust: sum}).trustHealth(); level {
+	case trustStale:
 		b.WriteString(c.T("status.stale") + "\n")
+	case trustPartial:
+		b.WriteString(c.T("status.partlyStale", n, total) + "\n")
 	}
 	line := func(kind int, label, detail string, until time.Time, stale bool) {
 		fmt.Fprintf(&b, "%s · %s", c.T(fmt.Sprintf("trust.%d", kind)), label)

@@ -29,35 +29,67 @@ type statusState struct {
 	Policy              verify.Policy
 }
 
+// trustLevel grades the trust data for the status bar.
+type trustLevel uint8
+
+const (
+	trustUnknown trustLevel = iota // no TrustInfo wired
+	trustFresh                     // nothing stale
+	trustPartial                   // some CRLs or status lists stale: their jurisdictions' codes come out LIMITED
+	trustStale                     // no status list at all, or every status list stale
+)
+
 // trustHealth is the age of the trust data (now − the oldest status list's
-// thisUpdate) and whether it is stale: no status list at all, a list older
-// than the policy's MaxTrustAge, or a CRL or list past its nextUpdate (as
-// trust.Store.Summary judged it at Now with MaxTrustAge).
-func (s statusState) trustHealth() (age time.Duration, stale, known bool) {
-	if s.Trust == nil {
-		return 0, false, false
-	}
+// thisUpdate, trust.Summary.Oldest) and its grade. Staleness is what
+// trust.Store.Summary judged at Now with the policy's MaxTrustAge: a CRL
+// past its nextUpdate, a list past its nextUpdate or older than the
+// maximum age.
+func (s statusState) trustHealth() (age time.Duration, level trustLevel, stale, total int) {
 	t := s.Trust
-	if len(t.Lists) == 0 || t.Oldest.IsZero() {
-		return 0, true, true
+	if t == nil {
+		return 0, trustUnknown, 0, 0
 	}
+	if len(t.Lists) == 0 || t.Oldest.IsZero() {
+		return 0, trustStale, 0, 0
+	}
+	staleLists := 0
+	for _, l := range t.Lists {
+		if l.Stale {
+			staleLists++
+		}
+	}
+	stale = staleLists
+	for _, c := range t.CRLs {
+		if c.Stale {
+			stale++
+		}
+	}
+	total = len(t.Lists) + len(t.CRLs)
 	age = s.Now.Sub(t.Oldest)
-	return age, t.Stale || age > s.Policy.MaxTrustAge, true
+	switch {
+	case staleLists == len(t.Lists):
+		return age, trustStale, stale, total
+	case stale > 0 || t.Stale:
+		return age, trustPartial, stale, total
+	}
+	return age, trustFresh, stale, total
 }
 
 // statusBar is the always-visible bottom bar.
 type statusBar struct {
-	root      fyne.CanvasObject
-	online    *widget.Label
-	pending   *widget.Label
-	lastSync  *widget.Label
-	trustAge  *widget.Label
-	syncErr   *widget.Label
-	syncNow   *widget.Button
-	officer   *widget.Label
-	lock      *widget.Button
-	stale     *fyne.Container
-	staleText *canvas.Text
+	root       fyne.CanvasObject
+	online     *widget.Label
+	pending    *widget.Label
+	lastSync   *widget.Label
+	trustAge   *widget.Label
+	syncErr    *widget.Label
+	syncNow    *widget.Button
+	officer    *widget.Label
+	lock       *widget.Button
+	stale      *fyne.Container
+	staleBg    *canvas.Rectangle
+	staleText  *canvas.Text // the full sentence
+	staleShort *canvas.Text // shown instead when the full one does not fit
 }
 
 func newStatusBar(a *App) *statusBar {
@@ -81,13 +113,17 @@ func newStatusBar(a *App) *statusBar {
 	s.staleText.TextSize = 20
 	s.staleText.TextStyle.Bold = true
 	s.staleText.Alignment = fyne.TextAlignCenter
-	s.stale = container.NewStack(canvas.NewRectangle(verdictBand(verify.Invalid)), container.NewPadded(s.staleText))
+	s.staleShort = canvas.NewText("", verdictInk(verify.Invalid))
+	s.staleShort.TextSize = s.staleText.TextSize
+	s.staleShort.TextStyle.Bold = true
+	s.staleShort.Alignment = fyne.TextAlignCenter
+	s.staleBg = canvas.NewRectangle(verdictBand(verify.Invalid))
+	s.stale = container.NewStack(s.staleBg, container.NewPadded(container.New(&fitLayout{}, s.staleText, s.staleShort)))
 	s.stale.Hide()
 	bar := container.NewHBox(s.online, s.syncErr, widget.NewSeparator(), s.pending, widget.NewSeparator(), s.lastSync,
 		widget.NewSeparator(), s.trustAge)
-	right := container.NewHBox(s.syncNow, s.officer, s.lock)
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameHeaderBackground))
-	row := container.NewStack(bg, container.NewBorder(nil, nil, nil, right, container.NewHScroll(bar)))
+	row := container.NewStack(bg, container.New(&statusRowLayout{officer: s.officer, texts: bar}, container.NewHScroll(bar), s.syncNow, s.officer, s.lock))
 	s.root = container.NewVBox(s.stale, row)
 	return s
 }
@@ -127,23 +163,39 @@ func (s *statusBar) update(c *catalog, st statusState) {
 	} else {
 		s.lastSync.SetText(c.T("status.lastSync", st.Sync.LastSuccess.In(credential.CST()).Format("01-02 15:04")))
 	}
-	age, stale, known := st.trustHealth()
+	age, level, nStale, total := st.trustHealth()
 	switch {
-	case !known:
+	case level == trustUnknown:
 		s.trustAge.SetText(c.T("status.trustUnknown"))
 	case len(st.Trust.Lists) == 0 || st.Trust.Oldest.IsZero():
 		s.trustAge.SetText(c.T("status.trustNone"))
 	default:
 		s.trustAge.SetText(c.T("status.trustAge", ageText(c, age)))
 	}
-	if stale {
+	s.trustAge.Importance = widget.MediumImportance
+	s.stale.Hide()
+	switch level {
+	case trustStale:
 		s.trustAge.Importance = widget.DangerImportance
-		s.stale.Show()
-	} else {
-		s.trustAge.Importance = widget.MediumImportance
-		s.stale.Hide()
+		s.setBanner(c.T("status.stale"), c.T("status.staleShort"), verify.Invalid)
+	case trustPartial:
+		s.trustAge.Importance = widget.WarningImportance
+		s.setBanner(c.T("status.partlyStale", nStale, total), c.T("status.partlyStaleShort", nStale, total), verify.Limited)
 	}
 	s.trustAge.Refresh()
+}
+
+// setBanner shows the trust warning band in the colours of verdict v.
+func (s *statusBar) setBanner(text, short string, v verify.Verdict) {
+	s.staleText.Text = text
+	s.staleText.Color = verdictInk(v)
+	s.staleShort.Text = short
+	s.staleShort.Color = verdictInk(v)
+	s.staleShort.Refresh()
+	s.staleBg.FillColor = verdictBand(v)
+	s.staleText.Refresh()
+	s.staleBg.Refresh()
+	s.stale.Show()
 }
 
 // ageText is a duration in whole days, hours or minutes.
@@ -228,4 +280,72 @@ func (a *App) followSync() {
 			}
 		}
 	}()
+}
+
+// fitLayout shows its first object when it fits the width, else the second
+// (a long and a short wording of the same message).
+type fitLayout struct{}
+
+func (fitLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	long, short := objs[0], objs[1]
+	show, hide := long, short
+	if long.MinSize().Width > size.Width {
+		show, hide = short, long
+	}
+	hide.Hide()
+	show.Show()
+	show.Move(fyne.NewPos(0, 0))
+	show.Resize(size)
+}
+
+func (fitLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	return fyne.NewSize(objs[1].MinSize().Width, max(objs[0].MinSize().Height, objs[1].MinSize().Height))
+}
+
+// statusRowLayout lays out the status bar's row: the status texts from the
+// leading edge, then sync-now, the officer's name and the lock button at
+// the trailing edge. When the row is too narrow (portrait) it drops the
+// officer's name first (it is on the Settings screen too), then clips the
+// status texts.
+type statusRowLayout struct {
+	officer fyne.CanvasObject
+	texts   fyne.CanvasObject // the status texts (objs[0] scrolls them)
+}
+
+func (l *statusRowLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	bar, right := objs[0], objs[1:]
+	pad := theme.Padding()
+	need := l.texts.MinSize().Width
+	for _, o := range right {
+		if o.Visible() || o == l.officer {
+			need += o.MinSize().Width + pad
+		}
+	}
+	if need > size.Width {
+		l.officer.Hide()
+	} else if t, ok := l.officer.(*widget.Label); ok && t.Text != "" {
+		l.officer.Show()
+	}
+	x := size.Width
+	for i := len(right) - 1; i >= 0; i-- {
+		o := right[i]
+		if !o.Visible() {
+			continue
+		}
+		w := o.MinSize().Width
+		x -= w
+		o.Move(fyne.NewPos(x, 0))
+		o.Resize(fyne.NewSize(w, size.Height))
+		x -= pad
+	}
+	bar.Move(fyne.NewPos(0, 0))
+	bar.Resize(fyne.NewSize(max(x, 0), size.Height))
+}
+
+func (l *statusRowLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	h := float32(0)
+	for _, o := range objs {
+		h = max(h, o.MinSize().Height)
+	}
+	return fyne.NewSize(0, h)
 }

@@ -26,7 +26,13 @@ type stopScreen struct {
 	plate    *wedgeEntry
 	warnings *fyne.Container
 	lines    []*widget.Label
-	newStop  *widget.Button
+	// summary is the band above the slots: amber with the number of
+	// findings, green when the three licences agree, hidden while
+	// incomplete without findings.
+	summary     *fyne.Container
+	summaryBg   *canvas.Rectangle
+	summaryText *canvas.Text
+	newStop     *widget.Button
 }
 
 // newStopScreen shows st.
@@ -51,6 +57,12 @@ func buildStopScreen(c *catalog, st *stop.Stop, act stopActions) *stopScreen {
 		}
 	}
 	s.warnings = container.NewVBox()
+	s.summaryBg = canvas.NewRectangle(verdictBand(verify.Limited))
+	s.summaryText = canvas.NewText("", verdictInk(verify.Limited))
+	s.summaryText.TextSize = 26
+	s.summaryText.TextStyle.Bold = true
+	s.summaryText.Alignment = fyne.TextAlignCenter
+	s.summary = container.NewStack(s.summaryBg, container.NewPadded(s.summaryText))
 	s.showWarnings(c, st)
 	s.newStop = widget.NewButtonWithIcon(c.T("stop.new"), theme.ContentAddIcon(), func() {
 		if act.OnNew != nil {
@@ -60,7 +72,7 @@ func buildStopScreen(c *catalog, st *stop.Stop, act stopActions) *stopScreen {
 	head := widget.NewLabelWithStyle(c.T("stop.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	head.SizeName = theme.SizeNameSubHeadingText
 	plateRow := container.NewBorder(nil, nil, widget.NewLabel(c.T("stop.plate")), nil, s.plate)
-	body := container.NewVBox(head, cards, plateRow, widget.NewSeparator(), s.warnings, s.newStop)
+	body := container.NewVBox(head, s.summary, cards, plateRow, widget.NewSeparator(), s.warnings, s.newStop)
 	s.root = container.NewVScroll(container.NewPadded(body))
 	return s
 }
@@ -115,6 +127,14 @@ func (s *stopScreen) showWarnings(c *catalog, st *stop.Stop) {
 	s.warnings.RemoveAll()
 	s.lines = nil
 	fs := st.Check()
+	switch {
+	case len(fs) > 0:
+		s.setSummary(c.T("stop.findings", len(fs)), verify.Limited)
+	case st.Complete():
+		s.setSummary(c.T("stop.consistent"), verify.Valid)
+	default:
+		s.summary.Hide()
+	}
 	if len(fs) == 0 {
 		key := "stop.noWarnings"
 		if !st.Complete() {
@@ -137,4 +157,14 @@ func (s *stopScreen) showWarnings(c *catalog, st *stop.Stop) {
 		s.lines = append(s.lines, l)
 		s.warnings.Add(container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, l))
 	}
+}
+
+// setSummary shows text on the band in verdict v's colours.
+func (s *stopScreen) setSummary(text string, v verify.Verdict) {
+	s.summaryText.Text = text
+	s.summaryText.Color = verdictInk(v)
+	s.summaryBg.FillColor = verdictBand(v)
+	s.summaryText.Refresh()
+	s.summaryBg.Refresh()
+	s.summary.Show()
 }

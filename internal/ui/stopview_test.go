@@ -57,6 +57,9 @@ func TestStopViewMismatch(t *testing.T) {
 			t.Errorf("warning %d = %q, want %q", i, got[i], want[i])
 		}
 	}
+	if !s.summary.Visible() || s.summaryText.Text != "发现 4 项不一致，请逐项核查" || s.summaryBg.FillColor != verdictBand(verify.Limited) {
+		t.Errorf("summary band %v %q %v", s.summary.Visible(), s.summaryText.Text, s.summaryBg.FillColor)
+	}
 	s.root.Resize(fyne.NewSize(900, 1000))
 	assertMarkup(t, "stop_mismatch.xml", s.root)
 
@@ -64,6 +67,9 @@ func TestStopViewMismatch(t *testing.T) {
 	test.Type(s.plate, "粤B99999")
 	if st.Plate != "粤B99999" || plates == 0 {
 		t.Errorf("plate on stop = %q, callbacks %d", st.Plate, plates)
+	}
+	if s.summaryText.Text != "发现 5 项不一致，请逐项核查" {
+		t.Errorf("summary after the plate: %q", s.summaryText.Text)
 	}
 	if len(s.lines) != 5 || s.lines[0].Text != (stop.Finding{Warning: stop.PlateMismatch, Have: "粤B·D1234", Want: "粤B99999"}).Chinese() {
 		t.Errorf("after typing the plate, warnings = %d, first %q", len(s.lines), s.lines[0].Text)
@@ -81,8 +87,8 @@ func TestStopViewEmptyAndNew(t *testing.T) {
 			t.Errorf("empty slot %v shows %q", k, s.slots[k].Text)
 		}
 	}
-	if len(s.lines) != 1 || s.lines[0].Text != c.T("stop.incomplete") {
-		t.Errorf("empty stop message = %v", s.lines)
+	if len(s.lines) != 1 || s.lines[0].Text != c.T("stop.incomplete") || s.summary.Visible() {
+		t.Errorf("empty stop message = %v, summary shown %v", s.lines, s.summary.Visible())
 	}
 	test.Tap(s.newStop)
 	if started != 1 {

@@ -29,6 +29,26 @@ func TestVerdictColoursContrast(t *testing.T) {
 		if r := contrast(th.Color(theme.ColorNamePlaceHolder, 0), th.Color(theme.ColorNameInputBackground, 0)); r < 4.5 {
 			t.Errorf("%s palette: placeholder contrast %.2f:1", p, r)
 		}
+		if r := contrast(th.Color(theme.ColorNameDisabled, 0), th.Color(theme.ColorNameDisabledButton, 0)); r < 4.5 {
+			t.Errorf("%s palette: disabled button text contrast %.2f:1", p, r)
+		}
+		// Status colours: as text on the background and on the status
+		// bar, and as fills under their own text.
+		for _, pair := range [][2]fyne.ThemeColorName{
+			{theme.ColorNameSuccess, theme.ColorNameForegroundOnSuccess},
+			{theme.ColorNameWarning, theme.ColorNameForegroundOnWarning},
+			{theme.ColorNameError, theme.ColorNameForegroundOnError},
+		} {
+			c := th.Color(pair[0], 0)
+			for _, under := range []fyne.ThemeColorName{theme.ColorNameBackground, theme.ColorNameHeaderBackground} {
+				if r := contrast(c, th.Color(under, 0)); r < 4.5 {
+					t.Errorf("%s palette: %s text on %s: contrast %.2f:1", p, pair[0], under, r)
+				}
+			}
+			if r := contrast(c, th.Color(pair[1], 0)); r < 4.5 {
+				t.Errorf("%s palette: %s under %s: contrast %.2f:1", p, pair[0], pair[1], r)
+			}
+		}
 	}
 }
 

@@ -69,23 +69,27 @@ func buildVerdictScreen(c *catalog, res *verify.Result, st *stop.Stop, act verdi
 	sub.Alignment = fyne.TextAlignCenter
 	band := container.NewStack(v.band, container.NewPadded(container.NewVBox(v.word, sub)))
 
-	// Reasons, one plain sentence each.
+	// Reasons, one plain sentence each: after the verdict word the most
+	// important text on screen, so large.
 	body := container.NewVBox()
-	if len(res.Reasons) == 0 {
-		l := widget.NewLabel(c.T("verdict.allPassed"))
+	reason := func(text string, icon fyne.Resource, imp widget.Importance) {
+		l := widget.NewLabel(text)
 		l.Wrapping = fyne.TextWrapWord
+		l.SizeName = theme.SizeNameSubHeadingText
+		l.Importance = imp
 		v.reasons = append(v.reasons, l)
-		body.Add(container.NewBorder(nil, nil, widget.NewIcon(theme.ConfirmIcon()), nil, l))
+		ic := widget.NewIcon(icon)
+		body.Add(container.NewBorder(nil, nil, container.New(&widthLayout{w: 32}, ic), nil, l))
+	}
+	if len(res.Reasons) == 0 {
+		reason(c.T("verdict.allPassed"), theme.NewSuccessThemedResource(theme.ConfirmIcon()), widget.MediumImportance)
 	}
 	for _, r := range res.Reasons {
-		l := widget.NewLabel(c.reason(r))
-		l.Wrapping = fyne.TextWrapWord
-		icon := theme.ErrorIcon()
 		if r.IsWarning() {
-			icon = theme.WarningIcon()
+			reason(c.reason(r), theme.NewWarningThemedResource(theme.WarningIcon()), widget.MediumImportance)
+		} else {
+			reason(c.reason(r), theme.NewErrorThemedResource(theme.ErrorIcon()), widget.DangerImportance)
 		}
-		v.reasons = append(v.reasons, l)
-		body.Add(container.NewBorder(nil, nil, widget.NewIcon(icon), nil, l))
 	}
 
 	// The stop this code joined.

@@ -1,9 +1,16 @@
-// Package hubcmd is the rchub command line: serve, token create, trust
-// anchors, trust publish. app/rchub only calls Main.
+// Package hubcmd is the rchub command line: serve, token create|list|revoke,
+// device list|revoke, trust anchors, trust publish. app/rchub only calls
+// Main.
+//
+// Every command but serve opens the hub database itself, and bbolt lets one
+// process at a time write it: while `rchub serve` runs on a database the
+// other commands report it locked. Stop the hub, run them, start it again
+// (terminals retry meanwhile).
 package hubcmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,10 +18,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/demo"
+	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
 	"github.com/roadcheck/roadcheck/internal/storage"
 	"github.com/roadcheck/roadcheck/internal/trust"
@@ -38,7 +47,17 @@ commands:
   serve --listen ADDR --db PATH [--tls-cert FILE --tls-key FILE] [--demo]
         serve the hub (plain HTTP only on a loopback address)
   token create --db PATH [--role device|supervisor] [--label TEXT] [--ttl DURATION]
-        create an enrolment token (one-time, 24 h) or a supervisor bearer token
+        create an enrolment token (one-time, 24 h) or a supervisor bearer token;
+        prints the token, and its id on standard error
+  token list --db PATH [--json]
+        list tokens by id (never the tokens themselves) with role, label and state
+  token revoke --db PATH ID|TOKEN
+        revoke a token: it enrols nothing more, or no longer queries records
+  device list --db PATH [--json]
+        list enrolled devices with their chain heads and revocation
+  device revoke --db PATH DEVICE-ID
+        revoke a lost or stolen terminal: it can no longer push, pull or enrol
+        again under its id (its records stay)
   trust anchors --db PATH FILE.pem
         install trust anchors (an explicit local action)
   trust publish --db PATH (FILE.pem | --demo)
@@ -55,6 +74,14 @@ func Main(ctx context.Context, env *Env, args []string) int {
 		return serve(ctx, env, args[1:])
 	case len(args) >= 2 && args[0] == "token" && args[1] == "create":
 		return tokenCreate(ctx, env, args[2:])
+	case len(args) >= 2 && args[0] == "token" && args[1] == "list":
+		return tokenList(ctx, env, args[2:])
+	case len(args) >= 2 && args[0] == "token" && args[1] == "revoke":
+		return tokenRevoke(ctx, env, args[2:])
+	case len(args) >= 2 && args[0] == "device" && args[1] == "list":
+		return deviceList(ctx, env, args[2:])
+	case len(args) >= 2 && args[0] == "device" && args[1] == "revoke":
+		return deviceRevoke(ctx, env, args[2:])
 	case len(args) >= 2 && args[0] == "trust" && args[1] == "anchors":
 		return trustAnchors(ctx, env, args[2:])
 	case len(args) >= 2 && args[0] == "trust" && args[1] == "publish":
@@ -84,6 +111,9 @@ func open(ctx context.Context, path string) (*opened, error) {
 		return nil, fmt.Errorf("--db PATH is required")
 	}
 	db, err := storage.Open(ctx, path, storage.Options{})
+	if errors.Is(err, storage.ErrLocked) {
+		return nil, fmt.Errorf("%w (is `rchub serve` running on it? stop it, run this command, start it again)", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +150,216 @@ func tokenCreate(ctx context.Context, env *Env, args []string) int {
 		return failf(env, "%v", err)
 	}
 	fmt.Fprintln(env.Stdout, tok)
+	fmt.Fprintf(env.Stderr, "token id %s (rchub token revoke --db %s %s)\n", hub.TokenID(gm.SM3([]byte(tok))), *dbPath, hub.TokenID(gm.SM3([]byte(tok))))
+	return ExitOK
+}
+
+// tokenJSON is one token in `token list --json`.
+type tokenJSON struct {
+	ID      string     `json:"id"`
+	Role    string     `json:"role"`
+	Label   string     `json:"label,omitempty"`
+	State   string     `json:"state"` // active, used, expired, revoked
+	Created time.Time  `json:"created"`
+	Expires *time.Time `json:"expires,omitempty"`
+	UsedBy  string     `json:"used_by,omitempty"`
+	Revoked *time.Time `json:"revoked,omitempty"`
+}
+
+func ptr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func printJSON(env *Env, v any) int {
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return failf(env, "%v", err)
+	}
+	return ExitOK
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// dbFlags parses a command's flags (--db, and --json when asJSON is not
+// nil) around its positional arguments, which it returns.
+func dbFlags(env *Env, name string, args []string, asJSON *bool) (string, []string, bool) {
+	fs := flag.NewFlagSet("rchub "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	dbPath := fs.String("db", "", "hub database `path`")
+	if asJSON != nil {
+		fs.BoolVar(asJSON, "json", false, "print JSON")
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return "", nil, false
+		}
+		if fs.NArg() == 0 {
+			return *dbPath, pos, true
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func tokenList(ctx context.Context, env *Env, args []string) int {
+	var asJSON bool
+	dbPath, pos, ok := dbFlags(env, "token list", args, &asJSON)
+	if !ok {
+		return ExitError
+	}
+	if len(pos) != 0 {
+		return failf(env, "token list: no arguments expected")
+	}
+	o, err := open(ctx, dbPath)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer o.db.Close()
+	toks, err := o.store.Tokens(ctx)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	slices.SortFunc(toks, func(a, b hub.Token) int { return a.Created.Compare(b.Created) })
+	now := env.Clock.Now()
+	out := make([]tokenJSON, 0, len(toks))
+	for _, t := range toks {
+		out = append(out, tokenJSON{ID: t.ID(), Role: string(t.Role), Label: t.Label, State: t.State(now), Created: t.Created.UTC(),
+			Expires: ptr(t.Expires), UsedBy: t.UsedBy, Revoked: ptr(t.Revoked)})
+	}
+	if asJSON {
+		return printJSON(env, out)
+	}
+	for _, t := range out {
+		state := t.State
+		if t.UsedBy != "" {
+			state += " by " + t.UsedBy
+		}
+		exp := "-"
+		if t.Expires != nil {
+			exp = stamp(*t.Expires)
+		}
+		fmt.Fprintf(env.Stdout, "%s\t%-10s\t%-16s\tcreated %s\texpires %s\t%s\n", t.ID, t.Role, state, stamp(t.Created), exp, t.Label)
+	}
+	return ExitOK
+}
+
+func tokenRevoke(ctx context.Context, env *Env, args []string) int {
+	dbPath, pos, ok := dbFlags(env, "token revoke", args, nil)
+	if !ok {
+		return ExitError
+	}
+	if len(pos) != 1 {
+		return failf(env, "token revoke: give one token id (from rchub token list) or the token itself")
+	}
+	o, err := open(ctx, dbPath)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer o.db.Close()
+	t, err := hub.FindToken(ctx, o.store, pos[0])
+	if err != nil {
+		return failf(env, "token revoke: %v", err)
+	}
+	if !t.Revoked.IsZero() {
+		fmt.Fprintf(env.Stdout, "token %s (%s %s) was already revoked at %s\n", t.ID(), t.Role, t.Label, stamp(t.Revoked))
+		return ExitOK
+	}
+	if err := o.store.RevokeToken(ctx, t.Hash, env.Clock.Now()); err != nil {
+		return failf(env, "%v", err)
+	}
+	fmt.Fprintf(env.Stdout, "revoked token %s (%s %s)\n", t.ID(), t.Role, t.Label)
+	if t.UsedBy != "" {
+		fmt.Fprintf(env.Stdout, "note: device %s enrolled with it stays enrolled: rchub device revoke --db %s %s\n", t.UsedBy, dbPath, t.UsedBy)
+	}
+	return ExitOK
+}
+
+// deviceJSON is one device in `device list --json`.
+type deviceJSON struct {
+	ID       string     `json:"id"`
+	Label    string     `json:"label,omitempty"`
+	Enrolled time.Time  `json:"enrolled"`
+	NextSeq  uint64     `json:"next_seq"`
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+	Revoked  *time.Time `json:"revoked,omitempty"`
+}
+
+func deviceList(ctx context.Context, env *Env, args []string) int {
+	var asJSON bool
+	dbPath, pos, ok := dbFlags(env, "device list", args, &asJSON)
+	if !ok {
+		return ExitError
+	}
+	if len(pos) != 0 {
+		return failf(env, "device list: no arguments expected")
+	}
+	o, err := open(ctx, dbPath)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer o.db.Close()
+	devs, err := o.store.Devices(ctx)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	out := make([]deviceJSON, 0, len(devs))
+	for _, d := range devs {
+		out = append(out, deviceJSON{ID: d.ID, Label: d.Label, Enrolled: d.Enrolled.UTC(), NextSeq: d.NextSeq, LastSeen: ptr(d.LastSeen), Revoked: ptr(d.Revoked)})
+	}
+	if asJSON {
+		return printJSON(env, out)
+	}
+	for _, d := range out {
+		state := "active"
+		if d.Revoked != nil {
+			state = "REVOKED " + stamp(*d.Revoked)
+		}
+		seen := "never"
+		if d.LastSeen != nil {
+			seen = stamp(*d.LastSeen)
+		}
+		fmt.Fprintf(env.Stdout, "%s\t%s\tenrolled %s\tchain head #%d\tlast seen %s\t%s\n", d.ID, state, stamp(d.Enrolled), d.NextSeq-1, seen, d.Label)
+	}
+	return ExitOK
+}
+
+func deviceRevoke(ctx context.Context, env *Env, args []string) int {
+	dbPath, pos, ok := dbFlags(env, "device revoke", args, nil)
+	if !ok {
+		return ExitError
+	}
+	if len(pos) != 1 {
+		return failf(env, "device revoke: give one device id (from rchub device list)")
+	}
+	o, err := open(ctx, dbPath)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer o.db.Close()
+	d, err := o.store.Device(ctx, pos[0])
+	if err != nil {
+		return failf(env, "device revoke: %v", err)
+	}
+	if !d.Revoked.IsZero() {
+		fmt.Fprintf(env.Stdout, "device %s was already revoked at %s\n", d.ID, stamp(d.Revoked))
+		return ExitOK
+	}
+	if err := o.store.RevokeDevice(ctx, d.ID, env.Clock.Now()); err != nil {
+		return failf(env, "%v", err)
+	}
+	fmt.Fprintf(env.Stdout, "revoked device %s (%s): it can no longer push or pull; the records it delivered stay\n", d.ID, d.Label)
 	return ExitOK
 }
 

@@ -29,6 +29,8 @@ func id(ms int64, n byte) [16]byte {
 // Run runs the suite; open returns a new, empty store.
 func Run(t *testing.T, open func(t *testing.T) hub.Store) {
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open(t)) })
+	t.Run("RevokeDevice", func(t *testing.T) { testRevokeDevice(t, open(t)) })
+	t.Run("Flags", func(t *testing.T) { testFlags(t, open(t)) })
 	t.Run("IngestAtomic", func(t *testing.T) { testIngest(t, open(t)) })
 	t.Run("IngestConcurrent", func(t *testing.T) { testConcurrent(t, open(t)) })
 	t.Run("Queries", func(t *testing.T) { testQueries(t, open(t)) })
@@ -100,6 +102,166 @@ func testTokens(t *testing.T, s hub.Store) {
 	}
 	if _, err := s.Device(ctx, "T-9"); !errors.Is(err, hub.ErrNotFound) {
 		t.Fatalf("unknown device: %v", err)
+	}
+
+	// Listing: every token, whatever its state.
+	all, err := s.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, tk := range all {
+		states[tk.Label] = tk.State(t0)
+	}
+	want := map[string]string{"good": "used", "expired": "expired", "super": "active", "second": "active"}
+	if fmt.Sprint(states) != fmt.Sprint(want) {
+		t.Fatalf("token states %v, want %v", states, want)
+	}
+	// Revocation: a revoked token enrols nothing, not even the device that
+	// redeemed it retrying, and keeps its first revocation time.
+	second := gm.SM3([]byte("second"))
+	revokes := []struct {
+		name    string
+		hash    [gm.SM3Size]byte
+		at      time.Time
+		wantErr error
+	}{
+		{name: "unused device token", hash: second, at: t0},
+		{name: "again, later", hash: second, at: t0.Add(time.Hour)},
+		{name: "used device token", hash: good, at: t0},
+		{name: "supervisor token", hash: super, at: t0},
+		{name: "unknown", hash: gm.SM3([]byte("none")), at: t0, wantErr: hub.ErrNotFound},
+	}
+	for _, tt := range revokes {
+		t.Run("revoke "+tt.name, func(t *testing.T) {
+			if err := s.RevokeToken(ctx, tt.hash, tt.at); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+	if got, _ := s.Token(ctx, second); !got.Revoked.Equal(t0) || got.State(t0) != "revoked" || got.Label != "second" {
+		t.Fatalf("revoked token %+v", got)
+	}
+	if err := s.Enroll(ctx, second, dev("T-6"), t0); !errors.Is(err, hub.ErrTokenInvalid) {
+		t.Fatalf("enrolment with a revoked token: %v", err)
+	}
+	if err := s.Enroll(ctx, good, dev("T-1"), t0); !errors.Is(err, hub.ErrTokenInvalid) {
+		t.Fatalf("retried enrolment with a revoked token: %v", err)
+	}
+	if d, err := s.Device(ctx, "T-1"); err != nil || !d.Revoked.IsZero() {
+		t.Fatalf("revoking its token revoked the device: %+v %v", d, err)
+	}
+}
+
+func testRevokeDevice(t *testing.T, s hub.Store) {
+	ctx := context.Background()
+	enroll(t, s, "T-1")
+	enroll(t, s, "T-2")
+	tests := []struct {
+		name    string
+		id      string
+		at      time.Time
+		wantErr error
+	}{
+		{name: "enrolled", id: "T-1", at: t0},
+		{name: "again, later", id: "T-1", at: t0.Add(time.Hour)},
+		{name: "unknown", id: "T-9", at: t0, wantErr: hub.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.RevokeDevice(ctx, tt.id, tt.at); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+	if d, err := s.Device(ctx, "T-1"); err != nil || !d.Revoked.Equal(t0) {
+		t.Fatalf("revoked device %+v %v", d, err)
+	}
+	if d, _ := s.Device(ctx, "T-2"); !d.Revoked.IsZero() {
+		t.Fatal("the other device was revoked")
+	}
+	// The revocation is visible inside ingest transactions and survives
+	// chain updates.
+	err := s.Ingest(ctx, "T-1", func(tx hub.IngestTx) error {
+		if tx.Device().Revoked.IsZero() {
+			return fmt.Errorf("ingest does not see the revocation")
+		}
+		return tx.SetChain(5, [gm.SM3Size]byte{1}, t0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.Device(ctx, "T-1"); !d.Revoked.Equal(t0) || d.NextSeq != 5 {
+		t.Fatalf("after SetChain: %+v", d)
+	}
+	// A revoked device cannot enrol again under its id.
+	h := gm.SM3([]byte("fresh"))
+	if err := s.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enroll(ctx, h, hub.Device{ID: "T-1", PublicKey: []byte{1}, Enrolled: t0, NextSeq: 1}, t0); !errors.Is(err, hub.ErrDeviceRevoked) {
+		t.Fatalf("re-enrolment: %v", err)
+	}
+	if tk, _ := s.Token(ctx, h); tk.UsedBy != "" {
+		t.Fatal("a refused enrolment used up the token")
+	}
+}
+
+func testFlags(t *testing.T, s hub.Store) {
+	ctx := context.Background()
+	enroll(t, s, "T-1")
+	// Flags raised one a minute, on alternate devices.
+	err := s.Ingest(ctx, "T-1", func(tx hub.IngestTx) error {
+		for i := range 20 {
+			at := t0.Add(time.Duration(i) * time.Minute)
+			f := hub.Flag{ID: id(at.UnixMilli(), byte(i)), Device: []string{"T-1", "T-2"}[i%2], Kind: []string{"gap", "clock"}[i%3/2], At: at}
+			if _, err := tx.PutFlag(f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(q hub.FlagQuery) int {
+		n := 0
+		for {
+			page, more, err := s.Flags(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range page {
+				if (!q.From.IsZero() && f.At.Before(q.From)) || (!q.To.IsZero() && f.At.After(q.To)) {
+					t.Fatalf("flag at %v outside [%v, %v]", f.At, q.From, q.To)
+				}
+			}
+			n += len(page)
+			if !more {
+				return n
+			}
+			q.After = page[len(page)-1].ID
+		}
+	}
+	tests := []struct {
+		name string
+		q    hub.FlagQuery
+		want int
+	}{
+		{name: "all", q: hub.FlagQuery{}, want: 20},
+		{name: "from", q: hub.FlagQuery{From: t0.Add(15 * time.Minute)}, want: 5},
+		{name: "to, inclusive", q: hub.FlagQuery{To: t0.Add(4 * time.Minute)}, want: 5},
+		{name: "range in pages of 2", q: hub.FlagQuery{From: t0.Add(5 * time.Minute), To: t0.Add(14 * time.Minute), Limit: 2}, want: 10},
+		{name: "range and device", q: hub.FlagQuery{From: t0.Add(5 * time.Minute), To: t0.Add(14 * time.Minute), Device: "T-2"}, want: 5},
+		{name: "range and kind", q: hub.FlagQuery{From: t0, To: t0.Add(5 * time.Minute), Kind: "clock"}, want: 2},
+		{name: "empty range", q: hub.FlagQuery{From: t0.Add(time.Hour)}, want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := count(tt.q); got != tt.want {
+				t.Fatalf("got %d flags, want %d", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -230,6 +392,9 @@ func testQueries(t *testing.T, s hub.Store) {
 					r.PlateHash = plate
 					r.Flags = []string{"chain_gap"}
 				}
+				if i%10 == 3 {
+					r.Stop = "stop-" + dev
+				}
 				if err := tx.PutRecord(r); err != nil {
 					return err
 				}
@@ -267,6 +432,11 @@ func testQueries(t *testing.T, s hub.Store) {
 		{name: "plate", q: hub.RecordQuery{PlateHash: plate}, want: 2},
 		{name: "flagged", q: hub.RecordQuery{FlaggedOnly: true, Device: "T-1"}, want: 1},
 		{name: "time range", q: hub.RecordQuery{From: t0.Add(10 * time.Minute), To: t0.Add(19 * time.Minute), Limit: 3}, want: 20},
+		{name: "stop", q: hub.RecordQuery{Stop: "stop-T-2"}, want: 5},
+		{name: "stop in pages of 2", q: hub.RecordQuery{Stop: "stop-T-1", Limit: 2}, want: 5},
+		{name: "stop and verdict", q: hub.RecordQuery{Stop: "stop-T-1", Verdict: "INVALID"}, want: 5},
+		{name: "stop and time range", q: hub.RecordQuery{Stop: "stop-T-1", From: t0.Add(10 * time.Minute), To: t0.Add(30 * time.Minute)}, want: 2},
+		{name: "unknown stop", q: hub.RecordQuery{Stop: "stop-T"}, want: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

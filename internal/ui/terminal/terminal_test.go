@@ -1,0 +1,74 @@
+package terminal
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/demo"
+	"github.com/roadcheck/roadcheck/internal/syncclient"
+	"github.com/roadcheck/roadcheck/internal/verify"
+)
+
+// Demo mode builds the demo world for the clock's time into a temporary
+// database: every sample verifies as the world promises, and Close removes
+// the directory.
+func TestOpenDemo(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(demo.ReferenceTime)
+	tm, err := Open(ctx, Options{Demo: true, Clock: clk, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := tm.Dir
+	if len(tm.Samples) != len(tm.Demo.Samples) || len(tm.Samples) < 20 {
+		t.Fatalf("%d samples", len(tm.Samples))
+	}
+	v := verify.New(tm.Trust, clk, verify.DefaultPolicy())
+	for _, s := range tm.Samples {
+		if got := v.Verify(ctx, s.Text, clk.Now()).Verdict.String(); got != s.Verdict {
+			t.Errorf("%s: %s, want %s", s.Name, got, s.Verdict)
+		}
+	}
+	if sum := tm.Trust.Summary(clk.Now(), verify.DefaultPolicy().MaxTrustAge); len(sum.Anchors) != 1 || len(sum.Lists) == 0 {
+		t.Errorf("trust summary: %d anchors, %d lists", len(sum.Anchors), len(sum.Lists))
+	}
+	if err := tm.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("demo directory %s left behind: %v", dir, err)
+	}
+}
+
+// Outside demo mode the database lives in Dir; a terminal that is not
+// enrolled has a sync service in the zero state that does nothing.
+func TestOpenDirNotEnrolled(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	tm, err := Open(ctx, Options{Dir: dir, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	if _, err := os.Stat(filepath.Join(dir, DBFile)); err != nil {
+		t.Fatal(err)
+	}
+	if tm.Samples != nil || tm.Demo != nil {
+		t.Error("demo data outside demo mode")
+	}
+	if err := tm.Sync.Start(ctx); err != nil {
+		t.Fatalf("Start on a terminal that is not enrolled: %v", err)
+	}
+	ch, unsub := tm.Sync.Subscribe()
+	defer unsub()
+	if st := <-ch; st != (syncclient.State{}) || tm.Sync.State() != (syncclient.State{}) {
+		t.Errorf("state %+v", st)
+	}
+	tm.Sync.Trigger()
+	if st, err := tm.Sync.SyncState(ctx); err != nil || st.HubURL != "" {
+		t.Errorf("SyncState = %+v, %v", st, err)
+	}
+}
