@@ -172,25 +172,28 @@ func (b *builder) build() error {
 	}
 	ts := func(t time.Time) int64 { return t.Unix() }
 	h := credential.IDHash
+	// Sequences grow with the world's time, so a world built later always
+	// supersedes an earlier one on a terminal or hub that holds both.
+	seq := 2 * uint64(at.Unix())
 	szFull := list(szSigner, "440300/1", &credential.StatusList{
-		Issuer: "440300", Sequence: 41, ThisUpdate: ts(day(at, -3)), NextUpdate: ts(day(at, 4)),
+		Issuer: "440300", Sequence: seq, ThisUpdate: ts(day(at, -3)), NextUpdate: ts(day(at, 4)),
 		Entries: []credential.StatusEntry{
 			{IDHash: h(idRevoked), Status: credential.StatusRevoked, Since: ts(day(at, -20))},
 			{IDHash: h("44030012902023000777"), Status: credential.StatusSuspended, Since: ts(day(at, -40))},
 		},
 	})
 	szDelta := list(szSigner, "440300/2", &credential.StatusList{
-		Issuer: "440300", Sequence: 42, Base: 41, ThisUpdate: ts(day(at, -1)), NextUpdate: ts(day(at, 6)),
+		Issuer: "440300", Sequence: seq + 1, Base: seq, ThisUpdate: ts(day(at, -1)), NextUpdate: ts(day(at, 6)),
 		Entries: []credential.StatusEntry{
 			{IDHash: h(idSuspended), Status: credential.StatusSuspended, Since: ts(day(at, -1))},
 			{IDHash: h("44030012902023000777"), Status: credential.StatusActive, Since: ts(day(at, -1))},
 		},
 	})
 	gzFull := list(gdSigner, "440100/1", &credential.StatusList{
-		Issuer: "440100", Sequence: 7, ThisUpdate: ts(day(at, -2)), NextUpdate: ts(day(at, 5)),
+		Issuer: "440100", Sequence: seq, ThisUpdate: ts(day(at, -2)), NextUpdate: ts(day(at, 5)),
 	})
 	cdFull := list(scSigner, "510100/1", &credential.StatusList{
-		Issuer: "510100", Sequence: 3, ThisUpdate: ts(day(at, -12)), NextUpdate: ts(day(at, -5)),
+		Issuer: "510100", Sequence: seq, ThisUpdate: ts(day(at, -12)), NextUpdate: ts(day(at, -5)),
 	})
 	if b.err != nil {
 		return b.err

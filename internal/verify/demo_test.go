@@ -112,3 +112,34 @@ func TestDemoWorldDeterministic(t *testing.T) {
 		t.Fatal("different seeds, same root")
 	}
 }
+
+// TestLaterDemoWorldSupersedes imports the world of one day and then the
+// world of the next into the same store: nothing is refused, and the later
+// world's samples verify as promised.
+func TestLaterDemoWorldSupersedes(t *testing.T) {
+	w1, err := demo.Build(demo.DefaultSeed, demo.ReferenceTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2, err := demo.Build(demo.DefaultSeed, demo.ReferenceTime.Add(26*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newStore(t, w1.AnchorsPEM, w1.BundlePEM)
+	rep, err := st.Import(context.Background(), w2.BundlePEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range rep.Blocks {
+		if b.Outcome == trust.Skipped {
+			t.Fatalf("block %d %s refused: %v", b.Block.Index, b.Label, b.Err)
+		}
+	}
+	v := verify.New(st, nil, verify.DefaultPolicy())
+	for _, s := range w2.Samples {
+		res := v.Verify(context.Background(), s.Text, w2.At)
+		if res.Verdict.String() != s.Verdict {
+			t.Errorf("%s: %s %v, want %s", s.Name, res.Verdict, reasonCodes(res.Reasons), s.Verdict)
+		}
+	}
+}
