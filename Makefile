@@ -4,18 +4,32 @@ BIN      := build/bin
 GOFLAGS  ?= -buildvcs=false
 export GOFLAGS
 
-.PHONY: run test build bench bench-scan lint tidy-check fuzz deps-gui deps-test clean
+.PHONY: run run-cli test build package gui-perf bench bench-scan lint tidy-check fuzz deps-gui deps-test clean
 
-## run: the demo end to end on the embedded demo world
-run:
+## run: the terminal GUI on the demo world (installs the Debian packages it needs)
+run: deps-gui
+	$(GO) run ./app/roadcheck --demo
+
+## run-cli: the same demo in the terminal: build, import, verify every sample
+run-cli:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./app/rcctl
 	RCCTL=$(BIN)/rcctl bash build/demo-run.sh
 
-## test: vet and all tests with the race detector
-test: deps-gui
+## test: vet, all tests with the race detector, the CLI demo and the GUI smoke test under Xvfb
+test: deps-test
 	$(GO) vet ./...
 	$(GO) test -race -timeout 14m ./...
+	$(MAKE) --no-print-directory run-cli
+	bash build/xvfb-smoke.sh
+
+## package: a Linux desktop package of the GUI (fyne tooling) into build/out
+package: deps-gui
+	bash build/package/package.sh linux
+
+## gui-perf: cold start and verdict latency of the GUI under Xvfb
+gui-perf: deps-test
+	bash build/gui-perf.sh
 
 ## build: every program into build/bin
 build: deps-gui

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench-scan.sh: the scan decoder against zbar on a synthetic corpus.
 #
-# Generates a deterministic corpus of camera-like frames of RTC1 codes (12
+# Generates a deterministic corpus of camera-like frames of RTC1 codes (13
 # condition families × 640x480, 1280x720, 1920x1080; PNG, JPEG for the
-# jpeg family) into a temporary folder, decodes every frame with the
+# jpeg and mixed families) into a temporary folder, decodes every frame with the
 # project's decoder under its real per-frame budget and with
 # `zbarimg --quiet --raw`, and prints the decode rate of both per condition
 # and overall, and the decoder's median and p95 time per frame by size.

@@ -100,7 +100,7 @@ func cmdScan(ctx context.Context, env *Env, args []string) int {
 	case *dir != "" && len(files) > 0:
 		return failf(env, "scan: give files or --dir, not both")
 	case *dir != "":
-		s, err := scan.NewDirSource(*dir, env.Clock)
+		s, err := scan.NewDirSource(ctx, *dir, env.Clock)
 		if err != nil {
 			return failf(env, "scan: %v", err)
 		}
@@ -179,10 +179,11 @@ func scanCamera(ctx context.Context, env *Env, dec *scan.Decoder, device string,
 		t, ok := src.(scan.Torch)
 		if !ok {
 			fmt.Fprintf(env.Stderr, "rcctl: scan: %s has no torch; scanning without\n", device)
-		} else if err := t.SetTorch(true); err != nil {
+		} else if err := t.SetTorch(ctx, true); err != nil {
 			fmt.Fprintf(env.Stderr, "rcctl: scan: %v; scanning without\n", err)
 		} else {
-			defer t.SetTorch(false)
+			// Switch off even when ctx has ended.
+			defer t.SetTorch(context.WithoutCancel(ctx), false)
 		}
 	}
 	enc := json.NewEncoder(env.Stdout)

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"context"
 	"image"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
@@ -11,7 +12,7 @@ import (
 type Torch interface {
 	// SetTorch switches the light; errors wrap ErrNoTorch when there is
 	// none.
-	SetTorch(on bool) error
+	SetTorch(ctx context.Context, on bool) error
 }
 
 // CameraOptions select and configure a camera for OpenCamera.

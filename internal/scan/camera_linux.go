@@ -180,7 +180,10 @@ func OpenCamera(ctx context.Context, opts CameraOptions) (*Camera, error) {
 // SetTorch switches the camera's flash LED to torch mode or off through
 // V4L2_CID_FLASH_LED_MODE. Errors wrap ErrNoTorch when the camera has no
 // such control.
-func (c *Camera) SetTorch(on bool) error {
+func (c *Camera) SetTorch(ctx context.Context, on bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if !c.hasTorch {
 		return fmt.Errorf("%s: %w", c.name, ErrNoTorch)
 	}

@@ -16,7 +16,7 @@ func ListCameras(ctx context.Context) ([]CameraInfo, error) {
 type Camera struct{ *liveSource }
 
 // SetTorch implements Torch.
-func (c *Camera) SetTorch(on bool) error { return ErrNoTorch }
+func (c *Camera) SetTorch(ctx context.Context, on bool) error { return ErrNoTorch }
 
 // OpenCamera returns ErrNoCamera: V4L2 capture exists on Linux only.
 func OpenCamera(ctx context.Context, opts CameraOptions) (*Camera, error) {

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 
@@ -13,29 +14,36 @@ import (
 const corpusSeed = 20261127
 
 // minRate is the decode rate each condition family must reach on the test
-// corpus (unlimited budget). Set at what the pipeline achieves minus a
-// margin of about one frame; see build/bench-scan.sh for the rates under
-// the real per-frame budget and against zbar.
+// corpus (unlimited budget): what the pipeline achieves (10/10 on every
+// family at the time of writing, 9/10 on motion) minus one frame. See
+// build/bench-scan.sh for the rates under the real per-frame budget and
+// against zbar.
 var minRate = map[scene.Condition]float64{
 	scene.Clean:       1.0,
-	scene.Blur:        0.85,
-	scene.Motion:      0.85,
-	scene.Noise:       0.85,
-	scene.Rotation:    0.85,
-	scene.Perspective: 0.85,
-	scene.Glare:       0.85,
-	scene.LowContrast: 0.85,
-	scene.Uneven:      0.85,
-	scene.JPEG:        0.85,
-	scene.Inverted:    0.85,
-	scene.Moire:       0.85,
+	scene.Blur:        0.9,
+	scene.Motion:      0.8,
+	scene.Noise:       0.9,
+	scene.Rotation:    0.9,
+	scene.Perspective: 0.9,
+	scene.Glare:       0.9,
+	scene.LowContrast: 0.9,
+	scene.Uneven:      0.9,
+	scene.JPEG:        0.9,
+	scene.Inverted:    0.9,
+	scene.Moire:       0.9,
+	scene.Mixed:       0.9,
+}
+
+// corpusSize is the number of 640×480 frames per condition family.
+func corpusSize() int {
+	if testing.Short() || raceBuild {
+		return 5
+	}
+	return 10
 }
 
 func TestDecodeCorpus(t *testing.T) {
-	per := 8
-	if testing.Short() {
-		per = 4
-	}
+	per := corpusSize()
 	for _, cond := range scene.Conditions {
 		t.Run(string(cond), func(t *testing.T) {
 			t.Parallel()
@@ -53,10 +61,11 @@ func TestDecodeCorpus(t *testing.T) {
 					t.Logf("%s: not decoded (%v) %s", sp.Name(), err, f.Params)
 				}
 			}
-			rate := float64(ok) / float64(len(specs))
-			t.Logf("%s: %d/%d decoded", cond, ok, len(specs))
-			if rate < minRate[cond] {
-				t.Errorf("%s: decode rate %.2f, want ≥ %.2f", cond, rate, minRate[cond])
+			// Round down: a smaller corpus keeps a margin of one frame.
+			need := int(math.Floor(minRate[cond] * float64(len(specs))))
+			t.Logf("%s: %d/%d decoded, need %d", cond, ok, len(specs), need)
+			if ok < need {
+				t.Errorf("%s: decoded %d/%d, want at least %d (rate %.2f)", cond, ok, len(specs), need, minRate[cond])
 			}
 		})
 	}
@@ -65,7 +74,7 @@ func TestDecodeCorpus(t *testing.T) {
 // TestDecodeLargeFrames covers the 720p and 1080p camera modes.
 func TestDecodeLargeFrames(t *testing.T) {
 	conds := []scene.Condition{scene.Clean, scene.Blur, scene.Perspective, scene.Inverted}
-	if testing.Short() {
+	if testing.Short() || raceBuild {
 		conds = conds[:2]
 	}
 	var mu sync.Mutex

@@ -83,7 +83,10 @@ func NewDecoder(opts Options) *Decoder {
 // decode, when the budget runs out, or when ctx is done. It returns an
 // error wrapping ErrNoCode when nothing decoded (also when the budget ran
 // out), ErrTooLarge for images beyond MaxSide or MaxDeclaredPixels, or
-// ctx.Err() when ctx was cancelled before anything decoded.
+// ctx's error when ctx ended before anything decoded.
+//
+// WARNING: the budget is checked between steps, so a frame may overrun it
+// by one step (a few milliseconds; more on a loaded machine).
 func (d *Decoder) Decode(ctx context.Context, img image.Image) (Result, error) {
 	start := d.opts.Clock.Now()
 	if img == nil || img.Bounds().Dx() < 21 || img.Bounds().Dy() < 21 {
@@ -92,12 +95,12 @@ func (d *Decoder) Decode(ctx context.Context, img image.Image) (Result, error) {
 	if b := img.Bounds(); b.Dx() > MaxSide || b.Dy() > MaxSide || b.Dx()*b.Dy() > MaxDeclaredPixels {
 		return Result{}, fmt.Errorf("decode: image of %dx%d: %w", b.Dx(), b.Dy(), ErrTooLarge)
 	}
+	caller := ctx
 	if d.opts.Budget > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d.opts.Budget)
 		defer cancel()
 	}
-	parent := ctx
 	g := greyOf(img)
 	scale := 1.0
 	if px := g.w * g.h; px > d.opts.MaxPixels {
@@ -115,13 +118,15 @@ func (d *Decoder) Decode(ctx context.Context, img image.Image) (Result, error) {
 		}
 		return res, nil
 	}
-	if err := parent.Err(); err != nil && ctxCancelled(err) {
+	if err := caller.Err(); err != nil {
 		return res, fmt.Errorf("decode: %w", err)
 	}
-	return res, fmt.Errorf("decode %dx%d: %w", img.Bounds().Dx(), img.Bounds().Dy(), ErrNoCode)
+	b := img.Bounds()
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("decode %dx%d: budget %v used up after %d of %d steps: %w", b.Dx(), b.Dy(), d.opts.Budget, s.steps, s.planLen, ErrNoCode)
+	}
+	return res, fmt.Errorf("decode %dx%d: %w", b.Dx(), b.Dy(), ErrNoCode)
 }
-
-func ctxCancelled(err error) bool { return err == context.Canceled }
 
 // sqrtRatio is the linear scale factor that turns b pixels into a.
 func sqrtRatio(a, b int) float64 { return math.Sqrt(float64(a) / float64(b)) }
@@ -129,13 +134,6 @@ func sqrtRatio(a, b int) float64 { return math.Sqrt(float64(a) / float64(b)) }
 // extraSteps is how many more plan steps run after a code without the
 // preferred prefix was found (the budget still applies).
 const extraSteps = 5
-
-// planHook, when set (by tests), edits the plan.
-var planHook func([]step) []step
-
-// truth, when set (by tests), maps module to image coordinates of the
-// symbol in the frame, for tracing.
-var truth func(u, v float64) pt
 
 // debugf, when set (by tests), traces the pipeline.
 var debugf func(format string, args ...any)
@@ -158,7 +156,8 @@ type session struct {
 	found    []found // non-preferred codes found so far
 	extra    int     // attempts left after a non-preferred find; -1 = none yet
 	finders  []finder
-	attempts int
+	steps    int // plan steps started
+	planLen  int
 }
 
 type triedTriple struct {
@@ -173,13 +172,15 @@ type found struct {
 
 // step is one attempt of the plan: a detection plane (scale relative to
 // the grey frame), a binarizer and a polarity.
+//
+// Whatever the detection plane, modules are sampled from the grey frame at
+// full resolution.
 type step struct {
-	name   string
-	plane  string  // key for session.detPlane
-	scale  float64 // detection plane pixels per grey pixel
-	binar  string  // "hybrid" or "global"
-	pol    polarity
-	sample string // sampling plane key: "grey" or another plane key
+	name  string
+	plane string  // preprocessing: "grey", "sharp" (unsharp mask), "local" (local contrast normalisation)
+	scale float64 // detection plane pixels per grey pixel
+	binar string  // "hybrid" or "global"; "" for the crop steps
+	pol   polarity
 }
 
 // plan returns the attempt order for a frame of the given size.
@@ -193,32 +194,32 @@ func plan(w, h int) []step {
 	}
 	b := base
 	var st []step
-	add := func(name, pl string, scale float64, binar string, pol polarity, sample string) {
-		st = append(st, step{name, pl, scale, binar, pol, sample})
+	add := func(name, pl string, scale float64, binar string, pol polarity) {
+		st = append(st, step{name, pl, scale, binar, pol})
 	}
-	add("sharp/hybrid", "sharp", b, "hybrid", 1, "grey")
-	add("inv/sharp/hybrid", "sharp", b, "hybrid", -1, "grey")
-	add("norm/hybrid", "local", b, "hybrid", 1, "grey")
+	add("sharp/hybrid", "sharp", b, "hybrid", 1)
+	add("inv/sharp/hybrid", "sharp", b, "hybrid", -1)
+	add("norm/hybrid", "local", b, "hybrid", 1)
 	if b < 1 {
 		// Small or distant codes in a large frame need every pixel.
-		add("full/sharp/hybrid", "sharp", 1, "hybrid", 1, "grey")
+		add("full/sharp/hybrid", "sharp", 1, "hybrid", 1)
 	}
-	add("hybrid", "grey", b, "hybrid", 1, "grey")
-	add("global", "grey", b, "global", 1, "grey")
+	add("hybrid", "grey", b, "hybrid", 1)
+	add("global", "grey", b, "global", 1)
 	if b == 1 {
-		add("up2/sharp/hybrid", "sharp", 2, "hybrid", 1, "grey")
+		add("up2/sharp/hybrid", "sharp", 2, "hybrid", 1)
 	}
-	add("inv/norm/hybrid", "local", b, "hybrid", -1, "grey")
-	add("inv/global", "grey", b, "global", -1, "grey")
-	add("norm/global", "local", b, "global", 1, "grey")
-	add("up2/hybrid", "grey", 2*b, "hybrid", 1, "grey")
-	add("inv/up2/sharp/hybrid", "sharp", 2*b, "hybrid", -1, "grey")
+	add("inv/norm/hybrid", "local", b, "hybrid", -1)
+	add("inv/global", "grey", b, "global", -1)
+	add("norm/global", "local", b, "global", 1)
+	add("up2/hybrid", "grey", 2*b, "hybrid", 1)
+	add("inv/up2/sharp/hybrid", "sharp", 2*b, "hybrid", -1)
 	if b < 1 {
-		add("full/norm/hybrid", "local", 1, "hybrid", 1, "grey")
+		add("full/norm/hybrid", "local", 1, "hybrid", 1)
 	}
-	add("down2/hybrid", "grey", b/2, "hybrid", 1, "grey")
-	add("crop", "", 0, "", 1, "grey")
-	add("inv/crop", "", 0, "", -1, "grey")
+	add("down2/hybrid", "grey", b/2, "hybrid", 1)
+	add("crop", "", 0, "", 1)
+	add("inv/crop", "", 0, "", -1)
 	return st
 }
 
@@ -247,8 +248,6 @@ func (s *session) plane(name string, scale float64) *plane {
 			p = g.localNormalised(max(8, min(g.w, g.h)/24))
 		case "sharp":
 			p = g.unsharp(3, 2)
-		case "norm":
-			p = g.normalised()
 		default:
 			p = g
 		}
@@ -304,13 +303,12 @@ func binarize(p *plane, kind string) (*gozxing.BitMatrix, error) {
 func (s *session) run(ctx context.Context) (Result, bool) {
 	s.extra = -1
 	steps := plan(s.g.w, s.g.h)
-	if planHook != nil {
-		steps = planHook(steps)
-	}
+	s.planLen = len(steps)
 	for _, st := range steps {
 		if ctx.Err() != nil {
 			break
 		}
+		s.steps++
 		if s.extra == 0 {
 			break
 		}
@@ -352,13 +350,13 @@ func (s *session) step(ctx context.Context, st step) (Result, bool) {
 	for _, c := range cands {
 		s.finders = append(s.finders, finder{p: c.p.scale(1 / st.scale), ms: c.ms / st.scale, count: c.count})
 	}
-	return s.readCandidates(ctx, st.name, cands, 1/st.scale, pt{}, st.pol, st.sample)
+	return s.readCandidates(ctx, st.name, cands, 1/st.scale, pt{}, st.pol)
 }
 
 // readCandidates reads the triples formed from cands, whose coordinates map
 // to the grey frame by ·f + off.
-func (s *session) readCandidates(ctx context.Context, name string, cands []finder, f float64, off pt, pol polarity, sample string) (Result, bool) {
-	g := s.plane(sample, 1)
+func (s *session) readCandidates(ctx context.Context, name string, cands []finder, f float64, off pt, pol polarity) (Result, bool) {
+	g := s.g
 	for _, t := range triples(cands, 6) {
 		if ctx.Err() != nil {
 			return Result{}, false
@@ -467,7 +465,7 @@ func (s *session) cropStep(ctx context.Context, st step) (Result, bool) {
 			bm.FlipAll()
 		}
 		cands := findFinders(bm, 2)
-		if res, ok := s.readCandidates(ctx, st.name+"/"+binar, cands, 1/f, pt{float64(x0), float64(y0)}, st.pol, st.sample); ok {
+		if res, ok := s.readCandidates(ctx, st.name+"/"+binar, cands, 1/f, pt{float64(x0), float64(y0)}, st.pol); ok {
 			return res, true
 		}
 	}

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -120,7 +121,10 @@ func (c *FakeCamera) DeviceCloses() int {
 func (c *FakeCamera) Stopped() <-chan struct{} { return c.done }
 
 // SetTorch implements Torch; it records the state.
-func (c *FakeCamera) SetTorch(on bool) error {
+func (c *FakeCamera) SetTorch(ctx context.Context, on bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if c.dev.opts.NoTorch {
 		return fmt.Errorf("%s: %w", c.name, ErrNoTorch)
 	}

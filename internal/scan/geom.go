@@ -5,17 +5,14 @@ import "math"
 // pt is a point in pixel or module coordinates.
 type pt struct{ x, y float64 }
 
-func (a pt) sub(b pt) pt         { return pt{a.x - b.x, a.y - b.y} }
-func (a pt) add(b pt) pt         { return pt{a.x + b.x, a.y + b.y} }
-func (a pt) scale(f float64) pt  { return pt{a.x * f, a.y * f} }
-func (a pt) dist(b pt) float64   { return math.Hypot(a.x-b.x, a.y-b.y) }
-func (a pt) cross(b pt) float64  { return a.x*b.y - a.y*b.x }
-func (a pt) norm() float64       { return math.Hypot(a.x, a.y) }
-func (a pt) dot(b pt) float64    { return a.x*b.x + a.y*b.y }
-func lerp(a, b pt, t float64) pt { return pt{a.x + (b.x-a.x)*t, a.y + (b.y-a.y)*t} }
-func mid(a, b pt) pt             { return lerp(a, b, 0.5) }
-func ptOf(x, y float64) pt       { return pt{x, y} }
-func (a pt) finite() bool        { return !math.IsNaN(a.x+a.y) && !math.IsInf(a.x+a.y, 0) }
+func (a pt) sub(b pt) pt        { return pt{a.x - b.x, a.y - b.y} }
+func (a pt) add(b pt) pt        { return pt{a.x + b.x, a.y + b.y} }
+func (a pt) scale(f float64) pt { return pt{a.x * f, a.y * f} }
+func (a pt) dist(b pt) float64  { return math.Hypot(a.x-b.x, a.y-b.y) }
+func (a pt) cross(b pt) float64 { return a.x*b.y - a.y*b.x }
+func (a pt) norm() float64      { return math.Hypot(a.x, a.y) }
+func (a pt) dot(b pt) float64   { return a.x*b.x + a.y*b.y }
+func (a pt) finite() bool       { return !math.IsNaN(a.x+a.y) && !math.IsInf(a.x+a.y, 0) }
 func (a pt) within(w, h int) bool {
 	return a.x >= 0 && a.y >= 0 && a.x < float64(w) && a.y < float64(h)
 }

@@ -4,7 +4,6 @@ import (
 	"image"
 	"image/color"
 	"math"
-	"slices"
 )
 
 // plane is an 8-bit luminance image, row-major, no padding.
@@ -62,13 +61,6 @@ func greyOf(img image.Image) *plane {
 		}
 	}
 	return p
-}
-
-// at returns the pixel, clamping coordinates to the plane.
-func (p *plane) at(x, y int) byte {
-	x = min(max(x, 0), p.w-1)
-	y = min(max(y, 0), p.h-1)
-	return p.pix[y*p.w+x]
 }
 
 // sample returns the bilinear interpolation at (x, y) in pixel coordinates
@@ -221,43 +213,6 @@ func (p *plane) boxBlur(r int) *plane {
 	return q
 }
 
-// normalised stretches the 1st..99th percentile to the full range (global
-// contrast normalisation).
-func (p *plane) normalised() *plane {
-	var hist [256]int
-	for _, v := range p.pix {
-		hist[v]++
-	}
-	n := len(p.pix)
-	lo, hi := 0, 255
-	for acc := 0; lo < 255; lo++ {
-		acc += hist[lo]
-		if acc > n/100 {
-			break
-		}
-	}
-	for acc := 0; hi > 0; hi-- {
-		acc += hist[hi]
-		if acc > n/100 {
-			break
-		}
-	}
-	q := newPlane(p.w, p.h)
-	if hi <= lo {
-		copy(q.pix, p.pix)
-		return q
-	}
-	var lut [256]byte
-	for i := range lut {
-		v := (i - lo) * 255 / (hi - lo)
-		lut[i] = byte(min(max(v, 0), 255))
-	}
-	for i, v := range p.pix {
-		q.pix[i] = lut[v]
-	}
-	return q
-}
-
 // localNormalised divides out slowly varying light: each pixel is mapped
 // relative to the local mean over a (2r+1)² window, which flattens shadows,
 // glare halos and vignetting (local contrast normalisation).
@@ -343,13 +298,4 @@ func otsu(vals []float64) float64 {
 		}
 	}
 	return bestT
-}
-
-// median of a small slice (modifies order).
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	return v[len(v)/2]
 }

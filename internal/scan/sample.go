@@ -55,18 +55,6 @@ func (r *reader) readTriple(ctx context.Context, g *plane, t triple, pol polarit
 		}
 		gr, ok := r.locate(g, t, fits, dim, pol, contrast)
 		trace("    dim %d located=%v contrast=%.1f", dim, ok, contrast)
-		if truth != nil && ok {
-			worst := 0.0
-			for y := 0; y <= dim; y += 4 {
-				for x := 0; x <= dim; x += 4 {
-					q := gr.h.apply(float64(x)+0.5, float64(y)+0.5)
-					tp := truth(float64(x)+0.5, float64(y)+0.5)
-					worst = math.Max(worst, q.dist(tp))
-				}
-			}
-			trace("    grid worst error %.2f px (module %.2f px); finders err %.2f %.2f %.2f", worst, t.ms(),
-				t.tl.p.dist(truth(3.5, 3.5)), t.tr.p.dist(truth(float64(dim)-3.5, 3.5)), t.bl.p.dist(truth(3.5, float64(dim)-3.5)))
-		}
 		if !ok {
 			continue
 		}
@@ -218,40 +206,29 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 		}
 		return aps[a].i+aps[a].j < aps[b].i+aps[b].j
 	})
-	edgeX, edgeY := false, false // an alignment found on the top / left edge
+	// Only points off the finders' lines, or on both edges, fix a
+	// homography: three finders plus points on one edge are degenerate.
+	edgeX, edgeY, inner := false, false, false
 	for _, a := range aps {
 		radius := 2.5
 		if a.i == n && a.j == n && !(edgeX && edgeY) {
 			radius = math.Max(4, d*0.1)
 		}
 		p, ok := findAlignment(g, &h, a.m, radius, pol, contrast)
-		if truth != nil && ok {
-			tp := truth(a.m.x, a.m.y)
-			unit := h.apply(a.m.x+1, a.m.y).dist(h.apply(a.m.x, a.m.y))
-			trace("      align %v at %.1f,%.1f err %.2f modules (pred err %.2f)", a.m, p.x, p.y, p.dist(tp)/unit, h.apply(a.m.x, a.m.y).dist(tp)/unit)
-		} else {
-			trace("      align %v found=%v at %v", a.m, ok, p)
-		}
+		trace("      align %v found=%v at %v", a.m, ok, p)
 		if !ok {
 			continue
 		}
 		src = append(src, a.m)
 		dst = append(dst, p)
-		if a.i == 0 {
-			edgeX = true
+		edgeX = edgeX || a.i == 0
+		edgeY = edgeY || a.j == 0
+		inner = inner || (a.i != 0 && a.j != 0)
+		if !(edgeX && edgeY) && !inner {
+			continue
 		}
-		if a.j == 0 {
-			edgeY = true
-		}
-		// Three finders and points on one edge only are degenerate.
-		if len(src) >= 5 && (edgeX && edgeY || len(src) > 5 || a.i != 0 && a.j != 0) {
-			if h2, ok := robustFit(src, dst); ok {
-				h = h2
-			}
-		} else if a.i != 0 && a.j != 0 && len(src) == 4 {
-			if h2, ok := fitHomography(src, dst); ok {
-				h = h2
-			}
+		if h2, ok := robustFit(src, dst); ok && plausible(h2, h, d) {
+			h = h2
 		}
 	}
 	return grid{h: h, dim: dim}, true
@@ -287,7 +264,7 @@ func robustFit(src, dst []pt) (homography, bool) {
 			d2 = append(d2, dst[i])
 		}
 	}
-	if len(s2) == len(src) || len(s2) < 5 {
+	if len(s2) == len(src) || len(s2) < 4 {
 		return h, true
 	}
 	return fitHomography(s2, d2)

@@ -65,8 +65,11 @@ func NewFileSource(paths []string, clk clock.Clock) *FileSource {
 }
 
 // NewDirSource returns a FileSource over the PNG and JPEG files of dir, in
-// name order.
-func NewDirSource(dir string, clk clock.Clock) (*FileSource, error) {
+// name order (the folder is listed once, now).
+func NewDirSource(ctx context.Context, dir string, clk clock.Clock) (*FileSource, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("frame folder: %w", err)
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("frame folder: %w", err)

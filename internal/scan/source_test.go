@@ -208,7 +208,7 @@ func TestTorch(t *testing.T) {
 			}
 			defer cam.Close()
 			var torch Torch = cam
-			if err := torch.SetTorch(true); !errors.Is(err, tt.wantErr) {
+			if err := torch.SetTorch(context.Background(), true); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("SetTorch error = %v, want %v", err, tt.wantErr)
 			}
 			if cam.TorchOn() != (tt.wantErr == nil) {
@@ -232,7 +232,7 @@ func TestFileSourceAndStream(t *testing.T) {
 	copyFile("seed.jpg", "c.JPG") // same code again: reported once
 	copyFile("frame-160x120.png", "d.png")
 	copyFile("not-an-image.txt", "e.txt") // not picked up by extension
-	src, err := NewDirSource(dir, clock.NewFake(pinned))
+	src, err := NewDirSource(context.Background(), dir, clock.NewFake(pinned))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestFileSourceAndStream(t *testing.T) {
 }
 
 func TestNewDirSourceMissing(t *testing.T) {
-	_, err := NewDirSource(filepath.Join(t.TempDir(), "nope"), nil)
+	_, err := NewDirSource(context.Background(), filepath.Join(t.TempDir(), "nope"), nil)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("error = %v, want os.ErrNotExist", err)
 	}

@@ -71,6 +71,10 @@ type App struct {
 	orient     *orientLayout
 }
 
+// defaultAsync runs slow work on a new goroutine. The package's tests make
+// it an inline call, so that an App is synchronous from New on.
+var defaultAsync = func(f func()) { go f() }
+
 // checkState is one verification on screen.
 type checkState struct {
 	text     string
@@ -96,7 +100,7 @@ func New(fa fyne.App, d Deps) (*App, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &App{fa: fa, deps: d, cat: cat, ctx: ctx, stopCtx: cancel, async: func(f func()) { go f() }}
+	a := &App{fa: fa, deps: d, cat: cat, ctx: ctx, stopCtx: cancel, async: defaultAsync}
 	a.set = loadSettings(fa.Preferences(), d)
 	a.cat.set(a.set.Lang)
 	a.applyPolicy()

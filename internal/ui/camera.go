@@ -103,7 +103,9 @@ func (c *ScanCameras) Torch(device string, on bool) error {
 	if !ok {
 		return fmt.Errorf("%s: %w", device, scan.ErrNoTorch)
 	}
-	return t.SetTorch(on)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return t.SetTorch(ctx, on)
 }
 
 // cameraErrorKey names the sentence for a camera that stopped.

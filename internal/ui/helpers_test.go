@@ -22,6 +22,10 @@ import (
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
+// Every App of the tests runs its "background" work inline, from New on:
+// results are on screen when the call that started them returns.
+func init() { defaultAsync = func(f func()) { f() } }
+
 var update = flag.Bool("update", false, "rewrite the golden markup files in testdata")
 
 // assertMarkup compares obj's markup with testdata/name (rewritten with -update).

@@ -35,10 +35,11 @@ const (
 	JPEG        Condition = "jpeg"        // JPEG artefacts, quality 25–45
 	Inverted    Condition = "inverted"    // dark-mode phone: light modules on black
 	Moire       Condition = "moire"       // phone screen photographed: moiré and subpixel stripes
+	Mixed       Condition = "mixed"       // the roadside at once: blur, noise, tilt, shadow, dull ink, JPEG
 )
 
 // Conditions lists every condition family in report order.
-var Conditions = []Condition{Clean, Blur, Motion, Noise, Rotation, Perspective, Glare, LowContrast, Uneven, JPEG, Inverted, Moire}
+var Conditions = []Condition{Clean, Blur, Motion, Noise, Rotation, Perspective, Glare, LowContrast, Uneven, JPEG, Inverted, Moire, Mixed}
 
 // Size is a frame size in pixels.
 type Size struct{ W, H int }
@@ -203,6 +204,16 @@ func draw(r *rand.Rand, c Condition, sz Size) params {
 		p.inverted = true
 		p.bezel = true
 		p.ink, p.paper = u(0.75, 0.92), u(0.03, 0.10) // light modules on a black screen
+	case Mixed:
+		p.blur = u(1.0, 1.4) * k
+		p.noise = u(5, 9) / 255
+		p.jpegQ = 50 + r.IntN(26)
+		p.ink, p.paper = u(0.15, 0.3), u(0.55, 0.75)
+		a := u(8, 20) * math.Pi / 180
+		dir := u(0, 2*math.Pi)
+		p.tiltX, p.tiltY = a*math.Cos(dir), a*math.Sin(dir)
+		p.unevenLo = u(0.5, 0.8)
+		p.unevenAngle = u(0, 2*math.Pi)
 	case Moire:
 		p.bezel = true
 		p.moireA = u(0.12, 0.25)
@@ -442,37 +453,56 @@ func drawCode(lum []float64, W, H int, c *placement, p params) {
 	minX, minY = max(minX, 0), max(minY, 0)
 	maxX, maxY = min(maxX, W), min(maxY, H)
 	const ss = 3
+	inv := c.inv
+	// Incremental evaluation of the homography along each sub-sample row:
+	// numerators and denominator are linear in x.
+	dx := 1.0 / ss
+	n := max(0, maxX-minX)
+	sum := make([]float64, n)
+	hits := make([]int, n)
 	for y := minY; y < maxY; y++ {
-		for x := minX; x < maxX; x++ {
-			sum, hits := 0.0, 0
-			for sy := range ss {
-				for sx := range ss {
-					fx := float64(x) + (float64(sx)+0.5)/ss
-					fy := float64(y) + (float64(sy)+0.5)/ss
-					u, v, ok := c.inv.apply(fx, fy)
-					if !ok {
-						continue
-					}
+		clear(sum)
+		clear(hits)
+		for sy := range ss {
+			fy := float64(y) + (float64(sy)+0.5)/ss
+			fx := float64(minX) + 0.5/ss
+			nu := inv[0][0]*fx + inv[0][1]*fy + inv[0][2]
+			nv := inv[1][0]*fx + inv[1][1]*fy + inv[1][2]
+			w := inv[2][0]*fx + inv[2][1]*fy + inv[2][2]
+			du, dv, dw := inv[0][0]*dx, inv[1][0]*dx, inv[2][0]*dx
+			for i := 0; i < n*ss; i++ {
+				if w > 1e-12 {
+					r := 1 / w
+					u, v := nu*r, nv*r
+					val, ok := 0.0, true
 					switch {
 					case u >= 0 && v >= 0 && u < dim && v < dim:
 						if c.bits.Get(int(u), int(v)) {
-							sum += ink
+							val = ink
 						} else {
-							sum += paper
+							val = paper
 						}
 					case u >= -card && v >= -card && u < dim+card && v < dim+card:
-						sum += paper
+						val = paper
 					case p.bezel && u >= -bezel && v >= -bezel && u < dim+bezel && v < dim+bezel:
-						sum += bezelLum
+						val = bezelLum
 					default:
-						continue
+						ok = false
 					}
-					hits++
+					if ok {
+						sum[i/ss] += val
+						hits[i/ss]++
+					}
 				}
+				nu += du
+				nv += dv
+				w += dw
 			}
-			if hits > 0 {
-				i := y*W + x
-				lum[i] = (sum + lum[i]*float64(ss*ss-hits)) / (ss * ss)
+		}
+		for i := range n {
+			if hits[i] > 0 {
+				k := y*W + minX + i
+				lum[k] = (sum[i] + lum[k]*float64(ss*ss-hits[i])) / (ss * ss)
 			}
 		}
 	}
@@ -583,19 +613,21 @@ func bilinear(lum []float64, W, H int, x, y float64) float64 {
 }
 
 // colourise turns luminance into an RGB image with a colour tint, sensor
-// noise and, for moiré, subpixel stripes.
+// (luma) noise and, for moiré, subpixel stripes.
 func colourise(r *rand.Rand, lum []float64, W, H int, p params, screen *placement) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, W, H))
 	for y := range H {
 		for x := range W {
 			v := lum[y*W+x]
 			o := img.PixOffset(x, y)
+			screenPx := p.moireA > 0 && onScreen(screen, x, y)
+			noise := r.NormFloat64() * p.noise * 255
 			for ch := range 3 {
 				c := v * p.tint[ch]
-				if p.moireA > 0 && onScreen(screen, x, y) {
+				if screenPx {
 					c *= 1 - 0.5*p.moireA*(0.5+0.5*math.Sin(2*math.Pi*(float64(x)/p.moirePeriod+float64(ch)/3)))
 				}
-				c = c*255 + r.NormFloat64()*p.noise*255
+				c = c*255 + noise
 				img.Pix[o+ch] = uint8(math.Max(0, math.Min(255, math.Round(c))))
 			}
 			img.Pix[o+3] = 255

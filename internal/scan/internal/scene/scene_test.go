@@ -42,7 +42,7 @@ func TestRenderConditions(t *testing.T) {
 			if got := f.Image.Bounds().Size(); got != image.Pt(320, 240) {
 				t.Errorf("size %v", got)
 			}
-			if (c == JPEG) != (f.Encoded != nil) {
+			if (c == JPEG || c == Mixed) != (f.Encoded != nil) {
 				t.Errorf("Encoded set = %v for %s", f.Encoded != nil, c)
 			}
 			if f.Version < 12 || f.Version > 17 {
