@@ -197,7 +197,7 @@ func (p *plane) boxBlur(r int) *plane {
 			col[x] += uint32(v)
 		}
 	}
-	inv := uint64((1<<32)/(n*n)) + 1
+	inv := uint64(1<<32)/uint64(n*n) + 1
 	for y := range h {
 		out := q.pix[y*w : (y+1)*w]
 		out = out[:len(col)]

@@ -3,6 +3,7 @@ package scan
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -47,6 +48,12 @@ func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 	if format == "" {
 		return nil, fmt.Errorf("load image: %w", ErrNotImage)
 	}
+	// The PNG header's size is checked before the decoder sees it: on
+	// 32-bit platforms image/png itself fails on large sizes with a less
+	// useful error.
+	if w, h, ok := pngSize(data); ok && (w > MaxSide || h > MaxSide) {
+		return nil, fmt.Errorf("load image: png declares %dx%d: %w", w, h, ErrTooLarge)
+	}
 	var cfg image.Config
 	if format == "png" {
 		cfg, err = png.DecodeConfig(bytes.NewReader(data))
@@ -86,6 +93,14 @@ func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 		return &image.Gray{Pix: g.pix, Stride: g.w, Rect: image.Rect(0, 0, g.w, g.h)}, nil
 	}
 	return img, nil
+}
+
+// pngSize reads width and height from a PNG's IHDR chunk.
+func pngSize(b []byte) (w, h uint32, ok bool) {
+	if len(b) < 24 || string(b[12:16]) != "IHDR" {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint32(b[16:20]), binary.BigEndian.Uint32(b[20:24]), true
 }
 
 // sniff returns "png", "jpeg" or "" from the magic bytes.

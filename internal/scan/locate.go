@@ -153,25 +153,3 @@ func (t triple) shifted(d pt) triple {
 	s := func(x finder) finder { return finder{p: x.p.add(d), ms: x.ms, count: x.count} }
 	return triple{tl: s(t.tl), tr: s(t.tr), bl: s(t.bl), score: t.score}
 }
-
-// dimensions returns the plausible symbol sizes (4k+17) for t, nearest to
-// the geometric estimate first.
-func (t triple) dimensions(n int) []int {
-	ms := t.ms()
-	est := (t.tl.p.dist(t.tr.p)+t.tl.p.dist(t.bl.p))/(2*ms) + 7
-	type cand struct {
-		dim int
-		d   float64
-	}
-	var cs []cand
-	for v := 1; v <= 40; v++ {
-		dim := 17 + 4*v
-		cs = append(cs, cand{dim, math.Abs(float64(dim) - est)})
-	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
-	var out []int
-	for _, c := range cs[:n] {
-		out = append(out, c.dim)
-	}
-	return out
-}

@@ -1,8 +1,11 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"image"
+	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -282,5 +285,42 @@ func TestStreamEmitError(t *testing.T) {
 	err := Stream(context.Background(), src, NewDecoder(Options{Budget: -1}), StreamOptions{}, func(Frame, Result) error { return stop })
 	if !errors.Is(err, stop) {
 		t.Errorf("Stream = %v, want the emit error", err)
+	}
+}
+
+func TestStreamRepeat(t *testing.T) {
+	dir := t.TempDir()
+	blank := image.NewGray(image.Rect(0, 0, 64, 64))
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, blank); err != nil {
+		t.Fatal(err)
+	}
+	blankPath := filepath.Join(dir, "blank.png")
+	if err := os.WriteFile(blankPath, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code := filepath.Join("testdata", "seed.png")
+	frames := []string{code, code, blankPath, blankPath, code}
+	tests := []struct {
+		name   string
+		repeat int
+		want   int
+	}{
+		{name: "once per stream", repeat: 0, want: 1},
+		{name: "again after a gap longer than Repeat", repeat: 2, want: 2},
+		{name: "not again within Repeat frames", repeat: 3, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := 0
+			err := Stream(context.Background(), NewFileSource(frames, nil), NewDecoder(Options{Budget: -1}), StreamOptions{Repeat: tt.repeat},
+				func(Frame, Result) error { n++; return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != tt.want {
+				t.Errorf("emitted %d times, want %d", n, tt.want)
+			}
+		})
 	}
 }

@@ -183,13 +183,14 @@ func pct(ts []float64, p float64) float64 {
 	return ts[min(max(i, 0), len(ts)-1)]
 }
 
-// zbarDecodes runs zbarimg --quiet --raw on path and reports whether any
+// zbarDecodes runs zbarimg --quiet --raw (QR only, inverted retry) on path and reports whether any
 // decoded line equals want.
 func zbarDecodes(ctx context.Context, zbar, path, want string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, zbar, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", path)
+	// QR only, and retry inverted (dark-mode) images: zbar at its best.
+	cmd := exec.CommandContext(ctx, zbar, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", "-Stest-inverted", path)
 	cmd.Stdout = &out
 	_ = cmd.Run() // exit 4 means nothing found
 	for _, line := range strings.Split(out.String(), "\n") {
