@@ -67,8 +67,56 @@ type App struct {
 	verdictBox *fyne.Container
 	checkBox   *fyne.Container // scan panel + verdict, laid out by checkLayout
 	stopBox    *fyne.Container
-	cam        *cameraRun
-	orient     *orientLayout
+	// stopStale: the stop changed while its tab was not shown; it is
+	// rebuilt when the tab is selected (not on the way to a verdict).
+	stopStale bool
+	// lazy are the tabs whose screens are built when first selected.
+	lazy map[*container.TabItem]*lazyTab
+	// The lazy tabs' screens, once first shown.
+	historyScr    *historyScreen
+	supervisorScr *supervisorScreen
+	settingsScr   *settingsScreen
+	warm          *warmer
+	cam           *cameraRun
+	orient        *orientLayout
+}
+
+// lazyTab is a tab whose screen is built the first time the officer
+// selects it and refreshed each time it is selected again (history and the
+// supervisor's query reload, settings re-read the trust store and the hub).
+// Nothing of these screens is built or loaded at sign-in, on the way to the
+// first verdict.
+type lazyTab struct {
+	box     *fyne.Container
+	build   func() (root fyne.CanvasObject, refresh func())
+	built   bool
+	refresh func()
+}
+
+// newLazyTab is a tab item whose content build makes on first selection.
+func (a *App) newLazyTab(text string, icon fyne.Resource, build func() (fyne.CanvasObject, func())) *container.TabItem {
+	lt := &lazyTab{box: container.NewStack(), build: build}
+	it := container.NewTabItemWithIcon(text, icon, lt.box)
+	a.lazy[it] = lt
+	return it
+}
+
+// tabShown builds or refreshes the screen of the tab just selected.
+func (a *App) tabShown(it *container.TabItem) {
+	if it == a.tabStop && a.stopStale {
+		a.renderStop()
+	}
+	lt := a.lazy[it]
+	switch {
+	case lt == nil:
+	case !lt.built:
+		root, refresh := lt.build()
+		lt.built, lt.refresh = true, refresh
+		lt.box.Objects = []fyne.CanvasObject{root}
+		lt.box.Refresh()
+	case lt.refresh != nil:
+		lt.refresh()
+	}
 }
 
 // defaultAsync runs slow work on a new goroutine. The package's tests make
@@ -193,6 +241,9 @@ func (a *App) tick() {
 		return
 	}
 	a.refreshStatus()
+	if a.warm != nil && a.tabs != nil && a.tabs.Selected() == a.tabCheck && a.warm.due(a.deps.Clock.Now()) {
+		a.warm.start()
+	}
 }
 
 // lock hides everything behind the sign-in screen; the check and the stop
@@ -242,8 +293,18 @@ func (a *App) signOut() {
 
 func (a *App) showSignIn() {
 	a.tabs = nil
+	if a.warm != nil {
+		a.warm.abort()
+		a.warm = nil
+	}
 	a.signInScr = buildSignInScreen(a)
 	a.win.SetContent(a.withBanner(a.signInScr.root))
+	// Ready to type (or scan a badge): the ID, or the PIN when locked.
+	if a.locked && a.signInScr.id.Text != "" {
+		a.win.Canvas().Focus(a.signInScr.pin)
+	} else {
+		a.win.Canvas().Focus(a.signInScr.id)
+	}
 }
 
 // withBanner adds the 演示 banner above content in demo mode.
@@ -265,23 +326,45 @@ func newDemoBanner(a *App) fyne.CanvasObject {
 // showMain builds the signed-in screens: check (scan + verdict), stop,
 // history, supervisor (supervisors only), settings; the status bar below.
 func (a *App) showMain() {
+	a.tabs = nil
 	a.scanScr = buildScanScreen(a)
 	a.verdictBox = container.NewStack()
 	a.stopBox = container.NewStack()
+	a.stopStale = true // built when its tab is first selected
+	a.lazy = map[*container.TabItem]*lazyTab{}
+	if a.warm != nil {
+		a.warm.abort()
+	}
+	a.warm = newWarmer(a)
+	if p := a.probe; p != nil && !p.started {
+		a.warm.done = a.warmed
+	}
 	a.renderVerdict()
-	a.renderStop()
-	check := container.New(&checkLayout{a: a}, a.scanScr.root, a.verdictBox)
+	check := container.New(&checkLayout{a: a}, a.scanScr.root, a.verdictBox, a.warm.holder)
 	a.checkBox = check
 	a.tabCheck = container.NewTabItemWithIcon(a.tr("tab.check"), theme.SearchIcon(), check)
 	a.tabStop = container.NewTabItemWithIcon(a.tr("tab.stop"), theme.ListIcon(), a.stopBox)
 	items := []*container.TabItem{a.tabCheck, a.tabStop,
-		container.NewTabItemWithIcon(a.tr("tab.history"), theme.HistoryIcon(), newHistoryScreen(a))}
+		a.newLazyTab(a.tr("tab.history"), theme.HistoryIcon(), func() (fyne.CanvasObject, func()) {
+			h := buildHistoryScreen(a)
+			a.historyScr = h
+			return h.root, h.reload
+		})}
 	if a.officer.Role == RoleSupervisor {
-		items = append(items, container.NewTabItemWithIcon(a.tr("tab.supervisor"), theme.AccountIcon(), newSupervisorScreen(a)))
+		items = append(items, a.newLazyTab(a.tr("tab.supervisor"), theme.AccountIcon(), func() (fyne.CanvasObject, func()) {
+			s := buildSupervisorScreen(a)
+			a.supervisorScr = s
+			return s.root, func() { s.run(a) }
+		}))
 	}
-	items = append(items, container.NewTabItemWithIcon(a.tr("tab.settings"), theme.SettingsIcon(), newSettingsScreen(a)))
+	a.historyScr, a.supervisorScr, a.settingsScr = nil, nil, nil
+	items = append(items, a.newLazyTab(a.tr("tab.settings"), theme.SettingsIcon(), func() (fyne.CanvasObject, func()) {
+		s := buildSettingsScreen(a)
+		a.settingsScr = s
+		return s.root, func() { s.refresh(a) }
+	}))
 	a.tabs = container.NewAppTabs(items...)
-	a.tabs.OnSelected = func(*container.TabItem) { a.touch() }
+	a.tabs.OnSelected = func(it *container.TabItem) { a.touch(); a.tabShown(it) }
 	a.status = newStatusBar(a)
 	a.signInScr = nil
 	a.orient = &orientLayout{tabs: a.tabs}
@@ -435,10 +518,17 @@ func (a *App) renderVerdict() {
 	}
 }
 
+// renderStop shows the stop; while its tab is not shown it only marks it
+// stale (tabShown rebuilds it), so a verdict does not wait for it.
 func (a *App) renderStop() {
 	if a.stopBox == nil || a.stop == nil {
 		return
 	}
+	if a.tabs == nil || a.tabs.Selected() != a.tabStop {
+		a.stopStale = true
+		return
+	}
+	a.stopStale = false
 	a.stopBox.Objects = []fyne.CanvasObject{newStopScreen(a.cat, a.stop, stopActions{
 		OnPlate: func(string) { a.touch() },
 		OnNew:   func() { a.touch(); a.newStop(); a.check = nil; a.renderVerdict() },
@@ -447,10 +537,14 @@ func (a *App) renderStop() {
 	a.stopBox.Refresh()
 }
 
+// setScanMessage shows s under the scan screen's buttons (hidden while
+// empty, so that it leaves no gap).
 func (a *App) setScanMessage(s string) {
 	a.scanMsg = s
 	if a.scanScr != nil {
 		a.scanScr.message.SetText(s)
+		a.scanScr.message.Hidden = s == ""
+		a.scanScr.message.Refresh()
 	}
 }
 
@@ -463,8 +557,13 @@ func (a *App) showError(err error) {
 
 // applySettings saves s, applies language, palette and policy, and tells
 // the wiring.
+//
+// A new language or palette rebuilds the screens (colours taken from the
+// theme when a screen is built, such as the status bar's background, and
+// every text change with them), then shows Settings again with its
+// "saved" message; the check and the stop are kept.
 func (a *App) applySettings(s Settings) {
-	langChanged := s.Lang != a.set.Lang
+	rebuild := s.Lang != a.set.Lang || s.Palette != a.set.Palette
 	a.set = s
 	s.save(a.fa.Preferences())
 	a.cat.set(s.Lang)
@@ -474,9 +573,14 @@ func (a *App) applySettings(s Settings) {
 	if a.deps.SettingsChanged != nil {
 		a.deps.SettingsChanged(s)
 	}
-	if langChanged && a.officer != nil {
+	if rebuild && a.officer != nil {
 		a.showMain()
 		a.tabs.SelectIndex(len(a.tabs.Items) - 1)
+		if st := a.settingsScr; st != nil {
+			st.message.Importance = widget.SuccessImportance
+			st.message.SetText(a.tr("settings.saved"))
+			st.message.Show()
+		}
 	}
 }
 
@@ -492,30 +596,40 @@ func (a *App) setLang(l Lang) {
 
 // checkLayout places the scan panel and the verdict side by side in
 // landscape; in portrait it shows the verdict when there is one, else the
-// scan panel.
+// scan panel. A third object, the warmer's holder, gets the verdict's size
+// and sits just beyond the trailing edge, outside the window.
 type checkLayout struct{ a *App }
 
 func (l *checkLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	scanObj, verdict := objs[0], objs[1]
+	vsize := size
 	if size.Width >= size.Height {
 		w := max(360, size.Width*0.38)
+		vsize = fyne.NewSize(size.Width-w, size.Height)
 		scanObj.Show()
 		verdict.Show()
 		scanObj.Move(fyne.NewPos(0, 0))
 		scanObj.Resize(fyne.NewSize(w, size.Height))
 		verdict.Move(fyne.NewPos(w, 0))
-		verdict.Resize(fyne.NewSize(size.Width-w, size.Height))
-		return
+		verdict.Resize(vsize)
+	} else {
+		show, hide := scanObj, verdict
+		if l.a.check != nil {
+			show, hide = verdict, scanObj
+		}
+		hide.Hide()
+		show.Show()
+		show.Move(fyne.NewPos(0, 0))
+		show.Resize(size)
 	}
-	show, hide := scanObj, verdict
-	if l.a.check != nil {
-		show, hide = verdict, scanObj
+	if len(objs) > 2 {
+		objs[2].Move(fyne.NewPos(size.Width+warmGap, 0))
+		objs[2].Resize(vsize)
 	}
-	hide.Hide()
-	show.Show()
-	show.Move(fyne.NewPos(0, 0))
-	show.Resize(size)
 }
+
+// warmGap separates the warm-up holder from the window's trailing edge.
+const warmGap = 64
 
 func (l *checkLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(320, 400) }
 

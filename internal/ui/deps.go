@@ -28,11 +28,12 @@ type Decoder interface {
 
 // Wedge recognises a USB barcode scanner (keyboard-wedge mode) among
 // typed keys: the scanner types a whole code and Enter far faster than a
-// person. *scan.Wedge satisfies it. The GUI feeds it every key typed while
-// an officer is signed in — with no field focused, or in the scan, notes,
-// plate and search fields — stamped with the injected clock, and calls
-// Flush from a timer while keys are held back. Items that are codes are
-// verified; typed items go to the field the keys were typed in (the scan
+// person. *scan.Wedge satisfies it. The GUI feeds it every key typed —
+// with no field focused, or in any of its text fields (sign-in and set-up
+// included) — stamped with the injected clock, and calls Flush from a
+// timer while keys are held back. Items that are codes are verified while
+// an officer is signed in (on the sign-in screen they are dropped with a
+// hint); typed items go to the field the keys were typed in (the scan
 // field when none was focused), so no character is lost either way.
 type Wedge interface {
 	Feed(ev scan.KeyEvent) []scan.WedgeItem

@@ -5,11 +5,14 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -149,27 +152,37 @@ func (e *env) settle() {
 }
 
 // typeKeys types text into target (nil: the window with no field focused),
-// one key every gap on the fake clock, then Enter when enter is set.
+// one key every gap on the fake clock, then Enter when enter is set. Like
+// fyne's desktop driver, it reports each key press as a TypedKey (Shift
+// first for a capital) before the character's TypedRune.
 func (e *env) typeKeys(target *wedgeEntry, text string, gap time.Duration, enter bool) {
-	c := e.app.win.Canvas()
+	c := e.app.win.Canvas().(test.WindowlessCanvas)
+	press := func(name fyne.KeyName) {
+		if target != nil {
+			target.TypedKey(&fyne.KeyEvent{Name: name})
+		} else {
+			c.OnTypedKey()(&fyne.KeyEvent{Name: name})
+		}
+	}
 	for _, r := range text {
 		e.clk.Advance(gap)
+		if unicode.IsUpper(r) {
+			press(desktop.KeyShiftLeft)
+		}
+		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			press(fyne.KeyName(strings.ToUpper(string(r))))
+		}
 		if target != nil {
 			target.TypedRune(r)
 		} else {
-			c.(test.WindowlessCanvas).OnTypedRune()(r)
+			c.OnTypedRune()(r)
 		}
 	}
 	if !enter {
 		return
 	}
 	e.clk.Advance(gap)
-	ev := &fyne.KeyEvent{Name: fyne.KeyReturn}
-	if target != nil {
-		target.TypedKey(ev)
-	} else {
-		c.(test.WindowlessCanvas).OnTypedKey()(ev)
-	}
+	press(fyne.KeyReturn)
 }
 
 // signIn types id and PIN on the sign-in screen and taps 登录.

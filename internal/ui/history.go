@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -32,27 +33,43 @@ func (a *App) loadRows(f Filter, done func([]Row, error)) {
 	})
 }
 
-// rowList is a list of check rows with a verdict colour chip each.
+// rowList is a list of check rows: a verdict colour chip and two lines
+// each (when, verdict, action, officer; then what was checked), cut with
+// an ellipsis where the width ends (portrait). Tapping a row calls
+// onSelect with it (the details).
 type rowList struct {
 	list *widget.List
 	rows []Row
 }
 
-func newRowList(c *catalog) *rowList {
+func newRowList(c *catalog, onSelect func(Row)) *rowList {
 	rl := &rowList{}
 	rl.list = widget.NewList(func() int { return len(rl.rows) },
 		func() fyne.CanvasObject {
 			chip := canvas.NewRectangle(verdictBand(verify.Valid))
 			chip.SetMinSize(fyne.NewSize(16, 40))
-			return container.NewBorder(nil, nil, chip, nil, widget.NewLabel(""))
+			head := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+			head.Truncation = fyne.TextTruncateEllipsis
+			what := widget.NewLabel("")
+			what.Truncation = fyne.TextTruncateEllipsis
+			return container.NewBorder(nil, nil, chip, nil, container.New(&rowLinesLayout{}, head, what))
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
 			r := rl.rows[id]
 			box := o.(*fyne.Container)
 			box.Objects[1].(*canvas.Rectangle).FillColor = verdictBand(r.Verdict)
-			box.Objects[0].(*widget.Label).SetText(rowLine(c, r))
+			lines := box.Objects[0].(*fyne.Container).Objects
+			head, what := rowLines(c, r)
+			lines[0].(*widget.Label).SetText(head)
+			lines[1].(*widget.Label).SetText(what)
 			box.Refresh()
 		})
+	rl.list.OnSelected = func(id widget.ListItemID) {
+		rl.list.Unselect(id)
+		if id >= 0 && id < len(rl.rows) && onSelect != nil {
+			onSelect(rl.rows[id])
+		}
+	}
 	return rl
 }
 
@@ -61,22 +78,86 @@ func (rl *rowList) set(rows []Row) {
 	rl.list.Refresh()
 }
 
-// rowLine is one row as a line of text.
-func rowLine(c *catalog, r Row) string {
-	what := r.Number
-	if r.Plate != "" {
-		what = r.Plate
-	}
-	parts := []string{r.At.In(credential.CST()).Format("01-02 15:04"), c.verdictWord(r.Verdict)}
-	for _, s := range []string{kindName(c, r.Kind), what, r.Holder, actionName(c, r.Action)} {
-		if s != "" {
-			parts = append(parts, s)
+// rowLinesLayout stacks a row's two labels as two lines of text: the
+// labels overlap by their inner padding, less a small gap, so that a row
+// is not as tall as two separate labels.
+type rowLinesLayout struct{}
+
+func rowLinesOverlap() float32 { return 2*theme.InnerPadding() - theme.Padding() }
+
+func (rowLinesLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	m0, m1 := objs[0].MinSize(), objs[1].MinSize()
+	y := max(0, (size.Height-(m0.Height+m1.Height-rowLinesOverlap()))/2)
+	objs[0].Move(fyne.NewPos(0, y))
+	objs[0].Resize(fyne.NewSize(size.Width, m0.Height))
+	objs[1].Move(fyne.NewPos(0, y+m0.Height-rowLinesOverlap()))
+	objs[1].Resize(fyne.NewSize(size.Width, m1.Height))
+}
+
+func (rowLinesLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	m0, m1 := objs[0].MinSize(), objs[1].MinSize()
+	return fyne.NewSize(max(m0.Width, m1.Width), m0.Height+m1.Height-rowLinesOverlap())
+}
+
+// rowLines is a row as two lines of text: when, verdict, action and
+// officer; then the licence kind, number or plate and holder (or, for a
+// code that gave no licence, the first reason).
+func rowLines(c *catalog, r Row) (head, what string) {
+	join := func(ss ...string) string {
+		var parts []string
+		for _, s := range ss {
+			if s != "" {
+				parts = append(parts, s)
+			}
 		}
+		return strings.Join(parts, "  ·  ")
 	}
+	by := ""
 	if r.Officer != "" {
-		parts = append(parts, c.T("history.by", r.Officer))
+		by = c.T("history.by", r.Officer)
 	}
-	return strings.Join(parts, "  ·  ")
+	head = join(r.At.In(credential.CST()).Format("01-02 15:04"), c.verdictWord(r.Verdict), actionName(c, r.Action), by)
+	id := r.Number
+	if r.Plate != "" {
+		id = r.Plate
+	}
+	what = join(kindName(c, r.Kind), id, r.Holder)
+	switch {
+	case r.Damaged:
+		what = c.T("history.damaged")
+	case what == "" && len(r.Reasons) > 0:
+		what = c.reason(r.Reasons[0])
+	}
+	return head, what
+}
+
+// showRowDetails shows every field of a record (the export's columns, the
+// reasons as sentences) in a dialog.
+func (a *App) showRowDetails(r Row) {
+	a.touch()
+	form := container.New(layout.NewFormLayout())
+	for _, col := range exportColumns {
+		v := col.cell(a.cat, r)
+		if col.key == "col.reasons" {
+			s := make([]string, len(r.Reasons))
+			for i, x := range r.Reasons {
+				s[i] = a.cat.reason(x)
+			}
+			v = strings.Join(s, "\n")
+		}
+		if v == "" {
+			continue
+		}
+		val := widget.NewLabel(v)
+		val.Wrapping = fyne.TextWrapWord
+		form.Add(widget.NewLabelWithStyle(a.tr(col.key), fyne.TextAlignTrailing, fyne.TextStyle{Bold: true}))
+		form.Add(val)
+	}
+	head, _ := rowLines(a.cat, r)
+	d := dialog.NewCustom(head, a.tr("common.close"), container.NewVScroll(form), a.win)
+	sz := a.win.Canvas().Size()
+	d.Resize(fyne.NewSize(min(720, sz.Width*0.92), min(760, sz.Height*0.9)))
+	d.Show()
 }
 
 // historyScreen lists the signed-in officer's checks (a supervisor's: all).
@@ -92,10 +173,11 @@ type historyScreen struct {
 func newHistoryScreen(a *App) fyne.CanvasObject { return buildHistoryScreen(a).root }
 
 func buildHistoryScreen(a *App) *historyScreen {
-	h := &historyScreen{rows: newRowList(a.cat), count: widget.NewLabel("")}
+	h := &historyScreen{rows: newRowList(a.cat, a.showRowDetails), count: widget.NewLabel("")}
 	h.search = newWedgeEntry(a.keys)
 	h.search.SetPlaceHolder(a.tr("history.search"))
 	h.reload = func() {
+		a.keys.settle()
 		f := Filter{Text: h.search.Text}
 		if a.officer != nil && a.officer.Role != RoleSupervisor {
 			f.Officer = a.officer.ID
@@ -112,7 +194,7 @@ func buildHistoryScreen(a *App) *historyScreen {
 	h.search.OnSubmitted = func(string) { a.touch(); h.reload() }
 	refresh := widget.NewButtonWithIcon(a.tr("history.refresh"), theme.ViewRefreshIcon(), func() { a.touch(); h.reload() })
 	top := container.NewVBox(
-		widget.NewLabelWithStyle(a.tr("history.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		heading(a.tr("history.title")),
 		container.NewBorder(nil, nil, nil, refresh, h.search), h.count)
 	h.root = container.NewBorder(container.NewPadded(top), nil, nil, nil, h.rows.list)
 	h.reload()
@@ -123,7 +205,7 @@ func buildHistoryScreen(a *App) *historyScreen {
 // and exports them.
 type supervisorScreen struct {
 	root                   fyne.CanvasObject
-	from, to, officer, txt *widget.Entry
+	from, to, officer, txt *wedgeEntry
 	verdicts               map[verify.Verdict]*widget.Check
 	query, csv, xlsx       *widget.Button
 	perOfficer, perDay     *widget.Label
@@ -142,9 +224,9 @@ func newSupervisorScreen(a *App) fyne.CanvasObject {
 }
 
 func buildSupervisorScreen(a *App) *supervisorScreen {
-	s := &supervisorScreen{rows: newRowList(a.cat), verdicts: map[verify.Verdict]*widget.Check{}}
-	entry := func(ph string) *widget.Entry {
-		e := widget.NewEntry()
+	s := &supervisorScreen{rows: newRowList(a.cat, a.showRowDetails), verdicts: map[verify.Verdict]*widget.Check{}}
+	entry := func(ph string) *wedgeEntry {
+		e := newWedgeEntry(a.keys)
 		e.SetPlaceHolder(ph)
 		return e
 	}
@@ -171,19 +253,49 @@ func buildSupervisorScreen(a *App) *supervisorScreen {
 		widget.NewFormItem(a.tr("supervisor.verdicts"), checks),
 		widget.NewFormItem(a.tr("supervisor.text"), s.txt),
 	)
-	counts := container.NewGridWithColumns(2,
-		container.NewVBox(widget.NewLabelWithStyle(a.tr("supervisor.perOfficer"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.perOfficer),
-		container.NewVBox(widget.NewLabelWithStyle(a.tr("supervisor.perDay"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.perDay))
+	s.perOfficer.Wrapping, s.perDay.Wrapping = fyne.TextWrapWord, fyne.TextWrapWord
+	counts := container.NewVBox(
+		widget.NewLabelWithStyle(a.tr("supervisor.perOfficer"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.perOfficer,
+		widget.NewLabelWithStyle(a.tr("supervisor.perDay"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.perDay)
 	top := container.NewVBox(
-		widget.NewLabelWithStyle(a.tr("supervisor.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		form, container.NewGridWithColumns(3, s.query, s.csv, s.xlsx), s.message, counts, widget.NewSeparator())
-	s.root = container.NewBorder(container.NewPadded(top), nil, nil, nil, s.rows.list)
+		heading(a.tr("supervisor.title")),
+		form, container.NewGridWithColumns(3, s.query, s.csv, s.xlsx), s.message, counts)
+	panel := container.NewPadded(top)
+	s.root = container.New(&panelLayout{content: panel}, container.NewVScroll(panel), s.rows.list)
 	s.run(a)
 	return s
 }
 
+// panelLayout places the supervisor's filter panel (a scroll around
+// content) beside the record list in landscape, as wide as its content
+// needs but 38–50% of the width, and above it in portrait, at most 55% of
+// the height, so that the list always keeps room for rows.
+type panelLayout struct{ content fyne.CanvasObject }
+
+func (l *panelLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	panel, list := objs[0], objs[1]
+	if size.Width >= size.Height {
+		w := min(max(l.content.MinSize().Width, size.Width*0.38), size.Width*0.5)
+		panel.Move(fyne.NewPos(0, 0))
+		panel.Resize(fyne.NewSize(w, size.Height))
+		list.Move(fyne.NewPos(w, 0))
+		list.Resize(fyne.NewSize(size.Width-w, size.Height))
+		return
+	}
+	h := min(l.content.MinSize().Height, size.Height*0.55)
+	panel.Move(fyne.NewPos(0, 0))
+	panel.Resize(fyne.NewSize(size.Width, h))
+	list.Move(fyne.NewPos(0, h))
+	list.Resize(fyne.NewSize(size.Width, size.Height-h))
+}
+
+func (l *panelLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(320, 400) }
+
 // filter reads the form; a bad date is a user-visible error.
 func (s *supervisorScreen) filter() (Filter, error) {
+	if s.from.keys != nil {
+		s.from.keys.settle()
+	}
 	var f Filter
 	if t := strings.TrimSpace(s.from.Text); t != "" {
 		d, err := credential.ParseDate(t)

@@ -13,12 +13,16 @@ import (
 // wedge to release held keys: a little more than the wedge's gap.
 const wedgeFlushDelay = scan.DefaultWedgeGap + 15*time.Millisecond
 
-// keyRouter sends the keys typed while an officer is signed in through the
-// Wedge: with no field focused, and in the fields that are wedgeEntries
-// (scan, notes, plate, search). Scanned codes are verified; typed keys go to
-// the field they were typed in, or to the scan field when none was
-// focused. Keys are stamped with the injected clock. It runs on fyne's
-// goroutine.
+// keyRouter sends every typed key through the Wedge: with no field
+// focused, and in every text field of the GUI (all are wedgeEntries: scan,
+// notes, plate, search, supervisor filters, settings, sign-in and set-up).
+// Typed keys go to the field they were typed in, or to the scan field when
+// none was focused. A scanned code is verified while an officer is signed
+// in; on the sign-in and set-up screens (nobody signed in, or the terminal
+// locked) it is dropped with a hint on that screen instead of being typed
+// into the ID or PIN field: nothing is verified before an officer is
+// identified, and a scan does not count as a PIN attempt. Keys are stamped
+// with the injected clock. It runs on fyne's goroutine.
 type keyRouter struct {
 	a *App
 	w Wedge
@@ -36,10 +40,11 @@ func newKeyRouter(a *App) *keyRouter {
 	}}
 }
 
-// active reports whether keys go through the wedge now.
-func (k *keyRouter) active() bool {
-	return k.w != nil && k.a.officer != nil && !k.a.locked
-}
+// active reports whether keys go through the wedge.
+func (k *keyRouter) active() bool { return k.w != nil }
+
+// signedIn reports whether an officer may verify codes now.
+func (k *keyRouter) signedIn() bool { return k.a.officer != nil && !k.a.locked }
 
 // key handles one key typed in target (nil: no field focused); enter
 // marks Enter/Return.
@@ -80,17 +85,22 @@ func (k *keyRouter) release() {
 	}
 }
 
-// deliver verifies codes and types typed text into its field.
+// deliver verifies codes (or, signed out, refuses them with a hint) and
+// types typed text into its field.
 func (k *keyRouter) deliver(items []scan.WedgeItem) {
 	for _, it := range items {
 		if it.Code {
-			k.a.submit(it.Text)
+			if k.signedIn() {
+				k.a.submit(it.Text)
+			} else {
+				k.a.codeWhileSignedOut()
+			}
 			continue
 		}
 		t := k.target
 		if t == nil {
-			if k.a.scanScr == nil {
-				continue
+			if k.a.scanScr == nil || !k.signedIn() {
+				continue // typed with no field focused while signed out: dropped
 			}
 			t = k.a.scanScr.entry
 			k.a.focusScan()
@@ -106,13 +116,15 @@ func (k *keyRouter) deliver(items []scan.WedgeItem) {
 }
 
 // unfocusedRune and unfocusedKey receive the keys typed while no field has
-// the focus.
+// the focus. With a Wedge they go through it whoever is signed in (a scan
+// on the sign-in screen gets its hint); without one, keys up to Enter are
+// a code while an officer is signed in.
 func (k *keyRouter) unfocusedRune(r rune) {
-	if k.a.officer == nil || k.a.locked {
-		return
-	}
 	if k.w != nil {
 		k.key(nil, r, false)
+		return
+	}
+	if !k.signedIn() {
 		return
 	}
 	k.a.touch()
@@ -120,11 +132,14 @@ func (k *keyRouter) unfocusedRune(r rune) {
 }
 
 func (k *keyRouter) unfocusedKey(ev *fyne.KeyEvent) {
-	if k.a.officer == nil || k.a.locked || (ev.Name != fyne.KeyReturn && ev.Name != fyne.KeyEnter) {
+	if ev.Name != fyne.KeyReturn && ev.Name != fyne.KeyEnter {
 		return
 	}
 	if k.w != nil {
 		k.key(nil, 0, true)
+		return
+	}
+	if !k.signedIn() {
 		return
 	}
 	code := string(k.buf)
@@ -134,8 +149,8 @@ func (k *keyRouter) unfocusedKey(ev *fyne.KeyEvent) {
 
 // wedgeEntry is a one-line text field whose typed keys pass through the
 // keyRouter, so that a scanner burst typed while it has the focus becomes
-// a scan rather than text in the field. With a nil router, or while no
-// officer is signed in, it is a plain widget.Entry.
+// a scan rather than text in the field. With a nil router, or a router
+// without a Wedge, it is a plain widget.Entry.
 type wedgeEntry struct {
 	widget.Entry
 	keys *keyRouter
@@ -147,6 +162,25 @@ func newWedgeEntry(k *keyRouter) *wedgeEntry {
 	return e
 }
 
+// newWedgePasswordEntry is a wedgeEntry for a PIN: concealed, with fyne's
+// reveal button.
+func newWedgePasswordEntry(k *keyRouter) *wedgeEntry {
+	e := &wedgeEntry{keys: k}
+	e.Password = true
+	e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// settle hands keys the wedge still holds to their field at once: call it
+// before reading a field's text for a button (a person may tap the button
+// within the wedge's gap after the last key).
+func (k *keyRouter) settle() {
+	if k != nil {
+		k.release()
+	}
+}
+
 // TypedRune implements fyne.Focusable.
 func (e *wedgeEntry) TypedRune(r rune) {
 	if e.keys == nil || !e.keys.active() {
@@ -156,19 +190,55 @@ func (e *wedgeEntry) TypedRune(r rune) {
 	e.keys.key(e, r, false)
 }
 
-// TypedKey implements fyne.Focusable: Enter goes to the wedge; any other
-// key first releases the held keys, then edits the field.
+// TypedKey implements fyne.Focusable: Enter goes to the wedge; an
+// editing or moving key (Backspace, arrows…) first releases the held keys,
+// then edits the field. fyne's desktop driver also reports every other key
+// here (Shift, and the letter and digit keys whose characters then arrive
+// through TypedRune): those must not release anything, or a scanner's
+// burst would come apart key by key, and widget.Entry does nothing with
+// them, so they stop here.
 func (e *wedgeEntry) TypedKey(ev *fyne.KeyEvent) {
 	if e.keys == nil || !e.keys.active() {
 		e.Entry.TypedKey(ev)
 		return
 	}
-	if ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter {
+	switch {
+	case ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter:
 		e.keys.key(e, 0, true)
+	case editingKeys[ev.Name]:
+		e.keys.release()
+		e.Entry.TypedKey(ev)
+	}
+}
+
+// editingKeys are the keys widget.Entry acts on besides Enter: they edit
+// the text or move the cursor, so the keys held before them must be in the
+// field first. Scanners send none of them inside a code.
+var editingKeys = map[fyne.KeyName]bool{
+	fyne.KeyBackspace: true, fyne.KeyDelete: true, fyne.KeyTab: true, fyne.KeyEscape: true,
+	fyne.KeyUp: true, fyne.KeyDown: true, fyne.KeyLeft: true, fyne.KeyRight: true,
+	fyne.KeyHome: true, fyne.KeyEnd: true, fyne.KeyPageUp: true, fyne.KeyPageDown: true,
+	fyne.KeyInsert: true,
+}
+
+// codeWhileSignedOut tells the officer on the sign-in (or set-up) screen
+// that the code just scanned was not verified and not typed anywhere.
+func (a *App) codeWhileSignedOut() {
+	key := "signin.codeBeforeSignIn"
+	if a.locked {
+		key = "signin.codeWhileLocked"
+	}
+	var msg *widget.Label
+	switch {
+	case a.signInScr != nil:
+		msg = a.signInScr.message
+	case a.setupScr != nil:
+		msg = a.setupScr.message
+	default:
 		return
 	}
-	e.keys.release()
-	e.Entry.TypedKey(ev)
+	msg.Importance = widget.WarningImportance
+	msg.SetText(a.tr(key))
 }
 
 // installKeys routes keys typed while no field has the focus to the key

@@ -25,7 +25,7 @@ type Row struct {
 	Officer    string
 	Device     string
 	Kind       credential.Kind
-	Number     string
+	Number     string // masked like HolderID when it is the holder's ID
 	Holder     string
 	HolderID   string // masked: all but the last 4 characters are '*'
 	Plate      string
@@ -52,6 +52,11 @@ func rowFromEntry(e *records.Entry) Row {
 	}
 	c := rec.Check
 	r.Officer, r.Kind, r.Number, r.Holder = c.Officer, c.Kind, c.Number, c.Holder
+	if c.Number != "" && c.Number == c.HolderID {
+		// A practitioner's licence number is usually the ID card number:
+		// masked like the holder ID (as on the verdict screen).
+		r.Number = maskID(c.Number)
+	}
 	r.HolderID, r.Plate, r.Verdict = maskID(c.HolderID), c.Plate, c.Verdict
 	r.Reasons = slices.Clone(c.Reasons)
 	r.Action, r.ActionText, r.Notes = c.Action, c.ActionText, c.Notes

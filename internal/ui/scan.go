@@ -71,6 +71,7 @@ func buildScanScreen(a *App) *scanScreen {
 		a.submit(text)
 	}
 	s.verify = widget.NewButtonWithIcon(a.tr("scan.verify"), theme.ConfirmIcon(), func() {
+		a.keys.settle()
 		text := s.entry.Text
 		s.entry.SetText("")
 		a.submit(text)
@@ -84,6 +85,7 @@ func buildScanScreen(a *App) *scanScreen {
 	s.message = widget.NewLabel(a.scanMsg)
 	s.message.Wrapping = fyne.TextWrapWord
 	s.message.Importance = widget.WarningImportance
+	s.message.Hidden = a.scanMsg == ""
 
 	box := container.NewVBox(
 		widget.NewLabelWithStyle(a.tr("scan.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -102,7 +104,9 @@ func buildScanScreen(a *App) *scanScreen {
 			box.Add(b)
 		}
 	}
-	s.root = a.withProbe(container.NewVScroll(container.NewPadded(box)), a.scanPainted)
+	// The probe tells when the scan screen is first on screen (--measure's
+	// scan-ready, and the start of the verdict screen's warm-up).
+	s.root = container.NewStack(container.NewVScroll(container.NewPadded(box)), paintProbe(a.scanPainted))
 	return s
 }
 

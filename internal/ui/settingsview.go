@@ -26,19 +26,20 @@ type settingsScreen struct {
 	camera   *widget.Select
 	lang     *widget.RadioGroup
 	palette  *widget.RadioGroup
-	skew     *widget.Entry
-	maxAge   *widget.Entry
-	autoLock *widget.Entry
+	skew     *wedgeEntry
+	maxAge   *wedgeEntry
+	autoLock *wedgeEntry
 	save     *widget.Button
 	message  *widget.Label
 	trust    *widget.Label
 	signOut  *widget.Button
+	who      *widget.Label // the officer signed in
 
 	// Hub enrolment.
 	hubState   *widget.Label
-	hubURL     *widget.Entry
-	hubToken   *widget.Entry
-	hubCA      *widget.Entry
+	hubURL     *wedgeEntry
+	hubToken   *wedgeEntry
+	hubCA      *wedgeEntry
 	enroll     *widget.Button
 	syncNow    *widget.Button
 	hubMessage *widget.Label
@@ -67,16 +68,19 @@ func buildSettingsScreen(a *App) *settingsScreen {
 	} else {
 		s.palette.SetSelected(a.tr("settings.light"))
 	}
-	s.skew = widget.NewEntry()
+	s.skew = newWedgeEntry(a.keys)
 	s.skew.SetText(strconv.Itoa(int(cur.Policy.ClockSkew / time.Second)))
-	s.maxAge = widget.NewEntry()
+	s.maxAge = newWedgeEntry(a.keys)
 	s.maxAge.SetText(strconv.Itoa(int(cur.Policy.MaxTrustAge / (24 * time.Hour))))
-	s.autoLock = widget.NewEntry()
+	s.autoLock = newWedgeEntry(a.keys)
 	s.autoLock.SetText(strconv.Itoa(int(cur.AutoLock / time.Minute)))
 	s.message = widget.NewLabel("")
 	s.message.Wrapping = fyne.TextWrapWord
+	s.message.Hide() // no empty gap under the buttons
 	s.save = widget.NewButtonWithIcon(a.tr("settings.save"), theme.DocumentSaveIcon(), func() {
 		a.touch()
+		a.keys.settle()
+		s.message.Show()
 		cam := s.camera.Selected
 		if s.camera.Disabled() {
 			cam = a.set.Camera
@@ -95,6 +99,11 @@ func buildSettingsScreen(a *App) *settingsScreen {
 	})
 	s.save.Importance = widget.HighImportance
 	s.signOut = widget.NewButtonWithIcon(a.tr("settings.signOut"), theme.LogoutIcon(), func() { a.signOut() })
+	// Who is signed in (the status bar drops the name in portrait).
+	s.who = widget.NewLabel("")
+	if o := a.officer; o != nil {
+		s.who.SetText(a.tr("settings.signedInAs", o.Name, o.ID, a.tr("role."+o.Role.String())))
+	}
 	form := widget.NewForm(
 		widget.NewFormItem(a.tr("settings.camera"), s.camera),
 		widget.NewFormItem(a.tr("settings.lang"), s.lang),
@@ -108,11 +117,18 @@ func buildSettingsScreen(a *App) *settingsScreen {
 	a.loadTrust(s.trust)
 	body := container.NewVBox(
 		heading(a.tr("settings.title")),
-		form, container.NewGridWithColumns(2, s.save, s.signOut), s.message, widget.NewSeparator(),
+		form, container.NewGridWithColumns(2, s.save, s.signOut), s.message, s.who, widget.NewSeparator(),
 		heading(a.tr("settings.hub")), s.buildHub(a), widget.NewSeparator(),
 		heading(a.tr("settings.trust")), s.trust)
 	s.root = container.NewVScroll(container.NewPadded(body))
 	return s
+}
+
+// refresh re-reads what may have changed since the screen was built: the
+// trust store (a sync may have imported new lists) and the enrolment.
+func (s *settingsScreen) refresh(a *App) {
+	a.loadTrust(s.trust)
+	s.loadHub(a)
 }
 
 func heading(text string) *widget.Label {
@@ -154,11 +170,11 @@ func (s *settingsScreen) buildHub(a *App) fyne.CanvasObject {
 	s.hubMessage = widget.NewLabel("")
 	s.hubMessage.Wrapping = fyne.TextWrapWord
 	s.hubMessage.Hide()
-	s.hubURL = widget.NewEntry()
+	s.hubURL = newWedgeEntry(a.keys)
 	s.hubURL.SetPlaceHolder("https://hub.example.cn")
-	s.hubToken = widget.NewEntry()
+	s.hubToken = newWedgeEntry(a.keys)
 	s.hubToken.SetPlaceHolder(a.tr("settings.hubTokenHint"))
-	s.hubCA = widget.NewEntry()
+	s.hubCA = newWedgeEntry(a.keys)
 	s.hubCA.SetPlaceHolder(a.tr("settings.hubCAHint"))
 	s.enroll = widget.NewButtonWithIcon(a.tr("settings.enroll"), theme.LoginIcon(), func() { s.doEnroll(a) })
 	s.enroll.Importance = widget.HighImportance
@@ -208,6 +224,7 @@ func (s *settingsScreen) loadHub(a *App) {
 // doEnroll enrols the terminal with the hub in the form.
 func (s *settingsScreen) doEnroll(a *App) {
 	a.touch()
+	a.keys.settle()
 	url, token, caPath := strings.TrimSpace(s.hubURL.Text), strings.TrimSpace(s.hubToken.Text), strings.TrimSpace(s.hubCA.Text)
 	fail := func(err error) {
 		s.hubMessage.Importance = widget.DangerImportance

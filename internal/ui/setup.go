@@ -17,10 +17,10 @@ import (
 // `roadcheck --add-officer`).
 type setupScreen struct {
 	root    fyne.CanvasObject
-	id      *widget.Entry
-	name    *widget.Entry
-	pin     *widget.Entry
-	pin2    *widget.Entry
+	id      *wedgeEntry
+	name    *wedgeEntry
+	pin     *wedgeEntry
+	pin2    *wedgeEntry
 	create  *widget.Button
 	message *widget.Label
 }
@@ -50,13 +50,13 @@ func buildSetupScreen(a *App) *setupScreen {
 	title.Alignment = fyne.TextAlignCenter
 	intro := widget.NewLabel(a.tr("setup.intro"))
 	intro.Wrapping = fyne.TextWrapWord
-	s.id = widget.NewEntry()
+	s.id = newWedgeEntry(a.keys)
 	s.id.SetPlaceHolder(a.tr("signin.id"))
-	s.name = widget.NewEntry()
+	s.name = newWedgeEntry(a.keys)
 	s.name.SetPlaceHolder(a.tr("setup.name"))
-	s.pin = widget.NewPasswordEntry()
+	s.pin = newWedgePasswordEntry(a.keys)
 	s.pin.SetPlaceHolder(a.tr("setup.pin"))
-	s.pin2 = widget.NewPasswordEntry()
+	s.pin2 = newWedgePasswordEntry(a.keys)
 	s.pin2.SetPlaceHolder(a.tr("setup.pin2"))
 	s.message = widget.NewLabel("")
 	s.message.Importance = widget.DangerImportance
@@ -76,6 +76,8 @@ func (s *setupScreen) do(a *App) {
 	if !ok {
 		return
 	}
+	a.keys.settle()
+	s.message.Importance = widget.DangerImportance
 	if s.pin.Text != s.pin2.Text {
 		s.message.SetText(userMessage(a.tr, ErrPINMismatch))
 		return

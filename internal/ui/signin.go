@@ -15,8 +15,8 @@ import (
 // signInScreen asks for officer ID and PIN (also after an auto-lock).
 type signInScreen struct {
 	root    fyne.CanvasObject
-	id      *widget.Entry
-	pin     *widget.Entry
+	id      *wedgeEntry
+	pin     *wedgeEntry
 	submit  *widget.Button
 	lang    *widget.Button
 	message *widget.Label
@@ -36,16 +36,17 @@ func buildSignInScreen(a *App) *signInScreen {
 	if a.locked {
 		sub.SetText(a.tr("signin.locked"))
 	}
-	s.id = widget.NewEntry()
+	s.id = newWedgeEntry(a.keys)
 	s.id.SetPlaceHolder(a.tr("signin.id"))
 	if a.locked && a.officer != nil {
 		s.id.SetText(a.officer.ID)
 	}
-	s.pin = widget.NewPasswordEntry()
+	s.pin = newWedgePasswordEntry(a.keys)
 	s.pin.SetPlaceHolder(a.tr("signin.pin"))
 	s.message = widget.NewLabel("")
 	s.message.Importance = widget.DangerImportance
 	s.message.Alignment = fyne.TextAlignCenter
+	s.message.Wrapping = fyne.TextWrapWord // the card keeps its width
 	s.submit = widget.NewButtonWithIcon(a.tr("signin.submit"), theme.LoginIcon(), func() { s.do(a) })
 	s.submit.Importance = widget.HighImportance
 	s.id.OnSubmitted = func(string) { a.win.Canvas().Focus(s.pin) }
@@ -74,7 +75,9 @@ func buildSignInScreen(a *App) *signInScreen {
 }
 
 func (s *signInScreen) do(a *App) {
+	a.keys.settle()
 	id, pin := strings.TrimSpace(s.id.Text), s.pin.Text
+	s.message.Importance = widget.DangerImportance
 	if id == "" || pin == "" {
 		s.message.SetText(a.tr("signin.missing"))
 		return

@@ -90,6 +90,7 @@ type statusBar struct {
 	staleBg    *canvas.Rectangle
 	staleText  *canvas.Text // the full sentence
 	staleShort *canvas.Text // shown instead when the full one does not fit
+	bg         *canvas.Rectangle
 }
 
 func newStatusBar(a *App) *statusBar {
@@ -122,8 +123,8 @@ func newStatusBar(a *App) *statusBar {
 	s.stale.Hide()
 	bar := container.NewHBox(s.online, s.syncErr, widget.NewSeparator(), s.pending, widget.NewSeparator(), s.lastSync,
 		widget.NewSeparator(), s.trustAge)
-	bg := canvas.NewRectangle(theme.Color(theme.ColorNameHeaderBackground))
-	row := container.NewStack(bg, container.New(&statusRowLayout{officer: s.officer, texts: bar}, container.NewHScroll(bar), s.syncNow, s.officer, s.lock))
+	s.bg = canvas.NewRectangle(theme.Color(theme.ColorNameHeaderBackground))
+	row := container.NewStack(s.bg, container.New(&statusRowLayout{officer: s.officer, texts: bar}, container.NewHScroll(bar), s.syncNow, s.officer, s.lock))
 	s.root = container.NewVBox(s.stale, row)
 	return s
 }

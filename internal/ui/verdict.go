@@ -258,6 +258,7 @@ func (v *verdictScreen) outcome(c *catalog, act verdictActions) fyne.CanvasObjec
 		if act.OnSave == nil || v.selected == 0 {
 			return
 		}
+		act.keys.settle()
 		if err := act.OnSave(v.selected, v.notes.Text); err != nil {
 			v.errLabel.SetText(userMessage(c.T, err))
 			v.errLabel.Show()
