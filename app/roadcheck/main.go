@@ -79,17 +79,18 @@ func run(clk clock.Clock, start time.Time, o options) error {
 	}
 	defer t.Close()
 	deps := ui.Deps{
-		Clock:    clk,
-		Verifier: func(p verify.Policy) ui.Verifier { return verify.New(t.Trust, clk, p) },
-		Decoder:  scan.NewDecoder(scan.Options{Clock: clk}),
-		Wedge:    scan.NewWedge(scan.WedgeOptions{}),
-		Camera:   ui.NewScanCameras(clk),
-		Records:  t.Records,
-		Sync:     t.Sync,
-		Hub:      t.Sync,
-		Trust:    t.Trust,
-		Device:   t.Records.DeviceID(),
-		Demo:     o.demo,
+		Clock:       clk,
+		Verifier:    func(p verify.Policy) ui.Verifier { return verify.New(t.Trust, clk, p) },
+		Decoder:     scan.NewDecoder(scan.Options{Clock: clk}),
+		FileDecoder: scan.NewDecoder(scan.Options{Budget: scan.FileBudget, Clock: clk}),
+		Wedge:       scan.NewWedge(scan.WedgeOptions{}),
+		Camera:      ui.NewScanCameras(clk),
+		Records:     t.Records,
+		Sync:        t.Sync,
+		Hub:         t.Sync,
+		Trust:       t.Trust,
+		Device:      t.Records.DeviceID(),
+		Demo:        o.demo,
 	}
 	if o.demo {
 		for _, s := range t.Samples {

@@ -36,7 +36,11 @@ func cmdEnroll(ctx context.Context, env *Env, args []string) int {
 		return failf(env, "%v", err)
 	}
 	defer db.Close()
-	if err := syncclient.Enroll(ctx, rs, syncclient.EnrollOptions{HubURL: *hubURL, Token: *token, CAPEM: caPEM, Label: *label, Clock: env.Clock}); err != nil {
+	o := syncclient.EnrollOptions{HubURL: *hubURL, Token: *token, CAPEM: caPEM, Label: *label, Clock: env.Clock, OnRetry: retryProgress(env.Stderr)}
+	if s, ok := env.Clock.(sleeper); ok {
+		o.Sleep = s.Sleep
+	}
+	if err := syncclient.Enroll(ctx, rs, o); err != nil {
 		return failf(env, "enroll: %v", err)
 	}
 	fmt.Fprintf(env.Stdout, "enrolled device %s with %s\n", rs.DeviceID(), *hubURL)

@@ -508,8 +508,7 @@ func TestSyncExitCodes(t *testing.T) {
 			t.Fatal(r.stderr)
 		}
 		_, fresh := world(t)
-		down := httptest.NewServer(http.NotFoundHandler())
-		down.Close()
+		down := deadHub(t)
 		if err := h.store.RevokeDevice(context.Background(), device, h.clk.Now()); err != nil {
 			t.Fatal(err)
 		}

@@ -62,7 +62,7 @@ func cmdScan(ctx context.Context, env *Env, args []string) int {
 	camera := fs.String("camera", "", "scan live from this V4L2 `device` (e.g. /dev/video0) until interrupted")
 	torch := fs.Bool("torch", false, "with --camera: switch the torch on while scanning")
 	list := fs.Bool("list-cameras", false, "list the V4L2 cameras and exit")
-	budget := fs.Duration("budget", scan.DefaultBudget, "time budget per frame")
+	budget := fs.Duration("budget", 0, "time budget per image (default: "+scan.FileBudget.String()+" for files, "+scan.DefaultBudget.String()+" per camera frame)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, "usage: rcctl scan [--json] [--budget D] --image FILE [FILE...]")
 		fmt.Fprintln(env.Stderr, "       rcctl scan [--json] --dir FOLDER")
@@ -77,8 +77,14 @@ func cmdScan(ctx context.Context, env *Env, args []string) int {
 		return ExitError
 	}
 	files := append([]string(images), fs.Args()...)
-	if *budget <= 0 {
+	if *budget < 0 {
 		return failf(env, "scan: --budget must be positive")
+	}
+	if *budget == 0 {
+		*budget = scan.FileBudget
+		if *camera != "" {
+			*budget = scan.DefaultBudget
+		}
 	}
 	dec := scan.NewDecoder(scan.Options{Budget: *budget, Clock: env.Clock})
 	switch {

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/roadcheck/roadcheck/internal/syncclient"
 	"github.com/roadcheck/roadcheck/internal/trust"
@@ -15,7 +17,7 @@ func init() {
 func cmdSync(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet(env, "sync")
 	hubURL := fs.String("hub", "", "hub `URL` (default: the one enrolled with)")
-	retries := fs.Int("retries", 6, "retries of each request while the hub is unreachable or busy (0: fail at once)")
+	retries := fs.Int("retries", 6, "retries of each request while the hub is unreachable or busy, each announced on stderr (0: fail at once)")
 	if err := fs.Parse(args); err != nil {
 		return ExitError
 	}
@@ -35,7 +37,12 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	c, err := syncclient.New(ctx, syncclient.Config{Records: rs, Trust: ts, Clock: env.Clock, HubURL: *hubURL, RetryMax: retryMax})
+	cfg := syncclient.Config{Records: rs, Trust: ts, Clock: env.Clock, HubURL: *hubURL, RetryMax: retryMax,
+		OnRetry: retryProgress(env.Stderr)}
+	if s, ok := env.Clock.(sleeper); ok {
+		cfg.Sleep = s.Sleep
+	}
+	c, err := syncclient.New(ctx, cfg)
 	if err != nil {
 		return failf(env, "%v", err)
 	}
@@ -72,4 +79,31 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 		return ExitPartial
 	}
 	return ExitOK
+}
+
+// sleeper is a clock that can also wait. When env.Clock is one (a test's
+// fake clock that advances itself), the retry pauses go through it
+// instead of a timer.
+type sleeper interface {
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// retryProgress tells the person at the terminal why rcctl waits: one line
+// per retry on w, e.g. "rcctl: hub unreachable, retry 2/6 in 1.4s…".
+func retryProgress(w io.Writer) func(syncclient.Retry) {
+	return func(r syncclient.Retry) {
+		why := "hub unreachable"
+		if r.Status != 0 {
+			why = fmt.Sprintf("hub busy (HTTP %d)", r.Status)
+		}
+		fmt.Fprintf(w, "rcctl: %s, retry %d/%d in %s…\n", why, r.Attempt, r.Max, roundWait(r.Wait))
+	}
+}
+
+// roundWait shortens a jittered pause for people: 1.4s, 30s, 250ms.
+func roundWait(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
 }

@@ -3,15 +3,14 @@ package hub
 import (
 	"crypto/hmac"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 	"unicode"
 
 	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/storage"
 )
 
 // Keys are the hub's secrets: the data key that seals record evidence
@@ -37,47 +36,25 @@ func NewKeys(dataKey, indexKey []byte) (*Keys, error) {
 func KeyFilePath(dbPath string) string { return dbPath + ".key" }
 
 // LoadKeys reads the key file at path (64 hex digits: data key, then index
-// key), creating it with fresh keys and mode 0600 when create is true and
-// it does not exist.
+// key), creating it with fresh keys and mode 0600 (atomically, see
+// storage.WriteKeyFile) when create is true and it does not exist.
 //
 // WARNING: whoever reads this file can read every plate, name and ID the
 // hub holds; keep it out of database backups, or back it up separately.
 func LoadKeys(path string, create bool) (*Keys, error) {
-	st, err := os.Stat(path)
+	raw, err := storage.ReadKeyFile(path, 2*gm.SM4KeySize)
 	if errors.Is(err, fs.ErrNotExist) && create {
-		raw := make([]byte, 2*gm.SM4KeySize)
+		raw = make([]byte, 2*gm.SM4KeySize)
 		if _, err := rand.Read(raw); err != nil {
 			return nil, err
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
-		}
-		_, werr := f.WriteString(hex.EncodeToString(raw) + "\n")
-		if werr == nil {
-			werr = f.Sync()
-		}
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return nil, fmt.Errorf("%w: %v", ErrKeyFile, werr)
+		if err := storage.WriteKeyFile(path, raw); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
 		}
 		return NewKeys(raw[:gm.SM4KeySize], raw[gm.SM4KeySize:])
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %v: group and others must have no access (chmod 600)", ErrKeyFile, path, st.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(raw) != 2*gm.SM4KeySize {
-		return nil, fmt.Errorf("%w: %s does not hold 64 hex digits", ErrKeyFile, path)
+		return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
 	}
 	return NewKeys(raw[:gm.SM4KeySize], raw[gm.SM4KeySize:])
 }

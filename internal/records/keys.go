@@ -3,15 +3,12 @@ package records
 import (
 	"crypto/pbkdf2"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/storage"
 )
 
 // KeySource unlocks the device data key. A database may hold several slots,
@@ -48,9 +45,9 @@ func (k keyFile) kek(salt []byte, create bool) ([]byte, error) {
 		if _, err := rand.Read(secret); err != nil {
 			return nil, fmt.Errorf("records: key file: %w", err)
 		}
-		if err := writeKeyFile(k.path, secret); err != nil {
+		if err := storage.WriteKeyFile(k.path, secret); err != nil {
 			if !errors.Is(err, fs.ErrExist) {
-				return nil, err
+				return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
 			}
 			// Another process created it first: use theirs.
 			if secret, err = k.read(); err != nil {
@@ -68,25 +65,11 @@ func (k keyFile) kek(salt []byte, create bool) ([]byte, error) {
 }
 
 func (k keyFile) read() ([]byte, error) {
-	st, err := os.Stat(k.path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
+	secret, err := storage.ReadKeyFile(k.path, gm.SM4KeySize)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %v: group and others must have no access (chmod 600)", ErrKeyFile, k.path, st.Mode().Perm())
-	}
-	b, err := os.ReadFile(k.path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	secret, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(secret) != gm.SM4KeySize {
-		return nil, fmt.Errorf("%w: %s does not hold 32 hex digits", ErrKeyFile, k.path)
-	}
-	return secret, nil
+	return secret, err
 }
 
 // PassphraseIterations is the PBKDF2-HMAC-SM3 iteration count of new
@@ -166,42 +149,4 @@ func (s *slot) open(ks KeySource) ([]byte, error) {
 		return nil, ErrWrongKey
 	}
 	return dk, nil
-}
-
-// writeKeyFile creates path holding secret atomically: written to a
-// temporary file, synced, then hard-linked into place, so a crash never
-// leaves a partial key file. It fails with fs.ErrExist when path exists.
-func writeKeyFile(path string, secret []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("%w: create %s: %v", ErrKeyFile, path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	_, werr := f.WriteString(hex.EncodeToString(secret) + "\n")
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		return fmt.Errorf("%w: write %s: %v", ErrKeyFile, path, werr)
-	}
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

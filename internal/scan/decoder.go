@@ -14,8 +14,15 @@ import (
 	"github.com/roadcheck/roadcheck/internal/clock"
 )
 
-// DefaultBudget is the per-frame time budget when Options.Budget is zero.
+// DefaultBudget is the per-frame time budget when Options.Budget is zero:
+// what a live camera stream can afford per frame.
 const DefaultBudget = 35 * time.Millisecond
+
+// FileBudget is the budget for a still image a person chose (a file, a
+// pasted or dropped picture): there is no next frame, so decoding may take
+// its time, and a loaded machine must not turn a readable file into
+// "no QR code found".
+const FileBudget = 2 * time.Second
 
 // DefaultPrefer is the text prefix preferred when a frame holds several codes.
 const DefaultPrefer = "RTC1:"

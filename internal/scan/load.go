@@ -121,7 +121,7 @@ func DecodeFile(ctx context.Context, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	res, err := NewDecoder(Options{}).Decode(ctx, img)
+	res, err := NewDecoder(Options{Budget: FileBudget}).Decode(ctx, img)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}

@@ -9,4 +9,7 @@ var (
 	ErrDamaged = errors.New("storage: database file is damaged")
 	// ErrReadOnly is returned for a write to a database opened read-only.
 	ErrReadOnly = errors.New("storage: database is read-only")
+	// ErrKeyFile means a key file next to the database is unusable
+	// (WriteKeyFile, ReadKeyFile).
+	ErrKeyFile = errors.New("storage: key file")
 )

@@ -1,10 +1,12 @@
 package syncclient
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,7 +33,10 @@ type Config struct {
 	// Trust receives pulled trust updates (nil: no pulling).
 	Trust *trust.Store
 	Clock clock.Clock // nil: the real clock
-	// HubURL and CAPEM override what enrolment stored.
+	// HubURL and CAPEM override what enrolment stored. Without them the
+	// client follows the enrolment: after the terminal enrols again (with
+	// another hub, or the same one) the next Sync uses the new hub, and
+	// Reconfigure switches at once.
 	HubURL string
 	CAPEM  []byte
 	// BatchSize is the number of records per push (default 250, at most
@@ -52,7 +57,23 @@ type Config struct {
 	// Sleep waits d before a retried request, or until ctx ends (nil: a
 	// timer). Tests inject a fake that advances a fake clock instead.
 	Sleep func(ctx context.Context, d time.Duration) error
-	Log   *slog.Logger
+	// OnRetry, when set, is called before each retry of a request, before
+	// the pause (e.g. to tell a person at a terminal what is happening). It
+	// runs on the goroutine of the request and must not block.
+	OnRetry func(Retry)
+	Log     *slog.Logger
+}
+
+// Retry describes a request about to be retried (Config.OnRetry).
+type Retry struct {
+	Method, Path string        // the request, e.g. POST /v1/records
+	Attempt      int           // the retry about to be made: 1 for the first
+	Max          int           // the retries allowed (Config.RetryMax)
+	Wait         time.Duration // the pause before it
+	// Status is the hub's answer to the failed attempt (429 or 5xx: busy),
+	// 0 when the hub could not be reached; then Err says why.
+	Status int
+	Err    error
 }
 
 // MaxRetryAfter caps a hub's Retry-After.
@@ -65,27 +86,66 @@ type State struct {
 	Pending     int       // records not yet delivered
 	LastSuccess time.Time // end of the last complete sync
 	LastAttempt time.Time
-	LastError   string // empty after a success
-	FeedSeq     uint64 // trust feed sequence applied
+	// LastError is the text of the last sync's error, for logs; empty
+	// after a success. LastErrorKind is its kind (KindOf), for what the
+	// GUI shows: KindNone after a success.
+	LastError     string
+	LastErrorKind ErrorKind
+	FeedSeq       uint64 // trust feed sequence applied
 	// HubClockOffset is the hub's clock minus this device's, as last seen.
 	HubClockOffset time.Duration
 }
 
 // Client syncs one terminal with its hub.
 type Client struct {
-	cfg    Config
+	cfg    Config // HubURL and CAPEM: the overrides only, as given to New
 	rec    *records.Store
 	clk    clock.Clock
-	base   *url.URL
-	hc     *http.Client
+	ep     atomic.Pointer[endpoint]
 	log    *slog.Logger
 	offset atomic.Int64 // hub − local, ms
 
 	syncMu sync.Mutex // one sync at a time
 	mu     sync.Mutex
 	state  State
+	abort  context.CancelCauseFunc // ends the running Sync; nil when none runs
 	subs   map[chan State]struct{}
 	kick   chan struct{}
+}
+
+// endpoint is the hub the client talks to, and the enrolment it follows.
+type endpoint struct {
+	base *url.URL
+	hc   *http.Client
+	// The enrolment as stored (records.SyncState), to notice a new one.
+	enrolled int64
+	hubURL   string
+	caPEM    []byte
+}
+
+// follows reports whether e was built from the enrolment st.
+func (e *endpoint) follows(st records.SyncState) bool {
+	return e.enrolled == st.Enrolled && e.hubURL == st.HubURL && bytes.Equal(e.caPEM, st.HubCAPEM)
+}
+
+// endpointFor builds the endpoint of the enrolment st (the Config
+// overrides win). ErrNotEnrolled when there is no hub.
+func (c *Client) endpointFor(st records.SyncState) (*endpoint, error) {
+	hubURL, caPEM := c.cfg.HubURL, c.cfg.CAPEM
+	if hubURL == "" {
+		hubURL = st.HubURL
+	}
+	if caPEM == nil {
+		caPEM = st.HubCAPEM
+	}
+	if hubURL == "" {
+		return nil, ErrNotEnrolled
+	}
+	base, hc, err := httpClient(hubURL, caPEM, c.cfg.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &endpoint{base: base, hc: hc, enrolled: st.Enrolled, hubURL: st.HubURL, caPEM: st.HubCAPEM}, nil
 }
 
 // New returns a Client for the hub the terminal enrolled with (or
@@ -97,15 +157,6 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	st, err := cfg.Records.SyncState(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.HubURL == "" {
-		cfg.HubURL = st.HubURL
-	}
-	if cfg.CAPEM == nil {
-		cfg.CAPEM = st.HubCAPEM
-	}
-	if cfg.HubURL == "" {
-		return nil, ErrNotEnrolled
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
@@ -135,12 +186,13 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleep
 	}
-	base, hc, err := httpClient(cfg.HubURL, cfg.CAPEM, cfg.Timeout)
+	c := &Client{cfg: cfg, rec: cfg.Records, clk: cfg.Clock, log: cfg.Log,
+		subs: map[chan State]struct{}{}, kick: make(chan struct{}, 1)}
+	ep, err := c.endpointFor(st)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, rec: cfg.Records, clk: cfg.Clock, base: base, hc: hc, log: cfg.Log,
-		subs: map[chan State]struct{}{}, kick: make(chan struct{}, 1)}
+	c.ep.Store(ep)
 	c.state.Pending, _ = c.rec.PendingCount(ctx)
 	c.state.FeedSeq = st.FeedSeq
 	c.state.LastSuccess = timeOf(st.LastSuccess)
@@ -214,19 +266,40 @@ func sleep(ctx context.Context, d time.Duration) error {
 // wait zero and waits in PrepareRetry instead, with the injected sleep,
 // then calls prepare (which signs the attempt afresh). The wait is
 // per-request state, hence one client per request.
+//
+// onRetry (may be nil) hears of each retry before its pause.
 func retrying(hc *http.Client, max int, waitMin, waitMax time.Duration, clk clock.Clock,
-	sleep func(context.Context, time.Duration) error, prepare func(*http.Request) error) *retryablehttp.Client {
-	var wait time.Duration
+	sleep func(context.Context, time.Duration) error, prepare func(*http.Request) error, onRetry func(Retry)) *retryablehttp.Client {
+	var (
+		wait    time.Duration
+		retry   int
+		status  int
+		lastErr error
+	)
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = hc
 	rc.Logger = nil
 	rc.RetryMax = max
 	rc.RetryWaitMin, rc.RetryWaitMax = waitMin, waitMax
+	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		status, lastErr = 0, err
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
 	rc.Backoff = func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-		wait = Backoff(min, max, attempt, resp, clk.Now())
+		wait, retry = Backoff(min, max, attempt, resp, clk.Now()), attempt+1
 		return 0
 	}
 	rc.PrepareRetry = func(req *http.Request) error {
+		if onRetry != nil {
+			r := Retry{Method: req.Method, Path: req.URL.Path, Attempt: retry, Max: max, Wait: wait, Status: status}
+			if status == 0 {
+				r.Err = lastErr
+			}
+			onRetry(r)
+		}
 		if err := sleep(req.Context(), wait); err != nil {
 			return err
 		}
@@ -305,9 +378,10 @@ func (c *Client) noteHubTime(resp *http.Response) {
 // answered once by re-signing with the hub's time. The caller closes the
 // response body.
 func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte, hdr http.Header) (*http.Response, error) {
+	ep := c.ep.Load()
 	for attempt := 0; ; attempt++ {
 		rctx := context.WithValue(ctx, bodyKey{}, body)
-		req, err := retryablehttp.NewRequestWithContext(rctx, method, c.base.String()+pathQuery, body)
+		req, err := retryablehttp.NewRequestWithContext(rctx, method, ep.base.String()+pathQuery, body)
 		if err != nil {
 			return nil, err
 		}
@@ -320,7 +394,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte, 
 		if err := c.sign(req.Request); err != nil {
 			return nil, err
 		}
-		rc := retrying(c.hc, c.cfg.RetryMax, c.cfg.RetryWaitMin, c.cfg.RetryWaitMax, c.clk, c.cfg.Sleep, c.sign) // a fresh nonce and time for every attempt
+		rc := retrying(ep.hc, c.cfg.RetryMax, c.cfg.RetryWaitMin, c.cfg.RetryWaitMax, c.clk, c.cfg.Sleep, c.sign, c.cfg.OnRetry) // a fresh nonce and time for every attempt
 		rc.ResponseLogHook = func(_ retryablehttp.Logger, resp *http.Response) { c.noteHubTime(resp) }
 		resp, err := rc.Do(req)
 		if err != nil && ctx.Err() != nil {
@@ -328,7 +402,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte, 
 		}
 		if err != nil {
 			c.setOnline(false)
-			return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+			return nil, unreachable(err)
 		}
 		c.setOnline(true)
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
@@ -340,6 +414,22 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte, 
 		}
 		return resp, nil
 	}
+}
+
+// unreachable wraps the error of a request that got no answer:
+// ErrUnreachable, and ErrUntrustedHub too when the hub's certificate did
+// not verify.
+func unreachable(err error) error {
+	var (
+		verr  *tls.CertificateVerificationError
+		uaerr x509.UnknownAuthorityError
+		herr  x509.HostnameError
+		cerr  x509.CertificateInvalidError
+	)
+	if errors.As(err, &verr) || errors.As(err, &uaerr) || errors.As(err, &herr) || errors.As(err, &cerr) {
+		return fmt.Errorf("%w: %w: %v", ErrUnreachable, ErrUntrustedHub, err)
+	}
+	return fmt.Errorf("%w: %v", ErrUnreachable, err)
 }
 
 func readError(resp *http.Response) wire.Error {
@@ -359,6 +449,8 @@ func hubError(resp *http.Response) error {
 		return fmt.Errorf("%w: %s", ErrRevoked, e.Message)
 	case wire.CodeTokenInvalid:
 		return fmt.Errorf("%w: %s", ErrBadToken, e.Message)
+	case wire.CodeClockSkew:
+		return fmt.Errorf("%w: %s", ErrClockSkew, e.Message)
 	}
 	return fmt.Errorf("%w: HTTP %d %s: %s", ErrHub, resp.StatusCode, e.Code, e.Message)
 }
@@ -374,11 +466,15 @@ type EnrollOptions struct {
 	Clock  clock.Clock
 	// Sleep waits between attempts (nil: a timer), as Config.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnRetry hears of each retry before its pause, as Config.OnRetry.
+	OnRetry func(Retry)
 }
 
 // Enroll registers the terminal's device id and public key with the hub
 // using a one-time token, and stores the hub's URL and pinned CA for later
-// syncs.
+// syncs. A Client already running on the terminal's record store follows
+// the new enrolment from its next Sync; call its Reconfigure to switch at
+// once.
 func Enroll(ctx context.Context, rec *records.Store, o EnrollOptions) error {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
@@ -394,7 +490,7 @@ func Enroll(ctx context.Context, rec *records.Store, o EnrollOptions) error {
 	if err != nil {
 		return err
 	}
-	rc := retrying(hc, 3, 200*time.Millisecond, 5*time.Second, o.Clock, o.Sleep, nil)
+	rc := retrying(hc, 3, 200*time.Millisecond, 5*time.Second, o.Clock, o.Sleep, nil, o.OnRetry)
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, base.String()+"/v1/enroll", body)
 	if err != nil {
 		return err
@@ -402,7 +498,7 @@ func Enroll(ctx context.Context, rec *records.Store, o EnrollOptions) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := rc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return unreachable(err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return hubError(resp)

@@ -14,5 +14,15 @@
 // Client.Run syncs in the background — at once when Trigger is called
 // (after a new record), every Interval while the hub answers, and with
 // growing pauses while it does not; State and Subscribe tell the GUI how it
-// goes. It is the only package that imports go-retryablehttp.
+// goes: State.LastErrorKind (an ErrorKind, from KindOf over the sentinel
+// errors) says what went wrong in a form a GUI can translate, while
+// State.LastError keeps the text for logs. Config.OnRetry reports each
+// retry before its pause (rcctl sync prints them).
+//
+// A client follows the terminal's enrolment: when the terminal enrols
+// again (another hub, or the same one), the next Sync uses the new hub,
+// and Client.Reconfigure switches at once, ending a sync in progress with
+// the old hub.
+//
+// It is the only package that imports go-retryablehttp.
 package syncclient

@@ -2,7 +2,8 @@ package syncclient
 
 import "errors"
 
-// Sentinel errors of the sync client.
+// Sentinel errors of the sync client. KindOf sorts them (and the record
+// store's) into the ErrorKind that State.LastErrorKind reports.
 var (
 	ErrNotEnrolled = errors.New("syncclient: this terminal is not enrolled with a hub (rcctl enroll)")
 	ErrInsecureHub = errors.New("syncclient: plain HTTP is allowed only for a hub on a loopback address: use https://")
@@ -17,4 +18,16 @@ var (
 	// ErrRevoked: the hub revoked this terminal (reported lost or stolen).
 	// It can no longer push or pull; enrol it again as a new device.
 	ErrRevoked = errors.New("syncclient: this terminal was revoked at the hub and can no longer sync")
+	// ErrUntrustedHub: the hub's TLS certificate does not chain to the CA
+	// pinned at enrolment, or does not name the hub's host. It comes
+	// wrapped together with ErrUnreachable (nothing reached the hub).
+	ErrUntrustedHub = errors.New("syncclient: the hub's TLS certificate is not trusted (it does not chain to the CA pinned at enrolment, or names another host)")
+	// ErrClockSkew: the hub refused the request time even after the client
+	// signed again with the hub's own time (the device clock jumped, or
+	// the hub gave no time): set the device clock.
+	ErrClockSkew = errors.New("syncclient: the hub refused the request time: this device's clock is off")
+	// ErrReconfigured ends a Sync that was running when Reconfigure
+	// switched the client to another enrolment. It is not recorded in State:
+	// Run starts a sync with the new hub at once.
+	ErrReconfigured = errors.New("syncclient: the terminal was enrolled again: sync restarted with the new hub")
 )

@@ -195,32 +195,112 @@ type Report struct {
 }
 
 // Sync pushes pending records, then pulls trust updates. It returns the
-// first error; what was done before it is in the report.
+// first error; what was done before it is in the report. When the terminal
+// was enrolled again since the last sync, it first switches to the new
+// enrolment (see Reconfigure). The error and its kind are kept in State,
+// except ErrReconfigured (Reconfigure ended this sync: the next one goes
+// to the new hub).
 func (c *Client) Sync(ctx context.Context) (*Report, error) {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
+	sctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	c.mu.Lock()
+	c.abort = abort
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.abort = nil
+		c.mu.Unlock()
+	}()
 	start := c.clk.Now()
 	c.update(func(s *State) { s.Syncing, s.LastAttempt = true, start })
 	rep := &Report{}
-	var err error
-	rep.Push, err = c.Push(ctx)
+	_, err := c.follow(sctx)
 	if err == nil {
-		rep.Pull, err = c.PullTrust(ctx)
+		rep.Push, err = c.Push(sctx)
+	}
+	if err == nil {
+		rep.Pull, err = c.PullTrust(sctx)
 	}
 	end := c.clk.Now()
 	if err == nil {
-		err = c.rec.UpdateSyncState(ctx, func(s *records.SyncState) { s.LastSuccess = end.UnixMilli() })
+		err = c.rec.UpdateSyncState(sctx, func(s *records.SyncState) { s.LastSuccess = end.UnixMilli() })
+	}
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(sctx), ErrReconfigured) {
+		err = fmt.Errorf("%w (%v)", ErrReconfigured, err)
 	}
 	c.update(func(s *State) {
 		s.Syncing = false
 		s.HubClockOffset = time.Duration(c.offset.Load()) * time.Millisecond
-		if err != nil {
-			s.LastError = err.Error()
-		} else {
-			s.LastError, s.LastSuccess = "", end
+		switch {
+		case errors.Is(err, ErrReconfigured):
+			// Not this hub's error: Reconfigure reset the state.
+		case err != nil:
+			s.LastError, s.LastErrorKind = err.Error(), KindOf(err)
+		default:
+			s.LastError, s.LastErrorKind, s.LastSuccess = "", KindNone, end
 		}
 	})
 	return rep, err
+}
+
+// Reconfigure makes the client follow the terminal's current enrolment at
+// once: call it after Enroll while the client runs (re-enrolment with
+// another hub, or with the same one). It reads the hub URL and pinned CA
+// that Enroll stored (Config.HubURL and Config.CAPEM, when set, still
+// win), switches to them, resets the hub-specific state (Online, the clock
+// offset, the feed sequence, LastError), ends a Sync in progress with the
+// previous hub (that Sync returns ErrReconfigured, records it took stay
+// pending) and asks Run for a sync now. It is safe to call from any
+// goroutine and does not wait for the running sync.
+//
+// On an error (ErrNotEnrolled, ErrBadCA, ErrInsecureHub, a bad URL, a
+// storage error) the client stays as it was. Without Reconfigure the
+// client switches at the start of its next Sync.
+func (c *Client) Reconfigure(ctx context.Context) error {
+	switched, err := c.follow(ctx)
+	if err != nil {
+		return err
+	}
+	if switched {
+		c.mu.Lock()
+		abort := c.abort
+		c.mu.Unlock()
+		if abort != nil {
+			abort(ErrReconfigured)
+		}
+	}
+	c.Trigger()
+	return nil
+}
+
+// follow switches the client to the stored enrolment when it is not the
+// one the client follows, and reports whether it did.
+func (c *Client) follow(ctx context.Context) (bool, error) {
+	st, err := c.rec.SyncState(ctx)
+	if err != nil {
+		return false, err
+	}
+	old := c.ep.Load()
+	if old.follows(st) {
+		return false, nil
+	}
+	ep, err := c.endpointFor(st)
+	if err != nil {
+		return false, err
+	}
+	if !c.ep.CompareAndSwap(old, ep) {
+		return false, nil // another caller switched meanwhile
+	}
+	c.offset.Store(0)
+	c.log.Info("sync: following a new enrolment", "hub", ep.base.String())
+	c.update(func(s *State) {
+		s.Online, s.HubClockOffset, s.FeedSeq = false, 0, st.FeedSeq
+		s.LastError, s.LastErrorKind = "", KindNone
+		s.LastSuccess = timeOf(st.LastSuccess)
+	})
+	return true, nil
 }
 
 // CheckStatus asks the hub for the current status of a licence (the
@@ -253,12 +333,20 @@ func (c *Client) Trigger() {
 
 // Run syncs in the background until ctx ends: at once, on Trigger, every
 // Interval while the hub answers, and after growing pauses (from
-// RetryWaitMin up to Interval) while it does not. It returns ctx's error.
+// RetryWaitMin up to Interval) while it does not; after Reconfigure, at
+// once with the new hub. It returns ctx's error.
 func (c *Client) Run(ctx context.Context) error {
 	failures := 0
 	for {
 		_, err := c.Sync(ctx)
 		wait := c.cfg.Interval
+		if errors.Is(err, ErrReconfigured) && ctx.Err() == nil {
+			select { // the new hub at once
+			case <-c.kick:
+			default:
+			}
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -362,7 +362,7 @@ func TestStatusBar(t *testing.T) {
 			Trust: &trust.Summary{Lists: list(now.Add(-26 * time.Hour)), Oldest: now.Add(-26 * time.Hour)}}, wantOnl: "在线", wantTrust: "信任数据 1 天 前", wantSync: true},
 		{name: "syncing", st: statusState{Now: now, SyncWired: true, Enrolled: true, Sync: syncclient.State{Online: true, Syncing: true}, Policy: pol},
 			wantOnl: "正在同步…", wantTrust: "信任数据：未知", wantSync: true},
-		{name: "offline with an error, too old", st: statusState{Now: now, SyncWired: true, Enrolled: true, Sync: syncclient.State{LastError: "syncclient: the hub cannot be reached"}, Policy: pol,
+		{name: "offline with an error, too old", st: statusState{Now: now, SyncWired: true, Enrolled: true, Sync: syncclient.State{LastError: "syncclient: the hub cannot be reached", LastErrorKind: syncclient.KindUnreachable}, Policy: pol,
 			Trust: &trust.Summary{Lists: list(now.Add(-8*24*time.Hour), true), Oldest: now.Add(-8 * 24 * time.Hour), Stale: true}}, wantOnl: "离线", wantTrust: "信任数据 8 天 前",
 			wantStale: true, wantBand: "信任数据已过期", wantErr: true, wantSync: true},
 		{name: "one list of two stale", st: statusState{Now: now, SyncWired: true, Enrolled: true, Policy: pol,
@@ -381,11 +381,37 @@ func TestStatusBar(t *testing.T) {
 			if tt.wantStale && !strings.HasPrefix(s.staleText.Text, tt.wantBand) {
 				t.Errorf("band %q, want it to start with %q", s.staleText.Text, tt.wantBand)
 			}
-			if s.syncErr.Visible() != tt.wantErr || (tt.wantErr && s.syncErr.Text != "同步失败") || s.syncNow.Visible() != tt.wantSync {
+			if s.syncErr.Visible() != tt.wantErr || (tt.wantErr && s.syncErr.Text != "同步失败：无法连接中心") || s.syncNow.Visible() != tt.wantSync {
 				t.Errorf("sync error shown %v (%q), sync-now shown %v; want %v, %v", s.syncErr.Visible(), s.syncErr.Text, s.syncNow.Visible(), tt.wantErr, tt.wantSync)
 			}
 			if want := c.T("status.pending", tt.st.Pending); s.pending.Text != want {
 				t.Errorf("pending %q, want %q", s.pending.Text, want)
+			}
+		})
+	}
+}
+
+// A failed sync is explained by its kind in one plain phrase; a kind this
+// build does not know reads as a plain "sync failed".
+func TestStatusBarSyncErrorKinds(t *testing.T) {
+	c := newCatalog(t, LangZH)
+	tests := []struct {
+		name string
+		kind syncclient.ErrorKind
+		want string
+	}{
+		{name: "revoked", kind: syncclient.KindRevoked, want: "同步失败：终端已被中心停用"},
+		{name: "clock", kind: syncclient.KindClockSkew, want: "同步失败：终端时间与中心不符"},
+		{name: "storage full", kind: syncclient.KindStorageFull, want: "同步失败：本机存储已满"},
+		{name: "other", kind: syncclient.KindOther, want: "同步失败"},
+		{name: "unknown kind", kind: syncclient.ErrorKind(200), want: "同步失败"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStatusBar(&App{cat: c})
+			s.update(c, statusState{SyncWired: true, Enrolled: true, Sync: syncclient.State{LastError: "x", LastErrorKind: tt.kind}, Policy: verify.DefaultPolicy()})
+			if !s.syncErr.Visible() || s.syncErr.Text != tt.want {
+				t.Fatalf("sync error %q (shown %v), want %q", s.syncErr.Text, s.syncErr.Visible(), tt.want)
 			}
 		})
 	}

@@ -160,15 +160,19 @@ type Deps struct {
 	Verifier func(verify.Policy) Verifier
 	// Policy is the initial check policy (zero: verify.DefaultPolicy()),
 	// overridden by the one saved in Settings.
-	Policy   verify.Policy
-	Decoder  Decoder
-	Wedge    Wedge
-	Camera   Camera
-	Records  RecordStore
-	Sync     Sync
-	Hub      Hub
-	Trust    TrustInfo
-	Officers Officers
+	Policy verify.Policy
+	// Decoder reads camera frames: its budget fits a live stream.
+	Decoder Decoder
+	// FileDecoder reads still images (opened, pasted or dropped files),
+	// which may take longer; nil means Decoder.
+	FileDecoder Decoder
+	Wedge       Wedge
+	Camera      Camera
+	Records     RecordStore
+	Sync        Sync
+	Hub         Hub
+	Trust       TrustInfo
+	Officers    Officers
 	// SignedIn, when set, is the officer signed in at start without a PIN
 	// (demo mode: a newcomer verifies a code at once); signing out shows
 	// the sign-in screen as usual.

@@ -130,11 +130,14 @@ func (a *App) openImageDialog() {
 
 // decodeImage finds the QR code in an image file's bytes and verifies it.
 func (a *App) decodeImage(data []byte) {
-	if a.deps.Decoder == nil {
+	dec, ctx := a.deps.FileDecoder, a.ctx
+	if dec == nil {
+		dec = a.deps.Decoder
+	}
+	if dec == nil {
 		a.setScanMessage(a.tr("scan.noDecoder"))
 		return
 	}
-	dec, ctx := a.deps.Decoder, a.ctx
 	a.setScanMessage(a.tr("scan.decoding"))
 	a.async(func() {
 		text, err := decodeBytes(ctx, dec, data)

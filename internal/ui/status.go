@@ -148,8 +148,8 @@ func (s *statusBar) update(c *catalog, st statusState) {
 	}
 	if st.Enrolled && st.Sync.LastError != "" {
 		// The client's error text is not meant for officers: a plain
-		// sentence here, the text in the log.
-		s.syncErr.SetText(c.T("status.syncFailed"))
+		// sentence for its kind here, the text in the log.
+		s.syncErr.SetText(c.T(syncFailedKey(st.Sync.LastErrorKind)))
 		s.syncErr.Show()
 	} else {
 		s.syncErr.Hide()
@@ -349,4 +349,16 @@ func (l *statusRowLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 		h = max(h, o.MinSize().Height)
 	}
 	return fyne.NewSize(0, h)
+}
+
+// syncFailedKey is the text key for a failed sync of kind k; kinds this
+// build does not know read as a plain "sync failed".
+func syncFailedKey(k syncclient.ErrorKind) string {
+	switch k {
+	case syncclient.KindUnreachable, syncclient.KindNotEnrolled, syncclient.KindRevoked, syncclient.KindBadToken,
+		syncclient.KindTLS, syncclient.KindClockSkew, syncclient.KindHubRejected, syncclient.KindProtocol,
+		syncclient.KindStorageFull, syncclient.KindLocalStorage, syncclient.KindCanceled:
+		return "status.syncFailed." + k.String()
+	}
+	return "status.syncFailed.other"
 }

@@ -75,13 +75,13 @@ func Main(ctx context.Context, env *Env, args []string) int {
 	case len(args) >= 2 && args[0] == "token" && args[1] == "create":
 		return tokenCreate(ctx, env, args[2:])
 	case len(args) >= 2 && args[0] == "token" && args[1] == "list":
-		return tokenList(ctx, env, args[2:])
+		return tokenList.main(ctx, env, args[2:])
 	case len(args) >= 2 && args[0] == "token" && args[1] == "revoke":
-		return tokenRevoke(ctx, env, args[2:])
+		return tokenRevoke.main(ctx, env, args[2:])
 	case len(args) >= 2 && args[0] == "device" && args[1] == "list":
-		return deviceList(ctx, env, args[2:])
+		return deviceList.main(ctx, env, args[2:])
 	case len(args) >= 2 && args[0] == "device" && args[1] == "revoke":
-		return deviceRevoke(ctx, env, args[2:])
+		return deviceRevoke.main(ctx, env, args[2:])
 	case len(args) >= 2 && args[0] == "trust" && args[1] == "anchors":
 		return trustAnchors(ctx, env, args[2:])
 	case len(args) >= 2 && args[0] == "trust" && args[1] == "publish":
@@ -130,6 +130,58 @@ func open(ctx context.Context, path string) (*opened, error) {
 	return &opened{db: db, store: st, trust: ts}, nil
 }
 
+// withDB opens the hub database at dbPath, runs fn on it and closes it:
+// what every command but serve does once its flags are read. A database
+// that cannot be opened is reported (exit 3) without calling fn.
+func withDB(ctx context.Context, env *Env, dbPath string, fn func(o *opened) int) int {
+	o, err := open(ctx, dbPath)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer o.db.Close()
+	return fn(o)
+}
+
+// dbCmd is a command whose flags are --db (and --json) around a fixed
+// number of positional arguments: main parses them, checks the count
+// (printing argsErr when it differs), opens the database and calls run.
+type dbCmd struct {
+	name    string // "token list"
+	json    bool   // --json is accepted
+	nargs   int    // positional arguments
+	argsErr string // the message for another number of arguments
+	run     func(ctx context.Context, env *Env, c *dbCall) int
+}
+
+// dbCall is what a dbCmd's run gets: the opened database, its path, the
+// positional arguments and --json.
+type dbCall struct {
+	*opened
+	path string
+	args []string
+	json bool
+}
+
+func (d dbCmd) main(ctx context.Context, env *Env, args []string) int {
+	c := &dbCall{}
+	asJSON := &c.json
+	if !d.json {
+		asJSON = nil
+	}
+	dbPath, pos, ok := dbFlags(env, d.name, args, asJSON)
+	if !ok {
+		return ExitError
+	}
+	if len(pos) != d.nargs {
+		return failf(env, "%s", d.argsErr)
+	}
+	c.path, c.args = dbPath, pos
+	return withDB(ctx, env, dbPath, func(o *opened) int {
+		c.opened = o
+		return d.run(ctx, env, c)
+	})
+}
+
 func tokenCreate(ctx context.Context, env *Env, args []string) int {
 	fs := flag.NewFlagSet("rchub token create", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
@@ -140,18 +192,15 @@ func tokenCreate(ctx context.Context, env *Env, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return ExitError
 	}
-	o, err := open(ctx, *dbPath)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	defer o.db.Close()
-	tok, err := hub.CreateToken(ctx, o.store, hub.Role(*role), *label, *ttl, env.Clock.Now())
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	fmt.Fprintln(env.Stdout, tok)
-	fmt.Fprintf(env.Stderr, "token id %s (rchub token revoke --db %s %s)\n", hub.TokenID(gm.SM3([]byte(tok))), *dbPath, hub.TokenID(gm.SM3([]byte(tok))))
-	return ExitOK
+	return withDB(ctx, env, *dbPath, func(o *opened) int {
+		tok, err := hub.CreateToken(ctx, o.store, hub.Role(*role), *label, *ttl, env.Clock.Now())
+		if err != nil {
+			return failf(env, "%v", err)
+		}
+		fmt.Fprintln(env.Stdout, tok)
+		fmt.Fprintf(env.Stderr, "token id %s (rchub token revoke --db %s %s)\n", hub.TokenID(gm.SM3([]byte(tok))), *dbPath, hub.TokenID(gm.SM3([]byte(tok))))
+		return ExitOK
+	})
 }
 
 // tokenJSON is one token in `token list --json`.
@@ -213,20 +262,9 @@ func dbFlags(env *Env, name string, args []string, asJSON *bool) (string, []stri
 	}
 }
 
-func tokenList(ctx context.Context, env *Env, args []string) int {
-	var asJSON bool
-	dbPath, pos, ok := dbFlags(env, "token list", args, &asJSON)
-	if !ok {
-		return ExitError
-	}
-	if len(pos) != 0 {
-		return failf(env, "token list: no arguments expected")
-	}
-	o, err := open(ctx, dbPath)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	defer o.db.Close()
+var tokenList = dbCmd{name: "token list", json: true, argsErr: "token list: no arguments expected", run: runTokenList}
+
+func runTokenList(ctx context.Context, env *Env, o *dbCall) int {
 	toks, err := o.store.Tokens(ctx)
 	if err != nil {
 		return failf(env, "%v", err)
@@ -238,7 +276,7 @@ func tokenList(ctx context.Context, env *Env, args []string) int {
 		out = append(out, tokenJSON{ID: t.ID(), Role: string(t.Role), Label: t.Label, State: t.State(now), Created: t.Created.UTC(),
 			Expires: ptr(t.Expires), UsedBy: t.UsedBy, Revoked: ptr(t.Revoked)})
 	}
-	if asJSON {
+	if o.json {
 		return printJSON(env, out)
 	}
 	for _, t := range out {
@@ -255,20 +293,10 @@ func tokenList(ctx context.Context, env *Env, args []string) int {
 	return ExitOK
 }
 
-func tokenRevoke(ctx context.Context, env *Env, args []string) int {
-	dbPath, pos, ok := dbFlags(env, "token revoke", args, nil)
-	if !ok {
-		return ExitError
-	}
-	if len(pos) != 1 {
-		return failf(env, "token revoke: give one token id (from rchub token list) or the token itself")
-	}
-	o, err := open(ctx, dbPath)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	defer o.db.Close()
-	t, err := hub.FindToken(ctx, o.store, pos[0])
+var tokenRevoke = dbCmd{name: "token revoke", nargs: 1, argsErr: "token revoke: give one token id (from rchub token list) or the token itself", run: runTokenRevoke}
+
+func runTokenRevoke(ctx context.Context, env *Env, o *dbCall) int {
+	t, err := hub.FindToken(ctx, o.store, o.args[0])
 	if err != nil {
 		return failf(env, "token revoke: %v", err)
 	}
@@ -281,7 +309,7 @@ func tokenRevoke(ctx context.Context, env *Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stdout, "revoked token %s (%s %s)\n", t.ID(), t.Role, t.Label)
 	if t.UsedBy != "" {
-		fmt.Fprintf(env.Stdout, "note: device %s enrolled with it stays enrolled: rchub device revoke --db %s %s\n", t.UsedBy, dbPath, t.UsedBy)
+		fmt.Fprintf(env.Stdout, "note: device %s enrolled with it stays enrolled: rchub device revoke --db %s %s\n", t.UsedBy, o.path, t.UsedBy)
 	}
 	return ExitOK
 }
@@ -296,20 +324,9 @@ type deviceJSON struct {
 	Revoked  *time.Time `json:"revoked,omitempty"`
 }
 
-func deviceList(ctx context.Context, env *Env, args []string) int {
-	var asJSON bool
-	dbPath, pos, ok := dbFlags(env, "device list", args, &asJSON)
-	if !ok {
-		return ExitError
-	}
-	if len(pos) != 0 {
-		return failf(env, "device list: no arguments expected")
-	}
-	o, err := open(ctx, dbPath)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	defer o.db.Close()
+var deviceList = dbCmd{name: "device list", json: true, argsErr: "device list: no arguments expected", run: runDeviceList}
+
+func runDeviceList(ctx context.Context, env *Env, o *dbCall) int {
 	devs, err := o.store.Devices(ctx)
 	if err != nil {
 		return failf(env, "%v", err)
@@ -318,7 +335,7 @@ func deviceList(ctx context.Context, env *Env, args []string) int {
 	for _, d := range devs {
 		out = append(out, deviceJSON{ID: d.ID, Label: d.Label, Enrolled: d.Enrolled.UTC(), NextSeq: d.NextSeq, LastSeen: ptr(d.LastSeen), Revoked: ptr(d.Revoked)})
 	}
-	if asJSON {
+	if o.json {
 		return printJSON(env, out)
 	}
 	for _, d := range out {
@@ -335,20 +352,10 @@ func deviceList(ctx context.Context, env *Env, args []string) int {
 	return ExitOK
 }
 
-func deviceRevoke(ctx context.Context, env *Env, args []string) int {
-	dbPath, pos, ok := dbFlags(env, "device revoke", args, nil)
-	if !ok {
-		return ExitError
-	}
-	if len(pos) != 1 {
-		return failf(env, "device revoke: give one device id (from rchub device list)")
-	}
-	o, err := open(ctx, dbPath)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	defer o.db.Close()
-	d, err := o.store.Device(ctx, pos[0])
+var deviceRevoke = dbCmd{name: "device revoke", nargs: 1, argsErr: "device revoke: give one device id (from rchub device list)", run: runDeviceRevoke}
+
+func runDeviceRevoke(ctx context.Context, env *Env, o *dbCall) int {
+	d, err := o.store.Device(ctx, o.args[0])
 	if err != nil {
 		return failf(env, "device revoke: %v", err)
 	}
@@ -377,19 +384,16 @@ func trustAnchors(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	o, err := open(ctx, *dbPath)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	defer o.db.Close()
-	rep, err := o.trust.AddAnchors(ctx, data)
-	if rep != nil {
-		printReport(env.Stdout, rep)
-	}
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	return ExitOK
+	return withDB(ctx, env, *dbPath, func(o *opened) int {
+		rep, err := o.trust.AddAnchors(ctx, data)
+		if rep != nil {
+			printReport(env.Stdout, rep)
+		}
+		if err != nil {
+			return failf(env, "%v", err)
+		}
+		return ExitOK
+	})
 }
 
 func printReport(w io.Writer, rep *trust.Report) {
@@ -426,28 +430,25 @@ func trustPublish(ctx context.Context, env *Env, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return ExitError
 	}
-	o, err := open(ctx, *dbPath)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	defer o.db.Close()
-	if *useDemo {
-		if err := loadDemo(ctx, env, o); err != nil {
+	return withDB(ctx, env, *dbPath, func(o *opened) int {
+		if *useDemo {
+			if err := loadDemo(ctx, env, o); err != nil {
+				return failf(env, "%v", err)
+			}
+			return ExitOK
+		}
+		if fs.NArg() != 1 {
+			return failf(env, "trust publish: give one bundle PEM file, or --demo")
+		}
+		data, err := os.ReadFile(fs.Arg(0))
+		if err != nil {
+			return failf(env, "%v", err)
+		}
+		if err := publish(ctx, env, o, data, env.Clock.Now()); err != nil {
 			return failf(env, "%v", err)
 		}
 		return ExitOK
-	}
-	if fs.NArg() != 1 {
-		return failf(env, "trust publish: give one bundle PEM file, or --demo")
-	}
-	data, err := os.ReadFile(fs.Arg(0))
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	if err := publish(ctx, env, o, data, env.Clock.Now()); err != nil {
-		return failf(env, "%v", err)
-	}
-	return ExitOK
+	})
 }
 
 func loadDemo(ctx context.Context, env *Env, o *opened) error {
@@ -477,43 +478,40 @@ func serve(ctx context.Context, env *Env, args []string) int {
 	if *cert == "" && !hub.IsLoopback(*listen) {
 		return failf(env, "%v (address %q)", hub.ErrPlainHTTP, *listen)
 	}
-	o, err := open(ctx, *dbPath)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	defer o.db.Close()
-	keys, err := hub.LoadKeys(hub.KeyFilePath(*dbPath), true)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
-	srv, err := hub.New(hub.Config{Store: o.store, Trust: o.trust, Keys: keys, Clock: env.Clock, Log: log})
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	if *useDemo {
-		if err := loadDemo(ctx, env, o); err != nil {
-			return failf(env, "demo: %v", err)
-		}
-		tok, err := hub.CreateToken(ctx, o.store, hub.RoleDevice, "demo", 0, env.Clock.Now())
+	return withDB(ctx, env, *dbPath, func(o *opened) int {
+		keys, err := hub.LoadKeys(hub.KeyFilePath(*dbPath), true)
 		if err != nil {
 			return failf(env, "%v", err)
 		}
-		sup, err := hub.CreateToken(ctx, o.store, hub.RoleSupervisor, "demo", 0, env.Clock.Now())
+		log := slog.New(slog.NewTextHandler(env.Stderr, nil))
+		srv, err := hub.New(hub.Config{Store: o.store, Trust: o.trust, Keys: keys, Clock: env.Clock, Log: log})
 		if err != nil {
 			return failf(env, "%v", err)
 		}
-		fmt.Fprintf(env.Stdout, "enrolment token (one-time, 24 h): %s\nsupervisor token: %s\n", tok, sup)
-	}
-	scheme := "http"
-	if *cert != "" {
-		scheme = "https"
-	}
-	err = hub.Serve(ctx, hub.ServeOptions{Addr: *listen, TLSCert: *cert, TLSKey: *key, Ready: func(a net.Addr) {
-		fmt.Fprintf(env.Stdout, "rchub listening on %s://%s\n", scheme, a)
-	}}, srv)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return failf(env, "%v", err)
-	}
-	return ExitOK
+		if *useDemo {
+			if err := loadDemo(ctx, env, o); err != nil {
+				return failf(env, "demo: %v", err)
+			}
+			tok, err := hub.CreateToken(ctx, o.store, hub.RoleDevice, "demo", 0, env.Clock.Now())
+			if err != nil {
+				return failf(env, "%v", err)
+			}
+			sup, err := hub.CreateToken(ctx, o.store, hub.RoleSupervisor, "demo", 0, env.Clock.Now())
+			if err != nil {
+				return failf(env, "%v", err)
+			}
+			fmt.Fprintf(env.Stdout, "enrolment token (one-time, 24 h): %s\nsupervisor token: %s\n", tok, sup)
+		}
+		scheme := "http"
+		if *cert != "" {
+			scheme = "https"
+		}
+		err = hub.Serve(ctx, hub.ServeOptions{Addr: *listen, TLSCert: *cert, TLSKey: *key, Ready: func(a net.Addr) {
+			fmt.Fprintf(env.Stdout, "rchub listening on %s://%s\n", scheme, a)
+		}}, srv)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return failf(env, "%v", err)
+		}
+		return ExitOK
+	})
 }

@@ -173,8 +173,12 @@ func (s *SyncService) Enroll(ctx context.Context, o syncclient.EnrollOptions) er
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ctx == nil || s.client != nil || s.ctx.Err() != nil {
+	if s.ctx == nil || s.ctx.Err() != nil {
 		return nil
+	}
+	if s.client != nil {
+		// A running client switches to the hub just enrolled with.
+		return s.client.Reconfigure(ctx)
 	}
 	return s.startLocked()
 }
