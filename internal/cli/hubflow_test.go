@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,78 +21,26 @@ import (
 	"github.com/roadcheck/roadcheck/internal/demo"
 	"github.com/roadcheck/roadcheck/internal/hub"
 	"github.com/roadcheck/roadcheck/internal/hub/hubcmd"
+	"github.com/roadcheck/roadcheck/internal/hub/hubcmd/hubcmdtest"
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/storage"
 	"github.com/roadcheck/roadcheck/internal/trust"
 )
 
-// lockedBuffer is written by a serving goroutine and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // rchubServer is `rchub serve` (hubcmd.Main) running in the test process.
 type rchubServer struct {
 	url, addr string
-	out, err  *lockedBuffer
+	out, err  *hubcmdtest.Buffer
 	stop      func() int
 }
-
-var listenRe = regexp.MustCompile(`rchub listening on (http://(\S+))`)
 
 // rchubServe runs `rchub serve ARGS…` until it listens (or fails the test
 // when it exits first). The hub's clock is the demo reference time.
 func rchubServe(t *testing.T, args ...string) *rchubServer {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	s := &rchubServer{out: &lockedBuffer{}, err: &lockedBuffer{}}
-	done := make(chan int, 1)
-	go func() {
-		code := hubcmd.Main(ctx, &hubcmd.Env{Stdout: pw, Stderr: s.err, Clock: clock.NewFake(demo.ReferenceTime)}, append([]string{"serve"}, args...))
-		pw.Close()
-		done <- code
-	}()
-	ready := make(chan []string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			s.out.Write([]byte(sc.Text() + "\n"))
-			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil {
-				ready <- m
-			}
-		}
-		close(ready)
-	}()
-	code := -1
-	s.stop = func() int {
-		if code < 0 {
-			cancel()
-			code = <-done
-		}
-		return code
-	}
-	t.Cleanup(func() { s.stop() })
-	m, ok := <-ready
-	if !ok {
-		t.Fatalf("rchub serve exited with %d: %s %s", s.stop(), s.out.String(), s.err.String())
-	}
-	s.url, s.addr = m[1], m[2]
-	return s
+	s := hubcmdtest.Serve(t, clock.NewFake(demo.ReferenceTime), args...)
+	return &rchubServer{url: s.URL, addr: s.Addr, out: s.Out, err: s.Err, stop: s.Stop}
 }
 
 // supervisorGet queries the hub as a supervisor and decodes the answer.

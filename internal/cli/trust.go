@@ -14,66 +14,45 @@ import (
 )
 
 func init() {
-	register("trust anchor add", "add self-signed SM2 root certificates (PEM) as trust anchors", cmdTrustAnchorAdd)
-	register("trust import", "import a trust bundle (certificates, CRLs, status lists)", cmdTrustImport)
+	register("trust anchor add", "add self-signed SM2 root certificates (PEM) as trust anchors", trustFileCmd("trust anchor add", (*trust.Store).AddAnchors))
+	register("trust import", "import a trust bundle (certificates, CRLs, status lists)", trustFileCmd("trust import", (*trust.Store).Import))
 	register("trust status", "show anchors, CAs, signers, CRLs and status lists", cmdTrustStatus)
 }
 
-func cmdTrustAnchorAdd(ctx context.Context, env *Env, args []string) int {
-	fs := newFlagSet(env, "trust anchor add")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fmt.Fprintln(env.Stderr, "usage: rcctl trust anchor add FILE.pem")
-		return ExitError
+// trustFileCmd is a command that applies one PEM file to the trust store
+// (apply is (*trust.Store).AddAnchors or Import): one report line per block;
+// exit 0 when every block was stored or unchanged, 1 when some were
+// skipped (the rest stored), 3 on an error.
+func trustFileCmd(name string, apply func(*trust.Store, context.Context, []byte) (*trust.Report, error)) func(context.Context, *Env, []string) int {
+	return func(ctx context.Context, env *Env, args []string) int {
+		fs := newFlagSet(env, name)
+		if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+			fmt.Fprintf(env.Stderr, "usage: rcctl %s FILE.pem\n", name)
+			return ExitError
+		}
+		data, err := readLimited(fs.Arg(0))
+		if err != nil {
+			return failf(env, "%v", err)
+		}
+		db, st, err := openTrust(ctx, env, false)
+		if err != nil {
+			return failf(env, "%v", err)
+		}
+		defer db.Close()
+		rep, err := apply(st, ctx, data)
+		if rep != nil && len(rep.Blocks) > 0 {
+			printReport(env, rep)
+		}
+		switch {
+		case err != nil:
+			return failf(env, "%v", err)
+		case len(rep.Blocks) == 0:
+			return failf(env, "%s: no PEM blocks", fs.Arg(0))
+		case rep.Count(trust.Skipped) > 0:
+			return ExitPartial
+		}
+		return ExitOK
 	}
-	data, err := readLimited(fs.Arg(0))
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	db, st, err := openTrust(ctx, env, false)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	defer db.Close()
-	rep, err := st.AddAnchors(ctx, data)
-	if rep != nil {
-		printReport(env, rep)
-	}
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	if rep.Count(trust.Skipped) > 0 {
-		return ExitPartial
-	}
-	return ExitOK
-}
-
-func cmdTrustImport(ctx context.Context, env *Env, args []string) int {
-	fs := newFlagSet(env, "trust import")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fmt.Fprintln(env.Stderr, "usage: rcctl trust import FILE.pem")
-		return ExitError
-	}
-	data, err := readLimited(fs.Arg(0))
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	db, st, err := openTrust(ctx, env, false)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	defer db.Close()
-	rep, err := st.Import(ctx, data)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	if len(rep.Blocks) == 0 {
-		return failf(env, "%s: no PEM blocks", fs.Arg(0))
-	}
-	printReport(env, rep)
-	if rep.Count(trust.Skipped) > 0 {
-		return ExitPartial
-	}
-	return ExitOK
 }
 
 // maxTrustFile caps anchor and bundle files (a national bundle with

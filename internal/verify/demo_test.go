@@ -38,7 +38,7 @@ func newStore(t testing.TB, anchors, bundle []byte) *trust.Store {
 			t.Fatal(err)
 		}
 		for _, b := range rep.Blocks {
-			if b.Outcome == trust.Skipped {
+			if b.Err != nil { // refused
 				t.Fatalf("bundle block %d (%s %s) skipped: %v", b.Block.Index, b.Block.Type, b.Label, b.Err)
 			}
 		}
@@ -131,7 +131,7 @@ func TestLaterDemoWorldSupersedes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, b := range rep.Blocks {
-		if b.Outcome == trust.Skipped {
+		if b.Err != nil { // refused
 			t.Fatalf("block %d %s refused: %v", b.Block.Index, b.Label, b.Err)
 		}
 	}

@@ -1,24 +1,22 @@
 package hubcmd_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/demo"
 	"github.com/roadcheck/roadcheck/internal/hub/hubcmd"
+	"github.com/roadcheck/roadcheck/internal/hub/hubcmd/hubcmdtest"
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/storage"
@@ -41,79 +39,24 @@ func rchub(t *testing.T, clk clock.Clock, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
-// lockedBuffer is a buffer written by the serving goroutine and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // server is `rchub serve` running in the test process.
 type server struct {
 	url      string
 	listen   string
-	out, err *lockedBuffer
-	stop     func() int // cancels serve and returns its exit code
+	out, err *hubcmdtest.Buffer
+	stop     func() int
 }
 
-var (
-	listenRe = regexp.MustCompile(`rchub listening on (http://(\S+))`)
-	tokenRe  = regexp.MustCompile(`(?m)^enrolment token \(one-time, 24 h\): (rcdev_\w+)\nsupervisor token: (rcsup_\w+)$`)
-)
+var tokenRe = regexp.MustCompile(`(?m)^enrolment token \(one-time, 24 h\): (rcdev_\w+)\nsupervisor token: (rcsup_\w+)$`)
 
 // serve starts `rchub serve --listen 127.0.0.1:0 ARGS…` and returns once it
 // listens; it fails the test when serve exits first.
 func serve(t *testing.T, clk clock.Clock, args ...string) *server {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	s := &server{out: &lockedBuffer{}, err: &lockedBuffer{}}
-	done := make(chan int, 1)
-	go func() {
-		code := hubcmd.Main(ctx, &hubcmd.Env{Stdout: pw, Stderr: s.err, Clock: clk}, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...))
-		pw.Close()
-		done <- code
-	}()
-	ready := make(chan []string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			s.out.Write([]byte(sc.Text() + "\n"))
-			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil {
-				ready <- m
-			}
-		}
-		close(ready)
-	}()
-	code := -1
-	s.stop = func() int {
-		if code < 0 {
-			cancel()
-			code = <-done
-		}
-		return code
-	}
-	t.Cleanup(func() { s.stop() })
-	m, ok := <-ready
-	if !ok {
-		t.Fatalf("serve exited with %d before listening: %s %s", s.stop(), s.out.String(), s.err.String())
-	}
-	s.url, s.listen = m[1], m[2]
-	return s
+	s := hubcmdtest.Serve(t, clk, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+	return &server{url: s.URL, listen: s.Addr, out: s.Out, err: s.Err, stop: s.Stop}
 }
 
-// tokens returns the enrolment and supervisor tokens serve --demo printed.
 func (s *server) tokens(t *testing.T) (device, supervisor string) {
 	t.Helper()
 	m := tokenRe.FindStringSubmatch(s.out.String())
