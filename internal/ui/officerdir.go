@@ -117,12 +117,45 @@ func OpenOfficerDirectory(path string, clk clock.Clock, iterations int) (*Office
 		if d.file.Version != 1 {
 			return nil, fmt.Errorf("ui: officer directory %s: version %d not supported", path, d.file.Version)
 		}
+		if err := d.file.check(); err != nil {
+			return nil, fmt.Errorf("ui: officer directory %s: %w", path, err)
+		}
 	}
 	d.dummy, err = newOfficerEntry(Officer{ID: "-", Name: "-", Role: RoleInspector}, "000000", iterations)
 	if err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// maxOfficerIterations bounds the PBKDF2 cost a directory file may ask
+// for, so a damaged or hostile file cannot hang sign-in.
+const maxOfficerIterations = 10_000_000
+
+// check refuses a directory file whose entries could not have been written
+// by Add: unknown roles or KDFs, absurd iteration counts, salts or hashes of
+// the wrong size, duplicate or invalid IDs.
+func (f *officerFile) check() error {
+	seen := map[string]bool{}
+	for i, e := range f.Officers {
+		salt, err1 := hexenc.DecodeString(e.Salt)
+		hash, err2 := hexenc.DecodeString(e.Hash)
+		_, errRole := ParseRole(e.Role)
+		switch {
+		case !validOfficerID(e.ID) || seen[e.ID]:
+			return fmt.Errorf("entry %d: invalid or repeated officer ID %q", i, e.ID)
+		case errRole != nil:
+			return fmt.Errorf("entry %d: %w", i, errRole)
+		case e.KDF != officerKDF || e.Iterations < 1 || e.Iterations > maxOfficerIterations:
+			return fmt.Errorf("entry %d: unsupported PIN hash %s with %d iterations", i, e.KDF, e.Iterations)
+		case err1 != nil || err2 != nil || len(salt) != 16 || len(hash) != 32:
+			return fmt.Errorf("entry %d: damaged salt or PIN hash", i)
+		case e.Failures < 0:
+			return fmt.Errorf("entry %d: negative failure count", i)
+		}
+		seen[e.ID] = true
+	}
+	return nil
 }
 
 func newOfficerEntry(o Officer, pin string, iter int) (officerEntry, error) {
