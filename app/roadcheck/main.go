@@ -6,7 +6,13 @@
 //	roadcheck [--data DIR]         the terminal database in DIR (default: the user config dir + /roadcheck);
 //	                               a terminal without officers asks for its first supervisor
 //	roadcheck [--data DIR] --add-officer ID --name NAME [--role inspector|station|supervisor]
-//	                               adds an officer; the PIN (6–12 digits) is read twice from standard input
+//	                               adds an officer; on a terminal that has officers a supervisor's ID
+//	                               and PIN come first on standard input (they unlock the records),
+//	                               then the new PIN (6–12 digits) twice
+//
+// Outside demo mode the check records are locked until an officer signs in:
+// the officer's PIN unlocks the device data key (terminal.Unlock).
+//
 //	roadcheck --demo --measure     prints the start-up and verdict timings, then exits
 //
 // SIGTERM and SIGINT close the window and exit 0.
@@ -16,6 +22,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -27,6 +34,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
 	"github.com/roadcheck/roadcheck/internal/ui"
 	"github.com/roadcheck/roadcheck/internal/ui/terminal"
@@ -66,12 +74,7 @@ func run(clk clock.Clock, start time.Time, o options) error {
 		if err != nil {
 			return err
 		}
-		dirx, err := ui.OpenOfficerDirectory(filepath.Join(dir, ui.OfficersFile), clk, 0)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "PIN for %s (6–12 digits), then again:\n", o.addOfficer)
-		return ui.AddOfficerFromInput(ctx, dirx, o.addOfficer, o.name, o.role, os.Stdin)
+		return addOfficer(ctx, clk, dir, o, os.Stdin)
 	}
 	t, err := terminal.Open(ctx, terminal.Options{Dir: o.dir, Demo: o.demo, Clock: clk})
 	if err != nil {
@@ -89,8 +92,10 @@ func run(clk clock.Clock, start time.Time, o options) error {
 		Sync:        t.Sync,
 		Hub:         t.Sync,
 		Trust:       t.Trust,
-		Device:      t.Records.DeviceID(),
 		Demo:        o.demo,
+	}
+	if deps.Device, err = t.DeviceID(ctx); err != nil {
+		return err
 	}
 	if o.demo {
 		for _, s := range t.Samples {
@@ -105,6 +110,7 @@ func run(clk clock.Clock, start time.Time, o options) error {
 			return err
 		}
 		deps.Officers = dirx
+		deps.OpenRecords = recordsOpener(t, dirx)
 	}
 	if o.measure {
 		deps.Measure = &ui.Measure{Start: start, Out: os.Stdout}
@@ -155,4 +161,69 @@ func dataDir(dir string) (string, error) {
 		return dir, nil
 	}
 	return terminal.DefaultDir()
+}
+
+// recordsOpener unlocks the record store with a signed-in officer's PIN and
+// hands it to the sync service; closing it (lock, sign-out) stops the sync
+// and forgets the store.
+func recordsOpener(t *terminal.Terminal, dirx *ui.OfficerDirectory) ui.OpenRecords {
+	return func(ctx context.Context, officerID, pin string) (ui.RecordStore, error) {
+		st, err := t.Unlock(ctx, officerID, pin, officerIDs(dirx))
+		if err != nil {
+			return nil, err
+		}
+		if err := t.Sync.SetRecords(st); err != nil {
+			log.Printf("roadcheck: sync: %v", err)
+		}
+		return unlockedRecords{Store: st, sync: t.Sync}, nil
+	}
+}
+
+// unlockedRecords is the record store of a signed-in officer.
+type unlockedRecords struct {
+	*records.Store
+	sync *terminal.SyncService
+}
+
+// Close stops the sync with the store; the GUI then forgets it.
+func (u unlockedRecords) Close() error { return u.sync.SetRecords(nil) }
+
+// officerIDs are the IDs of the directory's officers.
+func officerIDs(d *ui.OfficerDirectory) []string {
+	var ids []string
+	for _, o := range d.List() {
+		ids = append(ids, o.ID)
+	}
+	return ids
+}
+
+// addOfficer is --add-officer: on a terminal with officers a supervisor's ID
+// and PIN (the first two lines of in) unlock the records, and the new
+// officer's PIN gets a key slot.
+func addOfficer(ctx context.Context, clk clock.Clock, dir string, o options, in io.Reader) error {
+	dirx, err := ui.OpenOfficerDirectory(filepath.Join(dir, ui.OfficersFile), clk, 0)
+	if err != nil {
+		return err
+	}
+	var t *terminal.Terminal
+	defer func() {
+		if t != nil {
+			t.Close()
+		}
+	}()
+	unlock := func(ctx context.Context, supID, supPIN string) (func(context.Context, string, string) error, error) {
+		if t, err = terminal.Open(ctx, terminal.Options{Dir: dir, Clock: clk}); err != nil {
+			return nil, err
+		}
+		st, err := t.Unlock(ctx, supID, supPIN, officerIDs(dirx))
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, id, pin string) error { return terminal.AddOfficerKey(ctx, st, id, pin) }, nil
+	}
+	if n, _ := dirx.Count(ctx); n > 0 {
+		fmt.Fprintln(os.Stderr, "Supervisor ID, then the supervisor's PIN:")
+	}
+	fmt.Fprintf(os.Stderr, "PIN for %s (6–12 digits), then again:\n", o.addOfficer)
+	return ui.AddOfficerFromInput(ctx, dirx, o.addOfficer, o.name, o.role, in, unlock)
 }

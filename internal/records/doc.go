@@ -22,11 +22,14 @@
 //   - KeyFile: 16 random bytes in a file beside the database, mode 0600. This
 //     is what rcctl uses: the file's permissions protect it, exactly like an
 //     SSH private key without passphrase.
-//   - Passphrase: a key derived from an officer's PIN or passphrase with
-//     PBKDF2-HMAC-SM3 (200,000 iterations, 16-byte random salt). The GUI can
-//     add such a slot with AddKeySource after unlocking once with the key
-//     file, and then remove the key-file slot, so that the terminal's
-//     personal data is only readable after the officer types the PIN.
+//   - OfficerPIN: a key derived from one officer's PIN with PBKDF2-HMAC-SM3
+//     (200,000 iterations, 16-byte random salt), in a slot named
+//     "officer/<ID>"; every officer has their own slot over the same data
+//     key. The GUI unlocks the store at sign-in with it, adds an officer's
+//     slot with AddKeySource while unlocked, and retires the key-file slot
+//     once every officer has one, so that personal data is only readable
+//     after an officer types the PIN. Passphrase is the same with the
+//     single slot name "pin".
 //
 // The device's SM2 signing key is sealed under the same data key.
 //

@@ -1,14 +1,18 @@
 package records
 
 import (
+	"context"
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
+	"strings"
 
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/storage"
+	bolt "go.etcd.io/bbolt"
 )
 
 // KeySource unlocks the device data key. A database may hold several slots,
@@ -80,14 +84,28 @@ const PassphraseIterations = 200_000
 // officer's PIN or passphrase with PBKDF2-HMAC-SM3.
 //
 // WARNING: see the package documentation about short PINs.
-func Passphrase(pin string) KeySource { return passphrase{pin: pin, iter: PassphraseIterations} }
+func Passphrase(pin string) KeySource {
+	return passphrase{name: "pin", pin: pin, iter: PassphraseIterations}
+}
+
+// OfficerSlotPrefix starts the slot names of OfficerPIN sources.
+const OfficerSlotPrefix = "officer/"
+
+// OfficerPIN is a passphrase key source of one officer: the slot is named
+// OfficerSlotPrefix + officerID, so each officer of a terminal has a slot of
+// their own, each wrapping the same data key under PBKDF2-HMAC-SM3 of that
+// officer's PIN.
+func OfficerPIN(officerID, pin string) KeySource {
+	return passphrase{name: OfficerSlotPrefix + officerID, pin: pin, iter: PassphraseIterations}
+}
 
 type passphrase struct {
+	name string
 	pin  string
 	iter int
 }
 
-func (p passphrase) Slot() string { return "pin" }
+func (p passphrase) Slot() string { return p.name }
 func (p passphrase) params() int  { return p.iter }
 
 func (p passphrase) kek(salt []byte, create bool) ([]byte, error) {
@@ -149,4 +167,45 @@ func (s *slot) open(ks KeySource) ([]byte, error) {
 		return nil, ErrWrongKey
 	}
 	return dk, nil
+}
+
+// Device describes a database's device without unlocking it.
+type Device struct {
+	// ID is the device id ("" when the database has no device yet).
+	ID string
+	// Slots are the names of its key slots, sorted.
+	Slots []string
+}
+
+// HasSlot reports whether the device has the slot named name.
+func (d Device) HasSlot(name string) bool { return slices.Contains(d.Slots, name) }
+
+// PeekDevice reads the device id and key slot names of db without a key
+// (the zero Device when db has no device yet).
+func PeekDevice(ctx context.Context, db *storage.DB) (Device, error) {
+	var d Device
+	if err := ctx.Err(); err != nil {
+		return d, err
+	}
+	err := db.View(func(tx *bolt.Tx) error {
+		dev := tx.Bucket(storage.BucketDevice)
+		if dev == nil {
+			return nil
+		}
+		if id := dev.Get(keyDeviceID); id != nil {
+			d.ID = string(id)
+		}
+		c := dev.Cursor()
+		for k, _ := c.Seek(slotPrefix); k != nil && strings.HasPrefix(string(k), string(slotPrefix)); k, _ = c.Next() {
+			d.Slots = append(d.Slots, string(k[len(slotPrefix):]))
+		}
+		return nil
+	})
+	return d, err
+}
+
+// KeySlots lists the names of the store's key slots, sorted.
+func (s *Store) KeySlots(ctx context.Context) ([]string, error) {
+	d, err := PeekDevice(ctx, s.db)
+	return d.Slots, err
 }

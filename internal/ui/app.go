@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"strings"
 	"time"
@@ -47,8 +48,11 @@ type App struct {
 	// probe reports paints to the --measure harness (nil otherwise).
 	probe *measureRun
 
-	officer      *Officer
-	locked       bool
+	officer *Officer
+	locked  bool
+	// records is the record store: Deps.Records, or the one Deps.OpenRecords
+	// unlocked at sign-in (nil while locked).
+	records      RecordStore
 	lastActivity time.Time
 
 	stop      *stop.Stop
@@ -138,8 +142,8 @@ func New(fa fyne.App, d Deps) (*App, error) {
 	switch {
 	case d.Clock == nil:
 		return nil, errors.New("ui: Deps.Clock is required")
-	case d.Records == nil:
-		return nil, errors.New("ui: Deps.Records is required")
+	case d.Records == nil && d.OpenRecords == nil:
+		return nil, errors.New("ui: Deps.Records or Deps.OpenRecords is required")
 	case d.Officers == nil:
 		return nil, errors.New("ui: Deps.Officers is required")
 	}
@@ -149,6 +153,9 @@ func New(fa fyne.App, d Deps) (*App, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &App{fa: fa, deps: d, cat: cat, ctx: ctx, stopCtx: cancel, async: defaultAsync}
+	if d.OpenRecords == nil {
+		a.records = d.Records
+	}
 	a.set = loadSettings(fa.Preferences(), d)
 	a.cat.set(a.set.Lang)
 	a.applyPolicy()
@@ -253,6 +260,7 @@ func (a *App) lock() {
 		return
 	}
 	a.locked = true
+	a.closeRecords()
 	a.stopCamera()
 	a.showSignIn()
 }
@@ -260,13 +268,27 @@ func (a *App) lock() {
 // signIn checks id and PIN; on success it shows the main screens (keeping
 // the stop and the check when the same officer unlocks).
 func (a *App) signIn(id, pin string, done func(error)) {
-	ctx := a.ctx
+	ctx, open := a.ctx, a.deps.OpenRecords
 	a.async(func() {
 		o, err := a.deps.Officers.SignIn(ctx, id, pin)
+		var rs RecordStore
+		if err == nil && open != nil {
+			if rs, err = open(ctx, o.ID, pin); err != nil {
+				a.logErr("unlock records", err)
+				err = &UserError{Key: "records.unlockFailed", Msg: "ui: unlock records: " + err.Error(), Err: err}
+			}
+		}
 		fyne.Do(func() {
 			if err != nil {
 				done(err)
 				return
+			}
+			if open != nil {
+				a.closeRecords()
+				a.records = rs
+				if dev, ok := rs.(interface{ DeviceID() string }); ok && dev.DeviceID() != "" {
+					a.deps.Device = dev.DeviceID()
+				}
 			}
 			if a.officer == nil || a.officer.ID != o.ID {
 				a.check = nil
@@ -287,8 +309,23 @@ func (a *App) signOut() {
 	a.locked = false
 	a.check = nil
 	a.stop = nil
+	a.closeRecords()
 	a.stopCamera()
 	a.showSignIn()
+}
+
+// closeRecords closes and forgets the record store Deps.OpenRecords
+// unlocked (Deps.Records stays).
+func (a *App) closeRecords() {
+	if a.deps.OpenRecords == nil || a.records == nil {
+		return
+	}
+	if c, ok := a.records.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			a.logErr("close records", err)
+		}
+	}
+	a.records = nil
 }
 
 func (a *App) showSignIn() {
@@ -450,7 +487,10 @@ func (a *App) record(action records.Action, notes string) error {
 		chk.ActionText, _, _ = strings.Cut(chk.Notes, "\n")
 	}
 	chk.HolderIDRevealed = c.revealed
-	if _, err := a.deps.Records.Append(a.ctx, chk); err != nil {
+	if a.records == nil {
+		return ErrLocked
+	}
+	if _, err := a.records.Append(a.ctx, chk); err != nil {
 		return err
 	}
 	c.recorded = true

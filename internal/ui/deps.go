@@ -151,8 +151,15 @@ type Sample struct {
 	Text string
 }
 
-// Deps are what the GUI is built from. Clock, Verifier, Records and Officers
-// are required; the rest may be nil (the feature is then shown as absent).
+// OpenRecords unlocks the record store with the PIN of an officer the
+// officer directory has just accepted (see Deps.OpenRecords). The store it
+// returns is closed (io.Closer, when it implements it) and forgotten at lock
+// and sign-out.
+type OpenRecords func(ctx context.Context, officerID, pin string) (RecordStore, error)
+
+// Deps are what the GUI is built from. Clock, Verifier, Officers and
+// Records or OpenRecords are required; the rest may be nil (the feature is
+// then shown as absent).
 type Deps struct {
 	Clock clock.Clock
 	// Verifier builds the verifier for a check policy; the GUI calls it
@@ -168,7 +175,13 @@ type Deps struct {
 	FileDecoder Decoder
 	Wedge       Wedge
 	Camera      Camera
-	Records     RecordStore
+	// Records is a record store open for the GUI's whole run (demo mode,
+	// tests). Ignored when OpenRecords is set.
+	Records RecordStore
+	// OpenRecords opens the record store at each sign-in with the officer's
+	// PIN: the PIN unlocks the device data key. Until then, and after lock
+	// or sign-out, the GUI has no record store (the status bar shows "—").
+	OpenRecords OpenRecords
 	Sync        Sync
 	Hub         Hub
 	Trust       TrustInfo

@@ -10,6 +10,9 @@ var (
 	ErrSignIn = &UserError{Key: "signin.wrong", Msg: "ui: officer ID or PIN is wrong"}
 	// ErrNotAllowed: the signed-in officer's role may not open the screen (user-visible).
 	ErrNotAllowed = &UserError{Key: "signin.notAllowed", Msg: "ui: not allowed for this role"}
+	// ErrLocked: the record store is not unlocked (no officer signed in)
+	// (user-visible).
+	ErrLocked = &UserError{Key: "records.locked", Msg: "ui: the record store is locked"}
 	// ErrNoDecoder: no image decoder is wired, so images cannot be read.
 	ErrNoDecoder = errors.New("ui: no image decoder")
 	// ErrNoCamera: no camera is wired or present.

@@ -21,7 +21,11 @@ import (
 // loadRows reads every record off fyne's goroutine and hands the rows f
 // selects (newest first) to done on fyne's goroutine.
 func (a *App) loadRows(f Filter, done func([]Row, error)) {
-	st, ctx := a.deps.Records, a.ctx
+	st, ctx := a.records, a.ctx
+	if st == nil {
+		done(nil, ErrLocked)
+		return
+	}
 	a.async(func() {
 		es, err := st.List(ctx, records.ListOptions{})
 		var rows []Row

@@ -374,25 +374,71 @@ func (d *OfficerDirectory) write(f officerFile) error {
 	return nil
 }
 
-// AddOfficerFromInput adds an officer for `roadcheck --add-officer`: the PIN
-// and its confirmation are the first two lines of in (not echoed when in is
-// a terminal the caller has put in no-echo mode). Errors are plain text for
-// the command line.
-func AddOfficerFromInput(ctx context.Context, d *OfficerDirectory, id, name, role string, in io.Reader) error {
+// UnlockForAdd unlocks the record store for `roadcheck --add-officer` with
+// the ID and PIN of a supervisor the officer directory has accepted, and
+// returns the function that gives the new officer's PIN a records key slot.
+type UnlockForAdd func(ctx context.Context, supervisorID, supervisorPIN string) (addKey func(ctx context.Context, officerID, pin string) error, err error)
+
+// ErrNeedSupervisor: adding an officer to a terminal that has officers
+// needs a supervisor's ID and PIN (the PIN unlocks the device data key).
+var ErrNeedSupervisor = errors.New("ui: a supervisor's ID and PIN are needed to add an officer")
+
+// AddOfficerFromInput adds an officer for `roadcheck --add-officer`. When
+// the directory already has officers and unlock is not nil, the first two
+// lines of in are a supervisor's ID and PIN: they must sign in as a
+// supervisor, and unlock opens the record store with them so that the new
+// officer gets a key slot. The new officer's PIN and its confirmation are
+// the next two lines (not echoed when in is a terminal the caller has put in
+// no-echo mode). The first officer of a terminal gets a slot at their first
+// sign-in. Errors are plain text for the command line.
+func AddOfficerFromInput(ctx context.Context, d *OfficerDirectory, id, name, role string, in io.Reader, unlock UnlockForAdd) error {
 	r, err := ParseRole(role)
 	if err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(in)
-	var lines []string
-	for len(lines) < 2 && sc.Scan() {
-		lines = append(lines, strings.TrimRight(sc.Text(), "\r"))
+	line := func() (string, bool) {
+		if !sc.Scan() {
+			return "", false
+		}
+		return strings.TrimRight(sc.Text(), "\r"), true
 	}
-	if len(lines) < 2 {
+	var addKey func(ctx context.Context, officerID, pin string) error
+	if n, err := d.Count(ctx); err != nil {
+		return err
+	} else if n > 0 && unlock != nil {
+		supID, ok1 := line()
+		supPIN, ok2 := line()
+		if !ok1 || !ok2 {
+			return ErrNeedSupervisor
+		}
+		sup, err := d.SignIn(ctx, supID, supPIN)
+		if err != nil {
+			return err
+		}
+		if sup.Role != RoleSupervisor {
+			return fmt.Errorf("%w: %s is not a supervisor", ErrNeedSupervisor, sup.ID)
+		}
+		if addKey, err = unlock(ctx, sup.ID, supPIN); err != nil {
+			return err
+		}
+	}
+	pin, ok1 := line()
+	pin2, ok2 := line()
+	if !ok1 || !ok2 {
 		return errors.New("ui: give the PIN twice, one per line, on standard input")
 	}
-	if lines[0] != lines[1] {
+	if pin != pin2 {
 		return ErrPINMismatch
 	}
-	return d.Add(ctx, Officer{ID: id, Name: name, Role: r}, lines[0])
+	o := Officer{ID: id, Name: name, Role: r}
+	if err := d.Add(ctx, o, pin); err != nil {
+		return err
+	}
+	if addKey != nil {
+		if err := addKey(ctx, strings.TrimSpace(id), pin); err != nil {
+			return fmt.Errorf("ui: officer %s added, but their records key slot was not: %w", id, err)
+		}
+	}
+	return nil
 }

@@ -25,6 +25,7 @@ type statusState struct {
 	Sync                syncclient.State
 	Pending             int
 	PendingErr          bool
+	PendingLocked       bool           // no record store unlocked: "—"
 	Trust               *trust.Summary // nil: unknown
 	Policy              verify.Policy
 }
@@ -154,7 +155,9 @@ func (s *statusBar) update(c *catalog, st statusState) {
 	} else {
 		s.syncErr.Hide()
 	}
-	if st.PendingErr {
+	if st.PendingLocked {
+		s.pending.SetText(c.T("status.pendingLocked"))
+	} else if st.PendingErr {
 		s.pending.SetText(c.T("status.pendingUnknown"))
 	} else {
 		s.pending.SetText(c.T("status.pending", st.Pending))
@@ -214,7 +217,7 @@ func ageText(c *catalog, d time.Duration) string {
 
 // gatherStatus reads the status from the domain; it may block (records,
 // trust store), so it runs off fyne's goroutine.
-func gatherStatus(ctx context.Context, d Deps, pol verify.Policy) statusState {
+func gatherStatus(ctx context.Context, d Deps, rs RecordStore, pol verify.Policy) statusState {
 	st := statusState{Now: d.Clock.Now(), SyncWired: d.Sync != nil, Policy: pol}
 	if d.Sync != nil {
 		st.Sync = d.Sync.State()
@@ -224,8 +227,12 @@ func gatherStatus(ctx context.Context, d Deps, pol verify.Policy) statusState {
 			st.Enrolled = err == nil && hs.HubURL != ""
 		}
 	}
-	n, err := d.Records.PendingCount(ctx)
-	st.Pending, st.PendingErr = n, err != nil
+	if rs == nil {
+		st.PendingLocked = true
+	} else {
+		n, err := rs.PendingCount(ctx)
+		st.Pending, st.PendingErr = n, err != nil
+	}
 	if d.Trust != nil {
 		st.Trust = d.Trust.Summary(st.Now, pol.MaxTrustAge)
 	}
@@ -237,9 +244,9 @@ func (a *App) refreshStatus() {
 	if a.status == nil {
 		return
 	}
-	d, ctx, pol := a.deps, a.ctx, a.set.Policy
+	d, rs, ctx, pol := a.deps, a.records, a.ctx, a.set.Policy
 	a.async(func() {
-		st := gatherStatus(ctx, d, pol)
+		st := gatherStatus(ctx, d, rs, pol)
 		fyne.Do(func() {
 			if a.status != nil {
 				a.status.update(a.cat, st)

@@ -207,10 +207,10 @@ func TestOfficerDirectory(t *testing.T) {
 		t.Fatalf("after the lock-out: %v", err)
 	}
 	// --add-officer reads the PIN twice.
-	if err := AddOfficerFromInput(ctx, d, "1001", "李明", "inspector", strings.NewReader("112233\n112234\n")); !errors.Is(err, ErrPINMismatch) {
+	if err := AddOfficerFromInput(ctx, d, "1001", "李明", "inspector", strings.NewReader("112233\n112234\n"), nil); !errors.Is(err, ErrPINMismatch) {
 		t.Errorf("different PINs: %v", err)
 	}
-	if err := AddOfficerFromInput(ctx, d, "1001", "李明", "inspector", strings.NewReader("112233\n112233\n")); err != nil {
+	if err := AddOfficerFromInput(ctx, d, "1001", "李明", "inspector", strings.NewReader("112233\n112233\n"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := d.List(); len(got) != 2 || got[0].ID != "1001" || got[0].Role != RoleInspector {

@@ -18,7 +18,7 @@ import (
 // starts syncing at once. Subscribers see the client's states across that
 // change. It is safe for concurrent use.
 type SyncService struct {
-	rec   *records.Store
+	rec   *records.Store // nil while the record store is locked
 	trust *trust.Store
 	clk   clock.Clock
 	// Config is the base configuration of the client (Records, Trust and
@@ -29,12 +29,19 @@ type SyncService struct {
 	ctx     context.Context // Start's; nil before Start
 	cancel  context.CancelFunc
 	client  *syncclient.Client
+	stopCl  context.CancelFunc // ends client's goroutines
+	clDone  *sync.WaitGroup    // client's goroutines
 	subs    map[chan syncclient.State]struct{}
 	stopped sync.WaitGroup
 }
 
+// ErrLocked is returned by SyncState and Enroll while the record store is
+// locked (no officer signed in).
+var ErrLocked = errors.New("terminal: the record store is locked (sign in first)")
+
 // NewSyncService returns the sync service of a terminal's record and trust
-// stores; it does nothing until Start.
+// stores; it does nothing until Start. rec may be nil while the record store
+// is locked: SetRecords provides it after sign-in.
 func NewSyncService(rec *records.Store, ts *trust.Store, clk clock.Clock) *SyncService {
 	return &SyncService{rec: rec, trust: ts, clk: clk, subs: map[chan syncclient.State]struct{}{}}
 }
@@ -55,8 +62,12 @@ func (s *SyncService) Start(ctx context.Context) error {
 	return err
 }
 
-// startLocked creates the client and its goroutines; s.mu is held.
+// startLocked creates the client and its goroutines; s.mu is held. Without
+// a record store (locked) it does nothing.
 func (s *SyncService) startLocked() error {
+	if s.rec == nil {
+		return nil
+	}
 	cfg := s.Config
 	cfg.Records, cfg.Trust, cfg.Clock = s.rec, s.trust, s.clk
 	if cfg.Log == nil {
@@ -68,14 +79,19 @@ func (s *SyncService) startLocked() error {
 	}
 	s.client = c
 	ch, unsub := c.Subscribe()
-	ctx := s.ctx
+	ctx, cancel := context.WithCancel(s.ctx)
+	done := &sync.WaitGroup{}
+	s.stopCl, s.clDone = cancel, done
 	s.stopped.Add(2)
+	done.Add(2)
 	go func() {
 		defer s.stopped.Done()
+		defer done.Done()
 		_ = c.Run(ctx)
 	}()
 	go func() {
 		defer s.stopped.Done()
+		defer done.Done()
 		defer unsub()
 		for {
 			select {
@@ -87,6 +103,34 @@ func (s *SyncService) startLocked() error {
 		}
 	}()
 	return nil
+}
+
+// SetRecords gives the service the record store unlocked at sign-in, or
+// nil at lock and sign-out: the running client (if any) is stopped, and,
+// once started and enrolled, a new one syncs rec. Subscribers see the zero
+// state while locked.
+func (s *SyncService) SetRecords(rec *records.Store) error {
+	s.mu.Lock()
+	cancel, done := s.stopCl, s.clDone
+	s.client, s.stopCl, s.clDone, s.rec = nil, nil, nil, rec
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		done.Wait()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rec == nil || s.ctx == nil || s.ctx.Err() != nil || s.rec != rec {
+		if rec == nil {
+			s.publishLocked(syncclient.State{})
+		}
+		return nil
+	}
+	err := s.startLocked()
+	if errors.Is(err, syncclient.ErrNotEnrolled) {
+		return nil
+	}
+	return err
 }
 
 // Stop ends the background sync and waits for it.
@@ -102,6 +146,10 @@ func (s *SyncService) Stop() {
 func (s *SyncService) publish(st syncclient.State) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.publishLocked(st)
+}
+
+func (s *SyncService) publishLocked(st syncclient.State) {
 	for ch := range s.subs {
 		select { // keep only the newest state
 		case <-ch:
@@ -157,9 +205,15 @@ func (s *SyncService) Trigger() {
 }
 
 // SyncState is what the record store remembers of the hub (a zero HubURL:
-// not enrolled).
+// not enrolled), or ErrLocked while the record store is locked.
 func (s *SyncService) SyncState(ctx context.Context) (records.SyncState, error) {
-	return s.rec.SyncState(ctx)
+	s.mu.Lock()
+	rec := s.rec
+	s.mu.Unlock()
+	if rec == nil {
+		return records.SyncState{}, ErrLocked
+	}
+	return rec.SyncState(ctx)
 }
 
 // Enroll enrols the terminal with the hub (syncclient.Enroll, with the
@@ -168,7 +222,13 @@ func (s *SyncService) Enroll(ctx context.Context, o syncclient.EnrollOptions) er
 	if o.Clock == nil {
 		o.Clock = s.clk
 	}
-	if err := syncclient.Enroll(ctx, s.rec, o); err != nil {
+	s.mu.Lock()
+	rec := s.rec
+	s.mu.Unlock()
+	if rec == nil {
+		return ErrLocked
+	}
+	if err := syncclient.Enroll(ctx, rec, o); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -5,14 +5,20 @@
 // not import package ui, whose interfaces its types satisfy
 // (*trust.Store: ui.TrustInfo, *records.Store: ui.RecordStore,
 // *SyncService: ui.Sync and ui.Hub).
+//
+// Outside demo mode the record store is locked until an officer signs in:
+// Unlock opens it with the officer's PIN slot (records.OfficerPIN), and
+// migrates a terminal whose data key is still wrapped by the key file.
 package terminal
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/demo"
@@ -39,9 +45,11 @@ type Options struct {
 // Terminal is an open terminal database with its services.
 type Terminal struct {
 	// Dir is the data directory in use (the temporary one in demo mode).
-	Dir     string
-	DB      *storage.DB
-	Trust   *trust.Store
+	Dir   string
+	DB    *storage.DB
+	Trust *trust.Store
+	// Records is the record store in demo mode; outside demo mode it is nil
+	// (Unlock opens the store with an officer's PIN).
 	Records *records.Store
 	Sync    *SyncService
 	// Samples are the demo world's codes (demo mode only).
@@ -49,7 +57,9 @@ type Terminal struct {
 	// Demo is the demo world (demo mode only).
 	Demo *demo.World
 
-	tmp string
+	tmp  string
+	clk  clock.Clock
+	path string // of terminal.db
 }
 
 // DBFile is the terminal database's file name in the data directory.
@@ -74,7 +84,7 @@ func Open(ctx context.Context, o Options) (_ *Terminal, err error) {
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	t := &Terminal{Dir: o.Dir}
+	t := &Terminal{Dir: o.Dir, clk: clk}
 	defer func() {
 		if err != nil {
 			t.Close()
@@ -101,10 +111,12 @@ func Open(ctx context.Context, o Options) (_ *Terminal, err error) {
 	if t.Trust, err = trust.New(ctx, t.DB); err != nil {
 		return nil, err
 	}
-	if t.Records, err = records.Open(ctx, t.DB, records.KeyFile(records.KeyFilePath(path)), records.Options{Clock: clk}); err != nil {
-		return nil, err
-	}
+	t.path = path
 	if o.Demo {
+		// The demo keeps its temporary key file: nobody types a PIN.
+		if t.Records, err = records.Open(ctx, t.DB, records.KeyFile(records.KeyFilePath(path)), records.Options{Clock: clk}); err != nil {
+			return nil, err
+		}
 		// The demo world's dates are relative to now, so its status lists
 		// are fresh and its codes mean what the world promises.
 		if t.Demo, err = demo.Build(demo.DefaultSeed, clk.Now()); err != nil {
@@ -144,4 +156,95 @@ func (t *Terminal) Close() error {
 		t.tmp = ""
 	}
 	return errors.Join(errs...)
+}
+
+// ErrNoKeySlot is returned by Unlock when the database has a device but no
+// slot for the officer (and no key-file slot to migrate from): a supervisor
+// must add the officer again (roadcheck --add-officer).
+var ErrNoKeySlot = errors.New("terminal: the officer has no key slot on this terminal")
+
+// DeviceID is the terminal's device id, read without unlocking ("" before
+// the first sign-in creates the device).
+func (t *Terminal) DeviceID(ctx context.Context) (string, error) {
+	if t.Records != nil {
+		return t.Records.DeviceID(), nil
+	}
+	d, err := records.PeekDevice(ctx, t.DB)
+	return d.ID, err
+}
+
+// Unlock opens the record store with officerID's PIN. Call it only after the
+// officer directory accepted that PIN: it is the key, and for the migration
+// below it is trusted.
+//
+//   - No device yet (first sign-in): the device is created, its data key
+//     wrapped under the officer's PIN slot.
+//   - The officer has a slot: the PIN unlocks it (records.ErrWrongKey
+//     otherwise).
+//   - No slot but the key-file slot (a terminal set up before PIN slots):
+//     the key file unlocks the store and the officer's slot is added.
+//
+// Then, once every officer of officers (the directory's IDs) has a slot,
+// the key-file slot is removed and the key file deleted: from then on only
+// PINs unlock the personal data.
+func (t *Terminal) Unlock(ctx context.Context, officerID, pin string, officers []string) (*records.Store, error) {
+	dev, err := records.PeekDevice(ctx, t.DB)
+	if err != nil {
+		return nil, err
+	}
+	ks := records.OfficerPIN(officerID, pin)
+	opts := records.Options{Clock: t.clk}
+	var st *records.Store
+	switch {
+	case dev.ID == "" || dev.HasSlot(ks.Slot()):
+		if st, err = records.Open(ctx, t.DB, ks, opts); err != nil {
+			return nil, err
+		}
+	case dev.HasSlot(keyFileSlot):
+		if st, err = records.Open(ctx, t.DB, records.KeyFile(records.KeyFilePath(t.path)), opts); err != nil {
+			return nil, err
+		}
+		if err := st.AddKeySource(ctx, ks); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: %s", ErrNoKeySlot, officerID)
+	}
+	if err := t.retireKeyFile(ctx, st, officers); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// keyFileSlot is the slot name of records.KeyFile sources.
+const keyFileSlot = "keyfile"
+
+// retireKeyFile removes the key-file slot and the key file once every
+// officer has a slot.
+func (t *Terminal) retireKeyFile(ctx context.Context, st *records.Store, officers []string) error {
+	slots, err := st.KeySlots(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(slots, keyFileSlot) || len(officers) == 0 {
+		return nil
+	}
+	for _, id := range officers {
+		if !slices.Contains(slots, records.OfficerSlotPrefix+id) {
+			return nil
+		}
+	}
+	if err := st.RemoveKeySource(ctx, keyFileSlot); err != nil {
+		return err
+	}
+	if err := os.Remove(records.KeyFilePath(t.path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("terminal: removing the key file: %w", err)
+	}
+	return nil
+}
+
+// AddOfficerKey gives officerID's PIN a slot on the unlocked store st (a
+// supervisor adding an officer).
+func AddOfficerKey(ctx context.Context, st *records.Store, officerID, pin string) error {
+	return st.AddKeySource(ctx, records.OfficerPIN(officerID, pin))
 }

@@ -2,12 +2,14 @@ package terminal
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/demo"
+	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
@@ -68,7 +70,34 @@ func TestOpenDirNotEnrolled(t *testing.T) {
 		t.Errorf("state %+v", st)
 	}
 	tm.Sync.Trigger()
-	if st, err := tm.Sync.SyncState(ctx); err != nil || st.HubURL != "" {
-		t.Errorf("SyncState = %+v, %v", st, err)
+	if _, err := tm.Sync.SyncState(ctx); !errors.Is(err, ErrLocked) {
+		t.Errorf("SyncState while locked: %v", err)
+	}
+	// First sign-in: the device is created under the officer's PIN slot,
+	// with no key file.
+	st, err := tm.Unlock(ctx, "9001", "900190", []string{"9001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.Sync.SetRecords(st); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := tm.Sync.SyncState(ctx); err != nil || s.HubURL != "" {
+		t.Errorf("SyncState = %+v, %v", s, err)
+	}
+	if id, err := tm.DeviceID(ctx); err != nil || id != st.DeviceID() || id == "" {
+		t.Errorf("DeviceID = %q, %v", id, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, DBFile+".key")); !os.IsNotExist(err) {
+		t.Errorf("key file created: %v", err)
+	}
+	if _, err := tm.Unlock(ctx, "9001", "900191", []string{"9001"}); !errors.Is(err, records.ErrWrongKey) {
+		t.Errorf("wrong PIN: %v", err)
+	}
+	if _, err := tm.Unlock(ctx, "1001", "100110", []string{"9001", "1001"}); !errors.Is(err, ErrNoKeySlot) {
+		t.Errorf("officer without slot: %v", err)
+	}
+	if err := tm.Sync.SetRecords(nil); err != nil {
+		t.Fatal(err)
 	}
 }
