@@ -91,6 +91,7 @@ func run(clk clock.Clock, start time.Time, o options) error {
 		Records:     t.Records,
 		Sync:        t.Sync,
 		Hub:         t.Sync,
+		HubRecords:  t.Sync,
 		Trust:       t.Trust,
 		Demo:        o.demo,
 	}

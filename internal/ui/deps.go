@@ -184,8 +184,11 @@ type Deps struct {
 	OpenRecords OpenRecords
 	Sync        Sync
 	Hub         Hub
-	Trust       TrustInfo
-	Officers    Officers
+	// HubRecords lets the supervisor screen show the hub's records
+	// (source 中心); nil: device records only.
+	HubRecords HubRecords
+	Trust      TrustInfo
+	Officers   Officers
 	// SignedIn, when set, is the officer signed in at start without a PIN
 	// (demo mode: a newcomer verifies a code at once); signing out shows
 	// the sign-in screen as usual.

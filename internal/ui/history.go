@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -210,12 +211,21 @@ func buildHistoryScreen(a *App) *historyScreen {
 type supervisorScreen struct {
 	root                   fyne.CanvasObject
 	from, to, officer, txt *wedgeEntry
+	plate                  *wedgeEntry
+	kind                   *widget.Select
+	kinds                  []string // kind's options: all, then kinds 1–3
 	verdicts               map[verify.Verdict]*widget.Check
-	query, csv, xlsx       *widget.Button
-	perOfficer, perDay     *widget.Label
-	message                *widget.Label
-	rows                   *rowList
-	current                []Row
+	// source switches between the device's records and the hub's. token
+	// is the supervisor's hub token: it lives in this entry only, for as
+	// long as the screen (at most the sign-in session), and is never
+	// written to disk or to the settings.
+	source             *widget.RadioGroup
+	token              *wedgeEntry
+	query, csv, xlsx   *widget.Button
+	perOfficer, perDay *widget.Label
+	message            *widget.Label
+	rows               *rowList
+	current            []Row
 }
 
 // newSupervisorScreen builds the supervisor screen; officers of other roles
@@ -236,6 +246,29 @@ func buildSupervisorScreen(a *App) *supervisorScreen {
 	}
 	s.from, s.to = entry("YYYY-MM-DD"), entry("YYYY-MM-DD")
 	s.officer, s.txt = entry(a.tr("supervisor.officerAll")), entry(a.tr("history.search"))
+	s.plate = entry("")
+	s.kinds = []string{a.tr("supervisor.officerAll")}
+	for k := credential.Kind(1); k <= 3; k++ {
+		s.kinds = append(s.kinds, kindName(a.cat, k))
+	}
+	s.kind = widget.NewSelect(s.kinds, nil)
+	s.kind.SetSelectedIndex(0)
+	s.token = entry(a.tr("supervisor.tokenHint"))
+	s.token.Password = true
+	s.token.Disable()
+	s.source = widget.NewRadioGroup([]string{a.tr("supervisor.sourceDevice"), a.tr("supervisor.sourceHub")}, func(string) {
+		a.touch()
+		if s.fromHub(a) {
+			s.token.Enable()
+		} else {
+			s.token.Disable()
+		}
+		s.run(a)
+	})
+	s.source.Horizontal, s.source.Required = true, true
+	if a.deps.HubRecords == nil {
+		s.source.Disable()
+	}
 	checks := container.NewHBox()
 	for _, v := range []verify.Verdict{verify.Valid, verify.Limited, verify.Invalid} {
 		ch := widget.NewCheck(a.cat.verdictWord(v), nil)
@@ -250,11 +283,16 @@ func buildSupervisorScreen(a *App) *supervisorScreen {
 	s.query.Importance = widget.HighImportance
 	s.csv = widget.NewButtonWithIcon(a.tr("supervisor.exportCSV"), theme.DocumentSaveIcon(), func() { a.touch(); s.export(a, "csv") })
 	s.xlsx = widget.NewButtonWithIcon(a.tr("supervisor.exportXLSX"), theme.DocumentSaveIcon(), func() { a.touch(); s.export(a, "xlsx") })
+	s.token.OnSubmitted = func(string) { a.touch(); s.run(a) }
 	form := widget.NewForm(
+		widget.NewFormItem(a.tr("supervisor.source"), s.source),
+		widget.NewFormItem(a.tr("supervisor.token"), s.token),
 		widget.NewFormItem(a.tr("supervisor.from"), s.from),
 		widget.NewFormItem(a.tr("supervisor.to"), s.to),
 		widget.NewFormItem(a.tr("supervisor.officer"), s.officer),
 		widget.NewFormItem(a.tr("supervisor.verdicts"), checks),
+		widget.NewFormItem(a.tr("supervisor.kind"), s.kind),
+		widget.NewFormItem(a.tr("supervisor.plate"), s.plate),
 		widget.NewFormItem(a.tr("supervisor.text"), s.txt),
 	)
 	s.perOfficer.Wrapping, s.perDay.Wrapping = fyne.TextWrapWord, fyne.TextWrapWord
@@ -266,8 +304,13 @@ func buildSupervisorScreen(a *App) *supervisorScreen {
 		form, container.NewGridWithColumns(3, s.query, s.csv, s.xlsx), s.message, counts)
 	panel := container.NewPadded(top)
 	s.root = container.New(&panelLayout{content: panel}, container.NewVScroll(panel), s.rows.list)
-	s.run(a)
+	s.source.SetSelected(a.tr("supervisor.sourceDevice")) // runs the query
 	return s
+}
+
+// fromHub reports whether the hub is the selected source.
+func (s *supervisorScreen) fromHub(a *App) bool {
+	return s.source.Selected == a.tr("supervisor.sourceHub")
 }
 
 // panelLayout places the supervisor's filter panel (a scroll around
@@ -317,6 +360,10 @@ func (s *supervisorScreen) filter() (Filter, error) {
 	}
 	f.Officer = strings.TrimSpace(s.officer.Text)
 	f.Text = s.txt.Text
+	f.Plate = strings.TrimSpace(s.plate.Text)
+	if i := slices.Index(s.kinds, s.kind.Selected); i > 0 {
+		f.Kind = credential.Kind(i)
+	}
 	for _, v := range []verify.Verdict{verify.Valid, verify.Limited, verify.Invalid} {
 		if s.verdicts[v].Checked {
 			f.Verdicts = append(f.Verdicts, v)
@@ -337,16 +384,33 @@ func (s *supervisorScreen) run(a *App) {
 		s.message.SetText(userMessage(a.tr, err))
 		return
 	}
+	show := func(rows []Row, msg string) {
+		s.current = rows
+		s.rows.set(rows)
+		s.message.SetText(msg)
+		s.perOfficer.SetText(countText(a.cat, countBy(rows, byOfficer)))
+		s.perDay.SetText(countText(a.cat, countBy(rows, byDay)))
+	}
+	if s.fromHub(a) {
+		a.loadHubRows(s.token.Text, f, func(rows []Row, more bool, err error) {
+			switch {
+			case err != nil:
+				// The hub's rows are gone; the device view stays one tap away.
+				show(nil, userMessage(a.tr, err))
+			case more:
+				show(rows, a.tr("supervisor.hubMore", len(rows)))
+			default:
+				show(rows, a.tr("supervisor.hubCount", len(rows)))
+			}
+		})
+		return
+	}
 	a.loadRows(f, func(rows []Row, err error) {
 		if err != nil {
 			s.message.SetText(userMessage(a.tr, err))
 			return
 		}
-		s.current = rows
-		s.rows.set(rows)
-		s.message.SetText(a.tr("history.count", len(rows)))
-		s.perOfficer.SetText(countText(a.cat, countBy(rows, byOfficer)))
-		s.perDay.SetText(countText(a.cat, countBy(rows, byDay)))
+		show(rows, a.tr("history.count", len(rows)))
 	})
 }
 

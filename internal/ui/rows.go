@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/xuri/excelize/v2"
 
@@ -79,6 +80,10 @@ type Filter struct {
 	From, To time.Time // From ≤ At < To
 	Officer  string
 	Verdicts []verify.Verdict
+	Kind     credential.Kind // 0: every kind
+	// Plate selects the vehicle plate, compared as the hub does (spaces,
+	// dots and dashes ignored, case-insensitive).
+	Plate string
 	// Text is matched case-insensitively against number, holder, plate, notes.
 	Text string
 }
@@ -89,7 +94,9 @@ func (f Filter) Match(r Row) bool {
 	case !f.From.IsZero() && r.At.Before(f.From),
 		!f.To.IsZero() && !r.At.Before(f.To),
 		f.Officer != "" && r.Officer != f.Officer,
-		len(f.Verdicts) > 0 && !slices.Contains(f.Verdicts, r.Verdict):
+		len(f.Verdicts) > 0 && !slices.Contains(f.Verdicts, r.Verdict),
+		f.Kind != 0 && r.Kind != f.Kind,
+		plateKey(f.Plate) != "" && plateKey(r.Plate) != plateKey(f.Plate):
 		return false
 	}
 	if q := strings.ToLower(strings.TrimSpace(f.Text)); q != "" {
@@ -97,6 +104,19 @@ func (f Filter) Match(r Row) bool {
 		return strings.Contains(hay, q)
 	}
 	return true
+}
+
+// plateKey is a plate as the hub compares plates (hub.NormalisePlate):
+// without spaces, dots and dashes, upper case.
+func plateKey(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if unicode.IsSpace(r) || r == '·' || r == '.' || r == '-' || r == '•' {
+			continue
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
 }
 
 // filterRows returns the rows f selects, newest first.

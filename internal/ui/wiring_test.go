@@ -393,7 +393,7 @@ func TestHubEnrolmentAndSync(t *testing.T) {
 	var svc *terminal.SyncService
 	e := newEnv(t, func(d *Deps) {})
 	svc = terminal.NewSyncService(e.recs, e.trust, e.clk)
-	e.app.deps.Sync, e.app.deps.Hub = svc, svc
+	e.app.deps.Sync, e.app.deps.Hub, e.app.deps.HubRecords = svc, svc, svc
 	sctx, cancel := context.WithCancel(ctx)
 	t.Cleanup(func() { cancel(); svc.Stop() })
 	if err := svc.Start(sctx); err != nil {
@@ -450,5 +450,64 @@ func TestHubEnrolmentAndSync(t *testing.T) {
 	bar := e.app.status
 	if bar.online.Text != "在线" || bar.pending.Text != "待上传 0 条" || bar.lastSync.Text != "上次同步 11-27 10:00" || bar.syncErr.Visible() {
 		t.Errorf("status after sync: %q %q %q err %v", bar.online.Text, bar.pending.Text, bar.lastSync.Text, bar.syncErr.Visible())
+	}
+
+	// The supervisor screen, source 中心: the hub's copy of the record,
+	// with the same filters; a refused token is a message, not rows.
+	sup, err := hub.CreateToken(ctx, hstore, hub.RoleSupervisor, "ui test", 0, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, _ := e.recs.List(ctx, records.ListOptions{})
+	if len(local) != 1 {
+		t.Fatalf("%d device records", len(local))
+	}
+	id := local[0].Record.ID.String()
+	sv := buildSupervisorScreen(e.app)
+	sv.source.SetSelected("中心")
+	if sv.message.Text != "查询中心记录需输入督查令牌。" || len(sv.current) != 0 {
+		t.Errorf("no token: %q, %d rows", sv.message.Text, len(sv.current))
+	}
+	for _, tt := range []struct {
+		name, token, plate, kind string
+		rows                     int
+		msg                      string
+	}{
+		{name: "valid token", token: sup, rows: 1, msg: "中心：共 1 条记录"},
+		{name: "plate filter", token: sup, plate: "粤Z-00000", rows: 0, msg: "中心：共 0 条记录"},
+		{name: "wrong token", token: "rcsup_wrong", rows: 0, msg: "中心拒绝了该督查令牌。"},
+		{name: "device token", token: tok, rows: 0, msg: "中心拒绝了该督查令牌。"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sv.token.SetText(tt.token)
+			sv.plate.SetText(tt.plate)
+			test.Tap(sv.query)
+			if sv.message.Text != tt.msg || len(sv.current) != tt.rows || len(sv.rows.rows) != tt.rows {
+				t.Fatalf("message %q, %d rows (list %d); want %q, %d", sv.message.Text, len(sv.current), len(sv.rows.rows), tt.msg, tt.rows)
+			}
+			if tt.rows == 0 {
+				return
+			}
+			r := sv.current[0]
+			if r.ID != id || r.State != records.Delivered || r.Officer != "9001" || r.Verdict != verify.Valid || !strings.Contains(sv.perOfficer.Text, "9001") {
+				t.Errorf("hub row %+v, per officer %q", r, sv.perOfficer.Text)
+			}
+			if data, err := sv.exportBytes(e.app.cat, "csv"); err != nil || !strings.Contains(string(data), id) {
+				t.Errorf("export of the hub's rows: %v", err)
+			}
+		})
+	}
+	// Back to 本机: the device's record, whatever the hub said.
+	sv.plate.SetText("")
+	sv.source.SetSelected("本机")
+	if len(sv.current) != 1 || sv.current[0].ID != id || sv.message.Text != "共 1 条记录" {
+		t.Errorf("device view after the hub: %q, %d rows", sv.message.Text, len(sv.current))
+	}
+	// The hub gone: a clear message.
+	hs.Close()
+	sv.token.SetText(sup)
+	sv.source.SetSelected("中心")
+	if sv.message.Text != "无法连接中心（离线），仍可查看本机记录。" || len(sv.current) != 0 {
+		t.Errorf("hub offline: %q, %d rows", sv.message.Text, len(sv.current))
 	}
 }

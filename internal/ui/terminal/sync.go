@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/url"
 	"sync"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
 	"github.com/roadcheck/roadcheck/internal/trust"
@@ -202,6 +204,22 @@ func (s *SyncService) Trigger() {
 	if c != nil {
 		c.Trigger()
 	}
+}
+
+// QueryRecords asks the hub for one page of its records as a supervisor
+// (see syncclient.Client.QueryRecords): ErrLocked while the record store is
+// locked, syncclient.ErrNotEnrolled before enrolment.
+func (s *SyncService) QueryRecords(ctx context.Context, supervisorToken string, q url.Values) (*wire.RecordsResponse, error) {
+	s.mu.Lock()
+	c, locked := s.client, s.rec == nil
+	s.mu.Unlock()
+	switch {
+	case c != nil:
+		return c.QueryRecords(ctx, supervisorToken, q)
+	case locked:
+		return nil, ErrLocked
+	}
+	return nil, syncclient.ErrNotEnrolled
 }
 
 // SyncState is what the record store remembers of the hub (a zero HubURL:
