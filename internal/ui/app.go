@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"slices"
 	"strings"
 	"time"
 
@@ -431,7 +432,10 @@ func (a *App) newStop() {
 // ignored (the camera sees the same code many times).
 func (a *App) submit(text string) {
 	a.touch()
-	text = strings.TrimSpace(text)
+	// Scanners and pasting add line breaks and leading blanks; a trailing
+	// space is kept, because space is a Base45 character (an RTC1 text
+	// may end with one).
+	text = strings.TrimRight(strings.TrimLeft(text, " \t\r\n"), "\t\r\n")
 	if text == "" {
 		return
 	}
@@ -487,6 +491,12 @@ func (a *App) record(action records.Action, notes string) error {
 		chk.ActionText, _, _ = strings.Cut(chk.Notes, "\n")
 	}
 	chk.HolderIDRevealed = c.revealed
+	if a.stop != nil {
+		// The stop and what its cross-check finds now go into the signed
+		// record, so supervisors see the mismatches an officer acted on.
+		chk.StopID = a.stop.ID
+		chk.StopWarnings = stopWarningCodes(a.stop.Check())
+	}
 	if a.records == nil {
 		return ErrLocked
 	}
@@ -496,6 +506,17 @@ func (a *App) record(action records.Action, notes string) error {
 	c.recorded = true
 	a.refreshStatus()
 	return nil
+}
+
+// stopWarningCodes lists the distinct warning codes of findings, in order.
+func stopWarningCodes(fs []stop.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		if code := f.Warning.String(); !slices.Contains(out, code) {
+			out = append(out, code)
+		}
+	}
+	return out
 }
 
 var errOtherNeedsText = &UserError{Key: "verdict.otherNeedsText", Msg: "ui: action other needs a text"}

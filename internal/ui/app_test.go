@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/png"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -681,6 +682,19 @@ func TestStopFromVerifiedSamples(t *testing.T) {
 	if !found {
 		t.Errorf("bus + dangerous-goods driver: findings %v", fs)
 	}
+	// Recording the driver's check stores the stop and its mismatch in
+	// the signed record.
+	test.Tap(e.app.check.shown.actions[records.ActionWarning])
+	test.Tap(e.app.check.shown.save)
+	es := e.records(t)
+	if len(es) != 1 {
+		t.Fatalf("%d records, want 1", len(es))
+	}
+	c := es[0].Check
+	if c.StopID != e.app.stop.ID || !slices.Contains(c.StopWarnings, stop.DriverNotQualified.String()) {
+		t.Fatalf("record stop %q warnings %v, want %q with %s", c.StopID, c.StopWarnings, e.app.stop.ID, stop.DriverNotQualified)
+	}
+	e.tapSample(t, "valid-bus-guangzhou")
 	test.Tap(e.app.check.shown.stopLink)
 	if e.app.tabs.Selected() != e.app.tabStop {
 		t.Error("stop link did not open the stop tab")
