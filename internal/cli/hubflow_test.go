@@ -455,7 +455,7 @@ func TestSyncExitCodes(t *testing.T) {
 			t.Fatal(r.stderr)
 		}
 		_, fresh := world(t)
-		down := deadHub(t)
+		down := hubcmdtest.Dead(t)
 		if err := h.store.RevokeDevice(context.Background(), device, h.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -466,7 +466,7 @@ func TestSyncExitCodes(t *testing.T) {
 			wantErr string
 		}{
 			{name: "not enrolled", db: fresh, wantErr: "not enrolled"},
-			{name: "hub unreachable", db: db, args: []string{"--hub", down.URL, "--retries", "0"}, wantErr: "cannot be reached"},
+			{name: "hub unreachable", db: db, args: []string{"--hub", down, "--retries", "0"}, wantErr: "cannot be reached"},
 			{name: "device revoked", db: db, wantErr: "revoked"},
 			{name: "bad flag", db: db, args: []string{"--retries", "-1"}, wantErr: "usage"},
 		}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
+	"github.com/roadcheck/roadcheck/internal/hub/hubcmd/hubcmdtest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -39,7 +39,7 @@ func TestSyncRetryProgress(t *testing.T) {
 	h := startHub(t, nil)
 	_, db, _ := enrolled(t, h)
 	appendDirect(t, db, 1)
-	down := deadHub(t)
+	down := hubcmdtest.Dead(t)
 	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
 	t.Cleanup(busy.Close)
 	tests := []struct {
@@ -50,9 +50,9 @@ func TestSyncRetryProgress(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{name: "unreachable, default retries", args: []string{"--hub", down.URL}, wantWhy: "hub unreachable", wantN: 6, wantCode: ExitError, wantErr: "cannot be reached"},
+		{name: "unreachable, default retries", args: []string{"--hub", down}, wantWhy: "hub unreachable", wantN: 6, wantCode: ExitError, wantErr: "cannot be reached"},
 		{name: "busy", args: []string{"--hub", busy.URL, "--retries", "2"}, wantWhy: "hub busy (HTTP 503)", wantN: 2, wantCode: ExitError, wantErr: "cannot be reached"},
-		{name: "no retries", args: []string{"--hub", down.URL, "--retries", "0"}, wantN: 0, wantCode: ExitError, wantErr: "cannot be reached"},
+		{name: "no retries", args: []string{"--hub", down, "--retries", "0"}, wantN: 0, wantCode: ExitError, wantErr: "cannot be reached"},
 		{name: "hub answers", wantN: 0, wantCode: ExitOK},
 	}
 	for _, tt := range tests {
@@ -108,27 +108,4 @@ func TestRoundWait(t *testing.T) {
 			}
 		})
 	}
-}
-
-// deadHub is an address that speaks no HTTP: a listener that closes every
-// connection at once, so requests fail like a hub that is down. Unlike a
-// closed httptest server, its port cannot be taken by another process while
-// the test runs.
-func deadHub(t *testing.T) struct{ URL string } {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return struct{ URL string }{URL: "http://" + ln.Addr().String()}
 }

@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"crypto/x509"
+	"io"
 	"testing"
 	"time"
 
@@ -63,16 +64,8 @@ func TestPKIChainsWithSmx509(t *testing.T) {
 func TestSignCredentialRoundTrip(t *testing.T) {
 	rnd := gm.DeterministicReader([]byte("issuer-test-2"))
 	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	root, err := NewRoot(rnd, CertRequest{Subject: Name{CommonName: "根"}, Serial: 1, NotBefore: now, NotAfter: now.AddDate(1, 0, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := root.IssueSigner(rnd, CertRequest{Subject: Name{CommonName: "签名"}, Serial: 2, NotBefore: now, NotAfter: now.AddDate(1, 0, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	from, _ := credential.ParseDate("2026-01-01")
-	until, _ := credential.ParseDate("2028-01-01")
+	s := rootSigner(t, rnd, now)
+	from, until := licenceDates(t)
 	c := &credential.Claims{IssuedAt: now.Unix(), Credential: credential.Credential{Version: 1, Kind: credential.KindPermit, Number: "N1", ID: "ID1",
 		Holder: "某公司", HolderIDType: credential.HolderIDCreditCode, HolderID: "91440300MA5TEST001", Authority: "某局", AuthorityCode: "440300",
 		ValidFrom: from, ValidUntil: until, Permit: &credential.Permit{Scope: "道路普通货物运输"}}}
@@ -100,16 +93,8 @@ func TestSignCredentialRoundTrip(t *testing.T) {
 func TestSignDynamic(t *testing.T) {
 	rnd := gm.DeterministicReader([]byte("issuer-test-3"))
 	now := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
-	root, err := NewRoot(rnd, CertRequest{Subject: Name{CommonName: "根"}, Serial: 1, NotBefore: now, NotAfter: now.AddDate(1, 0, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := root.IssueSigner(rnd, CertRequest{Subject: Name{CommonName: "签名"}, Serial: 2, NotBefore: now, NotAfter: now.AddDate(1, 0, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	from, _ := credential.ParseDate("2026-01-01")
-	until, _ := credential.ParseDate("2028-01-01")
+	s := rootSigner(t, rnd, now)
+	from, until := licenceDates(t)
 	cr := credential.Credential{Version: 1, Kind: credential.KindPractitioner, Number: "N", ID: "I", Holder: "张三", HolderIDType: credential.HolderIDResident,
 		HolderID: "440304198203151234", Authority: "某局", AuthorityCode: "440300", ValidFrom: from, ValidUntil: until,
 		Practitioner: &credential.Practitioner{Categories: []string{"道路货物运输驾驶员"}}}
@@ -134,4 +119,29 @@ func TestSignDynamic(t *testing.T) {
 	if c2.HasExpiry || c2.CTI != nil {
 		t.Fatal("static code carries exp or cti")
 	}
+}
+
+// rootSigner issues a signer directly under a new root, valid a year from now.
+func rootSigner(t *testing.T, rnd io.Reader, now time.Time) *Signer {
+	t.Helper()
+	root, err := NewRoot(rnd, CertRequest{Subject: Name{CommonName: "根"}, Serial: 1, NotBefore: now, NotAfter: now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := root.IssueSigner(rnd, CertRequest{Subject: Name{CommonName: "签名"}, Serial: 2, NotBefore: now, NotAfter: now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// licenceDates is the validity of the test licences: 2026-01-01 to 2028-01-01.
+func licenceDates(t *testing.T) (from, until credential.Date) {
+	t.Helper()
+	from, err1 := credential.ParseDate("2026-01-01")
+	until, err2 := credential.ParseDate("2028-01-01")
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	return from, until
 }

@@ -5,7 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
+	"github.com/roadcheck/roadcheck/internal/hub/hubcmd/hubcmdtest"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -105,7 +105,7 @@ func TestStateErrorKind(t *testing.T) {
 	tlsHub.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
 	tlsHub.StartTLS()
 	t.Cleanup(tlsHub.Close)
-	down := deadHub(t)
+	down := hubcmdtest.Dead(t)
 	serve := func(h http.Handler) string {
 		s := httptest.NewServer(h)
 		t.Cleanup(s.Close)
@@ -118,7 +118,7 @@ func TestStateErrorKind(t *testing.T) {
 		wantErr  error
 		wantKind syncclient.ErrorKind
 	}{
-		{name: "hub down", url: down.URL, wantErr: syncclient.ErrUnreachable, wantKind: syncclient.KindUnreachable},
+		{name: "hub down", url: down, wantErr: syncclient.ErrUnreachable, wantKind: syncclient.KindUnreachable},
 		{name: "hub busy after every retry", url: serve(answering(http.StatusServiceUnavailable, "")), wantErr: syncclient.ErrUnreachable, wantKind: syncclient.KindUnreachable},
 		{name: "certificate of another CA", url: tlsHub.URL, ca: otherCA, wantErr: syncclient.ErrUntrustedHub, wantKind: syncclient.KindTLS},
 		{name: "revoked", url: serve(answering(http.StatusForbidden, wireError(wire.CodeDeviceRevoked))), wantErr: syncclient.ErrRevoked, wantKind: syncclient.KindRevoked},
@@ -172,27 +172,4 @@ func TestStateErrorKind(t *testing.T) {
 			t.Fatalf("after a success: %+v", st)
 		}
 	})
-}
-
-// deadHub is an address that speaks no HTTP: a listener that closes every
-// connection at once, so requests fail like a hub that is down. Unlike a
-// closed httptest server, its port cannot be taken by another process while
-// the test runs.
-func deadHub(t *testing.T) struct{ URL string } {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return struct{ URL string }{URL: "http://" + ln.Addr().String()}
 }

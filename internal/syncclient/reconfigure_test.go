@@ -3,6 +3,7 @@ package syncclient_test
 import (
 	"context"
 	"errors"
+	"github.com/roadcheck/roadcheck/internal/hub/hubcmd/hubcmdtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -150,7 +151,7 @@ func TestReconfigureErrors(t *testing.T) {
 // allowed, the pause the sleeper is then asked for, and why.
 func TestOnRetry(t *testing.T) {
 	ctx := context.Background()
-	down := deadHub(t)
+	down := hubcmdtest.Dead(t)
 	busy := httptest.NewServer(answering(http.StatusServiceUnavailable, ""))
 	t.Cleanup(busy.Close)
 	tests := []struct {
@@ -160,9 +161,9 @@ func TestOnRetry(t *testing.T) {
 		wantStatus int
 		wantErr    error
 	}{
-		{name: "unreachable", url: down.URL, retries: 4, wantErr: syncclient.ErrUnreachable},
+		{name: "unreachable", url: down, retries: 4, wantErr: syncclient.ErrUnreachable},
 		{name: "busy", url: busy.URL, retries: 3, wantStatus: http.StatusServiceUnavailable, wantErr: syncclient.ErrUnreachable},
-		{name: "no retries", url: down.URL, retries: -1, wantErr: syncclient.ErrUnreachable},
+		{name: "no retries", url: down, retries: -1, wantErr: syncclient.ErrUnreachable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
-// Package hubcmdtest runs `rchub serve` (hubcmd.Main) inside a test process,
-// for the tests of the hub's command line and of terminals talking to it,
-// the way net/http/httptest runs an http.Handler.
+// Package hubcmdtest provides hubs for tests of the hub's command line and
+// of terminals talking to it: `rchub serve` (hubcmd.Main) running inside the
+// test process, the way net/http/httptest runs an http.Handler, and a hub
+// that is down.
 package hubcmdtest
 
 import (
@@ -8,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"regexp"
 	"sync"
 	"testing"
@@ -90,4 +92,26 @@ func Serve(t testing.TB, clk clock.Clock, args ...string) *Server {
 	}
 	s.URL, s.Addr = m[1], m[2]
 	return s
+}
+
+// Dead returns the URL of a hub that is down: a listener that closes every
+// connection at once. Unlike a closed httptest server, its port cannot be
+// taken by another process while the test runs.
+func Dead(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return "http://" + ln.Addr().String()
 }
