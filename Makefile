@@ -4,7 +4,7 @@ BIN      := build/bin
 GOFLAGS  ?= -buildvcs=false
 export GOFLAGS
 
-.PHONY: run run-cli test build package gui-perf bench bench-scan lint tidy-check fuzz deps-gui deps-test clean
+.PHONY: run run-cli test build package gui-perf bench bench-scan bench-trust-scale lint tidy-check fuzz deps-gui deps-test clean
 
 ## run: the terminal GUI on the demo world (installs the Debian packages it needs)
 run: deps-gui
@@ -41,6 +41,10 @@ bench:
 	$(GO) test -run '^$$' -bench 'Verify$$|RawSM2Verify$$' -benchtime 3s -count 3 ./internal/verify
 	$(GO) test -run '^$$' -bench 'Import' -benchtime 5x ./internal/trust
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/records/... ./internal/syncclient/... ./internal/hub/...
+
+## bench-trust-scale: the trust store and feed on the national world (10 M entries; generated once into $$TMPDIR)
+bench-trust-scale:
+	bash build/bench-trust-scale.sh
 
 ## bench-scan: the QR decoder against zbarimg on the generated camera corpus
 bench-scan:

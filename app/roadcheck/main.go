@@ -92,6 +92,7 @@ func run(clk clock.Clock, start time.Time, o options) error {
 		Sync:        t.Sync,
 		Hub:         t.Sync,
 		HubRecords:  t.Sync,
+		Online:      t.Sync,
 		Trust:       t.Trust,
 		Demo:        o.demo,
 	}

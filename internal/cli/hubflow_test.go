@@ -438,7 +438,7 @@ func TestSyncExitCodes(t *testing.T) {
 		}
 	})
 	t.Run("1 trust not pulled", func(t *testing.T) {
-		h := startHub(t, failing(func(r *http.Request) bool { return r.URL.Path == "/v1/trust/feed" }))
+		h := startHub(t, failing(func(r *http.Request) bool { return r.URL.Path == "/v1/trust/manifest" }))
 		dir, db, _ := enrolled(t, h)
 		if r := run(t, "", "--db", db, "record", "add", "--qr", readCode(t, dir, "valid-vehicle")); r.code != ExitOK {
 			t.Fatal(r.stderr)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -62,6 +63,7 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 	stopID := fs.String("stop", "", "`ID` of the roadside stop this check belongs to")
 	warnings := fs.String("warnings", "", "the stop's cross-check warning `CODES`, comma-separated (e.g. OPERATOR_MISMATCH,PLATE_MISMATCH); needs --stop")
 	asJSON := fs.Bool("json", false, "print the record as JSON")
+	online := fs.Bool("online", false, "also ask the enrolled hub for the licence's live status (at most 800 ms; see rcctl verify -h); the record carries the answer")
 	if err := fs.Parse(args); err != nil {
 		return ExitError
 	}
@@ -106,7 +108,13 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	res := verify.New(ts, env.Clock, verify.DefaultPolicy()).Verify(ctx, text, time.Time{})
+	var checker verify.StatusChecker
+	if *online {
+		if checker, err = onlineChecker(ctx, env, rs); err != nil {
+			return failf(env, "record add: %v (nothing recorded)", err)
+		}
+	}
+	res := verify.New(ts, env.Clock, verify.DefaultPolicy()).Online(checker, 0).Verify(ctx, text, time.Time{})
 	if res.Err != nil {
 		return failf(env, "record add: verification failed: %v (nothing recorded)", res.Err)
 	}
@@ -140,30 +148,31 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 // recordJSON is one record in `record list --json` and `record add --json`.
 // The holder ID is shown masked.
 type recordJSON struct {
-	ID          string     `json:"id"`
-	Seq         uint64     `json:"seq"`
-	Device      string     `json:"device"`
-	Wall        time.Time  `json:"wall"`
-	Officer     string     `json:"officer,omitempty"`
-	Kind        uint8      `json:"kind,omitempty"`
-	Number      string     `json:"number,omitempty"`
-	KID         string     `json:"kid,omitempty"`
-	Verdict     string     `json:"verdict"`
-	Reasons     []string   `json:"reasons,omitempty"`
-	Action      string     `json:"action"`
-	ActionText  string     `json:"action_text,omitempty"`
-	Notes       string     `json:"notes,omitempty"`
-	Holder      string     `json:"holder,omitempty"`
-	HolderID    string     `json:"holder_id_masked,omitempty"`
-	Plate       string     `json:"plate,omitempty"`
-	Corrects    string     `json:"corrects,omitempty"`
-	StopID      string     `json:"stop_id,omitempty"`
-	StopWarn    []string   `json:"stop_warnings,omitempty"`
-	ClockFlags  string     `json:"clock_flags,omitempty"`
-	State       string     `json:"state"`
-	HubReason   string     `json:"hub_reason,omitempty"`
-	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
-	Damaged     string     `json:"damaged,omitempty"`
+	ID          string            `json:"id"`
+	Seq         uint64            `json:"seq"`
+	Device      string            `json:"device"`
+	Wall        time.Time         `json:"wall"`
+	Officer     string            `json:"officer,omitempty"`
+	Kind        uint8             `json:"kind,omitempty"`
+	Number      string            `json:"number,omitempty"`
+	KID         string            `json:"kid,omitempty"`
+	Verdict     string            `json:"verdict"`
+	Reasons     []string          `json:"reasons,omitempty"`
+	Action      string            `json:"action"`
+	ActionText  string            `json:"action_text,omitempty"`
+	Notes       string            `json:"notes,omitempty"`
+	Holder      string            `json:"holder,omitempty"`
+	HolderID    string            `json:"holder_id_masked,omitempty"`
+	Plate       string            `json:"plate,omitempty"`
+	Corrects    string            `json:"corrects,omitempty"`
+	StopID      string            `json:"stop_id,omitempty"`
+	StopWarn    []string          `json:"stop_warnings,omitempty"`
+	ClockFlags  string            `json:"clock_flags,omitempty"`
+	State       string            `json:"state"`
+	HubReason   string            `json:"hub_reason,omitempty"`
+	Online      *recordOnlineJSON `json:"online,omitempty"`
+	DeliveredAt *time.Time        `json:"delivered_at,omitempty"`
+	Damaged     string            `json:"damaged,omitempty"`
 }
 
 func toJSON(e *records.Entry) recordJSON {
@@ -180,6 +189,13 @@ func toJSON(e *records.Entry) recordJSON {
 	}
 	if !r.Corrects.IsZero() {
 		j.Corrects = r.Corrects.String()
+	}
+	if o := r.Online; o != nil {
+		j.Online = &recordOnlineJSON{Status: o.Status, ListSequence: o.ListSequence, Changed: o.Changed, Behind: o.Behind, Error: o.Err}
+		if !o.At.IsZero() {
+			t := o.At
+			j.Online.HubTime = &t
+		}
 	}
 	if !e.DeliveredAt.IsZero() {
 		t := e.DeliveredAt
@@ -238,12 +254,29 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 		if f := r.Clock.Flags.String(); f != "" {
 			line += "\tclock:" + f
 		}
+		if o := r.Online; o != nil {
+			line += "\tonline:" + cmp.Or(o.Status, "no-answer")
+			if o.Changed {
+				line += "(found online)"
+			}
+		}
 		if e.Damaged != nil {
 			line += "\tDAMAGED: " + e.Damaged.Error()
 		}
 		fmt.Fprintln(env.Stdout, line)
 	}
 	return ExitOK
+}
+
+// recordOnlineJSON is a record's online check in record JSON: the hub's
+// time and answer, or why there was none.
+type recordOnlineJSON struct {
+	HubTime      *time.Time `json:"hub_time,omitempty"`
+	Status       string     `json:"status,omitempty"`
+	ListSequence uint64     `json:"list_sequence,omitempty"`
+	Changed      bool       `json:"changed,omitempty"`
+	Behind       bool       `json:"behind,omitempty"`
+	Error        string     `json:"error,omitempty"`
 }
 
 // openTrustOn opens the trust store in an already open database.

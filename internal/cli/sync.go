@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/storage"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
 	"github.com/roadcheck/roadcheck/internal/trust"
 )
@@ -28,16 +31,16 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 	if retryMax == 0 {
 		retryMax = -1 // syncclient: 0 means the default
 	}
-	db, rs, err := openRecords(ctx, env)
+	// The trust store is files of its own; the records database is opened
+	// only for each short step (see syncclient.Config.OpenRecords), so
+	// rcctl verify and record add in other processes never wait for this
+	// sync, its network or its retry pauses.
+	closer, ts, err := openTrust(ctx, env, false)
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	defer db.Close()
-	ts, err := trust.New(ctx, db)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	cfg := syncclient.Config{Records: rs, Trust: ts, Clock: env.Clock, HubURL: *hubURL, RetryMax: retryMax,
+	defer closer.Close()
+	cfg := syncclient.Config{OpenRecords: stepRecords(env), Trust: ts, Clock: env.Clock, HubURL: *hubURL, RetryMax: retryMax,
 		OnRetry: retryProgress(env.Stderr)}
 	if s, ok := env.Clock.(sleeper); ok {
 		cfg.Sleep = s.Sleep
@@ -55,20 +58,13 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 		}
 	}
 	if p := rep.Pull; p != nil {
-		switch {
-		case p.NotModified:
-			fmt.Fprintf(env.Stdout, "trust: up to date (feed sequence %d)\n", p.FeedSeq)
-		case p.Import != nil:
-			fmt.Fprintf(env.Stdout, "trust: feed sequence %d: %d blocks stored, %d unchanged, %d skipped\n", p.FeedSeq,
-				p.Import.Count(trust.Stored), p.Import.Count(trust.Unchanged), p.Import.Count(trust.Skipped))
-			for _, b := range p.Import.Blocks {
-				if b.Err != nil {
-					fmt.Fprintf(env.Stdout, "  skipped block %d %s: %v\n", b.Block.Index, b.Label, b.Err)
-				}
-			}
-		}
+		printPull(env.Stdout, p)
 	}
 	if err != nil {
+		if errors.Is(err, syncclient.ErrTrustIncomplete) {
+			fmt.Fprintf(env.Stderr, "rcctl: %v (the next sync resumes; until then revocations not received are not caught)\n", err)
+			return ExitPartial
+		}
 		if rep.Push != nil && rep.Push.Accepted+rep.Push.Duplicate > 0 {
 			fmt.Fprintf(env.Stderr, "rcctl: sync incomplete: %v\n", err)
 			return ExitPartial
@@ -79,6 +75,47 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 		return ExitPartial
 	}
 	return ExitOK
+}
+
+// syncLockWait is how long a sync step waits for the records database
+// while another process (a check being recorded) holds it.
+const syncLockWait = 30 * time.Second
+
+// stepRecords opens the record store for one step of a sync, waiting up to
+// syncLockWait for the database.
+func stepRecords(env *Env) func(ctx context.Context) (*records.Store, func() error, error) {
+	return func(ctx context.Context) (*records.Store, func() error, error) {
+		db, err := storage.Open(ctx, env.DBPath, storage.Options{LockTimeout: syncLockWait})
+		if err != nil {
+			return nil, nil, err
+		}
+		rs, err := records.Open(ctx, db, records.KeyFile(records.KeyFilePath(env.DBPath)), records.Options{Clock: env.Clock})
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		return rs, db.Close, nil
+	}
+}
+
+// printPull reports what a trust pull did.
+func printPull(w io.Writer, p *syncclient.PullReport) {
+	switch {
+	case p.NotModified:
+		fmt.Fprintf(w, "trust: up to date (feed sequence %d)\n", p.FeedSeq)
+	case p.Import != nil:
+		fmt.Fprintf(w, "trust: feed sequence %d: %d blocks stored, %d unchanged, %d skipped (%d objects, %d bytes received)\n", p.FeedSeq,
+			p.Import.Count(trust.Stored), p.Import.Count(trust.Unchanged), p.Import.Count(trust.Skipped), p.Fetched, p.Bytes)
+	default:
+		fmt.Fprintf(w, "trust: feed sequence %d: nothing to fetch\n", p.FeedSeq)
+	}
+	for _, r := range p.Refused {
+		when := ""
+		if r.Earlier {
+			when = " (earlier; not fetched again)"
+		}
+		fmt.Fprintf(w, "  refused %s %.16s: %s%s\n", r.What, r.Digest, r.Reason, when)
+	}
 }
 
 // sleeper is a clock that can also wait. When env.Clock is one (a test's

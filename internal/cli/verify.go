@@ -15,8 +15,24 @@ import (
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
+// verifyOnlineHelp explains --online in verify's usage.
+const verifyOnlineHelp = `
+The check is offline by default: scripts get the same answer with or
+without a network. --online also asks the hub this terminal is enrolled
+with (rcctl enroll) for the licence's live status, once verification has
+reached the status step, waiting at most 800 ms. A revocation or
+suspension the hub knows and this terminal's lists do not yet carry makes
+the verdict INVALID (LICENCE_REVOKED or LICENCE_SUSPENDED, marked as found
+online); the hub saying "active" never lifts a revocation on this
+terminal's lists. Without an answer the offline verdict stands and says
+so. --online signs the request with the device key (unlocked with the key
+file beside the database); on a terminal that is not enrolled it exits 3. --json then has an "online" object: asked,
+hub_time, status, list_sequence, changed, behind, error.
+
+`
+
 func init() {
-	register("verify", "verify an RTC1 code offline: exit 0 VALID, 1 LIMITED, 2 INVALID, 3 error", cmdVerify)
+	register("verify", "verify an RTC1 code offline (--online: also ask the hub): exit 0 VALID, 1 LIMITED, 2 INVALID, 3 error", cmdVerify)
 }
 
 // verifyJSON is the --json output: one object, keys as documented in the README.
@@ -25,6 +41,7 @@ type verifyJSON struct {
 	Reasons    []verify.Reason    `json:"reasons"`
 	Credential *credential.Claims `json:"credential,omitempty"`
 	Signer     *signerJSON        `json:"signer,omitempty"`
+	Online     *onlineJSON        `json:"online,omitempty"`
 }
 
 type signerJSON struct {
@@ -40,8 +57,10 @@ func cmdVerify(ctx context.Context, env *Env, args []string) int {
 	image := fs.String("image", "", "read the QR code from a PNG or JPEG `file`")
 	skew := fs.Duration("skew", verify.DefaultPolicy().ClockSkew, "tolerated clock skew")
 	maxAge := fs.Duration("max-age", verify.DefaultPolicy().MaxTrustAge, "maximum age of status-list data")
+	online := fs.Bool("online", false, "also ask the enrolled hub for the licence's live status (at most 800 ms)")
 	fs.Usage = func() {
-		fmt.Fprintln(env.Stderr, "usage: rcctl verify [--at RFC3339] [--json] [--image FILE] [QRTEXT | -]")
+		fmt.Fprintln(env.Stderr, "usage: rcctl verify [--at RFC3339] [--json] [--image FILE] [--online] [QRTEXT | -]")
+		fmt.Fprint(env.Stderr, verifyOnlineHelp)
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
@@ -55,18 +74,24 @@ func cmdVerify(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	db, st, err := openTrust(ctx, env, true)
+	var checker verify.StatusChecker
+	if *online {
+		if checker, err = openOnline(ctx, env); err != nil {
+			return failf(env, "verify: %v", err)
+		}
+	}
+	closer, st, err := openTrust(ctx, env, true)
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	defer db.Close()
+	defer closer.Close()
 	v := verify.New(st, env.Clock, verify.Policy{ClockSkew: *skew, MaxTrustAge: *maxAge})
-	res := v.Verify(ctx, text, when)
+	res := v.Online(checker, 0).Verify(ctx, text, when)
 	if res.Err != nil {
 		return failf(env, "%v", res.Err)
 	}
 	if *asJSON {
-		out := verifyJSON{Verdict: res.Verdict, Reasons: res.Reasons, Credential: res.Claims}
+		out := verifyJSON{Verdict: res.Verdict, Reasons: res.Reasons, Credential: res.Claims, Online: toOnlineJSON(res.Online)}
 		if out.Reasons == nil {
 			out.Reasons = []verify.Reason{}
 		}
@@ -127,7 +152,14 @@ func trimLineBreak(s string) string {
 func printVerdict(w io.Writer, res *verify.Result) {
 	fmt.Fprintf(w, "核验结果：%s（%s）\n", res.Verdict.Chinese(), res.Verdict)
 	for _, r := range res.Reasons {
-		fmt.Fprintf(w, "  · %s [%s]\n", r.Chinese(), r)
+		found := ""
+		if r == res.Online.Finding() {
+			found = "（在线核验发现，本机清单尚未收录）"
+		}
+		fmt.Fprintf(w, "  · %s%s [%s]\n", r.Chinese(), found, r)
+	}
+	if line := res.OnlineChinese(); line != "" {
+		fmt.Fprintln(w, line)
 	}
 	if res.Claims != nil {
 		cr := &res.Claims.Credential

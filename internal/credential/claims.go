@@ -78,6 +78,29 @@ func ReadIssuedAt(payload []byte) (map[any]any, int64, error) {
 	return m, iat, nil
 }
 
+// AuthorityCode returns the credential's authorityCode (key 9 of the
+// credential claims) when it is six ASCII digits, whatever else the claims
+// hold: step 6 reports ISSUER_MISMATCH for it even when the claims are
+// otherwise malformed.
+func (d *Decoded) AuthorityCode() (string, bool) {
+	rm, ok := intKeyMap(d.payload, claimRTC)
+	if !ok {
+		return "", false
+	}
+	v, _ := intKey(rm, keyAuthorityCode)
+	s, ok := v.(string)
+	if !ok || !isDivisionCode(s) {
+		return "", false
+	}
+	return s, true
+}
+
+func intKeyMap(m map[any]any, k int64) (map[any]any, bool) {
+	v, _ := intKey(m, k)
+	rm, ok := v.(map[any]any)
+	return rm, ok
+}
+
 // DecodeClaims decodes and validates a CWT claims set (the COSE payload)
 // against the RTC1 schema: required claims and fields present with the right
 // types and values, iss equal to authorityCode. Unknown keys, and keys that
@@ -101,6 +124,9 @@ func claimsFromMap(m map[any]any, iat int64) (*Claims, error) {
 			return nil, fmt.Errorf("exp: %w", err)
 		}
 		c.HasExpiry = true
+		if c.Expires < iat {
+			return nil, fmt.Errorf("%w: exp %d is before iat %d", ErrMalformed, c.Expires, iat)
+		}
 	}
 	if v, ok := intKey(m, claimCTI); ok {
 		b, ok := v.([]byte)
@@ -271,7 +297,7 @@ func vehicleFromMap(m map[any]any) (*Vehicle, error) {
 			return nil, err
 		}
 	}
-	if v.PlateColour != "" && !slices.Contains(PlateColours, v.PlateColour) {
+	if _, present := intKey(m, keyPlateColour); present && !slices.Contains(PlateColours, v.PlateColour) {
 		return nil, fmt.Errorf("%w: plateColour %q is not one of %s", ErrMalformed, v.PlateColour, strings.Join(PlateColours, " "))
 	}
 	if v.ReviewUntil, err = optDate(m, keyReviewUntil, "reviewUntil"); err != nil {

@@ -2,7 +2,6 @@ package credential
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -23,37 +22,27 @@ const (
 	headerKID = 4
 )
 
-var (
-	decMode cbor.DecMode
-	encMode cbor.EncMode
-)
+var encMode cbor.EncMode
 
 func init() {
 	var err error
-	decMode, err = cbor.DecOptions{
-		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-		IndefLength:      cbor.IndefLengthForbidden,
-		MaxNestedLevels:  65535, // depth is checked by checkCBOR, which does not count tags
-		MaxArrayElements: math.MaxInt32,
-		MaxMapPairs:      math.MaxInt32,
-		IntDec:           cbor.IntDecConvertNone,
-		UTF8:             cbor.UTF8RejectInvalid,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
 	encMode, err = cbor.CoreDetEncOptions().EncMode()
 	if err != nil {
 		panic(err)
 	}
 }
 
+// headerCrit is the COSE crit parameter, which RTC1 does not allow.
+const headerCrit = 2
+
 // Sign1 is a decoded COSE_Sign1 whose structure and header rules have been
-// checked, but whose signature has not.
+// checked, but whose signature has not. Its byte slices alias the input of
+// ParseSign1.
 type Sign1 struct {
 	// Protected is the protected header exactly as carried (the bstr's content).
 	Protected []byte
-	// Alg is the protected alg; AlgOK reports whether it is AlgSM2SM3.
+	// Alg is the protected alg (uint64, int64, string, or an integer below
+	// math.MinInt64); AlgOK reports whether it is AlgSM2SM3.
 	Alg   any
 	AlgOK bool
 	// KID is the protected kid (KIDSize bytes).
@@ -65,27 +54,29 @@ type Sign1 struct {
 }
 
 // SigStructure returns the bytes that are signed: the CBOR encoding of
-// ["Signature1", protected, h”, payload] (RFC 9052 section 4.4).
+// ["Signature1", protected, h”, payload] (RFC 9052 section 4.4), built in
+// one allocation of exactly its size.
 func (s *Sign1) SigStructure() []byte { return sigStructure(s.Protected, s.Payload) }
 
 func sigStructure(protected, payload []byte) []byte {
-	b, err := encMode.Marshal([]any{"Signature1", protected, []byte{}, payload})
-	if err != nil {
-		panic("credential: encoding Sig_structure: " + err.Error()) // cannot fail for these types
-	}
+	const context = "Signature1"
+	n := 1 + 1 + len(context) + 9 + len(protected) + 1 + 9 + len(payload)
+	b := make([]byte, 0, n)
+	b = append(b, 0x84)
+	b = append(appendHead(b, majorText, uint64(len(context))), context...)
+	b = append(appendHead(b, majorBytes, uint64(len(protected))), protected...)
+	b = append(b, 0x40)
+	b = append(appendHead(b, majorBytes, uint64(len(payload))), payload...)
 	return b
 }
 
-// decodeMap decodes b, which must be one CBOR map within the depth limit,
-// into a generic map (duplicate keys, indefinite lengths and invalid UTF-8
-// refused).
+// decodeMap decodes b, which must be one CBOR map within the limits of
+// section 1 and clarification 3, into a map holding its integer keys (see
+// decoder.value).
 func decodeMap(b []byte, what string) (map[any]any, error) {
-	if err := checkCBOR(b, MaxDepth); err != nil {
+	v, err := decodeItem(b, MaxDepth)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	var v any
-	if err := decMode.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
 	}
 	m, ok := v.(map[any]any)
 	if !ok {
@@ -94,59 +85,92 @@ func decodeMap(b []byte, what string) (map[any]any, error) {
 	return m, nil
 }
 
-// ParseSign1 decodes a COSE_Sign1 (tagged 18 or untagged) and checks the
-// RTC1 rules of its structure: definite lengths, no duplicate keys, depth, no
-// trailing bytes, a protected header that is a map holding an 8-byte kid, an
-// attached payload. An alg other than AlgSM2SM3 is reported through AlgOK, not
-// as an error, so the caller can order its checks; a missing or non-integer,
-// non-text alg is ErrMalformed.
+// ParseSign1 decodes a COSE_Sign1 and checks the RTC1 rules of its
+// structure: at most one tag, and only tag 18, around it; definite lengths,
+// no duplicate keys, depth, no trailing bytes; an array of a bstr protected
+// header, an unprotected map (checked, its contents ignored), a bstr payload
+// (detached payloads are refused) and a bstr signature; a protected header
+// that is a map holding an alg that is an integer or text, an 8-byte kid and
+// no crit. An alg other than AlgSM2SM3 is reported through AlgOK, not as an
+// error, so the caller can order its checks. Errors wrap ErrMalformed. The
+// returned Sign1 aliases b; nothing of the payload is copied.
 func ParseSign1(b []byte) (*Sign1, error) {
-	if err := checkCBOR(b, MaxDepth); err != nil {
+	d := newDecoder(b, MaxDepth)
+	if m, ok := d.peekMajor(); ok && m == majorTag {
+		_, _, num, err := d.head()
+		if err != nil {
+			return nil, fmt.Errorf("COSE_Sign1: %w", err)
+		}
+		if num != coseSign1Tag {
+			return nil, fmt.Errorf("%w: COSE_Sign1: unexpected tag %d", ErrMalformed, num)
+		}
+		if m, ok := d.peekMajor(); ok && m == majorTag {
+			return nil, fmt.Errorf("%w: COSE_Sign1: more than one tag", ErrMalformed)
+		}
+	}
+	major, _, n, err := d.head()
+	if err != nil {
 		return nil, fmt.Errorf("COSE_Sign1: %w", err)
 	}
-	var v any
-	if err := decMode.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("%w: COSE_Sign1: %v", ErrMalformed, err)
-	}
-	if t, ok := v.(cbor.Tag); ok {
-		if t.Number != coseSign1Tag {
-			return nil, fmt.Errorf("%w: COSE_Sign1: unexpected tag %d", ErrMalformed, t.Number)
-		}
-		v = t.Content
-	}
-	arr, ok := v.([]any)
-	if !ok || len(arr) != 4 {
+	if major != majorArray || n != 4 {
 		return nil, fmt.Errorf("%w: COSE_Sign1 is not an array of 4", ErrMalformed)
 	}
-	protected, ok := arr[0].([]byte)
-	if !ok {
-		return nil, fmt.Errorf("%w: protected header is not a byte string", ErrMalformed)
+	if err := d.container(major, n, 0); err != nil {
+		return nil, fmt.Errorf("COSE_Sign1: %w", err)
 	}
-	if _, ok := arr[1].(map[any]any); !ok {
-		return nil, fmt.Errorf("%w: unprotected header is not a map", ErrMalformed)
+	field := func(name string, want byte) ([]byte, error) {
+		m, ok := d.peekMajor()
+		if !ok || m != want {
+			if want == majorBytes && name == "payload" {
+				return nil, fmt.Errorf("%w: payload is not a byte string (detached payloads are not allowed)", ErrMalformed)
+			}
+			if want == majorMap {
+				return nil, fmt.Errorf("%w: unprotected header is not a map", ErrMalformed)
+			}
+			return nil, fmt.Errorf("%w: %s is not a byte string", ErrMalformed, name)
+		}
+		if want == majorMap {
+			_, err := d.value(1, false)
+			return nil, err
+		}
+		_, _, n, err := d.head()
+		if err != nil {
+			return nil, err
+		}
+		return d.str(majorBytes, n)
 	}
-	payload, ok := arr[2].([]byte)
-	if !ok {
-		return nil, fmt.Errorf("%w: payload is not a byte string (detached payloads are not allowed)", ErrMalformed)
+	s := &Sign1{}
+	if s.Protected, err = field("protected header", majorBytes); err != nil {
+		return nil, err
 	}
-	sig, ok := arr[3].([]byte)
-	if !ok {
-		return nil, fmt.Errorf("%w: signature is not a byte string", ErrMalformed)
+	if _, err = field("unprotected header", majorMap); err != nil {
+		return nil, fmt.Errorf("unprotected header: %w", err)
 	}
-	s := &Sign1{Protected: protected, Payload: payload, Signature: sig}
-	if len(protected) == 0 {
+	if s.Payload, err = field("payload", majorBytes); err != nil {
+		return nil, err
+	}
+	if s.Signature, err = field("signature", majorBytes); err != nil {
+		return nil, err
+	}
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("COSE_Sign1: %w", err)
+	}
+	if len(s.Protected) == 0 {
 		return nil, fmt.Errorf("%w: empty protected header (no alg, no kid)", ErrMalformed)
 	}
-	hdr, err := decodeMap(protected, "protected header")
+	hdr, err := decodeMap(s.Protected, "protected header")
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := intKey(hdr, headerCrit); ok {
+		return nil, fmt.Errorf("%w: protected header has crit (RTC1 defines no critical parameter)", ErrMalformed)
 	}
 	alg, ok := intKey(hdr, headerAlg)
 	if !ok {
 		return nil, fmt.Errorf("%w: protected header has no alg", ErrMalformed)
 	}
 	switch a := alg.(type) {
-	case uint64, int64, string:
+	case uint64, int64, string, negBig:
 		s.Alg = a
 		s.AlgOK = a == any(int64(AlgSM2SM3))
 	default:

@@ -2,8 +2,10 @@ package credential
 
 import "errors"
 
-// Sentinel errors. Decoding errors wrap exactly one of the first three, so
-// errors.Is tells the verifier which reason code applies.
+// Sentinel errors. Decoding errors wrap one of the first three, so
+// errors.Is tells the verifier which reason code applies; the one exception
+// is a text both too long and of another version, which wraps ErrMalformed
+// and ErrUnsupportedVersion (both reasons apply).
 var (
 	// ErrMalformed covers every structural failure of an RTC1 code or its claims.
 	ErrMalformed = errors.New("credential: malformed")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -91,13 +92,43 @@ func FuzzParseStatusList(f *testing.F) {
 	}
 	f.Add(cose)
 	f.Add(readHex(f, "cose.hex"))
+	bundles, _ := filepath.Glob(filepath.Join("..", "verify", "testdata", "vectors", "contexts", "*", "*.pem"))
+	for _, name := range bundles {
+		rest, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for {
+			var blk *pem.Block
+			if blk, rest = pem.Decode(rest); blk == nil {
+				break
+			}
+			if blk.Type == "RTC STATUS LIST" {
+				f.Add(blk.Bytes)
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, l, err := ParseStatusList(b)
+		// The iterator form agrees with the slice form.
+		var yielded []StatusEntry
+		_, h, ferr := ParseStatusListFunc(b, func(e StatusEntry) error { yielded = append(yielded, e); return nil })
+		if (err == nil) != (ferr == nil) {
+			t.Fatalf("forms disagree: %v / %v", err, ferr)
+		}
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, ErrMalformed) || !errors.Is(ferr, ErrMalformed) {
 				t.Fatalf("error wraps no sentinel: %v", err)
 			}
 			return
+		}
+		if *h != *l.Header() || len(yielded) != len(l.Entries) {
+			t.Fatalf("forms disagree: %+v / %+v", h, l.Header())
+		}
+		for i := range yielded {
+			if yielded[i] != l.Entries[i] {
+				t.Fatalf("entry %d differs between forms", i)
+			}
 		}
 		if l.Sequence == 0 || l.Base >= l.Sequence || len(l.Issuer) != 6 {
 			t.Fatalf("accepted an invalid list: %+v", l)

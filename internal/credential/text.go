@@ -22,10 +22,16 @@ const (
 )
 
 // DecodeText undoes the text layers of an RTC1 code: length limit, prefix,
-// Base45, zlib (inflating at most MaxCOSESize bytes). It returns the COSE
-// bytes. Errors wrap ErrMalformed or ErrUnsupportedVersion.
+// Base45, zlib (inflating at most MaxCOSESize bytes, and nothing may follow
+// the zlib stream). It returns the COSE bytes. Errors wrap ErrMalformed or
+// ErrUnsupportedVersion, or both: a text over MaxTextLength whose prefix is
+// "RTC<digits>:" other than "RTC1:" is both too long and of another version.
+// Nothing after another version's prefix is examined.
 func DecodeText(text string) ([]byte, error) {
 	if len(text) > MaxTextLength {
+		if v, ok := otherVersion(text); ok {
+			return nil, fmt.Errorf("%w: text of %d bytes exceeds %d, %w: prefix RTC%s:", ErrMalformed, len(text), MaxTextLength, ErrUnsupportedVersion, v)
+		}
 		return nil, fmt.Errorf("%w: text of %d bytes exceeds %d", ErrMalformed, len(text), MaxTextLength)
 	}
 	body, ok := strings.CutPrefix(text, Prefix)
@@ -42,8 +48,12 @@ func DecodeText(text string) ([]byte, error) {
 	return inflate(compressed)
 }
 
-// otherVersion recognises "RTC<digits>:" and returns the digits.
+// otherVersion recognises "RTC<digits>:" other than "RTC1:" (so "RTC01:"
+// and "RTC0:" too) and returns the digits.
 func otherVersion(text string) (string, bool) {
+	if strings.HasPrefix(text, Prefix) {
+		return "", false
+	}
 	rest, ok := strings.CutPrefix(text, "RTC")
 	if !ok {
 		return "", false

@@ -6,7 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
+	"sync"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -15,20 +15,31 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// BoltStore is the Store on a bbolt file (the hub's database, which also
-// holds the hub's trust store).
+// BoltStore is the Store on a bbolt file (the hub's database). The trust
+// feed's objects are files in a directory beside it, named from its path
+// (hub.db → hub.db.objects), their metadata and the manifest in the file.
 type BoltStore struct {
-	db *storage.DB
+	db     *storage.DB
+	objDir string
+	objMu  sync.Mutex // PutObject against PruneObjects' sweep of leftovers
 }
 
-// NewBoltStore creates the hub's buckets in db if needed.
+// ObjectsDirFor is the directory of the trust feed's objects of the hub
+// database at dbPath.
+func ObjectsDirFor(dbPath string) string { return dbPath + ".objects" }
+
+// NewBoltStore creates the hub's buckets in db if needed, and the feed's
+// epoch (a random hub id) when db has none. When the feed's marker in the
+// objects directory shows a newer feed state than db holds — db was
+// restored from a backup — it starts a new generation, so terminals that
+// followed the newer state are not stalled.
 func NewBoltStore(ctx context.Context, db *storage.DB) (*BoltStore, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{storage.BucketHubTokens, storage.BucketHubDevices, storage.BucketHubRecords,
-			storage.BucketHubDeviceSeq, storage.BucketHubFlags, storage.BucketHubFlagKeys, storage.BucketHubFeed, storage.BucketHubFeedBlocks, storage.BucketHubStops} {
+			storage.BucketHubDeviceSeq, storage.BucketHubFlags, storage.BucketHubFlagKeys, storage.BucketHubFeedState, storage.BucketHubFeedObjects, storage.BucketHubStops} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -38,7 +49,11 @@ func NewBoltStore(ctx context.Context, db *storage.DB) (*BoltStore, error) {
 	if err != nil && !errors.Is(err, storage.ErrReadOnly) {
 		return nil, fmt.Errorf("hub: init buckets: %w", err)
 	}
-	return &BoltStore{db: db}, nil
+	s := &BoltStore{db: db, objDir: ObjectsDirFor(db.Path())}
+	if err := s.initFeed(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Persisted forms (CBOR, integer keys).
@@ -85,11 +100,6 @@ type boltFlag struct {
 	RecordID string `cbor:"6,keyasint,omitempty"`
 	Detail   string `cbor:"7,keyasint"`
 	At       int64  `cbor:"8,keyasint"`
-}
-
-type boltFeed struct {
-	At     int64    `cbor:"1,keyasint"`
-	Blocks [][]byte `cbor:"2,keyasint"`
 }
 
 func msOf(t time.Time) int64 {
@@ -637,77 +647,6 @@ func (s *BoltStore) Flags(ctx context.Context, q FlagQuery) ([]Flag, bool, error
 		return nil
 	})
 	return out, more, err
-}
-
-// Publish implements Store.
-func (s *BoltStore) Publish(ctx context.Context, blocks [][]byte, at time.Time) (FeedEntry, error) {
-	if err := ctx.Err(); err != nil {
-		return FeedEntry{}, err
-	}
-	var e FeedEntry
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		feed := tx.Bucket(storage.BucketHubFeed)
-		seen := tx.Bucket(storage.BucketHubFeedBlocks)
-		var latest uint64
-		if k, _ := feed.Cursor().Last(); k != nil {
-			latest = binary.BigEndian.Uint64(k)
-		}
-		e.Seq = latest
-		var fresh [][]byte
-		hashes := map[[gm.SM3Size]byte]bool{}
-		for _, b := range blocks {
-			h := gm.SM3(b)
-			if seen.Get(h[:]) != nil || hashes[h] {
-				continue
-			}
-			hashes[h] = true
-			fresh = append(fresh, b)
-		}
-		if len(fresh) == 0 {
-			return nil
-		}
-		e = FeedEntry{Seq: latest + 1, At: at, Blocks: len(fresh)}
-		for _, b := range fresh {
-			h := gm.SM3(b)
-			if err := seen.Put(h[:], u64(e.Seq)); err != nil {
-				return err
-			}
-		}
-		v, err := cbor.Marshal(boltFeed{At: msOf(at), Blocks: fresh})
-		if err != nil {
-			return err
-		}
-		return feed.Put(u64(e.Seq), v)
-	})
-	return e, err
-}
-
-// Feed implements Store.
-func (s *BoltStore) Feed(ctx context.Context, since uint64) (uint64, [][]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, nil, err
-	}
-	var (
-		latest uint64
-		out    [][]byte
-	)
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(storage.BucketHubFeed).Cursor()
-		if k, _ := c.Last(); k != nil {
-			latest = binary.BigEndian.Uint64(k)
-		}
-		for k, v := c.Seek(u64(since + 1)); k != nil; k, v = c.Next() {
-			var bf boltFeed
-			if err := cbor.Unmarshal(v, &bf); err != nil {
-				return damaged("feed entry", err)
-			}
-			for _, b := range bf.Blocks {
-				out = append(out, slices.Clone(b))
-			}
-		}
-		return nil
-	})
-	return latest, out, err
 }
 
 var _ Store = (*BoltStore)(nil)

@@ -2,8 +2,11 @@
 // and supervisors query. It enrols devices with one-time tokens,
 // authenticates every device request by the device's SM2 signature, ingests
 // check records exactly once (verifying each signature and the per-device
-// hash chain, flagging gaps and tampering), distributes trust bundles as a
-// sequenced feed, answers online licence status checks from the status
+// hash chain, flagging gaps and tampering), distributes trust data as a
+// feed — a manifest of the current state (every certificate, the newest
+// CRL of each CA, per status list the latest full list and the deltas after
+// it) plus content-addressed objects streamed from disk with HTTP Range —
+// answers online licence status checks from the status
 // lists it holds, and serves paged record queries to supervisors holding a
 // bearer token (by time, device, officer, verdict, kind, plate, roadside
 // stop or flag; flags by time, device and kind).
@@ -14,7 +17,9 @@
 // while the records it delivered stay.
 //
 // Storage is behind the Store interface (BoltStore now; PostgreSQL can
-// follow and must pass the shared suite in package storetest). Record
+// follow and must pass the shared suite in package storetest); BoltStore
+// keeps the feed's objects as files beside the database (PATH.objects).
+// Record
 // evidence (canonical bytes and signature) is sealed with SM4-GCM under the
 // hub's data key; plates are searchable through a keyed SM3 hash (HMAC-SM3
 // under the hub's index key) of the normalised plate, never stored in the

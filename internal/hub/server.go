@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
@@ -45,6 +46,8 @@ type Server struct {
 	window time.Duration
 	nonces *nonceCache
 	mux    *http.ServeMux
+	// manifest is the JSON of the manifest last served.
+	manifest atomic.Pointer[renderedManifest]
 }
 
 // New returns a Server.
@@ -67,7 +70,8 @@ func New(cfg Config) (*Server, error) {
 	m.HandleFunc("GET /v1/health", s.handleHealth)
 	m.HandleFunc("POST /v1/enroll", s.handleEnroll)
 	m.HandleFunc("POST /v1/records", s.handlePush)
-	m.HandleFunc("GET /v1/trust/feed", s.handleFeed)
+	m.HandleFunc("GET /v1/trust/manifest", s.handleManifest)
+	m.HandleFunc("GET /v1/trust/objects/{digest}", s.handleObject)
 	m.HandleFunc("GET /v1/status", s.handleStatus)
 	m.HandleFunc("GET /v1/records", s.handleRecords)
 	m.HandleFunc("GET /v1/flags", s.handleFlags)

@@ -119,13 +119,6 @@ type FlagQuery struct {
 	Limit    int
 }
 
-// FeedEntry is one published bundle of the trust feed.
-type FeedEntry struct {
-	Seq    uint64
-	At     time.Time
-	Blocks int // blocks first published by this entry
-}
-
 // IngestTx is the view of one device's chain inside an ingest transaction.
 // Everything done through it commits atomically when the function given to
 // Store.Ingest returns nil, and not at all otherwise.
@@ -185,12 +178,6 @@ type Store interface {
 	CountRecords(ctx context.Context, device string) (int, error)
 	// Flags returns one page of flags in ID order.
 	Flags(ctx context.Context, q FlagQuery) (flags []Flag, more bool, err error)
-	// Publish appends the blocks (each one PEM-encoded block) not yet
-	// published to the trust feed as a new entry. When every block was
-	// published before it stores nothing and returns the latest entry with
-	// Blocks 0.
-	Publish(ctx context.Context, blocks [][]byte, at time.Time) (FeedEntry, error)
-	// Feed returns the latest feed sequence and the blocks of every entry
-	// after since, in publication order.
-	Feed(ctx context.Context, since uint64) (latest uint64, blocks [][]byte, err error)
+	// FeedStore is the trust feed's persistence: objects and manifest.
+	FeedStore
 }

@@ -1,86 +1,124 @@
 package hub
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/pem"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/roadcheck/roadcheck/internal/gm"
+
 	"github.com/roadcheck/roadcheck/internal/credential"
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/trust"
 )
 
-// PublishReport says what became of a published bundle.
-type PublishReport struct {
-	Import *trust.Report // the hub trust store's verdict on every block
-	Entry  FeedEntry     // the feed entry (Blocks 0: nothing new)
+// manifestETag is the ETag of a manifest: its epoch and sequence.
+func manifestETag(m *Manifest) string {
+	return fmt.Sprintf(`"m-%s-%d-%d"`, m.Epoch.Hub, m.Epoch.Generation, m.Seq)
 }
 
-// Publish validates bundle against the hub's anchors (importing it into the
-// hub's trust store) and appends its valid blocks — stored now or already
-// held — that were never published to the trust feed. Blocks that do not
-// verify are reported and left out. A bundle of which no block verifies
-// gives ErrNothingValid (ErrNoAnchors when the hub has no anchors).
-func Publish(ctx context.Context, st Store, ts *trust.Store, bundle []byte, at time.Time) (*PublishReport, error) {
-	rep, err := ts.Import(ctx, bundle)
-	if err != nil {
-		return nil, err
-	}
-	var blocks [][]byte
-	for _, b := range rep.Blocks {
-		if b.Outcome == trust.Skipped {
-			continue
-		}
-		blocks = append(blocks, pem.EncodeToMemory(&pem.Block{Type: b.Block.Type, Bytes: b.Block.Bytes}))
-	}
-	if len(blocks) == 0 {
-		if len(ts.Summary(at, 0).Anchors) == 0 {
-			return &PublishReport{Import: rep}, ErrNoAnchors
-		}
-		return &PublishReport{Import: rep}, ErrNothingValid
-	}
-	e, err := st.Publish(ctx, blocks, at)
-	if err != nil {
-		return nil, err
-	}
-	return &PublishReport{Import: rep, Entry: e}, nil
+// renderedManifest is a manifest's JSON, kept while the manifest is current.
+type renderedManifest struct {
+	etag string
+	body []byte
 }
 
-func etag(seq uint64) string { return `"feed-` + strconv.FormatUint(seq, 10) + `"` }
+// ManifestJSON renders m as GET /v1/trust/manifest answers it.
+func ManifestJSON(m *Manifest) wire.TrustManifest {
+	ref := func(r ObjectRef) wire.FeedRef { return wire.FeedRef{Digest: r.Digest.String(), Size: r.Size} }
+	out := wire.TrustManifest{Epoch: wire.FeedEpoch{Hub: m.Epoch.Hub, Generation: m.Epoch.Generation}, Seq: m.Seq,
+		Certs: []wire.FeedRef{}, CRLs: []wire.FeedCRL{}, Lists: []wire.FeedList{}}
+	for _, c := range m.Certs {
+		out.Certs = append(out.Certs, ref(c))
+	}
+	for _, c := range m.CRLs {
+		out.CRLs = append(out.CRLs, wire.FeedCRL{CA: c.CA.String(), FeedRef: ref(c.ObjectRef)})
+	}
+	for _, l := range m.Lists {
+		fl := wire.FeedList{List: l.List.String(), CA: l.List.CA.String(), Issuer: l.List.Issuer,
+			Full: wire.FeedFull{Seq: l.Full.Seq, FeedRef: ref(l.Full.ObjectRef)}, Deltas: []wire.FeedDelta{}}
+		for _, d := range l.Deltas {
+			fl.Deltas = append(fl.Deltas, wire.FeedDelta{Seq: d.Seq, Base: d.Base, FeedRef: ref(d.ObjectRef)})
+		}
+		out.Lists = append(out.Lists, fl)
+	}
+	return out
+}
 
-func (s *Server) handleFeed(w http.ResponseWriter, r *http.Request) {
+// handleManifest answers GET /v1/trust/manifest with the current manifest
+// (ETag: epoch and sequence; If-None-Match → 304).
+func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request) {
 	if _, _, _, ok := s.authDevice(w, r, wire.MaxSmallBody); !ok {
 		return
 	}
-	var since uint64
-	if v := r.URL.Query().Get("since"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			fail(w, http.StatusBadRequest, wire.CodeBadRequest, "since must be a feed sequence number")
-			return
-		}
-		since = n
-	}
-	latest, blocks, err := s.store.Feed(r.Context(), since)
+	m, err := s.store.Manifest(r.Context())
 	if err != nil {
 		s.internal(w, err)
 		return
 	}
-	w.Header().Set(wire.HeaderFeedSeq, strconv.FormatUint(latest, 10))
-	w.Header().Set("ETag", etag(latest))
-	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == etag(latest) || since >= latest {
+	tag := manifestETag(&m)
+	w.Header().Set("ETag", tag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == tag {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-pem-file")
+	rm := s.manifest.Load()
+	if rm == nil || rm.etag != tag {
+		body, err := json.Marshal(ManifestJSON(&m))
+		if err != nil {
+			s.internal(w, err)
+			return
+		}
+		rm = &renderedManifest{etag: tag, body: body}
+		s.manifest.Store(rm)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(rm.body)))
 	w.WriteHeader(http.StatusOK)
-	w.Write(bytes.Join(blocks, nil))
+	w.Write(rm.body)
+}
+
+// objectRate is the slowest transfer an object download is given time
+// for (bytes per second) beyond the server's write timeout.
+const objectRate = 16 << 10
+
+// handleObject answers GET /v1/trust/objects/{digest}: the object's bytes
+// streamed from the store (http.ServeContent: Range, If-Range; the ETag is
+// the digest), never buffered whole.
+func (s *Server) handleObject(w http.ResponseWriter, r *http.Request) {
+	if _, _, _, ok := s.authDevice(w, r, wire.MaxSmallBody); !ok {
+		return
+	}
+	raw, err := hex.DecodeString(r.PathValue("digest"))
+	if err != nil || len(raw) != gm.SM3Size || r.PathValue("digest") != strings.ToLower(r.PathValue("digest")) {
+		fail(w, http.StatusBadRequest, wire.CodeBadRequest, "an object is named by 64 lower-case hex digits (its SM3 digest)")
+		return
+	}
+	obj, err := s.store.Object(r.Context(), trust.Hash(raw))
+	if errors.Is(err, ErrNotFound) {
+		fail(w, http.StatusNotFound, wire.CodeNotFound, "no object %x: fetch the manifest again", raw)
+		return
+	}
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	defer obj.Close()
+	// A large object over a slow link may need longer than the server's
+	// write timeout: allow the time it takes at objectRate. Network
+	// deadlines are wall-clock time, not domain time.
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Now().Add(2*time.Minute + time.Duration(obj.Ref.Size/objectRate)*time.Second))
+	w.Header().Set("ETag", `"`+obj.Ref.Digest.String()+`"`)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set(wire.HeaderObjectType, obj.Type)
+	http.ServeContent(w, r, "", obj.ModTime, obj)
 }
 
 // StatusQuery is the online status check of one licence: the kid of the

@@ -163,6 +163,10 @@ type Check struct {
 	// OPERATOR_MISMATCH), in the order the cross-check reported them. They
 	// need a StopID.
 	StopWarnings []string
+
+	// Online is the online confirmation of the check (CheckFromResult
+	// takes it from the verification): nil when the hub was not asked.
+	Online *Online
 }
 
 // CheckFromResult fills the verification part of a Check from res. Only
@@ -184,6 +188,7 @@ func CheckFromResult(res *verify.Result) Check {
 			c.Plate = cr.Vehicle.Plate
 		}
 	}
+	c.Online = OnlineFromResult(res)
 	return c
 }
 
@@ -260,6 +265,9 @@ func (c *Check) validate() error {
 		return fmt.Errorf("%w: stop warnings without a stop id", ErrInvalidCheck)
 	case len(c.StopWarnings) > maxReasons:
 		return fmt.Errorf("%w: %d stop warnings", ErrInvalidCheck, len(c.StopWarnings))
+	}
+	if err := c.Online.validate(c.Reasons); err != nil {
+		return err
 	}
 	for _, w := range c.StopWarnings {
 		if !validCode(w) {

@@ -14,11 +14,14 @@ import (
 
 // FormatVersion is the version of the signed record body (key 1).
 //
-// Version 1 gained keys 22 (stop id) and 23 (stop warnings) after its
-// first release. Both are optional and omitted when empty, so every body
-// without a stop is byte for byte what it was (testdata/record-v1.hex pins
-// it) and old records still decode and verify; a hub older than these keys
-// refuses a body that has them as malformed. Any change that is not such an
+// Version 1 gained keys 22 (stop id) and 23 (stop warnings), and later
+// key 24 (the online confirmation: a map of 1 hub time in Unix ms, 2 the
+// hub's status, 3 the hub's list sequence, 4 changed, 5 behind, 6 why
+// there was no answer), after its first release. All are optional and
+// omitted when empty, so every body without a stop or an online check is
+// byte for byte what it was (testdata/record-v1.hex pins it) and old
+// records still decode and verify; a hub older than these keys refuses a
+// body that has them as malformed. Any change that is not such an
 // optional key needs a new FormatVersion.
 const FormatVersion = 1
 
@@ -30,29 +33,30 @@ const MaxBodySize = 32 << 10
 // between terminal and hub: change it only with a new FormatVersion, or by
 // an optional key omitted when empty (see FormatVersion).
 type body struct {
-	Version    uint64    `cbor:"1,keyasint"`
-	ID         []byte    `cbor:"2,keyasint"`
-	Device     string    `cbor:"3,keyasint"`
-	Seq        uint64    `cbor:"4,keyasint"`
-	Prev       []byte    `cbor:"5,keyasint"`
-	Wall       int64     `cbor:"6,keyasint"` // Unix milliseconds
-	Officer    string    `cbor:"7,keyasint,omitempty"`
-	Clock      wireClock `cbor:"8,keyasint"`
-	Location   *wireLoc  `cbor:"9,keyasint,omitempty"`
-	KID        []byte    `cbor:"10,keyasint,omitempty"`
-	IDHash     []byte    `cbor:"11,keyasint,omitempty"`
-	Number     string    `cbor:"12,keyasint,omitempty"`
-	Kind       uint8     `cbor:"13,keyasint,omitempty"`
-	Verdict    string    `cbor:"14,keyasint"`
-	Reasons    []string  `cbor:"15,keyasint,omitempty"`
-	Action     uint8     `cbor:"16,keyasint"`
-	ActionText string    `cbor:"17,keyasint,omitempty"`
-	Notes      string    `cbor:"18,keyasint,omitempty"`
-	Personal   *personal `cbor:"19,keyasint,omitempty"`
-	Revealed   int64     `cbor:"20,keyasint,omitempty"` // Unix ms the holder ID was unmasked
-	Corrects   []byte    `cbor:"21,keyasint,omitempty"`
-	Stop       string    `cbor:"22,keyasint,omitempty"`
-	StopWarn   []string  `cbor:"23,keyasint,omitempty"`
+	Version    uint64      `cbor:"1,keyasint"`
+	ID         []byte      `cbor:"2,keyasint"`
+	Device     string      `cbor:"3,keyasint"`
+	Seq        uint64      `cbor:"4,keyasint"`
+	Prev       []byte      `cbor:"5,keyasint"`
+	Wall       int64       `cbor:"6,keyasint"` // Unix milliseconds
+	Officer    string      `cbor:"7,keyasint,omitempty"`
+	Clock      wireClock   `cbor:"8,keyasint"`
+	Location   *wireLoc    `cbor:"9,keyasint,omitempty"`
+	KID        []byte      `cbor:"10,keyasint,omitempty"`
+	IDHash     []byte      `cbor:"11,keyasint,omitempty"`
+	Number     string      `cbor:"12,keyasint,omitempty"`
+	Kind       uint8       `cbor:"13,keyasint,omitempty"`
+	Verdict    string      `cbor:"14,keyasint"`
+	Reasons    []string    `cbor:"15,keyasint,omitempty"`
+	Action     uint8       `cbor:"16,keyasint"`
+	ActionText string      `cbor:"17,keyasint,omitempty"`
+	Notes      string      `cbor:"18,keyasint,omitempty"`
+	Personal   *personal   `cbor:"19,keyasint,omitempty"`
+	Revealed   int64       `cbor:"20,keyasint,omitempty"` // Unix ms the holder ID was unmasked
+	Corrects   []byte      `cbor:"21,keyasint,omitempty"`
+	Stop       string      `cbor:"22,keyasint,omitempty"`
+	StopWarn   []string    `cbor:"23,keyasint,omitempty"`
+	Online     *wireOnline `cbor:"24,keyasint,omitempty"`
 }
 
 type wireClock struct {
@@ -122,7 +126,7 @@ func (r *Record) toBody(withPersonal bool) *body {
 		Clock: wireClock{HubTime: ms(r.Clock.HubTime), LocalTime: ms(r.Clock.LocalTime), Flags: uint8(r.Clock.Flags)},
 		KID:   r.KID, IDHash: r.IDHash, Number: r.Number, Kind: uint8(r.Kind), Verdict: r.Verdict.String(),
 		Action: uint8(r.Action), ActionText: r.ActionText, Notes: r.Notes, Revealed: ms(r.HolderIDRevealed),
-		Stop: r.StopID, StopWarn: r.StopWarnings,
+		Stop: r.StopID, StopWarn: r.StopWarnings, Online: r.Online.toWire(),
 	}
 	if l := r.Location; l != nil {
 		b.Location = &wireLoc{Lat: micro(l.Lat), Lon: micro(l.Lon), Place: l.Place}
@@ -189,6 +193,10 @@ func (b *body) toRecord() (*Record, error) {
 	}
 	c.HolderIDRevealed = fromMS(b.Revealed)
 	c.StopID, c.StopWarnings = b.Stop, b.StopWarn
+	if b.Online != nil && *b.Online == (wireOnline{}) {
+		return nil, bad("empty online map")
+	}
+	c.Online = b.Online.toOnline()
 	if b.Corrects != nil {
 		if len(b.Corrects) != 16 {
 			return nil, bad("corrects id of %d bytes", len(b.Corrects))

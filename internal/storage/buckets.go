@@ -6,7 +6,11 @@ var (
 	// BucketMeta holds the schema version (storage).
 	BucketMeta = []byte("meta")
 
-	// BucketAnchors: SM3(DER) → anchor DER (trust).
+	// The trust.* buckets are those of an earlier version, which kept the
+	// trust store inside this file; package trust moves them once into its
+	// own files beside the database (trust.DirFor) and deletes them.
+
+	// BucketAnchors: SM3(DER) → anchor DER (trust, legacy).
 	BucketAnchors = []byte("trust.anchors")
 	// BucketCerts: SM3(DER) → CA or signer certificate DER (trust).
 	BucketCerts = []byte("trust.certs")

@@ -103,6 +103,9 @@ func catch(fn func() error) (err error) {
 // Path is the file's path.
 func (db *DB) Path() string { return db.path }
 
+// ReadOnly reports whether the database was opened read-only.
+func (db *DB) ReadOnly() bool { return db.bolt.IsReadOnly() }
+
 // Close releases the file.
 func (db *DB) Close() error { return db.bolt.Close() }
 

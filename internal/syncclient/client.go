@@ -29,7 +29,20 @@ import (
 
 // Config configures a Client.
 type Config struct {
+	// Records is the terminal's record store, open for the client's whole
+	// life (the GUI, which holds its database anyway). Give it or
+	// OpenRecords.
 	Records *records.Store
+	// OpenRecords, instead of Records, opens the record store for one short
+	// step and returns it with the function that closes it: the client
+	// then holds the records database only while it reads the outbox,
+	// marks a batch delivered or reads or updates its sync state — never
+	// while it waits for the hub or for a retry — so other processes
+	// (rcctl verify, rcctl record add) can use the database meanwhile
+	// (rcctl sync). The first store opened (in New) signs every request
+	// afterwards: records.Store.SignRequest needs only the key unlocked in
+	// memory, not the open database.
+	OpenRecords func(ctx context.Context) (*records.Store, func() error, error)
 	// Trust receives pulled trust updates (nil: no pulling).
 	Trust *trust.Store
 	Clock clock.Clock // nil: the real clock
@@ -91,21 +104,26 @@ type State struct {
 	// GUI shows: KindNone after a success.
 	LastError     string
 	LastErrorKind ErrorKind
-	FeedSeq       uint64 // trust feed sequence applied
+	// FeedSeq is the sequence of the hub's trust manifest last applied
+	// completely (0: none yet, or a new epoch of the hub's feed).
+	FeedSeq uint64
 	// HubClockOffset is the hub's clock minus this device's, as last seen.
 	HubClockOffset time.Duration
 }
 
 // Client syncs one terminal with its hub.
 type Client struct {
-	cfg    Config // HubURL and CAPEM: the overrides only, as given to New
-	rec    *records.Store
+	cfg    Config         // HubURL and CAPEM: the overrides only, as given to New
+	rec    *records.Store // Config.Records (nil: opened per step with Config.OpenRecords)
+	device string
+	signer func([]byte) ([]byte, error) // the device key (records.Store.SignRequest)
 	clk    clock.Clock
 	ep     atomic.Pointer[endpoint]
 	log    *slog.Logger
 	offset atomic.Int64 // hub − local, ms
 
 	syncMu sync.Mutex // one sync at a time
+	pullMu sync.Mutex // one PullTrust at a time (its files)
 	mu     sync.Mutex
 	state  State
 	abort  context.CancelCauseFunc // ends the running Sync; nil when none runs
@@ -116,7 +134,10 @@ type Client struct {
 // endpoint is the hub the client talks to, and the enrolment it follows.
 type endpoint struct {
 	base *url.URL
-	hc   *http.Client
+	hc   *http.Client // bounded by Config.Timeout per request
+	// stream has no overall time limit, for object downloads: they end
+	// when no byte arrived for Config.Timeout (see idleBody).
+	stream *http.Client
 	// The enrolment as stored (records.SyncState), to notice a new one.
 	enrolled int64
 	hubURL   string
@@ -145,18 +166,16 @@ func (c *Client) endpointFor(st records.SyncState) (*endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &endpoint{base: base, hc: hc, enrolled: st.Enrolled, hubURL: st.HubURL, caPEM: st.HubCAPEM}, nil
+	stream := *hc
+	stream.Timeout = 0
+	return &endpoint{base: base, hc: hc, stream: &stream, enrolled: st.Enrolled, hubURL: st.HubURL, caPEM: st.HubCAPEM}, nil
 }
 
 // New returns a Client for the hub the terminal enrolled with (or
 // cfg.HubURL). ErrNotEnrolled when there is none.
 func New(ctx context.Context, cfg Config) (*Client, error) {
-	if cfg.Records == nil {
-		return nil, fmt.Errorf("syncclient: Config.Records is required")
-	}
-	st, err := cfg.Records.SyncState(ctx)
-	if err != nil {
-		return nil, err
+	if (cfg.Records == nil) == (cfg.OpenRecords == nil) {
+		return nil, fmt.Errorf("syncclient: give one of Config.Records and Config.OpenRecords")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
@@ -188,15 +207,47 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, rec: cfg.Records, clk: cfg.Clock, log: cfg.Log,
 		subs: map[chan State]struct{}{}, kick: make(chan struct{}, 1)}
+	var st records.SyncState
+	err := c.withRecords(ctx, func(rs *records.Store) error {
+		c.device, c.signer = rs.DeviceID(), rs.SignRequest
+		var err error
+		if st, err = rs.SyncState(ctx); err != nil {
+			return err
+		}
+		c.state.Pending, _ = rs.PendingCount(ctx)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	ep, err := c.endpointFor(st)
 	if err != nil {
 		return nil, err
 	}
 	c.ep.Store(ep)
-	c.state.Pending, _ = c.rec.PendingCount(ctx)
-	c.state.FeedSeq = st.FeedSeq
+	if fs, err := c.loadFeedState(); err == nil {
+		c.state.FeedSeq = fs.Seq
+	}
 	c.state.LastSuccess = timeOf(st.LastSuccess)
 	return c, nil
+}
+
+// withRecords runs fn with the record store: Config.Records, or one opened
+// with Config.OpenRecords for fn alone and closed when it returns. fn must
+// not wait for the network.
+func (c *Client) withRecords(ctx context.Context, fn func(rs *records.Store) error) error {
+	if c.rec != nil {
+		return fn(c.rec)
+	}
+	rs, release, err := c.cfg.OpenRecords(ctx)
+	if err != nil {
+		return err
+	}
+	err = fn(rs)
+	if cerr := release(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func timeOf(ms int64) time.Time {
@@ -235,8 +286,32 @@ func httpClient(raw string, caPEM []byte, timeout time.Duration) (*url.URL, *htt
 	default:
 		return nil, nil, fmt.Errorf("syncclient: hub URL %q: scheme must be https", raw)
 	}
-	return u, &http.Client{Transport: tr, Timeout: timeout}, nil
+	return u, &http.Client{Transport: freshRetries{tr}, Timeout: timeout}, nil
 }
+
+// freshRetries keeps http.Transport from re-sending a request on its own.
+// The transport silently sends again, on a new connection and with the
+// same headers, a request it deems replayable (a GET without a body) when
+// a reused connection fails before the answer: the same nonce, which the
+// hub then refuses as a replay. A request with a non-nil empty body is not
+// replayable (the transport probes a GET's body, finds it empty and sends
+// none), so the failure comes back to retryablehttp, which signs every
+// retry afresh.
+type freshRetries struct{ next http.RoundTripper }
+
+func (t freshRetries) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body, r.GetBody, r.ContentLength = emptyBody{}, nil, 0
+	}
+	return t.next.RoundTrip(r)
+}
+
+// emptyBody is an empty request body that is not http.NoBody.
+type emptyBody struct{}
+
+func (emptyBody) Read([]byte) (int, error) { return 0, io.EOF }
+func (emptyBody) Close() error             { return nil }
 
 func isLoopbackHost(h string) bool {
 	if h == "localhost" {
@@ -354,7 +429,7 @@ func (c *Client) hubNow() time.Time {
 
 func (c *Client) sign(req *http.Request) error {
 	body, _ := req.Context().Value(bodyKey{}).([]byte)
-	return wire.Sign(req, body, c.rec.DeviceID(), c.hubNow(), c.rec.SignRequest)
+	return wire.Sign(req, body, c.device, c.hubNow(), c.signer)
 }
 
 func hubTime(resp *http.Response) (time.Time, bool) {
@@ -374,12 +449,22 @@ func (c *Client) noteHubTime(resp *http.Response) {
 	}
 }
 
-// do sends one signed request with retries. A clock_skew refusal is
-// answered once by re-signing with the hub's time. The caller closes the
-// response body.
+// do sends one signed request with retries, bounded by Config.Timeout.
+// The caller closes the response body.
 func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte, hdr http.Header) (*http.Response, error) {
+	return c.send(ctx, c.ep.Load().hc, method, pathQuery, body, hdr)
+}
+
+// send sends one signed request through hc, with retries, each signed
+// afresh (a new nonce and time). Two refusals are answered once each by
+// signing again: clock_skew (with the hub's time, learnt from the
+// refusal), and replay — the hub saw this nonce before, so an earlier
+// delivery of the request reached it and its answer was lost. Other
+// refusals with 401 come back as errors; every other answer is returned.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, pathQuery string, body []byte, hdr http.Header) (*http.Response, error) {
 	ep := c.ep.Load()
-	for attempt := 0; ; attempt++ {
+	skewed, replayed := false, false
+	for {
 		rctx := context.WithValue(ctx, bodyKey{}, body)
 		req, err := retryablehttp.NewRequestWithContext(rctx, method, ep.base.String()+pathQuery, body)
 		if err != nil {
@@ -394,7 +479,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte, 
 		if err := c.sign(req.Request); err != nil {
 			return nil, err
 		}
-		rc := retrying(ep.hc, c.cfg.RetryMax, c.cfg.RetryWaitMin, c.cfg.RetryWaitMax, c.clk, c.cfg.Sleep, c.sign, c.cfg.OnRetry) // a fresh nonce and time for every attempt
+		rc := retrying(hc, c.cfg.RetryMax, c.cfg.RetryWaitMin, c.cfg.RetryWaitMax, c.clk, c.cfg.Sleep, c.sign, c.cfg.OnRetry) // a fresh nonce and time for every attempt
 		rc.ResponseLogHook = func(_ retryablehttp.Logger, resp *http.Response) { c.noteHubTime(resp) }
 		resp, err := rc.Do(req)
 		if err != nil && ctx.Err() != nil {
@@ -405,14 +490,20 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte, 
 			return nil, unreachable(err)
 		}
 		c.setOnline(true)
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			e := readError(resp)
-			if e.Code == wire.CodeClockSkew {
-				continue // the offset was updated from the answer: sign again
-			}
-			return nil, fmt.Errorf("%w: %s: %s", ErrHub, e.Code, e.Message)
+		if resp.StatusCode != http.StatusUnauthorized {
+			return resp, nil
 		}
-		return resp, nil
+		e := readError(resp)
+		switch {
+		case e.Code == wire.CodeClockSkew && !skewed:
+			skewed = true // the offset was updated from the answer: sign again
+			continue
+		case e.Code == wire.CodeReplay && !replayed:
+			replayed = true
+			c.log.Info("sync: the hub had seen this request already (an answer was lost): signing it again", "path", pathQuery)
+			continue
+		}
+		return nil, errorOf(resp.StatusCode, e)
 	}
 }
 
@@ -442,8 +533,10 @@ func readError(resp *http.Response) wire.Error {
 	return e
 }
 
-func hubError(resp *http.Response) error {
-	e := readError(resp)
+func hubError(resp *http.Response) error { return errorOf(resp.StatusCode, readError(resp)) }
+
+// errorOf is the error for the hub's refusal e with HTTP status.
+func errorOf(status int, e wire.Error) error {
 	switch e.Code {
 	case wire.CodeDeviceRevoked:
 		return fmt.Errorf("%w: %s", ErrRevoked, e.Message)
@@ -452,7 +545,7 @@ func hubError(resp *http.Response) error {
 	case wire.CodeClockSkew:
 		return fmt.Errorf("%w: %s", ErrClockSkew, e.Message)
 	}
-	return fmt.Errorf("%w: HTTP %d %s: %s", ErrHub, resp.StatusCode, e.Code, e.Message)
+	return fmt.Errorf("%w: HTTP %d %s: %s", ErrHub, status, e.Code, e.Message)
 }
 
 // Enrolment.

@@ -1,9 +1,18 @@
 // Package syncclient owns the terminal's side of syncing with the hub:
 // enrolment, pushing undelivered check records in batches (idempotently:
 // the hub de-duplicates by record id, so a batch whose answer was lost is
-// simply sent again), pulling trust updates from the hub's feed (the blocks
-// published since the feed sequence the terminal holds, with ETag /
-// If-None-Match) into the trust store, and the online licence status check.
+// simply sent again), pulling trust updates from the hub's feed into the
+// trust store, and the online licence status check.
+//
+// Trust updates (PullTrust): the hub's manifest lists the current state;
+// the client compares it with what the trust store holds and downloads
+// only the objects needed (per status list the deltas after the held
+// sequence, or the latest full list and its deltas), each streamed to disk,
+// resumed with HTTP Range after a cut, checked against its SM3 digest, then
+// imported. Nothing is recorded that was not received and imported: an
+// incomplete round fails with ErrTrustIncomplete and the next one resumes.
+// The records database is never held while waiting for the network (with
+// Config.OpenRecords, not even open).
 //
 // Every request is signed with the device key (package hub/wire) and
 // retried with exponential backoff and full jitter, honouring Retry-After

@@ -30,4 +30,18 @@ var (
 	// switched the client to another enrolment. It is not recorded in State:
 	// Run starts a sync with the new hub at once.
 	ErrReconfigured = errors.New("syncclient: the terminal was enrolled again: sync restarted with the new hub")
+	// ErrTrustIncomplete: the hub's trust manifest lists objects that
+	// could not all be received and applied (the hub became unreachable,
+	// an object kept failing its digest, a full disk…). What arrived is
+	// applied; nothing else is recorded, and the next sync resumes from
+	// what the trust store holds. Until then revocations the terminal has
+	// not received are not caught: the GUI says trust data is incomplete.
+	ErrTrustIncomplete = errors.New("syncclient: trust data incomplete")
+	// ErrManifestBackwards: the hub's trust manifest is older than the one
+	// applied before from the same epoch of its feed. It is refused (with
+	// ErrProtocol) and forgotten: the next sync takes what the hub offers.
+	ErrManifestBackwards = errors.New("syncclient: the hub's trust manifest went backwards")
+	// ErrObjectDigest: a trust object's bytes did not match the digest the
+	// manifest names it by, also when fetched again.
+	ErrObjectDigest = errors.New("syncclient: a trust object from the hub does not match its digest")
 )

@@ -31,22 +31,26 @@ const (
 	KindLocalStorage                  // storage.ErrLocked, ErrDamaged, ErrReadOnly, records.ErrKeyFile, records.ErrWrongKey: this device's database
 	KindCanceled                      // context.Canceled, context.DeadlineExceeded: the sync was stopped
 	KindOther                         // anything else (e.g. a trust import failure)
+	// KindTrustIncomplete: ErrTrustIncomplete: trust data the hub lists
+	// was not all received and applied; the next sync resumes.
+	KindTrustIncomplete
 )
 
 var kindNames = [...]string{
-	KindNone:         "none",
-	KindUnreachable:  "unreachable",
-	KindNotEnrolled:  "not_enrolled",
-	KindRevoked:      "revoked",
-	KindBadToken:     "bad_token",
-	KindTLS:          "tls",
-	KindClockSkew:    "clock_skew",
-	KindHubRejected:  "hub_rejected",
-	KindProtocol:     "protocol",
-	KindStorageFull:  "storage_full",
-	KindLocalStorage: "local_storage",
-	KindCanceled:     "canceled",
-	KindOther:        "other",
+	KindNone:            "none",
+	KindUnreachable:     "unreachable",
+	KindNotEnrolled:     "not_enrolled",
+	KindRevoked:         "revoked",
+	KindBadToken:        "bad_token",
+	KindTLS:             "tls",
+	KindClockSkew:       "clock_skew",
+	KindHubRejected:     "hub_rejected",
+	KindProtocol:        "protocol",
+	KindStorageFull:     "storage_full",
+	KindLocalStorage:    "local_storage",
+	KindCanceled:        "canceled",
+	KindOther:           "other",
+	KindTrustIncomplete: "trust_incomplete",
 }
 
 // String is the kind's stable snake_case name ("unreachable"), suitable
@@ -71,6 +75,7 @@ var kindOrder = []struct {
 	{KindStorageFull, []error{records.ErrStorageFull}},
 	{KindTLS, []error{ErrUntrustedHub, ErrBadCA, ErrInsecureHub}},
 	{KindClockSkew, []error{ErrClockSkew}},
+	{KindTrustIncomplete, []error{ErrTrustIncomplete}},
 	{KindUnreachable, []error{ErrUnreachable}},
 	{KindHubRejected, []error{ErrHub}},
 	{KindProtocol, []error{ErrProtocol, ErrNoProgress}},

@@ -44,6 +44,9 @@ func TestKindOf(t *testing.T) {
 		{name: "canceled", err: wrap(context.Canceled), want: syncclient.KindCanceled},
 		{name: "deadline", err: context.DeadlineExceeded, want: syncclient.KindCanceled},
 		{name: "unknown", err: errors.New("trust: something else"), want: syncclient.KindOther},
+		{name: "trust incomplete wins over unreachable", err: fmt.Errorf("%w: list: %w", syncclient.ErrTrustIncomplete, syncclient.ErrUnreachable), want: syncclient.KindTrustIncomplete},
+		{name: "object digest", err: fmt.Errorf("%w: %w", syncclient.ErrTrustIncomplete, syncclient.ErrObjectDigest), want: syncclient.KindTrustIncomplete},
+		{name: "manifest backwards", err: fmt.Errorf("%w: %w", syncclient.ErrProtocol, syncclient.ErrManifestBackwards), want: syncclient.KindProtocol},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +75,7 @@ func TestErrorKindString(t *testing.T) {
 		{syncclient.KindLocalStorage, "local_storage"},
 		{syncclient.KindCanceled, "canceled"},
 		{syncclient.KindOther, "other"},
+		{syncclient.KindTrustIncomplete, "trust_incomplete"},
 		{syncclient.ErrorKind(200), "ErrorKind(200)"},
 	}
 	for _, tt := range tests {

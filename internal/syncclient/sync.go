@@ -9,13 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/credential"
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/records"
-	"github.com/roadcheck/roadcheck/internal/trust"
 )
 
 // PushReport counts what one Push delivered.
@@ -32,160 +30,100 @@ type PushReport struct {
 
 // Push delivers every pending record, in chain order, in batches. A batch
 // is taken out of the outbox only when the hub's answer arrives, so a lost
-// answer means the batch is sent again and the hub reports duplicates.
+// answer means the batch is sent again and the hub reports duplicates. With
+// Config.OpenRecords the records database is open only to read a batch
+// and to mark it delivered, never while the batch is on its way.
 func (c *Client) Push(ctx context.Context) (*PushReport, error) {
 	rep := &PushReport{}
 	defer func() {
-		rep.Remaining, _ = c.rec.PendingCount(context.WithoutCancel(ctx))
+		bg := context.WithoutCancel(ctx)
+		c.withRecords(bg, func(rs *records.Store) error {
+			rep.Remaining, _ = rs.PendingCount(bg)
+			return nil
+		})
 		c.update(func(s *State) { s.Pending = rep.Remaining })
 	}()
-	for {
-		out, err := c.rec.Outbox(ctx, c.cfg.BatchSize)
-		if err != nil {
-			return rep, err
-		}
-		if len(out) == 0 {
-			return rep, nil
-		}
-		req := wire.PushRequest{Records: make([]wire.PushRecord, len(out))}
-		for i, o := range out {
-			req.Records[i] = wire.PushRecord{Body: o.Body, Sig: o.Sig}
-		}
-		body, err := json.Marshal(req)
-		if err != nil {
-			return rep, err
-		}
-		resp, err := c.do(ctx, http.MethodPost, "/v1/records", body, nil)
-		if err != nil {
-			return rep, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return rep, hubError(resp)
-		}
-		var pr wire.PushResponse
-		err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&pr)
-		resp.Body.Close()
-		if err != nil {
-			return rep, fmt.Errorf("%w: push answer: %v", ErrProtocol, err)
-		}
-		outcomes := make([]records.Outcome, 0, len(out))
-		for _, r := range pr.Results {
-			if r.Index < 0 || r.Index >= len(out) {
-				return rep, fmt.Errorf("%w: result index %d of a batch of %d", ErrProtocol, r.Index, len(out))
-			}
-			o := records.Outcome{Seq: out[r.Index].Seq}
-			switch r.Status {
-			case wire.StatusAccepted:
-				rep.Accepted++
-				if len(r.Flags) > 0 {
-					rep.Flagged++
-				}
-			case wire.StatusDuplicate:
-				rep.Duplicate++
-			case wire.StatusRejected:
-				rep.Rejected++
-				o.Rejected, o.Reason = true, r.Reason
-				rep.Rejections = append(rep.Rejections, r)
-			default:
-				return rep, fmt.Errorf("%w: status %q", ErrProtocol, r.Status)
-			}
-			outcomes = append(outcomes, o)
-		}
-		if len(outcomes) == 0 {
-			return rep, ErrNoProgress
-		}
-		if err := c.rec.MarkDelivered(ctx, time.Time{}, outcomes); err != nil {
+	var out []records.Outgoing
+	err := c.withRecords(ctx, func(rs *records.Store) error {
+		var err error
+		out, err = rs.Outbox(ctx, c.cfg.BatchSize)
+		return err
+	})
+	for err == nil && len(out) > 0 {
+		var (
+			pr       *wire.PushResponse
+			outcomes []records.Outcome
+		)
+		if pr, outcomes, err = c.pushBatch(ctx, out, rep); err != nil {
 			return rep, err
 		}
 		rep.Batches++
 		local := c.clk.Now()
-		if err := c.rec.UpdateSyncState(ctx, func(s *records.SyncState) { s.HubTime, s.LocalTime = pr.HubTime, local }); err != nil {
-			return rep, err
-		}
-	}
-}
-
-// PullReport says what one PullTrust applied.
-type PullReport struct {
-	NotModified bool
-	FeedSeq     uint64 // the feed sequence now held
-	Import      *trust.Report
-	// Refetched is true when a delta did not apply to the stored status list
-	// and the full feed was fetched instead.
-	Refetched bool
-}
-
-// PullTrust fetches the trust blocks published since the feed sequence the
-// terminal holds and imports them. Blocks that do not verify against the
-// local anchors are skipped (see the report) and not fetched again; a
-// status-list delta that does not fit the stored list makes the client
-// fetch the whole feed once.
-func (c *Client) PullTrust(ctx context.Context) (*PullReport, error) {
-	if c.cfg.Trust == nil {
-		return &PullReport{NotModified: true}, nil
-	}
-	st, err := c.rec.SyncState(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rep, err := c.pull(ctx, st.FeedSeq, st.FeedETag)
-	if err != nil || rep.Import == nil || st.FeedSeq == 0 {
-		return rep, err
-	}
-	for _, b := range rep.Import.Blocks {
-		if errors.Is(b.Err, trust.ErrDeltaBase) {
-			full, err := c.pull(ctx, 0, "")
-			if full != nil {
-				full.Refetched = true
+		err = c.withRecords(ctx, func(rs *records.Store) error {
+			if err := rs.MarkDelivered(ctx, time.Time{}, outcomes); err != nil {
+				return err
 			}
-			return full, err
-		}
+			if err := rs.UpdateSyncState(ctx, func(s *records.SyncState) { s.HubTime, s.LocalTime = pr.HubTime, local }); err != nil {
+				return err
+			}
+			var err error
+			out, err = rs.Outbox(ctx, c.cfg.BatchSize) // the next batch, while the database is open
+			return err
+		})
 	}
-	return rep, nil
+	return rep, err
 }
 
-func (c *Client) pull(ctx context.Context, since uint64, etag string) (*PullReport, error) {
-	hdr := http.Header{}
-	if since > 0 && etag != "" {
-		hdr.Set("If-None-Match", etag)
+// pushBatch sends one batch and reads the hub's answer.
+func (c *Client) pushBatch(ctx context.Context, out []records.Outgoing, rep *PushReport) (*wire.PushResponse, []records.Outcome, error) {
+	req := wire.PushRequest{Records: make([]wire.PushRecord, len(out))}
+	for i, o := range out {
+		req.Records[i] = wire.PushRecord{Body: o.Body, Sig: o.Sig}
 	}
-	resp, err := c.do(ctx, http.MethodGet, "/v1/trust/feed?since="+strconv.FormatUint(since, 10), nil, hdr)
+	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusNotModified:
-		return &PullReport{NotModified: true, FeedSeq: since}, nil
-	case http.StatusOK:
-	default:
-		return nil, hubError(resp)
-	}
-	latest, err := strconv.ParseUint(resp.Header.Get(wire.HeaderFeedSeq), 10, 64)
+	resp, err := c.do(ctx, http.MethodPost, "/v1/records", body, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: missing %s", ErrProtocol, wire.HeaderFeedSeq)
+		return nil, nil, err
 	}
-	bundle, err := io.ReadAll(io.LimitReader(resp.Body, credential.MaxStatusListSize*2))
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, hubError(resp)
+	}
+	var pr wire.PushResponse
+	err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&pr)
+	resp.Body.Close()
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading the trust feed: %v", ErrUnreachable, err)
+		return nil, nil, fmt.Errorf("%w: push answer: %v", ErrProtocol, err)
 	}
-	imp, err := c.cfg.Trust.Import(ctx, bundle)
-	if err != nil {
-		return nil, err
-	}
-	newETag := resp.Header.Get("ETag")
-	local := c.clk.Now()
-	ht, _ := hubTime(resp)
-	if err := c.rec.UpdateSyncState(ctx, func(s *records.SyncState) {
-		s.FeedSeq, s.FeedETag = latest, newETag
-		if !ht.IsZero() {
-			s.HubTime, s.LocalTime = ht, local
+	outcomes := make([]records.Outcome, 0, len(out))
+	for _, r := range pr.Results {
+		if r.Index < 0 || r.Index >= len(out) {
+			return nil, nil, fmt.Errorf("%w: result index %d of a batch of %d", ErrProtocol, r.Index, len(out))
 		}
-	}); err != nil {
-		return nil, err
+		o := records.Outcome{Seq: out[r.Index].Seq}
+		switch r.Status {
+		case wire.StatusAccepted:
+			rep.Accepted++
+			if len(r.Flags) > 0 {
+				rep.Flagged++
+			}
+		case wire.StatusDuplicate:
+			rep.Duplicate++
+		case wire.StatusRejected:
+			rep.Rejected++
+			o.Rejected, o.Reason = true, r.Reason
+			rep.Rejections = append(rep.Rejections, r)
+		default:
+			return nil, nil, fmt.Errorf("%w: status %q", ErrProtocol, r.Status)
+		}
+		outcomes = append(outcomes, o)
 	}
-	c.update(func(s *State) { s.FeedSeq = latest })
-	return &PullReport{FeedSeq: latest, Import: imp}, nil
+	if len(outcomes) == 0 {
+		return nil, nil, ErrNoProgress
+	}
+	return &pr, outcomes, nil
 }
 
 // Report is the outcome of Sync.
@@ -225,7 +163,13 @@ func (c *Client) Sync(ctx context.Context) (*Report, error) {
 	}
 	end := c.clk.Now()
 	if err == nil {
-		err = c.rec.UpdateSyncState(sctx, func(s *records.SyncState) { s.LastSuccess = end.UnixMilli() })
+		hubNow := c.hubNow()
+		err = c.withRecords(sctx, func(rs *records.Store) error {
+			return rs.UpdateSyncState(sctx, func(s *records.SyncState) {
+				s.LastSuccess = end.UnixMilli()
+				s.HubTime, s.LocalTime = hubNow, end
+			})
+		})
 	}
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(sctx), ErrReconfigured) {
 		err = fmt.Errorf("%w (%v)", ErrReconfigured, err)
@@ -278,7 +222,12 @@ func (c *Client) Reconfigure(ctx context.Context) error {
 // follow switches the client to the stored enrolment when it is not the
 // one the client follows, and reports whether it did.
 func (c *Client) follow(ctx context.Context) (bool, error) {
-	st, err := c.rec.SyncState(ctx)
+	var st records.SyncState
+	err := c.withRecords(ctx, func(rs *records.Store) error {
+		var err error
+		st, err = rs.SyncState(ctx)
+		return err
+	})
 	if err != nil {
 		return false, err
 	}
@@ -296,7 +245,7 @@ func (c *Client) follow(ctx context.Context) (bool, error) {
 	c.offset.Store(0)
 	c.log.Info("sync: following a new enrolment", "hub", ep.base.String())
 	c.update(func(s *State) {
-		s.Online, s.HubClockOffset, s.FeedSeq = false, 0, st.FeedSeq
+		s.Online, s.HubClockOffset, s.FeedSeq = false, 0, 0
 		s.LastError, s.LastErrorKind = "", KindNone
 		s.LastSuccess = timeOf(st.LastSuccess)
 	})

@@ -43,6 +43,20 @@ type Cert struct {
 	KID     [credential.KIDSize]byte
 
 	subject, issuer string // RFC 2253 forms, computed once
+	identity        Hash
+}
+
+// Identity names the CA (or signer) this certificate is a certificate of:
+// SM3(RawSubject || SubjectPublicKeyInfo). Certificates with the same
+// Subject and the same public key (a renewed or cross-certified CA) are one
+// CA (RTC1 clarification 12): its newest CRL and its status lists apply
+// whichever of its certificates a chain passes through. The same Subject
+// with another key (a key rollover) is another CA.
+func (c *Cert) Identity() Hash { return c.identity }
+
+func identityOf(sc *smx509.Certificate) Hash {
+	b := make([]byte, 0, len(sc.RawSubject)+len(sc.RawSubjectPublicKeyInfo))
+	return HashOf(append(append(b, sc.RawSubject...), sc.RawSubjectPublicKeyInfo...))
 }
 
 // Subject is the certificate's subject in RFC 2253 form.
@@ -99,9 +113,62 @@ func parseCert(der []byte) (*Cert, error) {
 		return nil, fmt.Errorf("%w: public key", ErrNotSM2)
 	}
 	out := &Cert{Hash: HashOf(der), Cert: c, Pub: pub, KID: credential.KID(der),
-		subject: c.Subject.String(), issuer: c.Issuer.String()}
+		subject: c.Subject.String(), issuer: c.Issuer.String(), identity: identityOf(c)}
 	out.CA = c.BasicConstraintsValid && c.IsCA
 	return out, nil
+}
+
+// Extensions RTC1 lets a certificate mark critical (clarification 11).
+var (
+	oidBasicConstraints = asn1.ObjectIdentifier{2, 5, 29, 19}
+	oidKeyUsage         = asn1.ObjectIdentifier{2, 5, 29, 15}
+)
+
+// checkProfile applies the import-time profile rules of clarification 11
+// that parseCert and checkRole do not: no critical extension other than
+// basicConstraints and keyUsage (name constraints included).
+func (c *Cert) checkProfile() error {
+	for _, e := range c.Cert.Extensions {
+		if e.Critical && !e.Id.Equal(oidBasicConstraints) && !e.Id.Equal(oidKeyUsage) {
+			return fmt.Errorf("%w: %v", ErrCriticalExtension, e.Id)
+		}
+	}
+	return nil
+}
+
+// pathLen returns the certificate's pathLenConstraint, or -1 when it has
+// none.
+func (c *Cert) pathLen() int {
+	if c.Cert.MaxPathLen > 0 || (c.Cert.MaxPathLen == 0 && c.Cert.MaxPathLenZero) {
+		return c.Cert.MaxPathLen
+	}
+	return -1
+}
+
+// selfIssued reports whether the certificate's issuer and subject names are
+// the same (RFC 5280 section 6.1: such certificates do not count against a
+// pathLenConstraint).
+func (c *Cert) selfIssued() bool { return bytes.Equal(c.Cert.RawIssuer, c.Cert.RawSubject) }
+
+// pathLenOK reports whether every pathLenConstraint on the chain allows the
+// CA certificates below it (RFC 5280 section 4.2.1.9): a CA certificate
+// with pathLenConstraint n may be followed by at most n non-self-issued CA
+// certificates before the signer. A chain that starts at a CA certificate
+// counts it too, so a CA certificate below a CA with pathLenConstraint 0
+// is not allowed.
+func (ch Chain) pathLenOK() bool {
+	below := 0 // non-self-issued CA certificates below ch[j]
+	for j, c := range ch {
+		if j > 0 {
+			if n := c.pathLen(); n >= 0 && below > n {
+				return false
+			}
+		}
+		if c.CA && !c.selfIssued() {
+			below++
+		}
+	}
+	return true
 }
 
 // checkRole applies the CA rules: a CA has CA=true, keyCertSign and exactly
@@ -172,8 +239,9 @@ func (c *Cert) issuedBy(parent *Cert) error {
 	return nil
 }
 
-// chains enumerates the paths from c up to an anchor (c first). The graph
-// is acyclic because a parent is always stored before its children.
+// chains enumerates the paths from c up to an anchor (c first) that every
+// pathLenConstraint on them allows (clarification 11). The graph is acyclic
+// because a parent is always stored before its children.
 func (c *Cert) chains() []Chain {
 	if c.Anchor {
 		return []Chain{{c}}
@@ -181,7 +249,24 @@ func (c *Cert) chains() []Chain {
 	var out []Chain
 	for _, p := range c.Parents {
 		for _, pc := range p.chains() {
-			out = append(out, append(Chain{c}, pc...))
+			if ch := append(Chain{c}, pc...); ch.pathLenOK() {
+				out = append(out, ch)
+			}
+		}
+	}
+	return out
+}
+
+// allowedParents returns the parents of c through which at least one chain
+// to an anchor meets every pathLenConstraint.
+func (c *Cert) allowedParents() []*Cert {
+	var out []*Cert
+	for _, p := range c.Parents {
+		for _, pc := range p.chains() {
+			if append(Chain{c}, pc...).pathLenOK() {
+				out = append(out, p)
+				break
+			}
 		}
 	}
 	return out

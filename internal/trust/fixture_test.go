@@ -111,6 +111,7 @@ func (p *pki) store() (*Store, *storage.DB, string) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
+	p.t.Cleanup(func() { s.Close() }) // waits for background merges
 	if _, err := s.AddAnchors(context.Background(), issuer.CertPEM(p.root.DER)); err != nil {
 		p.t.Fatal(err)
 	}

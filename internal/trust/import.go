@@ -3,18 +3,15 @@ package trust
 import (
 	"bytes"
 	"context"
-	"errors"
+	"crypto/x509"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
-	"github.com/fxamacker/cbor/v2"
 	"github.com/roadcheck/roadcheck/internal/credential"
-	"github.com/roadcheck/roadcheck/internal/storage"
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
+	"github.com/roadcheck/roadcheck/internal/trust/statusfile"
 )
 
 // PEM block types of a trust bundle.
@@ -51,6 +48,11 @@ type BlockResult struct {
 	Label   string // what the block is: a subject CN, "CRL of …", "status list 440300 #3"
 	Outcome Outcome
 	Err     error // set when Outcome is Skipped
+	// List is set for a status-list block that verified (Stored or
+	// Unchanged): where it is stored and its sequence numbers.
+	List *ListInfoRef
+	// CRLOf is set for a CRL block that verified: the hash of its CA.
+	CRLOf *Hash
 }
 
 // Report lists the blocks of one import in file order.
@@ -81,52 +83,51 @@ func (s *Store) AddAnchors(ctx context.Context, pemData []byte) (*Report, error)
 		return nil, err
 	}
 	blocks := SplitPEM(pemData)
-	rep := &Report{}
-	idx := s.snapshot().clone()
-	var add []*Cert
-	for _, b := range blocks {
-		r := BlockResult{Block: b}
-		switch {
-		case b.Err != nil:
-			r.Err = b.Err
-		case b.Type != BlockCertificate:
-			r.Err = fmt.Errorf("%w: %q in an anchor file", ErrUnknownBlockType, b.Type)
-		default:
-			c, err := parseAnchor(b.Bytes)
-			if err != nil {
-				r.Err = err
-				break
-			}
-			r.Label = c.Label()
-			if _, ok := idx.certs[c.Hash]; ok {
-				r.Outcome = Unchanged
-				break
-			}
-			idx.add(c)
-			add = append(add, c)
-			r.Outcome = Stored
-		}
-		rep.Blocks = append(rep.Blocks, r)
-	}
 	if !slices.ContainsFunc(blocks, func(b Block) bool { return b.Type == BlockCertificate }) {
+		rep := &Report{}
+		for _, b := range blocks {
+			r := BlockResult{Block: b, Err: b.Err}
+			if r.Err == nil {
+				r.Err = fmt.Errorf("%w: %q in an anchor file", ErrUnknownBlockType, b.Type)
+			}
+			rep.Blocks = append(rep.Blocks, r)
+		}
 		return rep, ErrNoAnchors
 	}
-	if len(add) == 0 {
-		return rep, nil
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(storage.BucketAnchors)
-		for _, c := range add {
-			if err := b.Put(c.Hash[:], c.Cert.Raw); err != nil {
-				return err
+	var rep *Report
+	err := s.update(ctx, func(idx *index, _ *statusfile.Tx) (bool, error) {
+		rep = &Report{}
+		added := false
+		for _, b := range blocks {
+			r := BlockResult{Block: b}
+			switch {
+			case b.Err != nil:
+				r.Err = b.Err
+			case b.Type != BlockCertificate:
+				r.Err = fmt.Errorf("%w: %q in an anchor file", ErrUnknownBlockType, b.Type)
+			default:
+				c, err := parseAnchor(b.Bytes)
+				if err != nil {
+					r.Err = err
+					break
+				}
+				r.Label = c.Label()
+				if _, ok := idx.certs[c.Hash]; ok {
+					r.Outcome = Unchanged
+					break
+				}
+				idx.add(c)
+				added = true
+				r.Outcome = Stored
 			}
+			rep.Blocks = append(rep.Blocks, r)
 		}
-		return nil
+		return added, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("trust: store anchors: %w", err)
 	}
-	return rep, s.reload()
+	return rep, nil
 }
 
 func parseAnchor(der []byte) (*Cert, error) {
@@ -142,6 +143,9 @@ func parseAnchor(der []byte) (*Cert, error) {
 		return nil, ErrNotCA
 	}
 	if err := c.checkRole(); err != nil {
+		return nil, err
+	}
+	if err := c.checkProfile(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -188,10 +192,34 @@ func (s *Store) Import(ctx context.Context, bundle []byte) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	blocks := SplitPEM(bundle)
-	rep := &Report{Blocks: make([]BlockResult, len(blocks))}
-	idx := s.snapshot().clone()
-	w := &writes{entries: map[listKey]*listWrite{}}
+	return s.importBlocks(ctx, SplitPEM(bundle))
+}
+
+// importBlocks is Import on blocks already split.
+func (s *Store) importBlocks(ctx context.Context, blocks []Block) (*Report, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var rep *Report
+	var replaced []listKey
+	err := s.update(ctx, func(idx *index, tx *statusfile.Tx) (bool, error) {
+		rep = &Report{Blocks: make([]BlockResult, len(blocks))}
+		w := &writes{tx: tx}
+		s.importInto(idx, w, rep, blocks)
+		replaced = w.replaced
+		return w.changed, w.err
+	})
+	if err != nil {
+		// Nothing was stored: the store stays as it was.
+		return nil, fmt.Errorf("trust: store bundle: %w", err)
+	}
+	s.clearDamaged(replaced)
+	return rep, nil
+}
+
+// importInto checks blocks against idx and records every change in idx
+// (certificates, CRLs, list headers) and w (status-list entries).
+func (s *Store) importInto(idx *index, w *writes, rep *Report, blocks []Block) {
 
 	var certs, crls []int
 	var lists []parsedList
@@ -230,19 +258,11 @@ func (s *Store) Import(ctx context.Context, bundle []byte) (*Report, error) {
 		return cmpUint(a.list.Sequence, b.list.Sequence)
 	})
 	for _, pl := range lists {
+		if w.err != nil {
+			return
+		}
 		importList(idx, w, pl)
 	}
-	if w.empty() {
-		return rep, nil
-	}
-	if err := s.db.Update(w.apply); err != nil {
-		// Nothing was stored: the index stays as it was.
-		return nil, fmt.Errorf("trust: store bundle: %w", err)
-	}
-	s.mu.Lock()
-	s.idx = idx
-	s.mu.Unlock()
-	return rep, nil
 }
 
 func cmpString(a, b string) int { return bytes.Compare([]byte(a), []byte(b)) }
@@ -281,6 +301,10 @@ func (s *Store) importCerts(idx *index, w *writes, rep *Report, pending []int) {
 			r.Err = err
 			continue
 		}
+		if err := c.checkProfile(); err != nil {
+			r.Err = err
+			continue
+		}
 		parsed[i] = c
 	}
 	for progress := true; progress && len(parsed) > 0; {
@@ -294,12 +318,20 @@ func (s *Store) importCerts(idx *index, w *writes, rep *Report, pending []int) {
 			c := parsed[i]
 			r := &rep.Blocks[i]
 			var lastErr error = ErrUnknownIssuer
+			c.Parents = nil
 			for _, p := range idx.bySubj[string(c.Cert.RawIssuer)] {
 				if err := c.issuedBy(p); err != nil {
 					lastErr = err
 					continue
 				}
 				c.Parents = append(c.Parents, p)
+			}
+			if len(c.Parents) > 0 {
+				// Keep the parents through which a chain meets every
+				// pathLenConstraint (clarification 11).
+				if c.Parents = c.allowedParents(); len(c.Parents) == 0 {
+					lastErr = ErrPathLen
+				}
 			}
 			if len(c.Parents) == 0 {
 				r.Err = fmt.Errorf("%w (issuer %s)", lastErr, c.Issuer())
@@ -308,7 +340,10 @@ func (s *Store) importCerts(idx *index, w *writes, rep *Report, pending []int) {
 			r.Err = nil
 			r.Outcome = Stored
 			idx.add(c)
-			w.certs = append(w.certs, c)
+			if c.CA {
+				idx.inheritCRL(c)
+			}
+			w.changed = true
 			delete(parsed, i)
 			progress = true
 		}
@@ -333,21 +368,32 @@ func importCRL(idx *index, w *writes, r *BlockResult) {
 		r.Err = fmt.Errorf("%w: CRL signature algorithm %v", ErrNotSM2, rl.SignatureAlgorithm)
 		return
 	}
+	// The CRL belongs to the CA whose key verifies it (clarification 12);
+	// every certificate of that CA must allow cRLSign where it has a
+	// keyUsage (clarification 14).
 	var ca *Cert
 	lastErr := ErrUnknownIssuer
 	for _, c := range idx.bySubj[string(rl.RawIssuer)] {
 		if err := rl.CheckSignatureFrom(c.Cert); err != nil {
-			lastErr = fmt.Errorf("%w: %v", ErrBadSignature, err)
+			if ca == nil {
+				lastErr = fmt.Errorf("%w: %v", ErrBadSignature, err)
+			}
 			continue
 		}
-		ca = c
-		break
+		if c.Cert.KeyUsage != 0 && c.Cert.KeyUsage&x509.KeyUsageCRLSign == 0 {
+			r.Err = fmt.Errorf("%w (%s)", ErrCRLSign, c.Label())
+			return
+		}
+		if ca == nil {
+			ca = c
+		}
 	}
 	if ca == nil {
 		r.Err = lastErr
 		return
 	}
 	r.Label = "CRL of " + ca.Label()
+	r.CRLOf = &ca.Hash
 	crl, err := parseCRL(r.Block.Bytes, ca)
 	if err != nil {
 		r.Err = err
@@ -363,9 +409,41 @@ func importCRL(idx *index, w *writes, r *BlockResult) {
 			return
 		}
 	}
-	idx.crls[ca.Hash] = crl
-	w.crls = append(w.crls, crl)
+	idx.setCRL(ca, crl)
+	w.changed = true
 	r.Outcome = Stored
+}
+
+// sameCA returns the stored CA certificates that are certificates of ca's
+// CA: same Subject, same public key (clarification 12).
+func (idx *index) sameCA(ca *Cert) []*Cert {
+	var out []*Cert
+	for _, c := range idx.bySubj[string(ca.Cert.RawSubject)] {
+		if c.Identity() == ca.Identity() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// setCRL makes crl the newest CRL of ca's CA. The index keys CRLs by CA
+// certificate, so the CRL is entered under every certificate of the CA:
+// whichever of them a chain passes through finds it.
+func (idx *index) setCRL(ca *Cert, crl *CRL) {
+	for _, c := range idx.sameCA(ca) {
+		idx.crls[c.Hash] = crl
+	}
+	idx.crls[ca.Hash] = crl
+}
+
+// inheritCRL gives a newly stored certificate of a CA the CA's newest CRL.
+func (idx *index) inheritCRL(c *Cert) {
+	for _, o := range idx.sameCA(c) {
+		if crl := idx.crls[o.Hash]; crl != nil && o != c {
+			idx.crls[c.Hash] = crl
+			return
+		}
+	}
 }
 
 // newerCRL: a higher CRL number wins; with equal (or missing) numbers, a
@@ -377,72 +455,6 @@ func newerCRL(n, old *CRL) bool {
 		}
 	}
 	return n.ThisUpdate.After(old.ThisUpdate)
-}
-
-func importList(idx *index, w *writes, pl parsedList) {
-	r, l := pl.res, pl.list
-	if !pl.sig.AlgOK {
-		r.Err = fmt.Errorf("%w: alg %v", ErrStatusList, pl.sig.Alg)
-		return
-	}
-	at := time.Unix(l.ThisUpdate, 0)
-	var ca *Cert
-	lastErr := fmt.Errorf("%w: kid %x", ErrUnknownIssuer, pl.sig.KID)
-	for _, signer := range idx.byKID[[credential.KIDSize]byte(pl.sig.KID)] {
-		ch, err := idx.usableChain(signer, at)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		ok, err := signer.Pub.Verify(pl.sig.SigStructure(), pl.sig.Signature)
-		if err != nil || !ok {
-			lastErr = ErrBadSignature
-			continue
-		}
-		if !Covers(ch.IssuingCA().Prefix, l.Issuer) {
-			lastErr = fmt.Errorf("%w: list for %s signed under %s", ErrJurisdiction, l.Issuer, ch.IssuingCA().Prefix)
-			continue
-		}
-		ca = ch.IssuingCA()
-		break
-	}
-	if ca == nil {
-		r.Err = lastErr
-		return
-	}
-	key := listKey{ca.Hash, l.Issuer}
-	cur := idx.lists[key]
-	switch {
-	case cur != nil && cur.appliedBefore(HashOf(pl.res.Block.Bytes)):
-		r.Outcome = Unchanged
-		return
-	case cur != nil && l.Sequence <= cur.Sequence:
-		r.Err = fmt.Errorf("%w: %d, stored %d", ErrRollback, l.Sequence, cur.Sequence)
-		return
-	case !l.Full() && (cur == nil || cur.Sequence != l.Base):
-		stored := "none"
-		if cur != nil {
-			stored = fmt.Sprint(cur.Sequence)
-		}
-		r.Err = fmt.Errorf("%w: base %d, stored %s", ErrDeltaBase, l.Base, stored)
-		return
-	}
-	lw := w.list(key, l.Full())
-	for _, e := range l.Entries {
-		lw.changes[e.IDHash] = e
-	}
-	digest := HashOf(pl.res.Block.Bytes)
-	var applied [][]byte
-	if !l.Full() && cur != nil {
-		applied = append(slices.Clone(cur.applied), slices.Clone(cur.Digest[:]))
-		if len(applied) > maxApplied {
-			applied = applied[len(applied)-maxApplied:]
-		}
-	}
-	lw.header = &listRecord{Sequence: l.Sequence, ThisUpdate: l.ThisUpdate, NextUpdate: l.NextUpdate, Digest: digest[:], Applied: applied}
-	lw.info = &ListInfo{CA: ca, Issuer: l.Issuer, Sequence: l.Sequence, ThisUpdate: at, NextUpdate: time.Unix(l.NextUpdate, 0), Digest: digest, applied: applied}
-	idx.lists[key] = lw.info
-	r.Outcome = Stored
 }
 
 // usableChain returns a chain of signer valid at t and not revoked, or why
@@ -460,121 +472,4 @@ func (idx *index) usableChain(signer *Cert, t time.Time) (Chain, error) {
 		return ch, nil
 	}
 	return nil, err
-}
-
-// writes collects what one Import stores, applied in one transaction.
-type writes struct {
-	certs   []*Cert
-	crls    []*CRL
-	entries map[listKey]*listWrite
-	order   []listKey
-}
-
-type listWrite struct {
-	replace bool // a full list: drop what is stored first
-	header  *listRecord
-	// changes since the stored state: idHash → entry (status 0 deletes).
-	changes map[[credential.IDHashSize]byte]credential.StatusEntry
-	// info is the index entry, whose Entries apply fills in.
-	info *ListInfo
-}
-
-func (w *writes) empty() bool { return len(w.certs) == 0 && len(w.crls) == 0 && len(w.entries) == 0 }
-
-func (w *writes) list(k listKey, full bool) *listWrite {
-	lw := w.entries[k]
-	if lw == nil {
-		lw = &listWrite{changes: map[[credential.IDHashSize]byte]credential.StatusEntry{}}
-		w.entries[k] = lw
-		w.order = append(w.order, k)
-	}
-	if full {
-		lw.replace = true
-		clear(lw.changes)
-	}
-	return lw
-}
-
-func (w *writes) apply(tx *bolt.Tx) error {
-	certs := tx.Bucket(storage.BucketCerts)
-	for _, c := range w.certs {
-		rec := certRecord{DER: c.Cert.Raw}
-		for _, p := range c.Parents {
-			rec.Parents = append(rec.Parents, slices.Clone(p.Hash[:]))
-		}
-		v, err := cbor.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		if err := certs.Put(c.Hash[:], v); err != nil {
-			return err
-		}
-	}
-	crls := tx.Bucket(storage.BucketCRLs)
-	for _, c := range w.crls {
-		if err := crls.Put(c.CA.Hash[:], c.DER); err != nil {
-			return err
-		}
-	}
-	meta := tx.Bucket(storage.BucketStatusMeta)
-	root := tx.Bucket(storage.BucketStatusEntries)
-	for _, k := range w.order {
-		lw := w.entries[k]
-		kb := k.bytes()
-		if lw.replace {
-			if err := root.DeleteBucket(kb); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-				return err
-			}
-		}
-		b, err := root.CreateBucketIfNotExists(kb)
-		if err != nil {
-			return err
-		}
-		b.FillPercent = 0.9
-		n := 0
-		if !lw.replace {
-			if v := meta.Get(kb); v != nil {
-				var prev listRecord
-				if err := cbor.Unmarshal(v, &prev); err != nil {
-					return fmt.Errorf("%w: status list record: %v", storage.ErrDamaged, err)
-				}
-				n = prev.Entries
-			}
-		}
-		for _, h := range sortedHashes(lw.changes) {
-			e := lw.changes[h]
-			exists := b.Get(h[:]) != nil
-			if e.Status == credential.StatusActive {
-				if exists {
-					if err := b.Delete(h[:]); err != nil {
-						return err
-					}
-					n--
-				}
-				continue
-			}
-			if !exists {
-				n++
-			}
-			if err := b.Put(h[:], encodeEntry(e)); err != nil {
-				return err
-			}
-		}
-		lw.header.Entries = n
-		lw.info.Entries = n
-		v, err := cbor.Marshal(lw.header)
-		if err != nil {
-			return err
-		}
-		if err := meta.Put(kb, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func sortedHashes(m map[[credential.IDHashSize]byte]credential.StatusEntry) [][credential.IDHashSize]byte {
-	out := slices.Collect(maps.Keys(m))
-	slices.SortFunc(out, func(a, b [credential.IDHashSize]byte) int { return bytes.Compare(a[:], b[:]) })
-	return out
 }

@@ -3,26 +3,48 @@ package trust
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/big"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
-	"github.com/fxamacker/cbor/v2"
 	"github.com/roadcheck/roadcheck/internal/credential"
 	"github.com/roadcheck/roadcheck/internal/storage"
-	bolt "go.etcd.io/bbolt"
+	"github.com/roadcheck/roadcheck/internal/trust/statusfile"
 )
 
-// Store is the trust store. It is safe for concurrent use: lookups read an
-// immutable in-memory index that Import and AddAnchors replace atomically.
+// Store is the trust store. Its state lives in a directory of its own
+// (statusfile: immutable status-list files and one manifest that is
+// replaced atomically), so importing never blocks the records database,
+// and a reader — in this process or another — always sees one complete
+// generation.
+//
+// It is safe for concurrent use. Verification reads go through a lazily
+// built view of the current generation: only the certificates of the
+// chains actually checked are parsed, so a process that verifies one code
+// does not parse thousands of certificates. Import and Summary use the
+// full in-memory index, built on first need per generation.
 type Store struct {
-	db *storage.DB
+	dir      string
+	files    *statusfile.Store
+	readOnly bool
 
-	mu  sync.RWMutex
-	idx *index
+	writeMu sync.Mutex // one Import or AddAnchors at a time in this process
+
+	mu      sync.Mutex
+	cur     *state           // the generation last loaded
+	damaged map[listKey]bool // lists whose entry files were found damaged
+
+	repairErr atomic.Pointer[error] // the last background repair's failure
+
+	compacting atomic.Bool     // a background Compact runs
+	bg         sync.WaitGroup  // background work that Close waits for
+	bgCtx      context.Context // ends background work on Close
+	bgStop     context.CancelFunc
 }
 
 // index is an immutable snapshot of everything but status-list entries.
@@ -62,18 +84,22 @@ type listKey struct {
 	issuer string
 }
 
-func (k listKey) bytes() []byte { return append(k.ca[:], k.issuer...) }
+func (k listKey) file() statusfile.Key { return statusfile.Key{CA: k.ca, Issuer: k.issuer} }
 
 // ListInfo is the header of the status list stored for (CA, issuer).
 type ListInfo struct {
-	CA         *Cert
+	CA         *Cert // nil on the verification path (the caller holds the CA)
 	Issuer     string
 	Sequence   uint64
 	ThisUpdate time.Time
 	NextUpdate time.Time
 	Entries    int
 	Digest     Hash // SM3 of the last applied list's COSE bytes
-	applied    [][]byte
+	// Damaged is true when the list's entry file was found damaged: its
+	// entries are gone and it gives no status until a full list at or
+	// above Sequence replaces it (the next sync fetches one).
+	Damaged bool
+	applied [][]byte
 }
 
 // appliedBefore reports whether the list with COSE digest d was applied
@@ -90,75 +116,259 @@ func (l *ListInfo) appliedBefore(d Hash) bool {
 	return false
 }
 
-// certRecord is a certificate as persisted in BucketCerts.
-type certRecord struct {
-	DER     []byte   `cbor:"1,keyasint"`
-	Parents [][]byte `cbor:"2,keyasint,omitempty"`
-}
-
-// listRecord is a status-list header as persisted in BucketStatusMeta.
-type listRecord struct {
-	Sequence   uint64 `cbor:"1,keyasint"`
-	ThisUpdate int64  `cbor:"2,keyasint"`
-	NextUpdate int64  `cbor:"3,keyasint"`
-	Entries    int    `cbor:"4,keyasint"`
-	Digest     []byte `cbor:"5,keyasint"` // SM3 of the last applied list's COSE bytes
-	// Applied are the SM3 digests of the full list and every delta applied
-	// on top of it (at most maxApplied, newest last): re-importing any of
-	// them is "unchanged", not a rollback.
-	Applied [][]byte `cbor:"6,keyasint,omitempty"`
-}
-
-// maxApplied bounds listRecord.Applied.
+// maxApplied bounds the digests kept of the lists applied since the last
+// full list.
 const maxApplied = 512
 
-// New returns the trust store kept in db, creating its buckets if needed and
-// loading its index.
-func New(ctx context.Context, db *storage.DB) (*Store, error) {
+// Options configure Open.
+type Options struct {
+	// ReadOnly opens the store for reading only: Import and AddAnchors fail
+	// with storage.ErrReadOnly.
+	ReadOnly bool
+}
+
+// Open opens (creating when missing, unless read-only) the trust store in
+// directory dir.
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s := &Store{db: db}
-	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{storage.BucketAnchors, storage.BucketCerts, storage.BucketCRLs, storage.BucketStatusMeta, storage.BucketStatusEntries} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err == storage.ErrReadOnly {
-		err = nil // a read-only database must already have them
-	}
+	files, err := statusfile.Open(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("trust: init buckets: %w", err)
+		return nil, fmt.Errorf("trust: open %s: %w", dir, filesErr(err))
 	}
-	if err := s.reload(); err != nil {
+	s := &Store{dir: dir, files: files, readOnly: opts.ReadOnly}
+	s.bgCtx, s.bgStop = context.WithCancel(context.WithoutCancel(ctx))
+	if _, err := s.load(ctx); err != nil {
+		files.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Store) snapshot() *index {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.idx
+// New opens the trust store that belongs to the terminal (or hub)
+// database db: the directory named db's path + ".trust", beside it. A
+// store written by an earlier version inside db itself is moved there
+// once (see migrate).
+func New(ctx context.Context, db *storage.DB) (*Store, error) {
+	s, err := Open(ctx, DirFor(db.Path()), Options{ReadOnly: db.ReadOnly()})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx, db); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
-func (s *Store) reload() error {
-	var idx *index
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		idx, err = loadIndex(tx)
-		return err
-	})
+// filesErr makes damage found by the status files an ErrDamaged of this
+// package (and so of storage) too.
+func filesErr(err error) error {
+	if errors.Is(err, statusfile.ErrDamaged) && !errors.Is(err, ErrDamaged) {
+		return fmt.Errorf("%w: %w", ErrDamaged, err)
+	}
+	return err
+}
+
+// DirFor is the trust directory that belongs to the database at dbPath.
+func DirFor(dbPath string) string { return dbPath + ".trust" }
+
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close releases the store's files. Lookups after Close fail.
+//
+// Close waits for a running background compaction to finish (it is
+// crash-safe, so a killed process loses only the merge's work).
+func (s *Store) Close() error {
+	s.bg.Wait()
+	s.bgStop()
+	s.mu.Lock()
+	s.cur = nil
+	s.mu.Unlock()
+	return s.files.Close()
+}
+
+// state is one loaded generation: the decoded metadata, the status files'
+// view, and caches of what was parsed from them.
+type state struct {
+	gen  uint64
+	view *statusfile.View
+	meta *metaIndex
+
+	parseMu sync.Mutex
+	parsed  map[Hash]*Cert
+	crlOf   map[Hash]*CRL
+	crlErr  map[Hash]error
+
+	fullOnce sync.Once
+	full     *index
+	fullErr  error
+}
+
+// load returns the current generation's state, reloading when another
+// writer (this process or another) committed since.
+func (s *Store) load(ctx context.Context) (*state, error) {
+	v, err := s.files.View(ctx)
 	if err != nil {
-		return fmt.Errorf("trust: load: %w", err)
+		return nil, fmt.Errorf("trust: %w", filesErr(err))
 	}
 	s.mu.Lock()
-	s.idx = idx
+	defer s.mu.Unlock()
+	if s.cur != nil && s.cur.gen == v.Generation() {
+		v.Release()
+		return s.cur, nil
+	}
+	m, err := decodeMeta(v.Meta())
+	if err != nil {
+		v.Release()
+		return nil, err
+	}
+	st := &state{gen: v.Generation(), view: v, meta: m, parsed: map[Hash]*Cert{}, crlOf: map[Hash]*CRL{}, crlErr: map[Hash]error{}}
+	// The view (and the files it maps) lives as long as the state does.
+	runtime.AddCleanup(st, func(v *statusfile.View) { v.Release() }, v)
+	s.cur = st
+	return st, nil
+}
+
+// current returns the generation last loaded, loading one when there is
+// none. It does not look for a newer generation: Signers, which starts
+// every verification, does (refresh), so a verification sees one
+// generation throughout and costs one stat, not one per lookup.
+func (s *Store) current() *state {
+	s.mu.Lock()
+	st := s.cur
 	s.mu.Unlock()
-	return nil
+	if st != nil {
+		return st
+	}
+	return s.refresh()
+}
+
+// refresh is load with a background context, for the lookup methods whose
+// signatures carry none; a failure gives the last state or an empty one,
+// so lookups find nothing and verification reports the trust data as
+// missing.
+func (s *Store) refresh() *state {
+	st, err := s.load(context.Background())
+	if err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.cur != nil {
+			return s.cur
+		}
+		return &state{meta: emptyMeta(), parsed: map[Hash]*Cert{}, crlOf: map[Hash]*CRL{}, crlErr: map[Hash]error{}}
+	}
+	return st
+}
+
+// snapshot is the full index of the newest generation.
+func (s *Store) snapshot() *index {
+	idx, err := s.refresh().index()
+	if err != nil {
+		return newIndex()
+	}
+	return idx
+}
+
+// index builds (once) the full in-memory index of the state.
+func (st *state) index() (*index, error) {
+	st.fullOnce.Do(func() {
+		idx := newIndex()
+		for _, h := range st.meta.order {
+			c, err := st.cert(h)
+			if err != nil {
+				st.fullErr = err
+				return
+			}
+			idx.add(c)
+		}
+		for ca := range st.meta.crls {
+			crl, err := st.crl(ca)
+			if err != nil {
+				st.fullErr = err
+				return
+			}
+			if crl != nil {
+				idx.crls[ca] = crl
+			}
+		}
+		for k, l := range st.meta.lists {
+			info := *l
+			info.CA = idx.certs[k.ca]
+			if st.view != nil {
+				info.Entries = st.view.Count(k.file())
+			}
+			idx.lists[k] = &info
+		}
+		st.full = idx
+	})
+	return st.full, st.fullErr
+}
+
+// cert parses (once) the stored certificate h and, recursively, its parents.
+func (st *state) cert(h Hash) (*Cert, error) {
+	st.parseMu.Lock()
+	defer st.parseMu.Unlock()
+	return st.certLocked(h, 0)
+}
+
+func (st *state) certLocked(h Hash, depth int) (*Cert, error) {
+	if c := st.parsed[h]; c != nil {
+		return c, nil
+	}
+	if depth > 32 {
+		return nil, fmt.Errorf("%w: certificate chain deeper than 32", ErrDamaged)
+	}
+	rec := st.meta.certs[h]
+	if rec == nil {
+		return nil, fmt.Errorf("%w: missing certificate %s", ErrDamaged, h)
+	}
+	c, err := parseCert(rec.DER)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored certificate %s: %v", ErrDamaged, h, err)
+	}
+	if c.Hash != h {
+		return nil, fmt.Errorf("%w: certificate stored as %s hashes to %s", ErrDamaged, h, c.Hash)
+	}
+	c.Anchor = rec.Anchor
+	if err := c.checkRole(); err != nil {
+		return nil, fmt.Errorf("%w: stored certificate %s: %v", ErrDamaged, h, err)
+	}
+	for _, ph := range rec.Parents {
+		p, err := st.certLocked(ph, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		c.Parents = append(c.Parents, p)
+	}
+	st.parsed[h] = c
+	return c, nil
+}
+
+// crl parses (once) the stored CRL of CA ca; nil when there is none.
+func (st *state) crl(ca Hash) (*CRL, error) {
+	der, ok := st.meta.crls[ca]
+	if !ok {
+		return nil, nil
+	}
+	c, err := st.cert(ca)
+	if err != nil {
+		return nil, err
+	}
+	st.parseMu.Lock()
+	defer st.parseMu.Unlock()
+	if crl, ok := st.crlOf[ca]; ok {
+		return crl, st.crlErr[ca]
+	}
+	crl, err := parseCRL(der, c)
+	if err != nil {
+		err = fmt.Errorf("%w: stored CRL of %s: %v", ErrDamaged, ca, err)
+		crl = nil
+	}
+	st.crlOf[ca], st.crlErr[ca] = crl, err
+	return crl, err
 }
 
 func newIndex() *index {
@@ -169,102 +379,6 @@ func newIndex() *index {
 		crls:   map[Hash]*CRL{},
 		lists:  map[listKey]*ListInfo{},
 	}
-}
-
-// loadIndex reads the whole store but the status-list entries. Certificates
-// were validated at import; here they are only parsed and linked.
-func loadIndex(tx *bolt.Tx) (*index, error) {
-	idx := newIndex()
-	if b := tx.Bucket(storage.BucketAnchors); b != nil {
-		if err := b.ForEach(func(k, v []byte) error {
-			c, err := parseCert(v)
-			if err != nil {
-				return fmt.Errorf("%w: stored anchor %x: %v", storage.ErrDamaged, k, err)
-			}
-			c.Anchor = true
-			if err := c.checkRole(); err != nil {
-				return fmt.Errorf("%w: stored anchor %x: %v", storage.ErrDamaged, k, err)
-			}
-			idx.add(c)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-	}
-	// Certificates: link parents, which may be stored after their children
-	// in key order, so collect first and link after.
-	type pending struct {
-		c       *Cert
-		parents [][]byte
-	}
-	var all []pending
-	if b := tx.Bucket(storage.BucketCerts); b != nil {
-		if err := b.ForEach(func(k, v []byte) error {
-			var rec certRecord
-			if err := cbor.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("%w: certificate record %x: %v", storage.ErrDamaged, k, err)
-			}
-			c, err := parseCert(rec.DER)
-			if err != nil {
-				return fmt.Errorf("%w: stored certificate %x: %v", storage.ErrDamaged, k, err)
-			}
-			if err := c.checkRole(); err != nil {
-				return fmt.Errorf("%w: stored certificate %x: %v", storage.ErrDamaged, k, err)
-			}
-			all = append(all, pending{c, rec.Parents})
-			idx.certs[c.Hash] = c
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-	}
-	for _, p := range all {
-		for _, ph := range p.parents {
-			parent := idx.certs[Hash(ph)]
-			if parent == nil {
-				return nil, fmt.Errorf("%w: certificate %s names missing parent %x", storage.ErrDamaged, p.c.Hash, ph)
-			}
-			p.c.Parents = append(p.c.Parents, parent)
-		}
-		idx.add(p.c)
-	}
-	if b := tx.Bucket(storage.BucketCRLs); b != nil {
-		if err := b.ForEach(func(k, v []byte) error {
-			ca := idx.certs[Hash(k)]
-			if ca == nil {
-				return fmt.Errorf("%w: CRL of unknown CA %x", storage.ErrDamaged, k)
-			}
-			crl, err := parseCRL(v, ca)
-			if err != nil {
-				return fmt.Errorf("%w: stored CRL: %v", storage.ErrDamaged, err)
-			}
-			idx.crls[ca.Hash] = crl
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-	}
-	if b := tx.Bucket(storage.BucketStatusMeta); b != nil {
-		if err := b.ForEach(func(k, v []byte) error {
-			if len(k) <= len(Hash{}) {
-				return fmt.Errorf("%w: status list key %x", storage.ErrDamaged, k)
-			}
-			var rec listRecord
-			if err := cbor.Unmarshal(v, &rec); err != nil || len(rec.Digest) != len(Hash{}) {
-				return fmt.Errorf("%w: status list record: %v", storage.ErrDamaged, err)
-			}
-			key := listKey{ca: Hash(k[:len(Hash{})]), issuer: string(k[len(Hash{}):])}
-			idx.lists[key] = &ListInfo{
-				CA: idx.certs[key.ca], Issuer: key.issuer, Sequence: rec.Sequence,
-				ThisUpdate: time.Unix(rec.ThisUpdate, 0), NextUpdate: time.Unix(rec.NextUpdate, 0), Entries: rec.Entries,
-				Digest: Hash(rec.Digest), applied: rec.Applied,
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-	}
-	return idx, nil
 }
 
 func (idx *index) add(c *Cert) {
@@ -294,23 +408,43 @@ func parseCRL(der []byte, ca *Cert) (*CRL, error) {
 }
 
 // Signers returns the stored signer certificates whose kid is kid (normally
-// one; a 64-bit kid can collide).
+// one; a 64-bit kid can collide). A signer whose stored certificate cannot
+// be read is left out (Check reports it).
 func (s *Store) Signers(kid []byte) []*Cert {
 	if len(kid) != credential.KIDSize {
 		return nil
 	}
-	return s.snapshot().byKID[[credential.KIDSize]byte(kid)]
+	st := s.refresh()
+	var out []*Cert
+	for _, h := range st.meta.byKID[[credential.KIDSize]byte(kid)] {
+		if c, err := st.cert(h); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Chains returns every path from the signer c to an anchor.
 func (s *Store) Chains(c *Cert) []Chain { return c.chains() }
 
 // CRLOf returns the newest stored CRL issued by ca, or nil.
-func (s *Store) CRLOf(ca *Cert) *CRL { return s.snapshot().crls[ca.Hash] }
+func (s *Store) CRLOf(ca *Cert) *CRL {
+	crl, _ := s.current().crl(ca.Hash)
+	return crl
+}
 
 // Revoked reports whether any certificate of the chain below the anchor is
 // listed on the newest stored CRL of its issuer.
-func (s *Store) Revoked(ch Chain) bool { return s.snapshot().revoked(ch) }
+func (s *Store) Revoked(ch Chain) bool {
+	st := s.current()
+	for i := 0; i+1 < len(ch); i++ {
+		crl, _ := st.crl(ch[i+1].Hash)
+		if crl.Revokes(ch[i].Cert.SerialNumber) {
+			return true
+		}
+	}
+	return false
+}
 
 func (idx *index) revoked(ch Chain) bool {
 	for i := 0; i+1 < len(ch); i++ {
@@ -321,49 +455,167 @@ func (idx *index) revoked(ch Chain) bool {
 	return false
 }
 
-// List returns the header of the status list stored for (ca, issuer).
+// List returns the header of the status list stored for (ca, issuer). A
+// list whose entry file is damaged is returned with Damaged set: it gives
+// no status (verification says TRUST_STALE, never "not revoked"), and the
+// next sync fetches it again.
 func (s *Store) List(ca *Cert, issuer string) (*ListInfo, bool) {
-	l, ok := s.snapshot().lists[listKey{ca.Hash, issuer}]
-	return l, ok
+	st := s.current()
+	k := listKey{ca.Hash, issuer}
+	l, ok := st.meta.lists[k]
+	if !ok {
+		return nil, false
+	}
+	info := *l
+	info.CA = ca
+	if st.view == nil || !st.view.Has(k.file()) || s.isDamaged(k) {
+		info.Damaged = true
+	} else {
+		info.Entries = st.view.Count(k.file())
+	}
+	return &info, true
 }
 
 // LicenceStatus looks idHash up in the list stored for (ca, issuer). found is
-// false when the list holds no entry for it. Entries whose since is after at
-// are ignored (an entry takes effect at since).
+// false when the list gives the licence no status at `at`: of the entries
+// for idHash applied since the last full list, the last one applied whose
+// since is not after at decides (RTC1 clarification 19); status 0 means none.
 func (s *Store) LicenceStatus(ctx context.Context, ca *Cert, issuer string, idHash [credential.IDHashSize]byte, at time.Time) (e credential.StatusEntry, found bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return e, false, err
 	}
-	key := listKey{ca.Hash, issuer}.bytes()
-	err = s.db.View(func(tx *bolt.Tx) error {
-		root := tx.Bucket(storage.BucketStatusEntries)
-		if root == nil {
-			return nil
-		}
-		b := root.Bucket(key)
-		if b == nil {
-			return nil
-		}
-		v := b.Get(idHash[:])
-		if v == nil {
-			return nil
-		}
-		if len(v) != 9 {
-			return fmt.Errorf("%w: status entry of %d bytes", storage.ErrDamaged, len(v))
-		}
-		e = credential.StatusEntry{IDHash: idHash, Status: credential.Status(v[0]), Since: int64(binary.BigEndian.Uint64(v[1:]))}
-		found = !time.Unix(e.Since, 0).After(at)
-		return nil
-	})
+	st := s.current()
+	if st.view == nil {
+		return e, false, nil
+	}
+	k := listKey{ca.Hash, issuer}
+	if s.isDamaged(k) {
+		return credential.StatusEntry{}, false, fmt.Errorf("trust: status list %s: %w", ListRef{k.ca, k.issuer}, ErrDamaged)
+	}
+	fe, found, err := st.view.Lookup(k.file(), idHash, at.Unix())
 	if err != nil {
+		if errors.Is(err, statusfile.ErrDamaged) {
+			s.damagedList(k)
+			err = filesErr(err)
+		}
 		return credential.StatusEntry{}, false, fmt.Errorf("trust: status lookup: %w", err)
 	}
-	return e, found, nil
+	if !found {
+		return e, false, nil
+	}
+	return credential.StatusEntry{IDHash: idHash, Status: credential.Status(fe.Status), Since: fe.Since}, true, nil
 }
 
-func encodeEntry(e credential.StatusEntry) []byte {
-	v := make([]byte, 9)
-	v[0] = byte(e.Status)
-	binary.BigEndian.PutUint64(v[1:], uint64(e.Since))
-	return v
+// Check verifies every trust file against its digest and returns the
+// status lists whose files are damaged (they are then treated as absent).
+//
+// Damaged lists are dropped (the header stays, marked Damaged, as the floor
+// against rollback), so Holdings no longer names them and the next sync
+// fetches their full lists. A read-only store only reports them.
+func (s *Store) Check(ctx context.Context) ([]ListRef, error) {
+	bad, err := s.files.Check(ctx)
+	out := make([]ListRef, 0, len(bad))
+	for _, k := range bad {
+		out = append(out, ListRef{CA: k.CA, Issuer: k.Issuer})
+		s.markDamaged(listKey{k.CA, k.Issuer})
+	}
+	if err == nil && len(bad) > 0 && !s.readOnly {
+		err = s.repair(ctx)
+	}
+	return out, err
 }
+
+// markDamaged remembers that the entry file of k is damaged.
+func (s *Store) markDamaged(k listKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.damaged == nil {
+		s.damaged = map[listKey]bool{}
+	}
+	s.damaged[k] = true
+}
+
+// clearDamaged forgets the damage of lists that full lists replaced.
+func (s *Store) clearDamaged(keys []listKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range keys {
+		delete(s.damaged, k)
+	}
+}
+
+func (s *Store) isDamaged(k listKey) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.damaged[k]
+}
+
+// damagedList is called when a lookup finds k's file damaged: it is marked
+// at once and dropped from the files in the background.
+func (s *Store) damagedList(k listKey) {
+	s.markDamaged(k)
+	if s.readOnly {
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := s.repair(s.bgCtx); err != nil && s.bgCtx.Err() == nil {
+			s.repairErr.Store(&err)
+		}
+	}()
+}
+
+// repair drops the entry files of every list marked damaged and marks
+// their headers, in one commit.
+func (s *Store) repair(ctx context.Context) error {
+	s.mu.Lock()
+	keys := make([]listKey, 0, len(s.damaged))
+	for k := range s.damaged {
+		keys = append(keys, k)
+	}
+	s.mu.Unlock()
+	return s.update(ctx, func(idx *index, tx *statusfile.Tx) (bool, error) {
+		changed := false
+		for _, k := range keys {
+			l := idx.lists[k]
+			if l == nil || l.Damaged {
+				continue
+			}
+			tx.Drop(k.file())
+			c := *l
+			c.Damaged = true
+			idx.lists[k] = &c
+			changed = true
+		}
+		return changed, nil
+	})
+}
+
+// Compact merges status-list deltas into their base files. It is safe to
+// call at any time (in the background); lookups are unaffected.
+func (s *Store) Compact(ctx context.Context) error {
+	if s.readOnly || !s.files.NeedsCompaction() {
+		return nil
+	}
+	return s.files.Compact(ctx)
+}
+
+// compactInBackground starts Compact in the background when the files need
+// it and none runs yet.
+func (s *Store) compactInBackground() {
+	if s.readOnly || !s.files.NeedsCompaction() || !s.compacting.CompareAndSwap(false, true) {
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer s.compacting.Store(false)
+		if err := s.files.Compact(s.bgCtx); err != nil && s.bgCtx.Err() == nil {
+			s.repairErr.Store(&err)
+		}
+	}()
+}
+
+// Stats describes the trust files on disk.
+func (s *Store) Stats() statusfile.Stats { return s.files.Stats() }

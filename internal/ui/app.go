@@ -135,6 +135,8 @@ type checkState struct {
 	revealed time.Time // when the officer uncovered the holder ID
 	recorded bool
 	shown    *verdictScreen
+	// onlinePending: the online confirmation runs (see confirmOnline).
+	onlinePending bool
 }
 
 // New builds the GUI on fa. Deps.Clock, Records and Officers are required.
@@ -472,6 +474,7 @@ func (a *App) showResult(text string, res *verify.Result) {
 		a.tabs.Select(a.tabCheck)
 	}
 	a.focusScan()
+	a.confirmOnline(a.check)
 }
 
 // record appends the check on screen with the officer's action.
@@ -569,6 +572,9 @@ func (a *App) renderVerdict() {
 			keys:   a.keys,
 		})
 		a.check.shown = vs
+		if a.check.onlinePending {
+			vs.setOnline(a.cat, a.check.res, true)
+		}
 		obj = a.withProbe(vs.root, a.verdictPainted)
 	}
 	a.verdictBox.Objects = []fyne.CanvasObject{obj}

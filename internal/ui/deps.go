@@ -184,6 +184,12 @@ type Deps struct {
 	OpenRecords OpenRecords
 	Sync        Sync
 	Hub         Hub
+	// Online confirms every verification that reached the status step
+	// with the hub (verify.Confirm, within verify.OnlineBudget): the
+	// offline verdict is shown at once and updated when the answer
+	// arrives. *terminal.SyncService satisfies it (no hub to ask before
+	// enrolment or while locked). nil: offline only.
+	Online verify.StatusChecker
 	// HubRecords lets the supervisor screen show the hub's records
 	// (source 中心); nil: device records only.
 	HubRecords HubRecords

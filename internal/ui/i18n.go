@@ -104,3 +104,30 @@ func (c *catalog) reason(r verify.Reason) string {
 	}
 	return r.English()
 }
+
+// online is the online check's line in the current language ("" when the
+// hub was not asked).
+func (c *catalog) online(res *verify.Result) string {
+	if c.current() == LangZH {
+		return res.OnlineChinese()
+	}
+	return res.OnlineEnglish()
+}
+
+// onlinePending is the online check's line while the hub's answer is
+// awaited.
+func (c *catalog) onlinePending() string {
+	if c.current() == LangZH {
+		return "在线核验：正在查询中心…"
+	}
+	return "Online check: asking the hub…"
+}
+
+// foundOnline marks a reason that the online check found (appended to its
+// sentence).
+func (c *catalog) foundOnline() string {
+	if c.current() == LangZH {
+		return "（在线核验发现，本机清单尚未收录）"
+	}
+	return " (found online; not yet on this terminal's lists)"
+}

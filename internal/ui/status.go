@@ -364,7 +364,8 @@ func syncFailedKey(k syncclient.ErrorKind) string {
 	switch k {
 	case syncclient.KindUnreachable, syncclient.KindNotEnrolled, syncclient.KindRevoked, syncclient.KindBadToken,
 		syncclient.KindTLS, syncclient.KindClockSkew, syncclient.KindHubRejected, syncclient.KindProtocol,
-		syncclient.KindStorageFull, syncclient.KindLocalStorage, syncclient.KindCanceled:
+		syncclient.KindStorageFull, syncclient.KindLocalStorage, syncclient.KindCanceled,
+		syncclient.KindTrustIncomplete: // "信任数据不完整": revocations not yet received are not caught
 		return "status.syncFailed." + k.String()
 	}
 	return "status.syncFailed.other"

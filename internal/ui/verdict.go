@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -37,6 +38,7 @@ type verdictActions struct {
 type verdictScreen struct {
 	root     fyne.CanvasObject
 	word     *canvas.Text
+	sub      *canvas.Text
 	band     *canvas.Rectangle
 	reasons  []*widget.Label
 	fields   map[string]*widget.Label // by field key, when Claims are present
@@ -48,6 +50,15 @@ type verdictScreen struct {
 	next     *widget.Button
 	stopLink *widget.Button
 	errLabel *widget.Label
+	// body holds the reason rows first (reasonRows of them), then the
+	// online row once there is one, then the rest.
+	body       *fyne.Container
+	reasonRows int
+	online     *widget.Label // the online check's line; nil until needed
+	onlineIcon *widget.Icon
+	// pending: the hub's answer is awaited; 保存 stays disabled meanwhile,
+	// so that no check is recorded on a verdict about to change.
+	pending bool
 }
 
 // newVerdictScreen shows res. st (may be nil) is the stop the result joined.
@@ -67,29 +78,17 @@ func buildVerdictScreen(c *catalog, res *verify.Result, st *stop.Stop, act verdi
 	sub := canvas.NewText(subtitle(c, res), verdictInk(res.Verdict))
 	sub.TextSize = 22
 	sub.Alignment = fyne.TextAlignCenter
+	v.sub = sub
 	band := container.NewStack(v.band, container.NewPadded(container.NewVBox(v.word, sub)))
 
 	// Reasons, one plain sentence each: after the verdict word the most
 	// important text on screen, so large.
 	body := container.NewVBox()
-	reason := func(text string, icon fyne.Resource, imp widget.Importance) {
-		l := widget.NewLabel(text)
-		l.Wrapping = fyne.TextWrapWord
-		l.SizeName = theme.SizeNameSubHeadingText
-		l.Importance = imp
-		v.reasons = append(v.reasons, l)
-		ic := widget.NewIcon(icon)
-		body.Add(container.NewBorder(nil, nil, container.New(&widthLayout{w: 32}, ic), nil, l))
-	}
-	if len(res.Reasons) == 0 {
-		reason(c.T("verdict.allPassed"), theme.NewSuccessThemedResource(theme.ConfirmIcon()), widget.MediumImportance)
-	}
-	for _, r := range res.Reasons {
-		if r.IsWarning() {
-			reason(c.reason(r), theme.NewWarningThemedResource(theme.WarningIcon()), widget.MediumImportance)
-		} else {
-			reason(c.reason(r), theme.NewErrorThemedResource(theme.ErrorIcon()), widget.DangerImportance)
-		}
+	v.body = body
+	body.Objects = v.reasonRowsOf(c, res)
+	v.reasonRows = len(body.Objects)
+	if res.Online != nil {
+		v.setOnline(c, res, false)
 	}
 
 	// The stop this code joined.
@@ -119,6 +118,98 @@ func buildVerdictScreen(c *catalog, res *verify.Result, st *stop.Stop, act verdi
 
 	v.root = container.NewBorder(band, v.outcome(c, act), nil, nil, container.NewVScroll(container.NewPadded(body)))
 	return v
+}
+
+// reasonRowsOf lays out res's reasons, one row each (v.reasons follows).
+// A reason the online check found is marked as such.
+func (v *verdictScreen) reasonRowsOf(c *catalog, res *verify.Result) []fyne.CanvasObject {
+	v.reasons = nil
+	var rows []fyne.CanvasObject
+	reason := func(text string, icon fyne.Resource, imp widget.Importance) {
+		l := widget.NewLabel(text)
+		l.Wrapping = fyne.TextWrapWord
+		l.SizeName = theme.SizeNameSubHeadingText
+		l.Importance = imp
+		v.reasons = append(v.reasons, l)
+		ic := widget.NewIcon(icon)
+		rows = append(rows, container.NewBorder(nil, nil, container.New(&widthLayout{w: 32}, ic), nil, l))
+	}
+	if len(res.Reasons) == 0 {
+		reason(c.T("verdict.allPassed"), theme.NewSuccessThemedResource(theme.ConfirmIcon()), widget.MediumImportance)
+	}
+	found := res.Online.Finding()
+	for _, r := range res.Reasons {
+		switch {
+		case r == found:
+			reason(c.reason(r)+c.foundOnline(), theme.NewErrorThemedResource(theme.ErrorIcon()), widget.DangerImportance)
+		case r.IsWarning():
+			reason(c.reason(r), theme.NewWarningThemedResource(theme.WarningIcon()), widget.MediumImportance)
+		default:
+			reason(c.reason(r), theme.NewErrorThemedResource(theme.ErrorIcon()), widget.DangerImportance)
+		}
+	}
+	return rows
+}
+
+// setOnline shows the online check's line under the reasons: "asking the
+// hub" while pending, then what the hub answered (or that it did not).
+// Nothing is shown when the hub was not asked.
+func (v *verdictScreen) setOnline(c *catalog, res *verify.Result, pending bool) {
+	text, imp, icon := c.online(res), widget.MediumImportance, theme.InfoIcon()
+	switch o := res.Online; {
+	case pending:
+		text, icon = c.onlinePending(), theme.SearchIcon()
+	case o.Finding() != 0:
+		imp, icon = widget.DangerImportance, theme.NewErrorThemedResource(theme.ErrorIcon())
+	case !o.Answered() || o.Behind || o.Status == verify.OnlineUnknown:
+		imp, icon = widget.WarningImportance, theme.NewWarningThemedResource(theme.WarningIcon())
+	default:
+		imp, icon = widget.SuccessImportance, theme.NewSuccessThemedResource(theme.ConfirmIcon())
+	}
+	if v.online == nil {
+		if text == "" {
+			return
+		}
+		v.online = widget.NewLabel("")
+		v.online.Wrapping = fyne.TextWrapWord
+		v.onlineIcon = widget.NewIcon(icon)
+		row := container.NewBorder(nil, nil, container.New(&widthLayout{w: 32}, v.onlineIcon), nil, v.online)
+		v.body.Objects = slices.Insert(v.body.Objects, v.reasonRows, fyne.CanvasObject(row))
+		v.body.Refresh()
+	}
+	v.online.SetText(text)
+	v.online.Importance = imp
+	v.online.Hidden = text == ""
+	v.online.Refresh()
+	v.onlineIcon.SetResource(icon)
+	v.onlineIcon.Hidden = text == ""
+	v.onlineIcon.Refresh()
+	v.pending = pending
+	if v.save != nil {
+		if !pending && v.selected != 0 {
+			v.save.Enable()
+		} else {
+			v.save.Disable()
+		}
+	}
+}
+
+// update shows res, the same check after its online confirmation: the
+// band, the word and the reasons follow the new verdict; the action picked
+// and the notes typed stay.
+func (v *verdictScreen) update(c *catalog, res *verify.Result) {
+	v.band.FillColor = verdictBand(res.Verdict)
+	v.band.Refresh()
+	v.word.Text = c.verdictWord(res.Verdict)
+	v.word.Color = verdictInk(res.Verdict)
+	v.word.Refresh()
+	v.sub.Color = verdictInk(res.Verdict)
+	v.sub.Refresh()
+	rows := v.reasonRowsOf(c, res)
+	v.body.Objects = append(rows, v.body.Objects[v.reasonRows:]...)
+	v.reasonRows = len(rows)
+	v.body.Refresh()
+	v.setOnline(c, res, false)
 }
 
 func subtitle(c *catalog, res *verify.Result) string {
@@ -255,7 +346,7 @@ func (v *verdictScreen) outcome(c *catalog, act verdictActions) fyne.CanvasObjec
 	v.errLabel.Wrapping = fyne.TextWrapWord
 	v.errLabel.Hide()
 	v.save = widget.NewButtonWithIcon(c.T("verdict.save"), theme.DocumentSaveIcon(), func() {
-		if act.OnSave == nil || v.selected == 0 {
+		if act.OnSave == nil || v.selected == 0 || v.pending {
 			return
 		}
 		act.keys.settle()
@@ -286,5 +377,7 @@ func (v *verdictScreen) pick(a records.Action) {
 		}
 		b.Refresh()
 	}
-	v.save.Enable()
+	if !v.pending {
+		v.save.Enable()
+	}
 }

@@ -27,6 +27,7 @@ func newStore(t testing.TB, anchors, bundle []byte) *trust.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
 	if anchors != nil {
 		if _, err := st.AddAnchors(ctx, anchors); err != nil {
 			t.Fatal(err)

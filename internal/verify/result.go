@@ -49,6 +49,9 @@ type Result struct {
 	Detail error
 	// Status is the licence status found in step 9 (zero if none).
 	Status StatusInfo
+	// Online is the online confirmation (see Confirm): nil when none was
+	// attempted (offline verification, or the status step not reached).
+	Online *OnlineCheck
 	// Err is set when the trust store itself failed (e.g. a damaged
 	// database): the verdict is then INVALID and must be shown as an error,
 	// not as a finding about the code.

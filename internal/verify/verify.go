@@ -64,11 +64,14 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 	// Step 1: text layers, COSE structure, limits, iat.
 	d, err := credential.Parse(text)
 	if err != nil {
+		// A text both too long and of another version is both
+		// (clarifications 1 and 20).
 		res.Detail = err
+		if errors.Is(err, credential.ErrMalformed) || !errors.Is(err, credential.ErrUnsupportedVersion) {
+			res.add(Malformed)
+		}
 		if errors.Is(err, credential.ErrUnsupportedVersion) {
 			res.add(UnsupportedVersion)
-		} else {
-			res.add(Malformed)
 		}
 		return nil
 	}
@@ -90,13 +93,13 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 	iat := time.Unix(d.IssuedAt, 0)
 	var (
 		signer *trust.Cert
-		chain  trust.Chain
+		chains []trust.Chain // every chain of the signer that passes step 4
 		step4  []Reason
 	)
 	sigStructure := d.Sign1.SigStructure()
 	badSig := false
 	for _, c := range signers {
-		ch, reasons := v.chainAt(c, iat)
+		passing, reasons := v.chainsAt(c, iat)
 		if len(reasons) > 0 {
 			if step4 == nil {
 				step4 = reasons
@@ -108,7 +111,7 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 			badSig = true
 			continue
 		}
-		signer, chain = c, ch
+		signer, chains = c, passing
 		break
 	}
 	if signer == nil {
@@ -125,15 +128,23 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 		}
 		return nil
 	}
+	chain := chains[0]
 	res.Signer = signerInfo(signer, chain)
-	// Step 6: claims schema, iss, jurisdiction.
+	// Step 6: claims schema, iss, jurisdiction. Both reasons are reported
+	// when the claims are malformed but carry a six-digit authorityCode
+	// outside the jurisdiction (clarification 20). Every chain's issuing
+	// CA is the signer's issuer (same Subject, same key: one CA), so one
+	// prefix applies.
+	ca := chain.IssuingCA()
 	claims, err := d.Claims()
 	if err != nil {
 		res.Detail = err
 		res.add(Malformed)
+		if code, ok := d.AuthorityCode(); ok && !trust.Covers(ca.Prefix, code) {
+			res.add(IssuerMismatch)
+		}
 		return nil
 	}
-	ca := chain.IssuingCA()
 	if !trust.Covers(ca.Prefix, claims.Credential.AuthorityCode) {
 		res.Detail = fmt.Errorf("authorityCode %s outside prefix %s of %s", claims.Credential.AuthorityCode, ca.Prefix, ca.Label())
 		res.add(IssuerMismatch)
@@ -160,8 +171,15 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 	}
 	// Step 9: status list of (issuing CA, authorityCode).
 	list, haveList := v.trust.List(ca, cr.AuthorityCode)
-	if haveList {
+	// A list whose file is damaged gives no status: the verdict is at
+	// most LIMITED (TRUST_STALE), never "not revoked"; the store has it
+	// fetched again at the next sync.
+	damaged := haveList && list.Damaged
+	if haveList && !damaged {
 		e, found, err := v.trust.LicenceStatus(ctx, ca, cr.AuthorityCode, credential.IDHash(cr.ID), at)
+		if errors.Is(err, trust.ErrDamaged) {
+			damaged, found, err = true, false, nil
+		}
 		if err != nil {
 			return err
 		}
@@ -182,12 +200,17 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 	// Step 10: warnings.
 	if !haveList {
 		res.add(StatusUnknown)
-	} else if list.NextUpdate.Before(at) || at.Sub(list.ThisUpdate) > v.policy.MaxTrustAge {
+	} else if damaged || list.NextUpdate.Before(at) || at.Sub(list.ThisUpdate) > v.policy.MaxTrustAge {
 		res.add(TrustStale)
 	}
-	for _, c := range chain[1:] {
-		if crl := v.trust.CRLOf(c); crl != nil && !crl.NextUpdate.IsZero() && crl.NextUpdate.Before(at) {
-			res.add(TrustStale)
+	// The newest CRL of every CA on every chain that passed step 4 (the
+	// anchor included); a CRL without nextUpdate is always stale
+	// (clarifications 13 and 14).
+	for _, ch := range chains {
+		for _, c := range ch[1:] {
+			if crl := v.trust.CRLOf(c); crl != nil && (crl.NextUpdate.IsZero() || crl.NextUpdate.Before(at)) {
+				res.add(TrustStale)
+			}
 		}
 	}
 	if cr.Kind == credential.KindVehicle && !cr.Vehicle.ReviewUntil.IsZero() && !at.Before(cr.Vehicle.ReviewUntil.End()) {
@@ -196,32 +219,36 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 	return nil
 }
 
-// chainAt returns a chain of c valid at iat and not revoked, or the step-4
-// reasons why there is none: CHAIN_INVALID when no chain is valid at iat,
-// SIGNER_REVOKED when a chain is listed on a CRL (both when both hold).
-func (v *Verifier) chainAt(c *trust.Cert, iat time.Time) (trust.Chain, []Reason) {
-	var reasons []Reason
+// chainsAt returns the chains of c that pass step 4 — valid at iat, no
+// certificate listed on the newest stored CRL of its issuer — or, when none
+// does, the step-4 reasons (clarification 13): SIGNER_REVOKED alone when
+// chains valid at iat exist (all of them then have a listed certificate);
+// otherwise CHAIN_INVALID, with SIGNER_REVOKED too when every chain has a
+// listed certificate.
+func (v *Verifier) chainsAt(c *trust.Cert, iat time.Time) ([]trust.Chain, []Reason) {
 	chains := v.trust.Chains(c)
 	if len(chains) == 0 {
 		return nil, []Reason{ChainInvalid}
 	}
+	var passing []trust.Chain
+	anyValid, allRevoked := false, true
 	for _, ch := range chains {
 		valid, revoked := ch.ValidAt(iat), v.trust.Revoked(ch)
+		anyValid = anyValid || valid
+		allRevoked = allRevoked && revoked
 		if valid && !revoked {
-			return ch, nil
-		}
-		var rs []Reason
-		if !valid {
-			rs = append(rs, ChainInvalid)
-		}
-		if revoked {
-			rs = append(rs, SignerRevoked)
-		}
-		if reasons == nil {
-			reasons = rs
+			passing = append(passing, ch)
 		}
 	}
-	return nil, reasons
+	switch {
+	case len(passing) > 0:
+		return passing, nil
+	case anyValid:
+		return nil, []Reason{SignerRevoked}
+	case allRevoked:
+		return nil, []Reason{ChainInvalid, SignerRevoked}
+	}
+	return nil, []Reason{ChainInvalid}
 }
 
 func signerInfo(c *trust.Cert, ch trust.Chain) *SignerInfo {

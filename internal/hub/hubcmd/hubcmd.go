@@ -139,6 +139,7 @@ func withDB(ctx context.Context, env *Env, dbPath string, fn func(o *opened) int
 		return failf(env, "%v", err)
 	}
 	defer o.db.Close()
+	defer o.trust.Close() // first: waits for a background merge
 	return fn(o)
 }
 
@@ -414,10 +415,13 @@ func publish(ctx context.Context, env *Env, o *opened, bundle []byte, at time.Ti
 	if err != nil {
 		return err
 	}
-	if rep.Entry.Blocks == 0 {
-		fmt.Fprintf(env.Stdout, "nothing new to publish (feed sequence %d)\n", rep.Entry.Seq)
+	if rep.Added == 0 {
+		fmt.Fprintf(env.Stdout, "nothing new to publish (feed sequence %d)\n", rep.Manifest.Seq)
 	} else {
-		fmt.Fprintf(env.Stdout, "published %d blocks as feed sequence %d\n", rep.Entry.Blocks, rep.Entry.Seq)
+		fmt.Fprintf(env.Stdout, "published %d blocks as feed sequence %d\n", rep.Added, rep.Manifest.Seq)
+	}
+	if rep.Pruned > 0 {
+		fmt.Fprintf(env.Stdout, "deleted %d objects no longer offered (for more than %s)\n", rep.Pruned, hub.ObjectGrace)
 	}
 	return nil
 }

@@ -34,7 +34,11 @@ func Run(t *testing.T, open func(t *testing.T) hub.Store) {
 	t.Run("IngestAtomic", func(t *testing.T) { testIngest(t, open(t)) })
 	t.Run("IngestConcurrent", func(t *testing.T) { testConcurrent(t, open(t)) })
 	t.Run("Queries", func(t *testing.T) { testQueries(t, open(t)) })
-	t.Run("Feed", func(t *testing.T) { testFeed(t, open(t)) })
+	t.Run("FeedObjects", func(t *testing.T) { testFeedObjects(t, open(t)) })
+	t.Run("FeedManifest", func(t *testing.T) { testFeedManifest(t, open(t)) })
+	t.Run("FeedPrune", func(t *testing.T) { testFeedPrune(t, open(t)) })
+	t.Run("FeedGeneration", func(t *testing.T) { testFeedGeneration(t, open(t)) })
+	t.Run("FeedConcurrent", func(t *testing.T) { testFeedConcurrent(t, open(t)) })
 }
 
 func enroll(t *testing.T, s hub.Store, dev string) {
@@ -447,41 +451,5 @@ func testQueries(t *testing.T, s hub.Store) {
 	}
 	if n, _ := s.CountRecords(ctx, "T-1"); n != 50 {
 		t.Fatalf("CountRecords = %d", n)
-	}
-}
-
-func testFeed(t *testing.T, s hub.Store) {
-	ctx := context.Background()
-	latest, blocks, err := s.Feed(ctx, 0)
-	if err != nil || latest != 0 || len(blocks) != 0 {
-		t.Fatalf("empty feed: %d %d %v", latest, len(blocks), err)
-	}
-	e1, err := s.Publish(ctx, [][]byte{[]byte("A"), []byte("B"), []byte("A")}, t0)
-	if err != nil || e1.Seq != 1 || e1.Blocks != 2 {
-		t.Fatalf("publish 1: %+v %v", e1, err)
-	}
-	e2, err := s.Publish(ctx, [][]byte{[]byte("B"), []byte("C")}, t0)
-	if err != nil || e2.Seq != 2 || e2.Blocks != 1 {
-		t.Fatalf("publish 2: %+v %v", e2, err)
-	}
-	e3, err := s.Publish(ctx, [][]byte{[]byte("C")}, t0)
-	if err != nil || e3.Seq != 2 || e3.Blocks != 0 {
-		t.Fatalf("nothing new: %+v %v", e3, err)
-	}
-	tests := []struct {
-		since uint64
-		want  string
-	}{{0, "ABC"}, {1, "C"}, {2, ""}, {9, ""}}
-	for _, tt := range tests {
-		t.Run(fmt.Sprint("since ", tt.since), func(t *testing.T) {
-			latest, blocks, err := s.Feed(ctx, tt.since)
-			got := ""
-			for _, b := range blocks {
-				got += string(b)
-			}
-			if err != nil || latest != 2 || got != tt.want {
-				t.Fatalf("Feed(%d) = %d %q %v", tt.since, latest, got, err)
-			}
-		})
 	}
 }

@@ -22,7 +22,9 @@ const (
 	HeaderNonce     = "X-RC-Nonce"     // 32 hex digits, fresh per attempt
 	HeaderSignature = "X-RC-Signature" // base64 of the raw SM2 signature r || s
 	HeaderHubTime   = "X-RC-Hub-Time"  // Unix milliseconds of the hub's clock, on every response
-	HeaderFeedSeq   = "X-RC-Feed-Seq"  // the newest trust feed sequence, on feed responses
+	// HeaderObjectType is the PEM type of a trust feed object (CERTIFICATE,
+	// X509 CRL, RTC STATUS LIST), on object responses.
+	HeaderObjectType = "X-RC-Object-Type"
 )
 
 // ReplayWindow is how far a request's time may be from the hub's clock.
@@ -222,6 +224,63 @@ type StatusResponse struct {
 	ListNextUpdate *time.Time `json:"list_next_update,omitempty"`
 	HubTime        time.Time  `json:"hub_time"`
 }
+
+// TrustManifest is GET /v1/trust/manifest: the current state of the trust
+// feed. Every object is named by the SM3 digest of its bytes (64 lower-case
+// hex digits) and fetched from GET /v1/trust/objects/{digest}. Seq grows
+// with every change within one Epoch; a new epoch (another hub, or the
+// hub's feed state rebuilt or restored) restarts it.
+type TrustManifest struct {
+	Epoch FeedEpoch  `json:"epoch"`
+	Seq   uint64     `json:"seq"`
+	Certs []FeedRef  `json:"certs"` // CA and signer certificates (DER), anchors never
+	CRLs  []FeedCRL  `json:"crls"`  // the newest CRL (DER) of each CA
+	Lists []FeedList `json:"lists"` // status lists (COSE_Sign1)
+}
+
+// FeedEpoch names one continuous history of a hub's trust feed.
+type FeedEpoch struct {
+	Hub        string `json:"hub"` // the hub's random id
+	Generation uint64 `json:"generation"`
+}
+
+// FeedRef names a feed object.
+type FeedRef struct {
+	Digest string `json:"digest"` // hex SM3 of the object's bytes
+	Size   int64  `json:"size"`
+}
+
+// FeedCRL is the newest CRL of one CA.
+type FeedCRL struct {
+	CA string `json:"ca"` // hex SM3 of the CA certificate's DER
+	FeedRef
+}
+
+// FeedList is one status list: its latest full list and the deltas
+// published after it, each based on the one before (the first on Full).
+type FeedList struct {
+	List   string      `json:"list"`   // hex SM3 of the CA certificate's DER, "/", issuer code
+	CA     string      `json:"ca"`     // hex SM3 of the CA certificate's DER
+	Issuer string      `json:"issuer"` // 6-digit authority code
+	Full   FeedFull    `json:"full"`
+	Deltas []FeedDelta `json:"deltas"`
+}
+
+// FeedFull is a full status list.
+type FeedFull struct {
+	Seq uint64 `json:"seq"`
+	FeedRef
+}
+
+// FeedDelta is a status-list delta from Base to Seq.
+type FeedDelta struct {
+	Seq  uint64 `json:"seq"`
+	Base uint64 `json:"base"`
+	FeedRef
+}
+
+// MaxManifest bounds a manifest's JSON (a national set is well under 2 MB).
+const MaxManifest = 64 << 20
 
 // RecordView is a record as supervisors see it.
 type RecordView struct {

@@ -4,7 +4,8 @@
 // and runs the sync with the hub (SyncService). It has no fyne code and does
 // not import package ui, whose interfaces its types satisfy
 // (*trust.Store: ui.TrustInfo, *records.Store: ui.RecordStore,
-// *SyncService: ui.Sync and ui.Hub).
+// *SyncService: ui.Sync, ui.Hub and, for the online confirmation of
+// verdicts, verify.StatusChecker).
 //
 // Outside demo mode the record store is locked until an officer signs in:
 // Unlock opens it with the officer's PIN slot (records.OfficerPIN), and
@@ -146,6 +147,10 @@ func (t *Terminal) Close() error {
 	var errs []error
 	if t.Sync != nil {
 		t.Sync.Stop()
+	}
+	if t.Trust != nil {
+		errs = append(errs, t.Trust.Close()) // waits for a background merge
+		t.Trust = nil
 	}
 	if t.DB != nil {
 		errs = append(errs, t.DB.Close())

@@ -1,11 +1,12 @@
 // Command corpusgen writes a deterministic corpus of synthetic camera frames
 // of RTC1 QR codes for the scan benchmark: one PNG per frame (JPEG for the
-// jpeg condition, whose artefacts are the point) and manifest.json listing
-// file, condition, size, expected text and drawn parameters.
+// families whose artefacts are the point) and manifest.json listing file,
+// family, group (classic or hard), size, expected text, QR version, drawn
+// parameters and, for the hard families, the readability oracle's verdict.
 //
 // Usage:
 //
-//	go run ./internal/scan/internal/corpusgen -out DIR [-seed N] [-per N] [-sizes 640x480,1280x720] [-conds blur,noise]
+//	go run ./internal/scan/internal/corpusgen -out DIR [-seed N] [-per N] [-sizes 640x480,1280x720] [-conds all|classic|hard|blur,curved,...]
 package main
 
 import (
@@ -31,6 +32,13 @@ type Entry struct {
 	Text      string `json:"text"`
 	Version   int    `json:"version"`
 	Params    string `json:"params"`
+	// Group is "classic" or "hard" (scene.Hard).
+	Group string `json:"group"`
+	// Load is the oracle's error-correction load under the true geometry
+	// (hard families; see scene.Oracle), Finders the finder patterns it
+	// found legible.
+	Load    float64 `json:"load,omitempty"`
+	Finders int     `json:"finders,omitempty"`
 }
 
 func main() {
@@ -38,7 +46,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "corpus seed")
 	per := flag.Int("per", 10, "frames per condition and size")
 	sizes := flag.String("sizes", "640x480,1280x720,1920x1080", "comma-separated frame sizes")
-	conds := flag.String("conds", "all", "comma-separated conditions, or all ("+scene.Describe()+")")
+	conds := flag.String("conds", "all", "comma-separated families, or all, classic, hard ("+scene.Describe()+")")
 	sample := flag.Bool("sample", true, "use the worked-example text for the first frame of each condition and size")
 	flag.Parse()
 	if *out == "" {
@@ -60,9 +68,15 @@ func run(out string, seed uint64, per int, sizesFlag, condsFlag string, sample b
 		}
 		sizes = append(sizes, sz)
 	}
-	conds := scene.Conditions
-	if condsFlag != "all" {
-		conds = nil
+	var conds []scene.Condition
+	switch condsFlag {
+	case "all":
+		conds = scene.All
+	case "classic":
+		conds = scene.Conditions
+	case "hard":
+		conds = scene.Hard
+	default:
 		for _, c := range strings.Split(condsFlag, ",") {
 			conds = append(conds, scene.Condition(strings.TrimSpace(c)))
 		}
@@ -72,6 +86,8 @@ func run(out string, seed uint64, per int, sizesFlag, condsFlag string, sample b
 	}
 	specs := scene.Specs(seed, per, sizes, conds)
 	for i := range specs {
+		// The first frame of each family and size (Specs lists them in
+		// runs of per) shows the worked example.
 		if sample && i%per == 0 {
 			specs[i].Text = scene.Sample
 		}
@@ -135,5 +151,9 @@ func write(out string, sp scene.Spec) (Entry, error) {
 			return Entry{}, err
 		}
 	}
-	return Entry{File: name, Condition: string(sp.Condition), Size: sp.Size.String(), Text: f.Text, Version: f.Version, Params: f.Params}, nil
+	e := Entry{File: name, Condition: string(sp.Condition), Size: sp.Size.String(), Text: f.Text, Version: f.Version, Params: f.Params, Group: "classic"}
+	if sp.Condition.IsHard() {
+		e.Group, e.Load, e.Finders = "hard", f.Oracle.Load, f.Oracle.Legible()
+	}
+	return e, nil
 }

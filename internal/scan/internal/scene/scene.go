@@ -84,13 +84,29 @@ type Frame struct {
 	Corners [4][2]float64
 	// Dim is the main symbol's size in modules.
 	Dim int
+	// Mirrored reports a code seen mirrored (the glass family).
+	Mirrored bool
+	// Oracle is the readability proof of a hard-family frame (see Check);
+	// zero for the classic families.
+	Oracle Oracle
+	// Redraws counts the parameter draws the oracle rejected before this
+	// frame (hard families).
+	Redraws int
 
-	fwd homography
+	fwd      homography
+	cam      *camera // the true geometry of a hard-family frame, else nil
+	bits     *gozxing.BitMatrix
+	ecc      decoder.ErrorCorrectionLevel
+	inverted bool
 }
 
 // ModuleToImage maps module coordinates of the main symbol to image
 // coordinates (ground truth for tests).
 func (f *Frame) ModuleToImage(u, v float64) (float64, float64) {
+	if f.cam != nil {
+		x, y, _ := f.cam.project(u, v)
+		return x, y
+	}
 	x, y, _ := f.fwd.apply(u, v)
 	return x, y
 }
@@ -98,12 +114,16 @@ func (f *Frame) ModuleToImage(u, v float64) (float64, float64) {
 // ErrBadSpec reports a Spec that cannot be rendered.
 var ErrBadSpec = errors.New("scene: bad spec")
 
-// Specs returns perCondition specs for every condition and size, with seeds
-// derived from seed, so a corpus is reproducible from one number.
+// Specs returns perCondition specs for every condition and size the
+// condition fits (Condition.Fits), with seeds derived from seed, so a
+// corpus is reproducible from one number.
 func Specs(seed uint64, perCondition int, sizes []Size, conds []Condition) []Spec {
 	var out []Spec
 	for _, c := range conds {
 		for _, sz := range sizes {
+			if !c.Fits(sz) {
+				continue
+			}
 			for i := range perCondition {
 				h := fnv.New64a()
 				fmt.Fprintf(h, "%d/%s/%s/%d", seed, c, sz, i)
@@ -238,13 +258,22 @@ func Render(spec Spec) (*Frame, error) {
 		return nil, fmt.Errorf("%w: size %s", ErrBadSpec, spec.Size)
 	}
 	known := false
-	for _, c := range Conditions {
+	for _, c := range All {
 		known = known || c == spec.Condition
 	}
 	if !known {
 		return nil, fmt.Errorf("%w: unknown condition %q", ErrBadSpec, spec.Condition)
 	}
+	if !spec.Condition.Fits(spec.Size) {
+		return nil, fmt.Errorf("%w: %s frames need 1280x720 or more, not %s", ErrBadSpec, spec.Condition, spec.Size)
+	}
 	r := rand.New(rand.NewPCG(spec.Seed, 0x5eed0fca3e5a11))
+	if spec.Condition.IsHard() {
+		if spec.Decoy != "" {
+			return nil, fmt.Errorf("%w: no decoy in the %s family", ErrBadSpec, spec.Condition)
+		}
+		return renderHard(spec, r)
+	}
 	text := spec.Text
 	if text == "" {
 		text = RandomPayload(r)
@@ -305,7 +334,8 @@ func Render(spec Spec) (*Frame, error) {
 		lum = motion(lum, W, H, p.motionLen, p.motionAngle)
 	}
 	img := colourise(r, lum, W, H, p, codes[0])
-	f := &Frame{Spec: spec, Text: text, Image: img, Version: codes[0].version, Dim: codes[0].dim}
+	f := &Frame{Spec: spec, Text: text, Image: img, Version: codes[0].version, Dim: codes[0].dim,
+		bits: main, ecc: decoder.ErrorCorrectionLevel_M, inverted: p.inverted}
 	f.fwd, _ = codes[0].inv.inverse()
 	d := float64(codes[0].dim)
 	for i, c := range [4][2]float64{{0, 0}, {d, 0}, {d, d}, {0, d}} {
@@ -636,11 +666,10 @@ func colourise(r *rand.Rand, lum []float64, W, H int, p params, screen *placemen
 	return img
 }
 
-// Describe lists the condition families with their degradations, for
-// reports.
+// Describe lists the condition families, for usage texts.
 func Describe() string {
 	var b strings.Builder
-	for _, c := range Conditions {
+	for _, c := range All {
 		fmt.Fprintf(&b, "%s ", c)
 	}
 	return strings.TrimSpace(b.String())

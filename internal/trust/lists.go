@@ -1,0 +1,124 @@
+package trust
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/trust/statusfile"
+)
+
+func importList(idx *index, w *writes, pl parsedList) {
+	r, l := pl.res, pl.list
+	if !pl.sig.AlgOK {
+		r.Err = fmt.Errorf("%w: alg %v", ErrStatusList, pl.sig.Alg)
+		return
+	}
+	at := time.Unix(l.ThisUpdate, 0)
+	var ca *Cert
+	lastErr := fmt.Errorf("%w: kid %x", ErrUnknownIssuer, pl.sig.KID)
+	for _, signer := range idx.byKID[[credential.KIDSize]byte(pl.sig.KID)] {
+		ch, err := idx.usableChain(signer, at)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		ok, err := signer.Pub.Verify(pl.sig.SigStructure(), pl.sig.Signature)
+		if err != nil || !ok {
+			lastErr = ErrBadSignature
+			continue
+		}
+		if !Covers(ch.IssuingCA().Prefix, l.Issuer) {
+			lastErr = fmt.Errorf("%w: list for %s signed under %s", ErrJurisdiction, l.Issuer, ch.IssuingCA().Prefix)
+			continue
+		}
+		ca = ch.IssuingCA()
+		break
+	}
+	if ca == nil {
+		r.Err = lastErr
+		return
+	}
+	key := listKey{ca.Hash, l.Issuer}
+	cur := idx.lists[key]
+	r.List = &ListInfoRef{Ref: ListRef{CA: ca.Hash, Issuer: l.Issuer}, Sequence: l.Sequence, Base: l.Base}
+	switch {
+	case cur != nil && cur.Damaged:
+		// The stored entries were lost to damage: only a full list at or
+		// above the stored sequence replaces them (never a rollback).
+		if !l.Full() {
+			r.Err = fmt.Errorf("%w: base %d, stored list %d is damaged and needs its full list", ErrDeltaBase, l.Base, cur.Sequence)
+			return
+		}
+		if l.Sequence < cur.Sequence {
+			r.Err = fmt.Errorf("%w: %d, stored %d", ErrRollback, l.Sequence, cur.Sequence)
+			return
+		}
+	case cur != nil && cur.appliedBefore(HashOf(pl.res.Block.Bytes)):
+		r.Outcome = Unchanged
+		return
+	case cur != nil && l.Sequence <= cur.Sequence:
+		r.Err = fmt.Errorf("%w: %d, stored %d", ErrRollback, l.Sequence, cur.Sequence)
+		return
+	case !l.Full() && (cur == nil || cur.Sequence != l.Base):
+		stored := "none"
+		if cur != nil {
+			stored = fmt.Sprint(cur.Sequence)
+		}
+		r.Err = fmt.Errorf("%w: base %d, stored %s", ErrDeltaBase, l.Base, stored)
+		return
+	}
+	digest := HashOf(pl.res.Block.Bytes)
+	var applied [][]byte
+	if !l.Full() && cur != nil {
+		applied = append(slices.Clone(cur.applied), slices.Clone(cur.Digest[:]))
+		if len(applied) > maxApplied {
+			applied = applied[len(applied)-maxApplied:]
+		}
+	}
+	if err := w.list(key, l); err != nil {
+		r.Err = err
+		return
+	}
+	idx.lists[key] = &ListInfo{CA: ca, Issuer: l.Issuer, Sequence: l.Sequence, ThisUpdate: at, NextUpdate: time.Unix(l.NextUpdate, 0), Digest: digest, applied: applied}
+	r.Outcome = Stored
+}
+
+// writes collects what one Import changes. Status-list entries go to the
+// trust files' transaction at once (streamed to disk, committed or dropped
+// with the whole import); certificates, CRLs and list headers are in the
+// index that the commit writes as metadata.
+type writes struct {
+	tx       *statusfile.Tx
+	changed  bool
+	err      error     // a storage failure: the whole import fails
+	replaced []listKey // lists a full list replaced (damage repaired)
+}
+
+func (w *writes) empty() bool { return !w.changed }
+
+// list writes the entries of a verified list: a full list replaces the
+// stored state of key, a delta is applied on top of it.
+func (w *writes) list(key listKey, l *credential.StatusList) error {
+	var err error
+	if l.Full() {
+		w.replaced = append(w.replaced, key)
+		es := l.Entries
+		err = w.tx.Replace(key.file(), func(yield func(statusfile.Entry, error) bool) {
+			for _, e := range es {
+				if !yield(statusfile.Entry{IDHash: e.IDHash, Status: uint8(e.Status), Since: e.Since}, nil) {
+					return
+				}
+			}
+		})
+	} else {
+		err = w.tx.Append(key.file(), fileEntries(l.Entries))
+	}
+	if err != nil {
+		w.err = fmt.Errorf("trust: store status list %s #%d: %w", l.Issuer, l.Sequence, err)
+		return w.err
+	}
+	w.changed = true
+	return nil
+}

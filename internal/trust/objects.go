@@ -1,0 +1,207 @@
+package trust
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/trust/statusfile"
+)
+
+// ListRef names a stored status list: the CA it is stored under (RTC1
+// section 5: the CA that issued the list's signer) and the issuer code.
+type ListRef struct {
+	CA     Hash
+	Issuer string
+}
+
+// String is hex(CA) + "/" + issuer, the list's name in the hub's manifest.
+func (r ListRef) String() string { return r.CA.String() + "/" + r.Issuer }
+
+// ListInfoRef says where a verified status-list block belongs and its
+// sequence numbers (Base 0: a full list).
+type ListInfoRef struct {
+	Ref      ListRef
+	Sequence uint64
+	Base     uint64
+}
+
+// Holdings is what the store holds, for deciding what to fetch: every
+// stored certificate (anchors included), the digest of each CA's stored
+// CRL, and the state of each status list.
+type Holdings struct {
+	Certs map[Hash]bool
+	CRLs  map[Hash]Hash // CA certificate hash → SM3 of its stored CRL's DER
+	Lists map[ListRef]ListHolding
+}
+
+// ListHolding is the state of one stored status list.
+type ListHolding struct {
+	Sequence uint64
+	Digest   Hash // SM3 of the COSE bytes of the last list applied
+}
+
+// Holdings returns what the store holds now.
+func (s *Store) Holdings() Holdings {
+	idx := s.snapshot()
+	h := Holdings{Certs: map[Hash]bool{}, CRLs: map[Hash]Hash{}, Lists: map[ListRef]ListHolding{}}
+	for k := range idx.certs {
+		h.Certs[k] = true
+	}
+	for k, c := range idx.crls {
+		h.CRLs[k] = HashOf(c.DER)
+	}
+	for k, l := range idx.lists {
+		if l.Damaged || s.isDamaged(k) {
+			continue // not held: fetch its full list again
+		}
+		h.Lists[ListRef{CA: k.ca, Issuer: k.issuer}] = ListHolding{Sequence: l.Sequence, Digest: l.Digest}
+	}
+	return h
+}
+
+// Object is one trust object received on its own (a CERTIFICATE's DER, an
+// X509 CRL's DER or an RTC STATUS LIST's COSE bytes), loaded on demand so
+// a large set need not be in memory at once.
+type Object struct {
+	Type   string // BlockCertificate, BlockCRL or BlockStatusList
+	Digest Hash   // SM3 of the bytes, as announced
+	Load   func() ([]byte, error)
+	// Issuer and Sequence, for a status list, are what the sender says the
+	// list is. They only order the import (when every list has them, each
+	// list is loaded once instead of twice); the list's own signed payload
+	// decides everything else.
+	Issuer   string
+	Sequence uint64
+}
+
+// ImportObjects imports objs with the rules of Import — certificates first,
+// then CRLs, then the status lists of each issuer in ascending sequence —
+// in one transaction, with at most one status list in memory at a time.
+// Each object is reported at its position in objs; the reports of status
+// lists do not keep the list's bytes (Block.Bytes is nil). An object whose
+// bytes do not match its Digest is reported Skipped with ErrDigest and
+// never applied. It returns an error only when nothing could be stored (a
+// storage failure, or an object that could not be loaded).
+func (s *Store) ImportObjects(ctx context.Context, objs []Object) (*Report, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var rep *Report
+	var replaced []listKey
+	err := s.update(ctx, func(idx *index, tx *statusfile.Tx) (bool, error) {
+		rep = &Report{Blocks: make([]BlockResult, len(objs))}
+		w := &writes{tx: tx}
+		var small []Block
+		var smallAt []int
+		type listObj struct {
+			i        int
+			issuer   string
+			sequence uint64
+		}
+		var lists []listObj
+		hinted := true
+		for i, o := range objs {
+			rep.Blocks[i] = BlockResult{Block: Block{Index: i + 1, Type: o.Type}}
+			switch o.Type {
+			case BlockCertificate, BlockCRL:
+				b, err := loadObject(o)
+				if err != nil {
+					return false, err
+				}
+				blk := Block{Index: i + 1, Type: o.Type, Bytes: b}
+				if HashOf(b) != o.Digest {
+					blk.Bytes, blk.Err = nil, fmt.Errorf("%w: object %s", ErrDigest, o.Digest)
+				}
+				small = append(small, blk)
+				smallAt = append(smallAt, i)
+			case BlockStatusList:
+				lists = append(lists, listObj{i: i, issuer: o.Issuer, sequence: o.Sequence})
+				hinted = hinted && o.Issuer != "" && o.Sequence > 0
+			default:
+				rep.Blocks[i].Err = fmt.Errorf("%w: %q", ErrUnknownBlockType, o.Type)
+			}
+		}
+		sub := &Report{Blocks: make([]BlockResult, len(small))}
+		s.importInto(idx, w, sub, small)
+		for j, r := range sub.Blocks {
+			r.Block.Index = smallAt[j] + 1
+			rep.Blocks[smallAt[j]] = r
+		}
+		if w.err != nil {
+			return false, w.err
+		}
+		// Order the lists: by the senders' hints, or by a first pass that
+		// parses each list once for its issuer and sequence.
+		if !hinted {
+			for k := range lists {
+				b, err := loadObject(objs[lists[k].i])
+				if err != nil {
+					return false, err
+				}
+				if _, l, err := credential.ParseStatusList(b); err == nil {
+					lists[k].issuer, lists[k].sequence = l.Issuer, l.Sequence
+				}
+			}
+		}
+		slices.SortStableFunc(lists, func(a, b listObj) int {
+			if c := cmpString(a.issuer, b.issuer); c != 0 {
+				return c
+			}
+			return cmpUint(a.sequence, b.sequence)
+		})
+		for _, lo := range lists {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+			o := objs[lo.i]
+			r := &rep.Blocks[lo.i]
+			b, err := loadObject(o)
+			if err != nil {
+				return false, err
+			}
+			if HashOf(b) != o.Digest {
+				r.Err = fmt.Errorf("%w: object %s", ErrDigest, o.Digest)
+				continue
+			}
+			r.Block.Bytes = b
+			sig, l, err := credential.ParseStatusList(b)
+			if err != nil {
+				r.Err = fmt.Errorf("%w: %v", ErrStatusList, err)
+			} else {
+				r.Label = fmt.Sprintf("status list %s #%d", l.Issuer, l.Sequence)
+				importList(idx, w, parsedList{res: r, sig: sig, list: l})
+			}
+			r.Block.Bytes = nil
+			if w.err != nil {
+				return false, w.err
+			}
+		}
+		replaced = w.replaced
+		return w.changed, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("trust: import objects: %w", err)
+	}
+	s.clearDamaged(replaced)
+	return rep, nil
+}
+
+func loadObject(o Object) ([]byte, error) {
+	b, err := o.Load()
+	if err != nil {
+		return nil, fmt.Errorf("trust: load object %s: %w", o.Digest, err)
+	}
+	return b, nil
+}
+
+// IncomingDir is a directory beside the store's files for partial
+// downloads; it is created on demand.
+func (s *Store) IncomingDir() string {
+	d := filepath.Join(s.dir, "incoming")
+	_ = os.MkdirAll(d, 0o700)
+	return d
+}

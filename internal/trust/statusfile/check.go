@@ -1,0 +1,156 @@
+package statusfile
+
+import (
+	"context"
+	"errors"
+	"os"
+)
+
+// Check verifies every file of the current generation in full (every
+// leaf and digest node by SM3) and the structure of every run (bucket
+// tables, order, statuses). It returns the lists whose files are damaged,
+// in key order; the error wraps ErrDamaged when the manifest or the meta
+// blob is damaged (then no list can be trusted: Reset), and reports I/O
+// problems otherwise.
+func (s *Store) Check(ctx context.Context) ([]Key, error) {
+	g, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	defer s.release(g)
+	m := g.man
+	bad := map[uint64]bool{}
+	readers := map[uint64]*vfile{}
+	defer func() {
+		for _, vf := range readers {
+			vf.close()
+		}
+	}()
+	buf := make([]byte, 1<<20+2<<maxLeafShift)
+	for id, fi := range m.files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		vf, err := openVFile(s.dir, fi, false)
+		if err == nil {
+			err = vf.verifyAll(buf)
+			if err != nil {
+				vf.close()
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, ErrDamaged) {
+				return nil, err
+			}
+			if fi.kind == kindMeta {
+				return nil, err
+			}
+			bad[id] = true
+			continue
+		}
+		readers[id] = vf
+	}
+	var out []Key
+	for _, k := range m.keys {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for _, r := range k.runs {
+			if bad[r.file] || walkRun(readers[r.file], k.key, r) != nil {
+				out = append(out, k.key)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func walkRun(vf *vfile, k Key, r runRef) error {
+	c, err := newCursor(vf, k, r)
+	if err != nil {
+		return err
+	}
+	for {
+		if err := c.next(); err != nil {
+			return err
+		}
+		if !c.ok {
+			return nil
+		}
+	}
+}
+
+// Stats describes the current generation.
+type Stats struct {
+	Files    int   // data files (bases, overlay segments, meta)
+	Bytes    int64 // their sizes plus the manifest's
+	Entries  int64 // stored records, over all runs
+	Overlays int   // overlay segment files (merged away by Compact)
+}
+
+// Stats returns figures about the current generation (zero if it cannot
+// be read).
+func (s *Store) Stats() Stats {
+	g, err := s.current()
+	if err != nil {
+		return Stats{}
+	}
+	defer s.release(g)
+	var st Stats
+	for _, fi := range g.man.files {
+		st.Files++
+		st.Bytes += fi.size
+		if fi.kind == kindSegment {
+			st.Overlays++
+		}
+	}
+	if fi, err := os.Stat(s.path(manifestName)); err == nil {
+		st.Bytes += fi.Size()
+	}
+	for _, k := range g.man.keys {
+		for _, r := range k.runs {
+			st.Entries += r.n
+		}
+	}
+	return st
+}
+
+// Thresholds of NeedsCompaction.
+const (
+	maxOverlays      = 4  // overlay segment files
+	overlayShareDiv  = 20 // overlay records above 1/20 of base records
+	maxRunsPerKeyCap = 5  // runs a lookup of one list reads
+)
+
+// NeedsCompaction reports whether Compact is worth running: four or more
+// overlay files, a list with five runs or more, or overlays holding more
+// than 5 % of the records.
+func (s *Store) NeedsCompaction() bool {
+	g, err := s.current()
+	if err != nil {
+		return false
+	}
+	defer s.release(g)
+	m := g.man
+	segs := 0
+	for _, fi := range m.files {
+		if fi.kind == kindSegment {
+			segs++
+		}
+	}
+	var base, over int64
+	for i := range m.keys {
+		k := &m.keys[i]
+		if len(k.runs) >= maxRunsPerKeyCap {
+			return true
+		}
+		for _, r := range k.runs {
+			if m.files[r.file].kind == kindSegment {
+				over += r.n
+			} else {
+				base += r.n
+			}
+		}
+	}
+	return segs >= maxOverlays || over*overlayShareDiv > base
+}

@@ -1,0 +1,105 @@
+package statusfile
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// TestReadersDuringUpdateAndCompact: goroutines of this store and of a
+// second store on the same directory (another process) look up while
+// Updates and Compacts run; every View must be exactly one generation.
+// Run with -race.
+func TestReadersDuringUpdateAndCompact(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	other := openStore(t, dir)
+	const ops = 12
+	models := []*model{newModel()}
+	for n := 1; n <= ops; n++ {
+		m := models[n-1].clone()
+		workOp(n, 10, nil, m)
+		models = append(models, m)
+	}
+	var done atomic.Bool
+	var views atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 4; i++ {
+		st := s
+		if i%2 == 1 {
+			st = other
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !done.Load() {
+				v, err := st.View(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				n := metaCount(v.Meta())
+				err = compareViewN(v, models[n], []int64{0, 500, 1000}, 40)
+				v.Release()
+				if err != nil {
+					errs <- err
+					return
+				}
+				views.Add(1)
+			}
+		}()
+	}
+	for n := 1; n <= ops; n++ {
+		if err := s.Update(ctx, func(tx *Tx) error { return workOp(n, 10, tx, newModel()) }); err != nil {
+			t.Fatal(err)
+		}
+		if n%3 == 0 {
+			if err := s.Compact(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	done.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	compareStore(t, other, models[ops], []int64{0, 500, 1000})
+	t.Logf("%d views checked", views.Load())
+}
+
+// TestWritersSerialised: Updates from two stores (two processes) and
+// several goroutines all commit, none lost.
+func TestWritersSerialised(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	stores := []*Store{openStore(t, dir), openStore(t, dir)}
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				err := stores[i%2].Update(ctx, func(tx *Tx) error {
+					return tx.Append(testKey(0), []Entry{{IDHash: hashN(i*100 + j), Status: 1, Since: 1}})
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	v, err := stores[1].View(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Release()
+	if v.Count(testKey(0)) != 30 || v.Generation() != 30 {
+		t.Fatalf("count %d generation %d, want 30 and 30", v.Count(testKey(0)), v.Generation())
+	}
+}

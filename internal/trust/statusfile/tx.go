@@ -1,0 +1,447 @@
+package statusfile
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"maps"
+	"math"
+	"os"
+	"slices"
+)
+
+// Tx is one Update's view of the store: changes are collected and become
+// visible together when the Update function returns nil. A Tx is not safe
+// for concurrent use and must not be used after the function returns.
+type Tx struct {
+	s       *Store
+	ctx     context.Context
+	old     *manifest
+	oldMeta []byte
+	files   map[uint64]fileInfo // the old generation's and the new files
+	keys    map[Key]*keyRec
+	pending map[Key][]Entry // deltas of this Tx, in apply order
+	meta    []byte
+	metaSet bool
+	changed bool
+	nextID  uint64
+	created []uint64
+	done    bool
+	b       *builder
+	rd      *priorReader
+}
+
+// Update runs fn with the writer lock held (one writer at a time across
+// goroutines and processes; it waits until ctx ends, then ErrLocked) and
+// commits what fn did when it returns nil. On any error nothing becomes
+// visible and the files written so far are removed. Readers are never
+// blocked. A full disk gives an error wrapping ErrFull. A damaged manifest
+// gives ErrDamaged: use Reset.
+func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	unlockW, err := s.lockWriter(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlockW()
+	old, _, _, err := s.readManifest()
+	if err != nil {
+		return err
+	}
+	s.gc(old)
+	tx := &Tx{s: s, ctx: ctx, old: old, files: maps.Clone(old.files), keys: make(map[Key]*keyRec, len(old.keys)),
+		pending: map[Key][]Entry{}, nextID: old.nextID, rd: newPriorReader(s.dir)}
+	defer tx.rd.close()
+	// A damaged meta leaves Meta nil; only a Tx that calls SetMeta commits.
+	var metaErr error
+	tx.oldMeta, metaErr = s.loadMeta(old)
+	for _, k := range old.keys {
+		kc := k
+		kc.runs = slices.Clone(k.runs)
+		tx.keys[k.key] = &kc
+	}
+	err = fn(tx)
+	tx.done = true
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil && tx.changed && metaErr != nil && !tx.metaSet {
+		err = metaErr
+	}
+	if err == nil && tx.changed {
+		err = tx.commit()
+	}
+	if err != nil {
+		for _, id := range tx.created {
+			os.Remove(s.path(fileName(id)))
+		}
+		return err
+	}
+	return nil
+}
+
+func (tx *Tx) check(k Key) error {
+	if tx.done {
+		return ErrTxDone
+	}
+	if len(k.Issuer) > MaxIssuerLen {
+		return fmt.Errorf("%w: issuer of %d bytes", ErrBadKey, len(k.Issuer))
+	}
+	return nil
+}
+
+func (tx *Tx) newID() uint64 {
+	id := tx.nextID
+	tx.nextID++
+	tx.created = append(tx.created, id)
+	return id
+}
+
+// Meta returns the meta blob as this Tx will commit it (the committed one
+// until SetMeta). The caller must not modify it.
+func (tx *Tx) Meta() []byte {
+	if tx.metaSet {
+		return tx.meta
+	}
+	return tx.oldMeta
+}
+
+// SetMeta replaces the meta blob committed with this Tx (copied).
+func (tx *Tx) SetMeta(b []byte) {
+	if tx.done {
+		return
+	}
+	tx.meta, tx.metaSet, tx.changed = bytes.Clone(b), true, true
+}
+
+// Drop removes list k.
+func (tx *Tx) Drop(k Key) {
+	if tx.done {
+		return
+	}
+	if _, ok := tx.keys[k]; ok {
+		delete(tx.keys, k)
+		delete(tx.pending, k)
+		tx.changed = true
+	}
+}
+
+// Replace makes entries (a full list, in any order; apply order is the
+// sequence's order) the whole state of k. The entries are streamed into a
+// new file; only this list is held in memory (25 bytes an entry). An error
+// from the sequence is returned as is; the Tx stays usable.
+func (tx *Tx) Replace(k Key, entries iter.Seq2[Entry, error]) error {
+	if err := tx.check(k); err != nil {
+		return err
+	}
+	if tx.b == nil {
+		tx.b = &builder{}
+	}
+	b := tx.b
+	defer b.reset()
+	var i int64
+	for e, err := range entries {
+		if err != nil {
+			return err
+		}
+		if e.Status > 2 {
+			return fmt.Errorf("%w: entry %d has status %d", ErrBadEntry, i, e.Status)
+		}
+		if i >= math.MaxInt32 {
+			return fmt.Errorf("%w: more than %d entries in one list", ErrBadEntry, math.MaxInt32)
+		}
+		b.add(&e)
+		i++
+		if i&0xffff == 0 {
+			if err := tx.ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	n := b.prepare()
+	kr := &keyRec{key: k, count: b.count}
+	if n > 0 {
+		id := tx.newID()
+		w, err := createFile(tx.s.dir, id)
+		if err != nil {
+			return err
+		}
+		ri := b.write(w, n, keyTag(k))
+		fi, err := w.finish(kindBase)
+		if err != nil {
+			return err
+		}
+		tx.files[id] = fi
+		kr.runs = []runRef{{file: id, off: ri.off, n: ri.n}}
+	}
+	tx.keys[k] = kr
+	delete(tx.pending, k)
+	tx.changed = true
+	return nil
+}
+
+// Append applies a delta to k: entries in apply order, after everything
+// applied before. A key without a list gets one made of the delta. The
+// entries are copied; they are written when the Update commits, in one
+// file for every key the Tx appends to.
+func (tx *Tx) Append(k Key, entries []Entry) error {
+	if err := tx.check(k); err != nil {
+		return err
+	}
+	for i, e := range entries {
+		if e.Status > 2 {
+			return fmt.Errorf("%w: entry %d has status %d", ErrBadEntry, i, e.Status)
+		}
+	}
+	if len(tx.pending[k])+len(entries) >= math.MaxInt32 {
+		return fmt.Errorf("%w: delta too large", ErrBadEntry)
+	}
+	if tx.keys[k] == nil {
+		tx.keys[k] = &keyRec{key: k}
+	}
+	tx.pending[k] = append(tx.pending[k], entries...)
+	tx.changed = true
+	return nil
+}
+
+func (tx *Tx) commit() error {
+	nm := &manifest{meta: tx.old.meta, files: tx.files}
+	if len(tx.pending) > 0 {
+		if err := tx.writeSegment(nm); err != nil {
+			return err
+		}
+	}
+	meta := tx.oldMeta
+	if tx.metaSet {
+		meta = tx.meta
+		switch {
+		case len(tx.meta) == 0:
+			nm.meta = 0
+		case tx.old.meta != 0 && bytes.Equal(tx.meta, tx.oldMeta):
+		default:
+			id := tx.newID()
+			w, err := createFile(tx.s.dir, id)
+			if err != nil {
+				return err
+			}
+			w.write(tx.meta)
+			fi, err := w.finish(kindMeta)
+			if err != nil {
+				return err
+			}
+			nm.files[id] = fi
+			nm.meta = id
+		}
+	}
+	nm.keys = make([]keyRec, 0, len(tx.keys))
+	for _, kr := range tx.keys {
+		nm.keys = append(nm.keys, *kr)
+	}
+	slices.SortFunc(nm.keys, func(a, b keyRec) int { return compareKeys(a.key, b.key) })
+	nm.nextID = tx.nextID
+	if err := tx.s.commitLocked(tx.old, nm, meta); err != nil {
+		return err
+	}
+	// Files this Tx wrote and then superseded (a list replaced twice).
+	ref := nm.referenced()
+	for _, id := range tx.created {
+		if !ref[id] {
+			os.Remove(tx.s.path(fileName(id)))
+		}
+	}
+	tx.created = nil
+	return nil
+}
+
+// writeSegment writes one file with a run for every key with a delta.
+func (tx *Tx) writeSegment(nm *manifest) error {
+	keys := slices.SortedFunc(maps.Keys(tx.pending), compareKeys)
+	id := tx.newID()
+	w, err := createFile(tx.s.dir, id)
+	if err != nil {
+		return err
+	}
+	wrote := false
+	for _, k := range keys {
+		if err := tx.ctx.Err(); err != nil {
+			w.abort()
+			return err
+		}
+		kr := tx.keys[k]
+		ri, count, err := tx.deltaRun(w, kr, tx.pending[k])
+		if err != nil {
+			w.abort()
+			return err
+		}
+		kr.count = count
+		if ri != nil {
+			kr.runs = append(kr.runs, runRef{file: id, off: ri.off, n: ri.n})
+			wrote = true
+		}
+	}
+	if !wrote {
+		w.abort()
+		return nil
+	}
+	fi, err := w.finish(kindSegment)
+	if err != nil {
+		return err
+	}
+	nm.files[id] = fi
+	return nil
+}
+
+// deltaRun compacts one key's delta and writes it as a run. Entries made
+// dead by later ones in the delta go; leading status-0 entries of an
+// idHash the list never had go too. The count is updated from the latest
+// entry each idHash had before.
+func (tx *Tx) deltaRun(w *fileWriter, kr *keyRec, entries []Entry) (*runInfo, int64, error) {
+	recs := make([]rec, len(entries))
+	for i := range entries {
+		recs[i] = recOf(&entries[i].IDHash, entries[i].Status, entries[i].Since, uint32(i))
+	}
+	slices.SortFunc(recs, cmpRec)
+	count := kr.count
+	out := recs[:0]
+	minS, maxS := int64(math.MaxInt64), int64(math.MinInt64)
+	for a := 0; a < len(recs); {
+		z := a + 1
+		for z < len(recs) && recs[z].hi == recs[a].hi && recs[z].lo == recs[a].lo {
+			z++
+		}
+		h := recs[a].hash()
+		exists, pst, err := tx.rd.latest(kr, &h, tx.files)
+		if err != nil {
+			return nil, 0, &KeyError{Key: kr.key, Err: err}
+		}
+		if exists && pst != 0 {
+			count--
+		}
+		if recs[z-1].st != 0 {
+			count++
+		}
+		for _, e := range compactGroup(recs[a:z], !exists) {
+			minS, maxS = min(minS, e.since), max(maxS, e.since)
+			out = append(out, e)
+		}
+		a = z
+	}
+	if len(out) == 0 {
+		return nil, count, nil
+	}
+	n := int64(len(out))
+	bb, s, tw := runParams(n, minS, maxS)
+	counts := make([]uint32, max(1, 1<<bb))
+	for i := range out {
+		counts[bucketOf(out[i].hi, bb)]++
+	}
+	rw := startRun(w, n, bb, s, tw, minS, keyTag(kr.key), counts)
+	for i := range out {
+		h := out[i].hash()
+		rw.add(&h, out[i].st, out[i].since)
+	}
+	return rw.finish(), count, nil
+}
+
+// priorReader answers "latest entry applied so far" for a writer, with
+// pread (no mapping, so the writer's memory stays small). Run headers and
+// bucket tables are verified; records of large runs are read without
+// verification: a damaged record can only make a count wrong, never a
+// lookup (Lookup, Compact and Check verify everything they use).
+type priorReader struct {
+	dir   string
+	files map[uint64]*vfile
+	runs  map[runRef]*priorRun
+	buf   []byte
+}
+
+type priorRun struct {
+	vf    *vfile
+	ri    *runInfo
+	table []byte
+	recs  []byte // the whole records area of a small run
+}
+
+const smallRun = 256 << 10
+
+func newPriorReader(dir string) *priorReader {
+	return &priorReader{dir: dir, files: map[uint64]*vfile{}, runs: map[runRef]*priorRun{}}
+}
+
+func (p *priorReader) close() {
+	for _, vf := range p.files {
+		vf.close()
+	}
+}
+
+func (p *priorReader) run(k Key, r runRef, files map[uint64]fileInfo) (*priorRun, error) {
+	if pr := p.runs[r]; pr != nil {
+		return pr, nil
+	}
+	vf := p.files[r.file]
+	if vf == nil {
+		var err error
+		if vf, err = openVFile(p.dir, files[r.file], false); err != nil {
+			return nil, err
+		}
+		p.files[r.file] = vf
+	}
+	hb, err := vf.read(r.off, runHdrLen, true, nil)
+	if err != nil {
+		return nil, err
+	}
+	ri, err := parseRunHeader(vf.name, hb, r.off, vf.lay.dataLen)
+	if err != nil {
+		return nil, err
+	}
+	if ri.n != r.n || ri.tag != keyTag(k) {
+		return nil, damaged(vf.name, "run at %d is not the manifest's", r.off)
+	}
+	pr := &priorRun{vf: vf, ri: ri}
+	if pr.table, err = vf.read(ri.tableOff, tableLen(ri.bb), true, nil); err != nil {
+		return nil, err
+	}
+	if ri.end-ri.recOff <= smallRun {
+		if pr.recs, err = vf.read(ri.recOff, ri.end-ri.recOff, true, nil); err != nil {
+			return nil, err
+		}
+	}
+	p.runs[r] = pr
+	return pr, nil
+}
+
+func (p *priorReader) latest(kr *keyRec, h *[16]byte, files map[uint64]fileInfo) (bool, uint8, error) {
+	for i := len(kr.runs) - 1; i >= 0; i-- {
+		pr, err := p.run(kr.key, kr.runs[i], files)
+		if err != nil {
+			return false, 0, err
+		}
+		ri := pr.ri
+		lo, hi := int64(0), ri.n
+		if ri.bb > 0 {
+			b := ri.bucket(h)
+			lo, hi = int64(binary.LittleEndian.Uint32(pr.table[b*4:])), int64(binary.LittleEndian.Uint32(pr.table[b*4+4:]))
+			if lo > hi || hi > ri.n {
+				return false, 0, damaged(pr.vf.name, "bucket table out of order")
+			}
+		}
+		var recs []byte
+		if pr.recs != nil {
+			recs = pr.recs[lo*ri.recW : hi*ri.recW]
+		} else {
+			if recs, err = pr.vf.read(ri.recOff+lo*ri.recW, (hi-lo)*ri.recW, false, p.buf); err != nil {
+				return false, 0, err
+			}
+			p.buf = recs[:0]
+		}
+		st, _, _, exists, err := ri.search(pr.vf.name, recs, h, 0, true)
+		if err != nil {
+			return false, 0, err
+		}
+		if exists {
+			return true, st, nil
+		}
+	}
+	return false, 0, nil
+}

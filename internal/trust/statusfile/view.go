@@ -1,0 +1,216 @@
+package statusfile
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sync/atomic"
+)
+
+// View is one committed generation, unchanged for as long as it is held.
+// It is safe for concurrent use. Release it when done: a View pins the
+// generation's files in this process (another process may still remove
+// files of a generation two commits old that this View had not opened yet:
+// Lookup then returns ErrStale).
+type View struct {
+	s        *Store
+	g        *generation
+	released atomic.Bool
+}
+
+// View returns the current committed generation, picking up commits made
+// by other processes since the last call (one stat of the manifest). An
+// error wrapping ErrDamaged means the manifest or the meta blob is damaged
+// (see Reset).
+func (s *Store) View(ctx context.Context) (*View, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	g, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	return &View{s: s, g: g}, nil
+}
+
+// Release gives the generation back; the View must not be used after.
+// Releasing twice is harmless.
+func (v *View) Release() {
+	if v.released.CompareAndSwap(false, true) {
+		v.s.release(v.g)
+	}
+}
+
+// Meta returns the blob committed with this generation (verified in full
+// when the generation was loaded). The caller must not modify it.
+func (v *View) Meta() []byte { return v.g.meta }
+
+// Generation is the commit counter of this generation (0: nothing committed).
+func (v *View) Generation() uint64 { return v.g.man.gen }
+
+// Has reports whether the generation holds a list for k (possibly empty).
+func (v *View) Has(k Key) bool { return v.g.keys[k] != nil }
+
+// Count is the number of idHashes of k whose latest applied entry has a
+// status other than 0, as computed when the list was written.
+func (v *View) Count(k Key) int {
+	if gk := v.g.keys[k]; gk != nil {
+		return int(gk.count)
+	}
+	return 0
+}
+
+// Keys lists the generation's lists in order (CA bytes, then issuer).
+func (v *View) Keys() []Key {
+	ks := make([]Key, len(v.g.man.keys))
+	for i, k := range v.g.man.keys {
+		ks[i] = k.key
+	}
+	return ks
+}
+
+// Lookup returns the status of idHash h in list k at time at (epoch
+// seconds): of the entries for h applied since the last full list, the
+// last applied one with Since ≤ at. found is false when there is none or
+// its status is 0. Every byte it reads is verified by SM3 (once per
+// process); damage is reported as a *KeyError wrapping ErrDamaged, never
+// as "not found".
+func (v *View) Lookup(k Key, h [16]byte, at int64) (e Entry, found bool, err error) {
+	if v.released.Load() {
+		return Entry{}, false, ErrClosed
+	}
+	gk := v.g.keys[k]
+	if gk == nil {
+		return Entry{}, false, nil
+	}
+	old := faultGuard()
+	defer faultRestore(old)
+	defer recoverFault(&err)
+	for i := len(gk.runs) - 1; i >= 0; i-- {
+		st, since, ok, err := gk.runs[i].lookup(v.s.dir, k, &h, at)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && v.s.isStale(v.g) {
+				err = fmt.Errorf("%w: %w", ErrStale, err)
+			}
+			return Entry{}, false, &KeyError{Key: k, Err: err}
+		}
+		if ok {
+			if st == 0 {
+				return Entry{}, false, nil
+			}
+			return Entry{IDHash: h, Status: st, Since: since}, true, nil
+		}
+	}
+	return Entry{}, false, nil
+}
+
+// recoverFault turns a fault while reading a mapped file (truncated under
+// us) into ErrDamaged; other panics go on.
+func recoverFault(err *error) {
+	if r := recover(); r != nil {
+		if f, ok := r.(interface{ Addr() uintptr }); ok {
+			*err = fmt.Errorf("%w: fault reading a mapped file at %#x", ErrDamaged, f.Addr())
+			return
+		}
+		panic(r)
+	}
+}
+
+// isStale reports whether g is no longer the committed generation.
+func (s *Store) isStale(g *generation) bool {
+	cur, err := s.current()
+	if err != nil {
+		return false
+	}
+	defer s.release(cur)
+	return cur != g
+}
+
+// open maps the run's file and reads its run header.
+func (rh *runHandle) open(dir string, k Key) (*runInfo, *vfile, error) {
+	mf := rh.mf
+	mf.mu.Lock()
+	defer mf.mu.Unlock()
+	if mf.err != nil {
+		return nil, nil, mf.err
+	}
+	vf := mf.vf.Load()
+	if vf == nil {
+		var err error
+		if vf, err = openVFile(dir, mf.info, true); err != nil {
+			// Files never change: damage stays (a missing file may be a
+			// stale View instead, so it is not remembered).
+			if errors.Is(err, ErrDamaged) && !errors.Is(err, fs.ErrNotExist) {
+				mf.err = err
+			}
+			return nil, nil, err
+		}
+		mf.vf.Store(vf)
+	}
+	ri := mf.runs[rh.ref.off]
+	if ri == nil {
+		b, err := vf.read(rh.ref.off, runHdrLen, true, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ri, err = parseRunHeader(vf.name, b, rh.ref.off, vf.lay.dataLen); err != nil {
+			return nil, nil, err
+		}
+		mf.runs[rh.ref.off] = ri
+	}
+	if ri.n != rh.ref.n || ri.tag != keyTag(k) {
+		return nil, nil, damaged(vf.name, "run at %d is not the manifest's", rh.ref.off)
+	}
+	rh.info.Store(ri)
+	return ri, vf, nil
+}
+
+func (rh *runHandle) lookup(dir string, k Key, h *[16]byte, at int64) (uint8, int64, bool, error) {
+	ri, vf := rh.info.Load(), rh.mf.vf.Load()
+	if ri == nil || vf == nil {
+		var err error
+		if ri, vf, err = rh.open(dir, k); err != nil {
+			return 0, 0, false, err
+		}
+	}
+	lo, hi, err := bucketRange(vf, ri, h)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	recs, err := vf.read(ri.recOff+lo*ri.recW, (hi-lo)*ri.recW, true, nil)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	st, since, found, _, err := ri.search(vf.name, recs, h, at, false)
+	return st, since, found, err
+}
+
+// bucketRange returns the records [lo, hi) of h's bucket.
+func bucketRange(vf *vfile, ri *runInfo, h *[16]byte) (int64, int64, error) {
+	if ri.bb == 0 {
+		return 0, ri.n, nil
+	}
+	b := ri.bucket(h)
+	t, err := vf.read(ri.tableOff+b*4, 8, true, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	lo, hi := int64(binary.LittleEndian.Uint32(t)), int64(binary.LittleEndian.Uint32(t[4:]))
+	if lo > hi || hi > ri.n {
+		return 0, 0, damaged(vf.name, "bucket table out of order")
+	}
+	return lo, hi, nil
+}
+
+// sortedKeys is Keys for a manifest.
+func sortedKeys(m *manifest) []Key {
+	ks := make([]Key, len(m.keys))
+	for i, k := range m.keys {
+		ks[i] = k.key
+	}
+	slices.SortFunc(ks, compareKeys)
+	return ks
+}
