@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/roadcheck/roadcheck/assets"
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/demo"
 	"github.com/roadcheck/roadcheck/internal/storage"
+	"github.com/roadcheck/roadcheck/internal/trust"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files (assets/demo)")
@@ -147,18 +147,33 @@ func TestDatabaseErrorsExit3(t *testing.T) {
 	dir, db := world(t)
 	code := readCode(t, dir, "valid-vehicle")
 
-	// Locked: another process (here: handle) holds the database for writing.
+	// Another process holds the records database for writing (the GUI, or
+	// a sync): verification reads only the trust files beside it, so it is
+	// not blocked (issue 8: sync never blocks a check).
 	h, err := storage.Open(context.Background(), db, storage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	r := run(t, "", "--db", db, "verify", code)
 	h.Close()
-	if r.code != ExitError || !strings.Contains(r.stderr, "locked") {
-		t.Fatalf("locked: exit %d, stderr %q", r.code, r.stderr)
+	if r.code != ExitOK {
+		t.Fatalf("verify while the database is held: exit %d, stderr %q", r.code, r.stderr)
 	}
-	_ = start
+
+	// Damaged trust files: a clear error, exit 3.
+	brokenDB := filepath.Join(t.TempDir(), "broken.db")
+	if r := run(t, "", "--db", brokenDB, "trust", "anchor", "add", filepath.Join(dir, "anchors.pem")); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	manifests, _ := filepath.Glob(filepath.Join(trust.DirFor(brokenDB), "*"))
+	for _, m := range manifests {
+		if b, err := os.ReadFile(m); err == nil && len(b) > 0 {
+			os.WriteFile(m, bytes.Repeat([]byte{0x5a}, len(b)), 0o600)
+		}
+	}
+	if r := run(t, "", "--db", brokenDB, "verify", code); r.code != ExitError || !strings.Contains(r.stderr, "damaged") {
+		t.Fatalf("damaged trust files: exit %d, stderr %q", r.code, r.stderr)
+	}
 
 	damaged := filepath.Join(dir, "damaged.db")
 	if err := os.WriteFile(damaged, bytes.Repeat([]byte("RoadCheck"), 2000), 0o600); err != nil {

@@ -462,7 +462,7 @@ func (s *BoltStore) UpdateManifest(ctx context.Context, at time.Time, fn func(m 
 		} else {
 			m.Seq = cur.Seq + 1
 		}
-		m.At = at
+		m.At = timeOf(msOf(at)) // as stored: milliseconds, local time
 		out = m
 		return putManifest(tx, &m)
 	})

@@ -148,7 +148,8 @@ type FeedStore interface {
 	// the sequence would overflow) and At = at; every object it names must
 	// have been stored with PutObject (else ErrNotFound and nothing
 	// changes); objects it no longer names are retired at `at`. An error of
-	// fn changes nothing. It returns the manifest now current.
+	// fn changes nothing. It returns the manifest now current. fn runs
+	// inside the store's transaction: it must not call the store.
 	UpdateManifest(ctx context.Context, at time.Time, fn func(m *Manifest) (changed bool, err error)) (Manifest, error)
 	// PruneObjects deletes the objects retired at or before `before` (and,
 	// for stores that keep bytes apart from metadata, leftovers of

@@ -14,6 +14,11 @@
 // here as validated strings: records and stop are on the same layer), both
 // inside the signed bytes.
 //
+// A check confirmed online (verify.Confirm) carries whether the hub was
+// asked, the hub's time and answer, or why there was none, and whether the
+// answer added the record's LICENCE_REVOKED or LICENCE_SUSPENDED (Online),
+// inside the signed bytes; records without it encode as before.
+//
 // Personal fields (holder name, holder ID, plate) are sealed at rest with
 // SM4-GCM under a per-device data key. The data key is never stored in the
 // clear: it is wrapped under one or more key sources (slots), each of which

@@ -353,7 +353,12 @@ func (s *session) step(ctx context.Context, st step) (Result, bool) {
 		return Result{}, false
 	}
 	cands := findFinders(bm, 2)
-	trace("step %s: %d finder candidates", st.name, len(cands))
+	if debugf != nil {
+		trace("step %s: %d finder candidates", st.name, len(cands))
+		for _, c := range cands {
+			trace("  candidate %.1f,%.1f ms=%.2f count=%d", c.p.x/st.scale, c.p.y/st.scale, c.ms/st.scale, c.count)
+		}
+	}
 	for _, c := range cands {
 		s.finders = append(s.finders, finder{p: c.p.scale(1 / st.scale), ms: c.ms / st.scale, count: c.count})
 	}

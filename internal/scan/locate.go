@@ -13,6 +13,8 @@ type finder struct {
 	p     pt      // centre in the coordinates of the plane it was found in
 	ms    float64 // estimated module size, pixels
 	count int     // how many scan lines confirmed it
+	// virtual: predicted from two seen finders (pairTriples), not seen.
+	virtual bool
 }
 
 // findFinders scans every few rows of bm for the 1:1:3:1:1 run pattern of a
@@ -100,7 +102,9 @@ func triples(cands []finder, limit int) []triple {
 func orient(a, b, c finder) (triple, bool) {
 	ms := []float64{a.ms, b.ms, c.ms}
 	lo, hi := math.Min(ms[0], math.Min(ms[1], ms[2])), math.Max(ms[0], math.Max(ms[1], ms[2]))
-	if hi > 1.6*lo {
+	// Steep tilt close up (keystone) makes the nearest finder twice the
+	// size of the farthest.
+	if hi > 2.4*lo {
 		return triple{}, false
 	}
 	// The top-left is opposite the longest side.
@@ -130,11 +134,11 @@ func orient(a, b, c finder) (triple, bool) {
 		return triple{}, false
 	}
 	ratio := l1 / l2
-	if ratio < 1/1.7 || ratio > 1.7 {
+	if ratio < 1/2.2 || ratio > 2.2 {
 		return triple{}, false
 	}
 	cosA := tr.p.sub(tl.p).dot(bl.p.sub(tl.p)) / (l1 * l2)
-	if math.Abs(cosA) > 0.6 {
+	if math.Abs(cosA) > 0.75 {
 		return triple{}, false
 	}
 	score := math.Abs(math.Log(ratio)) + math.Abs(cosA) + (hi-lo)/mean
@@ -144,12 +148,12 @@ func orient(a, b, c finder) (triple, bool) {
 
 // scaled returns the triple with coordinates and module sizes multiplied by f.
 func (t triple) scaled(f float64) triple {
-	s := func(x finder) finder { return finder{p: x.p.scale(f), ms: x.ms * f, count: x.count} }
+	s := func(x finder) finder { return finder{p: x.p.scale(f), ms: x.ms * f, count: x.count, virtual: x.virtual} }
 	return triple{tl: s(t.tl), tr: s(t.tr), bl: s(t.bl), score: t.score}
 }
 
 // shifted returns the triple moved by d.
 func (t triple) shifted(d pt) triple {
-	s := func(x finder) finder { return finder{p: x.p.add(d), ms: x.ms, count: x.count} }
+	s := func(x finder) finder { return finder{p: x.p.add(d), ms: x.ms, count: x.count, virtual: x.virtual} }
 	return triple{tl: s(t.tl), tr: s(t.tr), bl: s(t.bl), score: t.score}
 }

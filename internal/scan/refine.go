@@ -44,6 +44,8 @@ type finderFit struct {
 	msy   float64
 	edges [4]pt
 	ok    bool
+	// virtual: the finder was predicted from the other two, not seen.
+	virtual bool
 }
 
 // refineFinder measures a finder along the code axes ex and ey (unit
@@ -105,6 +107,10 @@ func refineTriple(g *plane, t triple, pol polarity) (triple, [3]finderFit) {
 	out := t
 	var fits [3]finderFit
 	for i, f := range []*finder{&out.tl, &out.tr, &out.bl} {
+		if f.virtual {
+			fits[i] = finderFit{c: f.p, msx: f.ms, msy: f.ms, virtual: true}
+			continue
+		}
 		fits[i] = refineFinder(g, *f, ex, ey, pol)
 		if fits[i].ok {
 			f.p = fits[i].c

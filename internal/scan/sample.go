@@ -14,19 +14,6 @@ import (
 // errNotRead is the internal "this candidate did not decode" error.
 var errNotRead = errors.New("scan: candidate did not decode")
 
-// grid is a located symbol: the homography from module coordinates to the
-// sampling plane, and the symbol size.
-type grid struct {
-	h   homography
-	dim int
-}
-
-// corners returns the four outer corners of the symbol in plane coordinates.
-func (g grid) corners() [4]pt {
-	d := float64(g.dim)
-	return [4]pt{g.h.apply(0, 0), g.h.apply(d, 0), g.h.apply(d, d), g.h.apply(0, d)}
-}
-
 // reader decodes located symbols from a grey plane.
 type reader struct {
 	dec *decoder.Decoder
@@ -38,52 +25,79 @@ func newReader() *reader { return &reader{dec: decoder.NewDecoder()} }
 type polarity float64
 
 // readTriple locates and decodes the symbol whose finders are t (in g's
-// coordinates). It tries the most plausible symbol sizes in turn.
+// coordinates). It tries the most plausible symbol sizes in turn and, for
+// each, the homography through all the control points and then the warped
+// grid that follows a curved surface. A virtual finder (predicted from the
+// other two, see pairTriples) is neither measured nor trusted as a control
+// point once alignment patterns are found.
 func (r *reader) readTriple(ctx context.Context, g *plane, t triple, pol polarity) (string, grid, error) {
 	contrast := finderContrast(g, t, pol)
 	if contrast < 6 {
 		return "", grid{}, errNotRead
 	}
 	t, fits := refineTriple(g, t, pol)
-	var ms [3][2]float64
-	for i, f := range fits {
-		ms[i] = [2]float64{f.msx, f.msy}
-	}
-	for _, dim := range candidateDims(g, t, ms, pol) {
+	for _, dim := range candidateDims(g, t, fits, pol) {
 		if ctx.Err() != nil {
 			return "", grid{}, ctx.Err()
 		}
-		gr, ok := r.locate(g, t, fits, dim, pol, contrast)
-		trace("    dim %d located=%v contrast=%.1f", dim, ok, contrast)
+		loc, ok := r.locate(g, t, fits, dim, pol, contrast)
+		trace("    dim %d located=%v contrast=%.1f points=%d", dim, ok, contrast, len(loc.src))
 		if !ok {
 			continue
 		}
+		gr := grid{h: loc.h, dim: dim}
 		if text, err := r.readGrid(g, gr, pol); err == nil {
 			return text, gr, nil
+		}
+		if ctx.Err() != nil {
+			return "", grid{}, ctx.Err()
+		}
+		// Off the homography by more than a fraction of a module: a
+		// curved surface or a lens; follow the control points.
+		if w, worst, ok := fitWarp(loc.h, loc.src, loc.dst, dim); ok && worst > 0.3 {
+			gw := grid{h: loc.h, dim: dim, w: w}
+			text, err := r.readGrid(g, gw, pol)
+			trace("    warp: worst residual %.2f modules: %v", worst, err)
+			if err == nil {
+				return text, gw, nil
+			}
 		}
 	}
 	return "", grid{}, errNotRead
 }
 
-// candidateDims lists the symbol sizes to try: those the timing patterns
-// count, then those nearest the size the finder distances imply.
-func candidateDims(g *plane, t triple, ms [3][2]float64, pol polarity) []int {
+// candidateDims lists the symbol sizes to try: the one the version
+// information blocks give, those the timing patterns count, then those
+// nearest the size the finder distances imply.
+func candidateDims(g *plane, t triple, fits [3]finderFit, pol polarity) []int {
 	ex := t.tr.p.sub(t.tl.p)
 	ey := t.bl.p.sub(t.tl.p)
 	lx, ly := ex.norm(), ey.norm()
 	ex, ey = ex.scale(1/lx), ey.scale(1/ly)
+	var ms [3][2]float64
+	for i, f := range fits {
+		ms[i] = [2]float64{f.msx, f.msy}
+	}
 	var dims []int
 	addDim := func(d int) {
 		if d != 0 && !slices.Contains(dims, d) {
 			dims = append(dims, d)
 		}
 	}
-	d1 := timingDim(g, t.tl.p, t.tr.p, ey, ms[0][1], ms[1][1], pol)
-	d2 := timingDim(g, t.tl.p, t.bl.p, ex, ms[0][0], ms[2][0], pol)
-	trace("    timing dims %d %d", d1, d2)
+	est := (lx/((ms[0][0]+ms[1][0])/2)+ly/((ms[0][1]+ms[2][1])/2))/2 + 7
+	if vi := versionFromInfo(g, fits, est, pol); vi != 0 {
+		addDim(vi)
+	}
+	var d1, d2 int
+	if !fits[0].virtual && !fits[1].virtual {
+		d1 = timingDim(g, t.tl.p, t.tr.p, ey, ms[0][1], ms[1][1], pol)
+	}
+	if !fits[0].virtual && !fits[2].virtual {
+		d2 = timingDim(g, t.tl.p, t.bl.p, ex, ms[0][0], ms[2][0], pol)
+	}
+	trace("    timing dims %d %d, estimate %.1f", d1, d2, est)
 	addDim(d1)
 	addDim(d2)
-	est := (lx/((ms[0][0]+ms[1][0])/2)+ly/((ms[0][1]+ms[2][1])/2))/2 + 7
 	for _, d := range nearestDims(est, 3) {
 		if len(dims) >= 4 {
 			break
@@ -116,8 +130,12 @@ func finderContrast(g *plane, t triple, pol polarity) float64 {
 	ey := t.bl.p.sub(t.tl.p)
 	ex = ex.scale(1 / ex.norm())
 	ey = ey.scale(1 / ey.norm())
-	dark, light := 0.0, 0.0
+	dark, light, n := 0.0, 0.0, 0.0
 	for _, f := range []finder{t.tl, t.tr, t.bl} {
+		if f.virtual {
+			continue
+		}
+		n++
 		dark += g.sample(f.p.x, f.p.y)
 		l := 0.0
 		for _, d := range []pt{ex, ex.scale(-1), ey, ey.scale(-1)} {
@@ -125,41 +143,100 @@ func finderContrast(g *plane, t triple, pol polarity) float64 {
 		}
 		light += l / 4
 	}
-	return float64(pol) * (light - dark) / 3
+	return float64(pol) * (light - dark) / n
+}
+
+// located is the outcome of locate: the homography fitted to all the
+// control points, and the points that fix the grid (finder and alignment
+// pattern centres, module → plane) for the warp.
+type located struct {
+	h        homography
+	src, dst []pt
 }
 
 // locate fits the module grid of a dim×dim symbol to the finders and as
-// many alignment patterns as it can find.
-func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol polarity, contrast float64) (grid, bool) {
+// many alignment patterns as it can find. Each alignment pattern is looked
+// for where the current homography, corrected by a thin-plate spline
+// through the residuals of the patterns found so far, puts it: on a curved
+// surface the grid drifts from any single homography, but smoothly.
+func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol polarity, contrast float64) (located, bool) {
 	d := float64(dim)
-	src := []pt{{3.5, 3.5}, {d - 3.5, 3.5}, {3.5, d - 3.5}}
-	dst := []pt{t.tl.p, t.tr.p, t.bl.p}
+	centresM := []pt{{3.5, 3.5}, {d - 3.5, 3.5}, {3.5, d - 3.5}}
+	centresP := []pt{t.tl.p, t.tr.p, t.bl.p}
 	// Affine start: the fourth corner completes the parallelogram.
-	h, ok := fitHomography(append(src[:3:3], pt{d - 3.5, d - 3.5}), append(dst[:3:3], t.tr.p.add(t.bl.p).sub(t.tl.p)))
+	h, ok := fitHomography(append(centresM[:3:3], pt{d - 3.5, d - 3.5}), append(centresP[:3:3], t.tr.p.add(t.bl.p).sub(t.tl.p)))
 	if !ok {
-		return grid{}, false
+		return located{}, false
 	}
-	// With all three finders measured, their outer edges show how the
-	// module size changes across the code: a perspective start.
-	if fits[0].ok && fits[1].ok && fits[2].ok {
-		es, ed := append([]pt(nil), src...), append([]pt(nil), dst...)
-		for i, c := range src {
-			for k, o := range []pt{{3.5, 0}, {-3.5, 0}, {0, 3.5}, {0, -3.5}} {
-				es = append(es, c.add(o))
-				ed = append(ed, fits[i].edges[k])
-			}
+	// Points for the homography (hs → hd): finder centres seen and, when
+	// measured, their outer edges, which show how the module size changes
+	// across the code; points for the warp and the predictions (cs → cd):
+	// the centres of the finders seen and of the alignment patterns found.
+	var hs, hd, cs, cd []pt
+	for i := range 3 {
+		if fits[i].virtual {
+			continue
 		}
-		if hp, ok := fitHomography(es, ed); ok && plausible(hp, h, d) {
-			h = hp
+		hs, hd = append(hs, centresM[i]), append(hd, centresP[i])
+		cs, cd = append(cs, centresM[i]), append(cd, centresP[i])
+	}
+	measured := 0
+	for i, f := range fits {
+		if !f.ok {
+			continue
 		}
+		measured++
+		for k, o := range []pt{{3.5, 0}, {-3.5, 0}, {0, 3.5}, {0, -3.5}} {
+			hs = append(hs, centresM[i].add(o))
+			hd = append(hd, f.edges[k])
+		}
+	}
+	// With a predicted finder, its centre holds the grid until the
+	// alignment patterns take over.
+	predicted := -1
+	for i := range 3 {
+		if fits[i].virtual {
+			predicted = i
+		}
+	}
+	fitH := func() {
+		s2, d2 := hs, hd
+		if predicted >= 0 && len(cs) < 6 {
+			s2 = append(append([]pt(nil), hs...), centresM[predicted])
+			d2 = append(append([]pt(nil), hd...), centresP[predicted])
+		}
+		if len(s2) < 4 {
+			return
+		}
+		if h2, ok := fitHomography(s2, d2); ok && plausible(h2, h, d) {
+			h = h2
+		}
+	}
+	if measured >= 2 {
+		fitH()
 	}
 	ver, err := decoder.Version_GetVersionForNumber((dim - 17) / 4)
 	if err != nil {
-		return grid{}, false
+		return located{}, false
+	}
+	// predict is where the grid puts module position m, from the
+	// homography and the residuals of the control points.
+	predict := func(m pt) pt {
+		p := h.apply(m.x, m.y)
+		var cs2, cd2 []pt
+		cs2, cd2 = cs, cd
+		if predicted >= 0 && len(cs) < 6 {
+			cs2 = append(append([]pt(nil), cs...), centresM[predicted])
+			cd2 = append(append([]pt(nil), cd...), centresP[predicted])
+		}
+		if sp, ok := newSpline(h, cs2, cd2, d); ok {
+			p = p.add(sp.at(m))
+		}
+		return p
 	}
 	centres := ver.GetAlignmentPatternCenters()
 	if len(centres) == 0 {
-		return grid{h: h, dim: dim}, true
+		return located{h: h, src: cs, dst: cd}, true
 	}
 	n := len(centres) - 1
 	if n == 1 {
@@ -167,20 +244,18 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 		// widely since only it shows the perspective.
 		last := float64(centres[n]) + 0.5
 		radius := math.Max(4, d*0.1)
-		p, ok := findAlignment(g, &h, pt{last, last}, radius, pol, contrast)
+		p, ok := findAlignment(g, &h, pt{last, last}, predict(pt{last, last}), radius, pol, contrast)
 		trace("      BR align %v found=%v at %v", last, ok, p)
 		if ok {
-			src = append(src, pt{last, last})
-			dst = append(dst, p)
-			if h4, ok := fitHomography(src, dst); ok {
-				h = h4
-			}
+			hs, hd = append(hs, pt{last, last}), append(hd, p)
+			cs, cd = append(cs, pt{last, last}), append(cd, p)
+			fitH()
 		}
-		return grid{h: h, dim: dim}, true
+		return located{h: h, src: cs, dst: cd}, true
 	}
 	// Versions 7+: alignment patterns in rings outwards from the top-left,
-	// so each is predicted by a fit of its nearer neighbours. The ones on
-	// the top and left edges come first: with the finders they fix the
+	// so each is predicted by its nearer neighbours. The ones on the top
+	// and left edges come first: with the finders they fix the
 	// perspective along both axes.
 	type ap struct {
 		m    pt
@@ -214,24 +289,23 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 		if a.i == n && a.j == n && !(edgeX && edgeY) {
 			radius = math.Max(4, d*0.1)
 		}
-		p, ok := findAlignment(g, &h, a.m, radius, pol, contrast)
-		trace("      align %v found=%v at %v", a.m, ok, p)
+		c := predict(a.m)
+		p, ok := findAlignment(g, &h, a.m, c, radius, pol, contrast)
+		trace("      align %v predicted %.1f,%.1f found=%v at %.1f,%.1f", a.m, c.x, c.y, ok, p.x, p.y)
 		if !ok {
 			continue
 		}
-		src = append(src, a.m)
-		dst = append(dst, p)
+		hs, hd = append(hs, a.m), append(hd, p)
+		cs, cd = append(cs, a.m), append(cd, p)
 		edgeX = edgeX || a.i == 0
 		edgeY = edgeY || a.j == 0
 		inner = inner || (a.i != 0 && a.j != 0)
 		if !(edgeX && edgeY) && !inner {
 			continue
 		}
-		if h2, ok := robustFit(src, dst); ok && plausible(h2, h, d) {
-			h = h2
-		}
+		fitH()
 	}
-	return grid{h: h, dim: dim}, true
+	return located{h: h, src: cs, dst: cd}, true
 }
 
 // plausible reports whether the perspective fit hp stays near the affine
@@ -248,37 +322,16 @@ func plausible(hp, h homography, d float64) bool {
 	return true
 }
 
-// robustFit fits a homography, drops points more than a module off the fit
-// (mislocated alignment patterns; the three finders are kept) and refits.
-func robustFit(src, dst []pt) (homography, bool) {
-	h, ok := fitHomography(src, dst)
-	if !ok {
-		return h, false
-	}
-	var s2, d2 []pt
-	for i := range src {
-		q := h.apply(src[i].x, src[i].y)
-		unit := h.apply(src[i].x+1, src[i].y).dist(q)
-		if i < 3 || q.dist(dst[i]) <= unit {
-			s2 = append(s2, src[i])
-			d2 = append(d2, dst[i])
-		}
-	}
-	if len(s2) == len(src) || len(s2) < 4 {
-		return h, true
-	}
-	return fitHomography(s2, d2)
-}
-
-// findAlignment searches around the predicted module position m for the
-// 5×5 alignment pattern and returns its centre in plane coordinates.
-func findAlignment(g *plane, h *homography, m pt, radius float64, pol polarity, contrast float64) (pt, bool) {
-	c := h.apply(m.x, m.y)
+// findAlignment searches around c, the predicted plane position of module
+// position m, for the 5×5 alignment pattern and returns its centre in
+// plane coordinates; h gives the local module vectors.
+func findAlignment(g *plane, h *homography, m, c pt, radius float64, pol polarity, contrast float64) (pt, bool) {
 	if !c.finite() {
 		return pt{}, false
 	}
-	bx := h.apply(m.x+1, m.y).sub(c)
-	by := h.apply(m.x, m.y+1).sub(c)
+	hc := h.apply(m.x, m.y)
+	bx := h.apply(m.x+1, m.y).sub(hc)
+	by := h.apply(m.x, m.y+1).sub(hc)
 	if bx.norm() < 0.5 || by.norm() < 0.5 {
 		return pt{}, false
 	}
@@ -347,7 +400,7 @@ func (r *reader) readGrid(g *plane, gr grid, pol polarity) (string, error) {
 	vals := make([]float64, dim*dim)
 	for y := range dim {
 		for x := range dim {
-			p := gr.h.apply(float64(x)+0.5, float64(y)+0.5)
+			p := gr.at(float64(x)+0.5, float64(y)+0.5)
 			if !p.finite() {
 				return "", errNotRead
 			}

@@ -511,6 +511,9 @@ func TestTransportRetriesSignedAfresh(t *testing.T) {
 			c := tm.client(t, func(cfg *syncclient.Config) { cfg.HubURL, cfg.BatchSize = proxy.URL(), 1 })
 			rep, err := c.Sync(ctx)
 			if err != nil || rep.Push.Remaining != 0 || rep.Pull.Fetched == 0 {
+				log.mu.Lock()
+				t.Logf("codes %v nonces %v paths %v", log.codes, log.nonces, proxy.paths())
+				log.mu.Unlock()
 				t.Fatalf("sync: %+v %v", rep, err)
 			}
 			if applied.Load() == 0 {

@@ -188,7 +188,8 @@ type Deps struct {
 	// with the hub (verify.Confirm, within verify.OnlineBudget): the
 	// offline verdict is shown at once and updated when the answer
 	// arrives. *terminal.SyncService satisfies it (no hub to ask before
-	// enrolment or while locked). nil: offline only.
+	// enrolment or while locked; a HasHub() bool method, when present,
+	// spares the GUI asking then). nil: offline only.
 	Online verify.StatusChecker
 	// HubRecords lets the supervisor screen show the hub's records
 	// (source 中心); nil: device records only.

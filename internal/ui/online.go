@@ -6,6 +6,10 @@ import (
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
+// hubPresence is implemented by a Deps.Online that can tell, without the
+// network, whether there is a hub to ask (*terminal.SyncService).
+type hubPresence interface{ HasHub() bool }
+
 // confirmOnline asks the hub (Deps.Online) about the check c that was just
 // put on screen, when its verification reached the status step. The
 // offline verdict is already shown; the verdict screen says the hub is
@@ -15,6 +19,9 @@ func (a *App) confirmOnline(c *checkState) {
 	checker := a.deps.Online
 	if checker == nil || c == nil || !c.res.ReachedStatus() {
 		return
+	}
+	if h, ok := checker.(hubPresence); ok && !h.HasHub() {
+		return // not enrolled, or locked: nothing to ask, nothing to show
 	}
 	c.onlinePending = true
 	if c.shown != nil {

@@ -213,6 +213,14 @@ func TestOnlineNotAsked(t *testing.T) {
 		t.Fatalf("no hub: asked %d, line %v", asked, onlineLine(e.app.verdictBox))
 	}
 
+	// A checker that knows it has no hub is not even asked.
+	e3 := newEnv(t, func(d *Deps) { d.Online = noHubChecker{&asked} })
+	e3.signIn(t, "1001", "1234")
+	e3.tapSample(t, "valid-permit")
+	if asked != 1 || onlineLine(e3.app.verdictBox) != nil || e3.app.check.shown.pending {
+		t.Fatalf("without a hub: asked %d more, line %v", asked-1, onlineLine(e3.app.verdictBox))
+	}
+
 	// The officer moves on while the hub is asked.
 	var left *checkState
 	e2 := (*env)(nil)
@@ -228,4 +236,15 @@ func TestOnlineNotAsked(t *testing.T) {
 	if e2.app.check != nil || left == nil || left.res.Verdict != verify.Valid || left.res.Online != nil {
 		t.Fatalf("an answer for a check left behind was applied: %+v", left)
 	}
+}
+
+// noHubChecker says it has no hub (as terminal.SyncService before
+// enrolment) and counts the questions it gets anyway.
+type noHubChecker struct{ asked *int }
+
+func (n noHubChecker) HasHub() bool { return false }
+
+func (n noHubChecker) CheckStatus(context.Context, []byte, string, [credential.IDHashSize]byte) (verify.OnlineStatus, error) {
+	*n.asked++
+	return verify.OnlineStatus{}, verify.ErrNoHub
 }

@@ -56,6 +56,7 @@ type verdictScreen struct {
 	reasonRows int
 	online     *widget.Label // the online check's line; nil until needed
 	onlineIcon *widget.Icon
+	onlineRow  fyne.CanvasObject
 	// pending: the hub's answer is awaited; 保存 stays disabled meanwhile,
 	// so that no check is recorded on a verdict about to change.
 	pending bool
@@ -166,24 +167,6 @@ func (v *verdictScreen) setOnline(c *catalog, res *verify.Result, pending bool) 
 	default:
 		imp, icon = widget.SuccessImportance, theme.NewSuccessThemedResource(theme.ConfirmIcon())
 	}
-	if v.online == nil {
-		if text == "" {
-			return
-		}
-		v.online = widget.NewLabel("")
-		v.online.Wrapping = fyne.TextWrapWord
-		v.onlineIcon = widget.NewIcon(icon)
-		row := container.NewBorder(nil, nil, container.New(&widthLayout{w: 32}, v.onlineIcon), nil, v.online)
-		v.body.Objects = slices.Insert(v.body.Objects, v.reasonRows, fyne.CanvasObject(row))
-		v.body.Refresh()
-	}
-	v.online.SetText(text)
-	v.online.Importance = imp
-	v.online.Hidden = text == ""
-	v.online.Refresh()
-	v.onlineIcon.SetResource(icon)
-	v.onlineIcon.Hidden = text == ""
-	v.onlineIcon.Refresh()
 	v.pending = pending
 	if v.save != nil {
 		if !pending && v.selected != 0 {
@@ -192,6 +175,26 @@ func (v *verdictScreen) setOnline(c *catalog, res *verify.Result, pending bool) 
 			v.save.Disable()
 		}
 	}
+	switch {
+	case text == "" && v.onlineRow != nil: // the hub was not asked after all
+		v.body.Objects = slices.DeleteFunc(v.body.Objects, func(o fyne.CanvasObject) bool { return o == v.onlineRow })
+		v.body.Refresh()
+		v.online, v.onlineIcon, v.onlineRow = nil, nil, nil
+		return
+	case text == "":
+		return
+	case v.online == nil:
+		v.online = widget.NewLabel("")
+		v.online.Wrapping = fyne.TextWrapWord
+		v.onlineIcon = widget.NewIcon(icon)
+		v.onlineRow = container.NewBorder(nil, nil, container.New(&widthLayout{w: 32}, v.onlineIcon), nil, v.online)
+		v.body.Objects = slices.Insert(v.body.Objects, v.reasonRows, v.onlineRow)
+		v.body.Refresh()
+	}
+	v.online.SetText(text)
+	v.online.Importance = imp
+	v.online.Refresh()
+	v.onlineIcon.SetResource(icon)
 }
 
 // update shows res, the same check after its online confirmation: the

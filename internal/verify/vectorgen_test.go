@@ -74,6 +74,7 @@ func writeVectors(t *testing.T) {
 	g.claimsCases()
 	g.timeCases()
 	g.statusCases()
+	g.clarifications()
 	for _, v := range g.cases {
 		b, err := json.MarshalIndent(v, "", "  ")
 		g.must(err)
@@ -289,7 +290,7 @@ func (g *gen) add(name, desc string, covers []string, qr, verdict string, reason
 }
 
 func (g *gen) addAt(name, desc string, covers []string, ctx string, at time.Time, qr, verdict string, reasons ...string) {
-	v := Vector{Name: name, Description: desc, Covers: covers, Context: ctx, CheckTime: at.Format(time.RFC3339), QR: qr}
+	v := Vector{Name: name, Description: desc, Covers: covers, Context: ctx, CheckTime: at.Format(time.RFC3339Nano), QR: qr}
 	v.Policy.ClockSkewSeconds, v.Policy.MaxTrustAgeSeconds = 300, 7*24*3600
 	v.Expected.Verdict = verdict
 	v.Expected.Reasons = append([]string{}, reasons...)
@@ -643,7 +644,7 @@ func (g *gen) timeCases() {
 	g.add("dynamic-expired", "exp 301 s before the check time", nil, dyn(-301*time.Second), "INVALID", "CODE_EXPIRED")
 	expiredAndFuture := at(time.Hour)
 	expiredAndFuture.claims[4] = ts(vecT.Add(-time.Hour))
-	g.add("iat-future-and-expired", "step 7 stops at its first finding: CODE_NOT_YET_VALID", nil, expiredAndFuture.text(), "INVALID", "CODE_NOT_YET_VALID")
+	g.add("iat-future-and-expired", "exp before iat is MALFORMED (clarification 8), so step 7 never finds both of its reasons", cov(8), expiredAndFuture.text(), "INVALID", "MALFORMED")
 
 	licence := func(from, until string) *code {
 		cred := vehicle("44030012922026000001", "440300")

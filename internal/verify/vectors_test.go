@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roadcheck/roadcheck/internal/trust"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
@@ -24,7 +26,7 @@ type Vector struct {
 	Description string   `json:"description"`
 	Covers      []string `json:"covers,omitempty"` // spec rules this case pins
 	Context     string   `json:"context"`          // directory under testdata/vectors/contexts
-	CheckTime   string   `json:"checkTime"`        // RFC 3339
+	CheckTime   string   `json:"checkTime"`        // RFC 3339, fraction of a second allowed
 	Policy      struct {
 		ClockSkewSeconds   int64 `json:"clockSkewSeconds"`
 		MaxTrustAgeSeconds int64 `json:"maxTrustAgeSeconds"`
@@ -72,20 +74,12 @@ func TestVectors(t *testing.T) {
 		if _, ok := stores[v.Context]; ok {
 			continue
 		}
-		anchors, err := os.ReadFile(filepath.Join(vectorDir, "contexts", v.Context, "anchors.pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		bundle, err := os.ReadFile(filepath.Join(vectorDir, "contexts", v.Context, "bundle.pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		stores[v.Context] = verify.New(newStore(t, anchors, bundle), nil, verify.Policy{})
+		stores[v.Context] = verify.New(contextStore(t, v.Context), nil, verify.Policy{})
 	}
 	for _, v := range vectors {
 		t.Run(v.Name, func(t *testing.T) {
 			ver := stores[v.Context]
-			at, err := time.Parse(time.RFC3339, v.CheckTime)
+			at, err := time.Parse(time.RFC3339Nano, v.CheckTime)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,6 +105,11 @@ func TestVectors(t *testing.T) {
 			t.Errorf("no vector expects %s", r)
 		}
 	}
+	for n := 1; n <= 21; n++ {
+		if c := fmt.Sprintf("clarification:%d", n); !covered[c] {
+			t.Errorf("no vector covers %s", c)
+		}
+	}
 	for _, limit := range []string{"limit:text-length", "limit:inflated-size", "limit:depth-cose", "limit:depth-protected",
 		"limit:depth-payload", "limit:duplicate-keys", "limit:indefinite-length", "limit:trailing-bytes",
 		"limit:base45-alphabet", "limit:base45-triple", "limit:base45-pair", "limit:zlib-required"} {
@@ -118,6 +117,77 @@ func TestVectors(t *testing.T) {
 			t.Errorf("no vector covers %s", limit)
 		}
 	}
+}
+
+// Imports is a context's imports.json: the bundle files imported, in
+// order, after anchors.pem, and what the import must report for each block
+// (RTC1 section 6 and clarifications 10–17). A context without it has one
+// bundle.pem whose every block must be stored.
+type Imports struct {
+	Imports []ImportStep `json:"imports"`
+}
+
+// ImportStep is one import of a bundle file.
+type ImportStep struct {
+	File string `json:"file"`
+	// Outcomes per PEM block in file order: "stored", "unchanged" or
+	// "skipped" (reported and not stored).
+	Outcomes []string `json:"outcomes"`
+	// Complete is true when every block is stored or unchanged: the import
+	// command exits 0 (clarification 15), else 1.
+	Complete bool `json:"complete"`
+	// Notes says, per skipped block, why (for people; not checked).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// contextStore builds a fresh trust store from a vector context, checking
+// every import against the context's imports.json.
+func contextStore(t *testing.T, name string) *trust.Store {
+	t.Helper()
+	dir := filepath.Join(vectorDir, "contexts", name)
+	anchors, err := os.ReadFile(filepath.Join(dir, "anchors.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := os.ReadFile(filepath.Join(dir, "imports.json"))
+	if os.IsNotExist(err) {
+		bundle, err := os.ReadFile(filepath.Join(dir, "bundle.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newStore(t, anchors, bundle)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imp Imports
+	if err := json.Unmarshal(spec, &imp); err != nil {
+		t.Fatalf("%s/imports.json: %v", name, err)
+	}
+	st := newStore(t, anchors, nil)
+	for _, step := range imp.Imports {
+		bundle, err := os.ReadFile(filepath.Join(dir, step.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := st.Import(context.Background(), bundle)
+		if err != nil {
+			t.Fatalf("context %s, %s: %v", name, step.File, err)
+		}
+		var got []string
+		complete := true
+		for _, b := range rep.Blocks {
+			got = append(got, b.Outcome.String())
+			complete = complete && b.Outcome != trust.Skipped
+		}
+		if !slices.Equal(got, step.Outcomes) || complete != step.Complete {
+			for _, b := range rep.Blocks {
+				t.Logf("  block %d %s %s: %s %v", b.Block.Index, b.Block.Type, b.Label, b.Outcome, b.Err)
+			}
+			t.Errorf("context %s, %s: outcomes %v (complete %v), want %v (complete %v)", name, step.File, got, complete, step.Outcomes, step.Complete)
+		}
+	}
+	return st
 }
 
 // TestVectorNames keeps file names and vector names in step.

@@ -149,8 +149,9 @@ func testFeedManifest(t *testing.T, s hub.Store) {
 	}
 	// Sequences grow by one per change.
 	for i := range 3 {
+		ref := put(t, s, trust.BlockCertificate, fmt.Sprint("cert ", i), t0)
 		m, err := s.UpdateManifest(ctx, t0, func(m *hub.Manifest) (bool, error) {
-			m.Certs = append(m.Certs, put(t, s, trust.BlockCertificate, fmt.Sprint("cert ", i), t0))
+			m.Certs = append(m.Certs, ref)
 			return true, nil
 		})
 		if err != nil || m.Seq != uint64(2+i) {

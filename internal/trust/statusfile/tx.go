@@ -302,6 +302,9 @@ func (tx *Tx) deltaRun(w *fileWriter, kr *keyRec, entries []Entry) (*runInfo, in
 		recs[i] = recOf(&entries[i].IDHash, entries[i].Status, entries[i].Since, uint32(i))
 	}
 	slices.SortFunc(recs, cmpRec)
+	if err := tx.rd.expect(kr, len(recs), tx.files); err != nil {
+		return nil, 0, &KeyError{Key: kr.key, Err: err}
+	}
 	count := kr.count
 	out := recs[:0]
 	minS, maxS := int64(math.MaxInt64), int64(math.MinInt64)
@@ -311,7 +314,7 @@ func (tx *Tx) deltaRun(w *fileWriter, kr *keyRec, entries []Entry) (*runInfo, in
 			z++
 		}
 		h := recs[a].hash()
-		exists, pst, err := tx.rd.latest(kr, &h, tx.files)
+		exists, pst, err := tx.rd.latest(&h)
 		if err != nil {
 			return nil, 0, &KeyError{Key: kr.key, Err: err}
 		}
@@ -353,17 +356,21 @@ type priorReader struct {
 	dir   string
 	files map[uint64]*vfile
 	runs  map[runRef]*priorRun
+	cur   []*priorRun // the runs of the key being written
 	buf   []byte
 }
 
 type priorRun struct {
-	vf    *vfile
-	ri    *runInfo
-	table []byte
-	recs  []byte // the whole records area of a small run
+	vf     *vfile
+	ri     *runInfo
+	table  []byte
+	recs   []byte // the whole records area of a small run
+	dense  bool
+	win    []byte // records read ahead, from winOff
+	winOff int64
 }
 
-const smallRun = 256 << 10
+const smallRun = 16 << 10
 
 func newPriorReader(dir string) *priorReader {
 	return &priorReader{dir: dir, files: map[uint64]*vfile{}, runs: map[runRef]*priorRun{}}
@@ -411,12 +418,11 @@ func (p *priorReader) run(k Key, r runRef, files map[uint64]fileInfo) (*priorRun
 	return pr, nil
 }
 
-func (p *priorReader) latest(kr *keyRec, h *[16]byte, files map[uint64]fileInfo) (bool, uint8, error) {
-	for i := len(kr.runs) - 1; i >= 0; i-- {
-		pr, err := p.run(kr.key, kr.runs[i], files)
-		if err != nil {
-			return false, 0, err
-		}
+// latest returns whether h has an entry in the runs given to expect, and
+// the status of the last one.
+func (p *priorReader) latest(h *[16]byte) (bool, uint8, error) {
+	for i := len(p.cur) - 1; i >= 0; i-- {
+		pr := p.cur[i]
 		ri := pr.ri
 		lo, hi := int64(0), ri.n
 		if ri.bb > 0 {
@@ -426,14 +432,9 @@ func (p *priorReader) latest(kr *keyRec, h *[16]byte, files map[uint64]fileInfo)
 				return false, 0, damaged(pr.vf.name, "bucket table out of order")
 			}
 		}
-		var recs []byte
-		if pr.recs != nil {
-			recs = pr.recs[lo*ri.recW : hi*ri.recW]
-		} else {
-			if recs, err = pr.vf.read(ri.recOff+lo*ri.recW, (hi-lo)*ri.recW, false, p.buf); err != nil {
-				return false, 0, err
-			}
-			p.buf = recs[:0]
+		recs, err := pr.records(ri.recOff+lo*ri.recW, (hi-lo)*ri.recW, &p.buf)
+		if err != nil {
+			return false, 0, err
 		}
 		st, _, _, exists, err := ri.search(pr.vf.name, recs, h, 0, true)
 		if err != nil {
@@ -444,4 +445,51 @@ func (p *priorReader) latest(kr *keyRec, h *[16]byte, files map[uint64]fileInfo)
 		}
 	}
 	return false, 0, nil
+}
+
+// expect tells the reader how many lookups in increasing hash order the
+// key's runs are about to get: when they are dense (a lookup every few
+// KiB), records are read in 64 KiB windows instead of one pread each.
+func (p *priorReader) expect(kr *keyRec, lookups int, files map[uint64]fileInfo) error {
+	p.cur = p.cur[:0]
+	for _, r := range kr.runs {
+		pr, err := p.run(kr.key, r, files)
+		if err != nil {
+			return err
+		}
+		p.cur = append(p.cur, pr)
+		pr.dense = int64(lookups)*denseGap >= pr.ri.end-pr.ri.recOff
+		pr.win, pr.winOff = pr.win[:0], 0
+	}
+	return nil
+}
+
+const (
+	denseGap  = 8 << 10 // a pread costs about as much as copying this
+	winLength = 64 << 10
+)
+
+// records returns n record bytes at off, from the whole records area of a
+// small run, from the current window, or read (unverified).
+func (pr *priorRun) records(off, n int64, buf *[]byte) ([]byte, error) {
+	ri := pr.ri
+	if pr.recs != nil {
+		return pr.recs[off-ri.recOff : off-ri.recOff+n], nil
+	}
+	if !pr.dense {
+		b, err := pr.vf.read(off, n, false, *buf)
+		if err == nil && cap(b) > cap(*buf) {
+			*buf = b[:0]
+		}
+		return b, err
+	}
+	if off < pr.winOff || off+n > pr.winOff+int64(len(pr.win)) {
+		l := min(max(winLength, n), ri.end-off)
+		b, err := pr.vf.read(off, l, false, pr.win)
+		if err != nil {
+			return nil, err
+		}
+		pr.win, pr.winOff = b, off
+	}
+	return pr.win[off-pr.winOff : off-pr.winOff+n], nil
 }

@@ -35,6 +35,15 @@ func (s *SyncService) CheckStatus(ctx context.Context, kid []byte, issuer string
 	return onlineStatus(sr), nil
 }
 
+// HasHub reports whether CheckStatus can ask a hub now: the terminal is
+// enrolled and its record store unlocked. The GUI asks it before showing
+// "asking the hub", so a terminal without a hub shows nothing.
+func (s *SyncService) HasHub() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.client != nil
+}
+
 // onlineStatus maps the hub's answer. (internal/cli has the same adapter
 // for rcctl; neither package may import the other.)
 func onlineStatus(sr *wire.StatusResponse) verify.OnlineStatus {

@@ -72,6 +72,9 @@ func TestCheckStatusRealHub(t *testing.T) {
 	online := v.Online(svc, 0)
 
 	// Not enrolled: not asked.
+	if svc.HasHub() {
+		t.Fatal("HasHub before enrolment")
+	}
 	res := online.Verify(ctx, codes["valid-vehicle"], time.Time{})
 	if res.Verdict != verify.Valid || res.Online == nil || res.Online.Asked {
 		t.Fatalf("before enrolment: %s %+v", res.Verdict, res.Online)
@@ -83,6 +86,9 @@ func TestCheckStatusRealHub(t *testing.T) {
 
 	if err := svc.Enroll(ctx, syncclient.EnrollOptions{HubURL: h.URL, Token: m[1]}); err != nil {
 		t.Fatal(err)
+	}
+	if !svc.HasHub() {
+		t.Fatal("no hub after enrolment")
 	}
 	if res := v.Verify(ctx, codes["valid-vehicle"], time.Time{}); res.Verdict != verify.Valid {
 		t.Fatalf("offline verdict %s: the terminal was not meant to know", res.Verdict)
@@ -110,6 +116,9 @@ func TestCheckStatusRealHub(t *testing.T) {
 	// Locked (signed out): the key that signs requests is closed.
 	if err := svc.SetRecords(nil); err != nil {
 		t.Fatal(err)
+	}
+	if svc.HasHub() {
+		t.Fatal("HasHub while locked")
 	}
 	if _, err := svc.CheckStatus(ctx, make([]byte, credential.KIDSize), "440300", [credential.IDHashSize]byte{}); !errors.Is(err, verify.ErrNoHub) ||
 		!errors.Is(err, ErrLocked) {
