@@ -34,6 +34,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
 	"github.com/roadcheck/roadcheck/internal/ui"
@@ -95,6 +96,13 @@ func run(clk clock.Clock, start time.Time, o options) error {
 		Online:      t.Sync,
 		Trust:       t.Trust,
 		Demo:        o.demo,
+		// The signed check policy and the scan events live beside the
+		// database, named from it.
+		PolicyFile: policy.FileFor(filepath.Join(t.Dir, terminal.DBFile)),
+		Alerter:    alerter(),
+	}
+	if deps.ScanEvents, err = ui.OpenScanEventLog(ui.ScanEventsFile(filepath.Join(t.Dir, terminal.DBFile))); err != nil {
+		return err
 	}
 	if deps.Device, err = t.DeviceID(ctx); err != nil {
 		return err
@@ -155,6 +163,14 @@ func declareFyneDo(fa fyne.App) {
 	mig["fyneDo"] = true
 	m.Migrations = mig
 	app.SetMetadata(m)
+}
+
+// alerter is the verdict sound, or nil (silent) without a sound player.
+func alerter() ui.Alerter {
+	if a := ui.NewToneAlerter(); a != nil {
+		return a
+	}
+	return nil
 }
 
 // dataDir is dir, or the default data directory.

@@ -63,7 +63,8 @@ type rule struct {
 
 var rules = []rule{
 	{name: "fyne only in the GUI", lib: []string{"fyne.io/fyne/v2"}, allowed: []string{"internal/ui", "app/roadcheck"}, deps: true},
-	{name: "bbolt only in storage packages", lib: []string{"go.etcd.io/bbolt"}, allowed: []string{"internal/storage", "internal/trust", "internal/records", "internal/hub"}},
+	{name: "bbolt only in storage packages", lib: []string{"go.etcd.io/bbolt"}, allowed: []string{"internal/storage", "internal/trust", "internal/records", "internal/hub", "internal/keys"}},
+	{name: "go-tpm only in keys", lib: []string{"github.com/google/go-tpm"}, allowed: []string{"internal/keys"}},
 	{name: "SM2/SM3/SM4 only through gm", lib: []string{"github.com/emmansun/gmsm/sm2", "github.com/emmansun/gmsm/sm3", "github.com/emmansun/gmsm/sm4"}, allowed: []string{"internal/gm"}},
 	{name: "retryablehttp only in the sync client", lib: []string{"github.com/hashicorp/go-retryablehttp"}, allowed: []string{"internal/syncclient"}},
 	{name: "camera access only in scan", lib: []string{"github.com/blackjack/webcam"}, allowed: []string{"internal/scan"}},
@@ -96,6 +97,7 @@ var order = [][]string{
 	{"internal/gm"},
 	{"internal/credential"},
 	{"internal/storage", "internal/qrcode", "assets"},
+	{"internal/keys"},
 	{"internal/trust", "internal/issuer", "internal/scan"},
 	{"internal/verify"},
 	{"internal/records", "internal/stop", "internal/demo", "internal/hub/wire"},

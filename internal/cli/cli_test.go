@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/roadcheck/roadcheck/assets"
@@ -28,8 +30,21 @@ type result struct {
 // run runs rcctl with a fake clock at the demo reference time.
 func run(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
+	args, stdin = asOfficer(t, args, stdin)
 	var out, errb bytes.Buffer
 	env := &Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Clock: clock.NewFake(demo.ReferenceTime)}
+	if slices.Contains(args, "verify") && slices.Contains(args, "--online") {
+		env.Stdin = strings.NewReader(testPIN + "\n" + stdin)
+		env.Getenv = func(k string) string {
+			switch k {
+			case "RC_OFFICER":
+				return "9001"
+			case "RC_PIN_STDIN":
+				return "1"
+			}
+			return os.Getenv(k)
+		}
+	}
 	code := Main(context.Background(), env, args)
 	return result{code, out.String(), errb.String()}
 }
@@ -298,4 +313,57 @@ func TestUsage(t *testing.T) {
 	if r := run(t, "", "frobnicate"); r.code != ExitError || !strings.Contains(r.stderr, "unknown command") {
 		t.Fatalf("unknown: %d %s", r.code, r.stderr)
 	}
+}
+
+// testPIN is the PIN of the officers asOfficer provisions.
+const testPIN = "246810"
+
+var provisioned sync.Map // database path → true
+
+// asOfficer makes a record, sync or enroll command act for an
+// authenticated officer, as rcctl now requires (issue 10): the database
+// gets supervisor 9001 and inspector 1001 (PIN testPIN) at first use, and
+// the command gets --pin-stdin (the PIN prepended to stdin) and, without
+// --officer, --officer 9001. Commands that give --pin-stdin themselves are
+// left alone.
+func asOfficer(t *testing.T, args []string, stdin string) ([]string, string) {
+	t.Helper()
+	db, i := "", 0
+	for i < len(args) && strings.HasPrefix(args[i], "-") {
+		if args[i] == "--db" && i+1 < len(args) {
+			db = args[i+1]
+			i += 2
+			continue
+		}
+		i++
+	}
+	n := 0
+	switch {
+	case i+1 < len(args) && args[i] == "record" && (args[i+1] == "add" || args[i+1] == "list" || args[i+1] == "purge"):
+		n = 2
+	case i < len(args) && (args[i] == "sync" || args[i] == "enroll"):
+		n = 1
+	}
+	if n == 0 || db == "" || slices.Contains(args, "--pin-stdin") {
+		return args, stdin
+	}
+	if _, done := provisioned.Load(db); !done {
+		mk := func(in string, a ...string) {
+			var out, errb bytes.Buffer
+			env := &Env{Stdin: strings.NewReader(in), Stdout: &out, Stderr: &errb, Clock: clock.NewFake(demo.ReferenceTime), Getenv: func(string) string { return "" }}
+			if code := Main(context.Background(), env, append([]string{"--db", db}, a...)); code != ExitOK && !strings.Contains(errb.String(), "already has officers") && !strings.Contains(errb.String(), "is taken") {
+				t.Fatalf("rcctl %v: %d %s", a, code, errb.String())
+			}
+		}
+		mk(testPIN+"\n"+testPIN+"\n", "officer", "init", "--id", "9001", "--name", "陈刚", "--pin-stdin")
+		mk(testPIN+"\n"+testPIN+"\n"+testPIN+"\n", "officer", "add", "--as", "9001", "--id", "1001", "--name", "李明", "--role", "inspector", "--pin-stdin")
+		provisioned.Store(db, true)
+	}
+	extra := []string{"--pin-stdin"}
+	if !slices.Contains(args, "--officer") {
+		extra = append(extra, "--officer", "9001")
+	}
+	out := append(slices.Clone(args[:i+n]), extra...)
+	out = append(out, args[i+n:]...)
+	return out, testPIN + "\n" + stdin
 }

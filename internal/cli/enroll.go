@@ -18,6 +18,8 @@ func cmdEnroll(ctx context.Context, env *Env, args []string) int {
 	token := fs.String("token", "", "one-time enrolment token from `rchub token create`")
 	ca := fs.String("ca", "", "PEM `file` of the CA that issued the hub's TLS certificate (pinned)")
 	label := fs.String("label", "", "name of this terminal shown to supervisors")
+	officer := fs.String("officer", "", "officer id (default $RC_OFFICER): their PIN unlocks the device key")
+	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input")
 	if err := fs.Parse(args); err != nil {
 		return ExitError
 	}
@@ -31,7 +33,7 @@ func cmdEnroll(ctx context.Context, env *Env, args []string) int {
 			return failf(env, "%v", err)
 		}
 	}
-	db, rs, err := openRecords(ctx, env)
+	db, rs, err := openRecords(ctx, env, *officer, *pinStdin)
 	if err != nil {
 		return failf(env, "%v", err)
 	}

@@ -494,7 +494,9 @@ func appendDirect(t *testing.T, path string, n int) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rs, err := records.Open(ctx, db, records.KeyFile(records.KeyFilePath(path)), records.Options{Clock: clock.NewFake(demo.ReferenceTime)})
+	// Signed in as the officer asOfficer provisions (issue 10: no key file).
+	env := &Env{Stdin: strings.NewReader(testPIN + "\n"), Stdout: io.Discard, Stderr: io.Discard, Clock: clock.NewFake(demo.ReferenceTime), DBPath: path, Getenv: func(string) string { return "" }}
+	rs, _, err := unlockRecords(ctx, env, db, "9001", newPINReader(env, true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,14 @@ func openOnline(ctx context.Context, env *Env) (verify.StatusChecker, error) {
 	if dev.ID == "" {
 		return nil, errNotEnrolled
 	}
+	// The device key that signs requests opens with an officer's PIN
+	// ($RC_OFFICER, asked at the terminal); a terminal not yet migrated
+	// from its key file still opens with it.
 	rs, err := records.Open(ctx, db, records.KeyFile(records.KeyFilePath(env.DBPath)), records.Options{Clock: env.Clock})
+	if err != nil && !dev.HasSlot("keyfile") {
+		// Scripts: RC_PIN_STDIN=1 reads the PIN from standard input.
+		rs, _, err = unlockRecords(ctx, env, db, env.Getenv("RC_OFFICER"), newPINReader(env, env.Getenv("RC_PIN_STDIN") == "1"))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--online: the device key that signs requests to the hub cannot be unlocked: %w", err)
 	}

@@ -20,17 +20,24 @@ import (
 
 func init() {
 	register("record add", "verify a code (--qr TEXT or --image FILE) and record the check (durable when it prints the id)", cmdRecordAdd)
-	register("record list", "list check records and their delivery state", cmdRecordList)
+	register("record list", "list check records and their delivery state, after auditing the chain (exit 1: damaged, missing or reordered records)", cmdRecordList)
+	register("record purge", "erase the personal fields of records delivered more than --days ago (default 30); the chain still verifies", cmdRecordPurge)
 }
 
-// openRecords opens the terminal database and its record store, unlocked
-// with the key file beside the database (created with the device).
-func openRecords(ctx context.Context, env *Env) (*storage.DB, *records.Store, error) {
+// openRecords opens the terminal database and its record store for the
+// officer --officer (or $RC_OFFICER), who gives their PIN at the prompt or
+// on standard input (--pin-stdin): the PIN and the device root (TPM or
+// device file) unlock the keyring.
+func openRecords(ctx context.Context, env *Env, officer string, pinStdin bool) (*storage.DB, *records.Store, error) {
+	id, err := officerID(env, officer)
+	if err != nil {
+		return nil, nil, err
+	}
 	db, err := storage.Open(ctx, env.DBPath, storage.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
-	rs, err := records.Open(ctx, db, records.KeyFile(records.KeyFilePath(env.DBPath)), records.Options{Clock: env.Clock})
+	rs, _, err := unlockRecords(ctx, env, db, id, newPINReader(env, pinStdin))
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -64,6 +71,7 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 	warnings := fs.String("warnings", "", "the stop's cross-check warning `CODES`, comma-separated (e.g. OPERATOR_MISMATCH,PLATE_MISMATCH); needs --stop")
 	asJSON := fs.Bool("json", false, "print the record as JSON")
 	online := fs.Bool("online", false, "also ask the enrolled hub for the licence's live status (at most 800 ms; see rcctl verify -h); the record carries the answer")
+	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input (else: asked at the terminal)")
 	if err := fs.Parse(args); err != nil {
 		return ExitError
 	}
@@ -96,10 +104,7 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 			return failf(env, "record add: %v (nothing recorded)", err)
 		}
 	}
-	if *officer == "" {
-		*officer = env.Getenv("RC_OFFICER")
-	}
-	db, rs, err := openRecords(ctx, env)
+	db, rs, err := openRecords(ctx, env, *officer, *pinStdin)
 	if err != nil {
 		return failf(env, "%v", err)
 	}
@@ -178,8 +183,8 @@ type recordJSON struct {
 func toJSON(e *records.Entry) recordJSON {
 	r := e.Record
 	j := recordJSON{ID: r.ID.String(), Seq: r.Seq, Device: r.Device, Wall: r.Wall, Officer: r.Officer, Kind: uint8(r.Kind),
-		Number: r.Number, Verdict: r.Verdict.String(), Action: r.Action.String(), ActionText: r.ActionText, Notes: r.Notes,
-		Holder: r.Holder, HolderID: records.MaskedHolderID(r.HolderID), Plate: r.Plate, ClockFlags: r.Clock.Flags.String(),
+		Verdict: r.Verdict.String(), Action: r.Action.String(), ActionText: r.ActionText, Notes: r.Notes,
+		Number: records.MaskedNumber(r.Number, r.HolderID), Holder: r.Holder, HolderID: records.MaskedHolderID(r.HolderID), Plate: r.Plate, ClockFlags: r.Clock.Flags.String(),
 		State: e.State.String(), HubReason: e.HubReason, StopID: r.StopID, StopWarn: r.StopWarnings}
 	if r.KID != nil {
 		j.KID = hex.EncodeToString(r.KID)
@@ -220,28 +225,44 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet(env, "record list")
 	asJSON := fs.Bool("json", false, "print a JSON array")
 	pending := fs.Bool("pending", false, "only records not yet delivered to the hub")
+	officer := fs.String("officer", "", "officer id (default $RC_OFFICER)")
+	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input")
 	if err := fs.Parse(args); err != nil {
 		return ExitError
 	}
-	db, rs, err := openRecords(ctx, env)
+	db, rs, err := openRecords(ctx, env, *officer, *pinStdin)
 	if err != nil {
 		return failf(env, "%v", err)
 	}
 	defer db.Close()
+	audit, err := rs.Audit(ctx)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
 	list, err := rs.List(ctx, records.ListOptions{PendingOnly: *pending})
 	if err != nil {
 		return failf(env, "%v", err)
+	}
+	code := ExitOK
+	if !audit.OK() {
+		code = ExitPartial
+		for _, p := range audit.Problems {
+			fmt.Fprintf(env.Stderr, "rcctl: AUDIT: #%d %s: %s\n", p.Seq, p.Kind, p.Detail)
+		}
 	}
 	if *asJSON {
 		out := make([]recordJSON, 0, len(list))
 		for _, e := range list {
 			out = append(out, toJSON(e))
 		}
-		return printJSON(env, out)
+		if c := printJSON(env, out); c != ExitOK {
+			return c
+		}
+		return code
 	}
 	for _, e := range list {
 		r := e.Record
-		line := fmt.Sprintf("%s\t#%d\t%s\t%s\t%s\t%s\t%s", r.ID, r.Seq, r.Wall.Format(time.RFC3339), r.Verdict, r.Action.Chinese(), r.Number, e.State)
+		line := fmt.Sprintf("%s\t#%d\t%s\t%s\t%s\t%s\t%s", r.ID, r.Seq, r.Wall.Format(time.RFC3339), r.Verdict, r.Action.Chinese(), records.MaskedNumber(r.Number, r.HolderID), e.State)
 		if e.HubReason != "" {
 			line += " (" + e.HubReason + ")"
 		}
@@ -260,10 +281,47 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 				line += "(found online)"
 			}
 		}
+		if !r.Purged.IsZero() {
+			line += "\tpurged"
+		}
 		if e.Damaged != nil {
 			line += "\tDAMAGED: " + e.Damaged.Error()
 		}
 		fmt.Fprintln(env.Stdout, line)
+	}
+	if !audit.OK() {
+		fmt.Fprintf(env.Stdout, "AUDIT FAILED: %d problem(s) in %d records (head #%d): records damaged, missing or reordered\n", len(audit.Problems), audit.Records, audit.Head)
+	}
+	return code
+}
+
+func cmdRecordPurge(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet(env, "record purge")
+	days := fs.Int("days", 30, "keep the personal fields of delivered records this many `days` (the hub's policy, when it sends one)")
+	officer := fs.String("officer", "", "officer id (default $RC_OFFICER)")
+	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input")
+	if err := fs.Parse(args); err != nil {
+		return ExitError
+	}
+	if *days < 1 {
+		return failf(env, "record purge: --days must be at least 1")
+	}
+	db, rs, err := openRecords(ctx, env, *officer, *pinStdin)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer db.Close()
+	rep, err := rs.Purge(ctx, time.Time{}, time.Duration(*days)*24*time.Hour)
+	if err != nil {
+		return failf(env, "record purge: %v", err)
+	}
+	a, err := rs.Audit(ctx)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	fmt.Fprintf(env.Stdout, "purged %d records; audit: %d records, %d problems\n", rep.Purged, a.Records, len(a.Problems))
+	if !a.OK() {
+		return ExitPartial
 	}
 	return ExitOK
 }

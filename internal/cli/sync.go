@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/roadcheck/roadcheck/internal/keys"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/storage"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
@@ -21,6 +22,8 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet(env, "sync")
 	hubURL := fs.String("hub", "", "hub `URL` (default: the one enrolled with)")
 	retries := fs.Int("retries", 6, "retries of each request while the hub is unreachable or busy, each announced on stderr (0: fail at once)")
+	officer := fs.String("officer", "", "officer id (default $RC_OFFICER): their PIN unlocks the device key that signs the sync")
+	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input")
 	if err := fs.Parse(args); err != nil {
 		return ExitError
 	}
@@ -35,12 +38,18 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 	// only for each short step (see syncclient.Config.OpenRecords), so
 	// rcctl verify and record add in other processes never wait for this
 	// sync, its network or its retry pauses.
+	// The officer's PIN unlocks the keyring once; each step then opens the
+	// database with it in memory. The chain is audited before the sync.
+	kr, err := syncKeyring(ctx, env, *officer, *pinStdin)
+	if err != nil {
+		return failf(env, "sync: %v", err)
+	}
 	closer, ts, err := openTrust(ctx, env, false)
 	if err != nil {
 		return failf(env, "%v", err)
 	}
 	defer closer.Close()
-	cfg := syncclient.Config{OpenRecords: stepRecords(env), Trust: ts, Clock: env.Clock, HubURL: *hubURL, RetryMax: retryMax,
+	cfg := syncclient.Config{OpenRecords: stepRecords(env, kr), Trust: ts, Clock: env.Clock, HubURL: *hubURL, RetryMax: retryMax,
 		OnRetry: retryProgress(env.Stderr)}
 	if s, ok := env.Clock.(sleeper); ok {
 		cfg.Sleep = s.Sleep
@@ -83,19 +92,38 @@ const syncLockWait = 30 * time.Second
 
 // stepRecords opens the record store for one step of a sync, waiting up to
 // syncLockWait for the database.
-func stepRecords(env *Env) func(ctx context.Context) (*records.Store, func() error, error) {
+func stepRecords(env *Env, kr *keys.Keyring) func(ctx context.Context) (*records.Store, func() error, error) {
 	return func(ctx context.Context) (*records.Store, func() error, error) {
 		db, err := storage.Open(ctx, env.DBPath, storage.Options{LockTimeout: syncLockWait})
 		if err != nil {
 			return nil, nil, err
 		}
-		rs, err := records.Open(ctx, db, records.KeyFile(records.KeyFilePath(env.DBPath)), records.Options{Clock: env.Clock})
+		rs, err := records.Open(ctx, db, records.Unlocked(kr), records.Options{Clock: env.Clock})
 		if err != nil {
 			db.Close()
 			return nil, nil, err
 		}
 		return rs, db.Close, nil
 	}
+}
+
+// syncKeyring signs the officer in, audits the chain (problems are printed:
+// the sync still delivers what is intact, and the hub flags gaps) and
+// returns the unlocked keyring.
+func syncKeyring(ctx context.Context, env *Env, officer string, pinStdin bool) (*keys.Keyring, error) {
+	db, rs, err := openRecords(ctx, env, officer, pinStdin)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	a, err := rs.Audit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range a.Problems {
+		fmt.Fprintf(env.Stderr, "rcctl: AUDIT: #%d %s: %s\n", p.Seq, p.Kind, p.Detail)
+	}
+	return rs.Keyring(), nil
 }
 
 // printPull reports what a trust pull did.

@@ -93,6 +93,7 @@ func cmdTrustStatus(ctx context.Context, env *Env, args []string) int {
 	asJSON := fs.Bool("json", false, "print JSON")
 	at := fs.String("at", "", "judge staleness at this RFC 3339 `time` (default: now)")
 	maxAge := fs.Duration("max-age", 7*24*time.Hour, "maximum age of a status list before it is stale")
+	check := fs.Bool("check", false, "verify every trust file against its SM3 digest; damaged lists are dropped so the next sync fetches them again (exit 1 when any is damaged)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return ExitError
 	}
@@ -100,22 +101,39 @@ func cmdTrustStatus(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	db, st, err := openTrust(ctx, env, true)
+	db, st, err := openTrust(ctx, env, !*check)
 	if err != nil {
 		return failf(env, "%v", err)
 	}
 	defer db.Close()
+	var damaged []trust.ListRef
+	if *check {
+		if damaged, err = st.Check(ctx); err != nil {
+			return failf(env, "%v", err)
+		}
+	}
 	sum := st.Summary(t, *maxAge)
+	if *check {
+		defer func() {
+			for _, d := range damaged {
+				fmt.Fprintf(env.Stderr, "damaged: status list %s: dropped, the next sync fetches it again\n", d.Issuer)
+			}
+		}()
+	}
+	exit := ExitOK
+	if len(damaged) > 0 {
+		exit = 1
+	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(sum); err != nil {
 			return failf(env, "%v", err)
 		}
-		return ExitOK
+		return exit
 	}
 	printSummary(env, sum)
-	return ExitOK
+	return exit
 }
 
 func parseAt(env *Env, s string) (time.Time, error) {
@@ -159,7 +177,11 @@ func printSummary(env *Env, s *trust.Summary) {
 	}
 	fmt.Fprintf(w, "\nSTATUS LISTS (%d)\tCA\tSEQUENCE\tTHIS UPDATE\tNEXT UPDATE\tENTRIES\tSTATE\n", len(s.Lists))
 	for _, l := range s.Lists {
-		fmt.Fprintf(w, "  %s\t%s\t%d\t%s\t%s\t%d\t%s\n", l.Issuer, l.CA, l.Sequence, fmtTime(l.ThisUpdate), fmtTime(l.NextUpdate), l.Entries, staleWord(l.Stale))
+		state := staleWord(l.Stale)
+		if l.Damaged {
+			state = "DAMAGED"
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%d\t%s\t%s\t%d\t%s\n", l.Issuer, l.CA, l.Sequence, fmtTime(l.ThisUpdate), fmtTime(l.NextUpdate), l.Entries, state)
 	}
 	w.Flush()
 }

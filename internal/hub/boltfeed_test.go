@@ -14,7 +14,7 @@ import (
 
 var feedT0 = time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
 
-func openBolt(t *testing.T, path string) (*storage.DB, *hub.BoltStore) {
+func openBolt(t testing.TB, path string) (*storage.DB, *hub.BoltStore) {
 	t.Helper()
 	db, err := storage.Open(context.Background(), path, storage.Options{NoSync: true})
 	if err != nil {

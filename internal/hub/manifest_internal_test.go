@@ -9,7 +9,9 @@ import (
 	"github.com/roadcheck/roadcheck/internal/trust"
 )
 
-func obj(name string, size int64) ObjectRef { return ObjectRef{Digest: gm.SM3([]byte(name)), Size: size} }
+func obj(name string, size int64) ObjectRef {
+	return ObjectRef{Digest: gm.SM3([]byte(name)), Size: size}
+}
 
 var testList = trust.ListRef{CA: gm.SM3([]byte("CA")), Issuer: "440300"}
 

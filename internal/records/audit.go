@@ -1,6 +1,7 @@
 package records
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -27,6 +28,8 @@ const (
 	ProblemHead       = "head_mismatch"     // the stored head does not match the newest record
 	ProblemIndex      = "index_mismatch"    // id index and log disagree
 	ProblemSeq        = "sequence_mismatch" // key and body sequence differ
+	ProblemHeadSig    = "head_signature"    // the chain head's device signature is missing or does not verify: rolled back
+	ProblemDigest     = "digest_mismatch"   // the stored digest differs from the record's canonical bytes
 )
 
 // AuditReport is the result of Audit.
@@ -86,12 +89,31 @@ func (s *Store) Audit(ctx context.Context) (*AuditReport, error) {
 			if r.Seq != seq {
 				add(r.ID, ProblemSeq, "stored under %d, says %d", seq, r.Seq)
 			}
-			canon, err := r.Canonical()
-			if err != nil {
-				return err
-			}
-			if ok, _ := s.pub.Verify(canon, sr.Sig); !ok {
-				add(r.ID, ProblemSignature, "the device signature does not verify: the record was edited")
+			var link [gm.SM3Size]byte
+			if sr.Purged != 0 {
+				// What remains after the purge: the digest links the chain,
+				// the device's rest signature covers digest and fields.
+				if len(sr.Digest) != gm.SM3Size {
+					add(r.ID, ProblemDigest, "purged record without a digest")
+					havePrev = false
+					continue
+				}
+				copy(link[:], sr.Digest)
+				if ok, _ := s.kr.Public().Verify(restSigningString(sr.Digest, sr.Body), sr.RestSig); !ok {
+					add(r.ID, ProblemSignature, "the device signature of the purged record does not verify: the record was edited")
+				}
+			} else {
+				canon, err := r.Canonical()
+				if err != nil {
+					return err
+				}
+				link = Hash(canon)
+				if ok, _ := s.kr.Public().Verify(canon, sr.Sig); !ok {
+					add(r.ID, ProblemSignature, "the device signature does not verify: the record was edited")
+				}
+				if sr.Digest != nil && !bytes.Equal(sr.Digest, link[:]) {
+					add(r.ID, ProblemDigest, "the stored digest does not match the record")
+				}
 			}
 			if havePrev && r.Prev != prevHash {
 				add(r.ID, ProblemChain, "prev hash does not match record %d", seq-1)
@@ -99,7 +121,13 @@ func (s *Store) Audit(ctx context.Context) (*AuditReport, error) {
 			if got := idx.Get(r.ID[:]); got == nil || binary.BigEndian.Uint64(got) != seq {
 				add(r.ID, ProblemIndex, "id index does not point to %d", seq)
 			}
-			prevHash, havePrev = Hash(canon), true
+			prevHash, havePrev = link, true
+		}
+		if h.Seq > 0 {
+			if ok, _ := s.kr.Public().Verify(HeadSigningString(s.deviceID, h.Seq, h.Hash), h.Sig); !ok {
+				rep.Problems = append(rep.Problems, Problem{Seq: h.Seq, Kind: ProblemHeadSig,
+					Detail: "the chain head is not signed by this device: it was written outside RoadCheck (records deleted and the head rolled back?)"})
+			}
 		}
 		if prevSeq != h.Seq {
 			rep.Problems = append(rep.Problems, Problem{Seq: h.Seq, Kind: ProblemHead,

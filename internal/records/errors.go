@@ -1,6 +1,10 @@
 package records
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/roadcheck/roadcheck/internal/keys"
+)
 
 // Sentinel errors of the record store and the record wire format.
 var (
@@ -10,10 +14,10 @@ var (
 	ErrStorageFull = errors.New("records: storage full: the record was NOT saved (free disk space and retry)")
 	// ErrWrongKey means no key slot could be unlocked with the key source
 	// given: a wrong PIN or passphrase, or another device's key file.
-	ErrWrongKey = errors.New("records: cannot unlock the device data key (wrong PIN, passphrase or key file)")
+	ErrWrongKey = keys.ErrWrongKey
 	// ErrKeyFile means the key file is unusable (unreadable, malformed or
 	// readable by group or others).
-	ErrKeyFile = errors.New("records: key file unusable")
+	ErrKeyFile = keys.ErrKeyFile
 	// ErrNotFound is returned for a record id that is not stored.
 	ErrNotFound = errors.New("records: record not found")
 	// ErrInvalidCheck is returned by Append for a check that cannot be
@@ -28,5 +32,8 @@ var (
 	ErrBadSignature = errors.New("records: device signature does not verify")
 	// ErrSlot is returned when removing the last key slot or a slot that
 	// does not exist.
-	ErrSlot = errors.New("records: key slot")
+	ErrSlot = keys.ErrSlot
+	// ErrAudit is returned by commands that refuse to go on because Audit
+	// found the chain damaged (the AuditReport says where).
+	ErrAudit = errors.New("records: the record chain is damaged (see the audit)")
 )

@@ -49,7 +49,7 @@ func (f *fixture) reopen(t testing.TB, sopts storage.Options) {
 // sampleCheck is a vehicle check with personal data.
 func sampleCheck(i int) Check {
 	return Check{
-		Officer:  "警号010203",
+		Officer:  "010203",
 		Location: &Location{Lat: 22.543096, Lon: 114.057865, Place: "G4 京港澳高速 K12+300"},
 		KID:      []byte{1, 2, 3, 4, 5, 6, 7, 8},
 		IDHash:   []byte{9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, byte(i)},

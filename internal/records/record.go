@@ -202,6 +202,11 @@ type Record struct {
 	Wall  time.Time // device clock at the check (millisecond precision)
 	Clock ClockInfo
 	Check
+	// Purged is when the retention purge erased the record's personal and
+	// evidential fields on this terminal (zero: not purged). A purged
+	// record has none of them; its chain link and remaining fields are
+	// still verified by Audit.
+	Purged time.Time
 }
 
 // Limits of one record, enforced by Append and by decoding.
@@ -304,4 +309,15 @@ func MaskedHolderID(s string) string {
 		return strings.Repeat("*", len(r))
 	}
 	return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
+}
+
+// MaskedNumber is a licence number as shown outside the verdict screen:
+// masked like MaskedHolderID when it is the holder's ID (a 从业资格证's
+// number is the ID-card number), as it is; the one rule for rcctl and the
+// GUI.
+func MaskedNumber(number, holderID string) string {
+	if number != "" && (number == holderID || NormalizeSearch(number) == NormalizeSearch(holderID)) {
+		return MaskedHolderID(number)
+	}
+	return number
 }

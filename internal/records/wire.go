@@ -146,7 +146,13 @@ func (r *Record) toBody(withPersonal bool) *body {
 	return b
 }
 
-func (b *body) toRecord() (*Record, error) {
+func (b *body) toRecord() (*Record, error) { return b.decode(true) }
+
+// toRecordLenient decodes a body that lost its sealed fields (purged, or
+// unreadable): the same checks but the check's validation.
+func (b *body) toRecordLenient() (*Record, error) { return b.decode(false) }
+
+func (b *body) decode(strict bool) (*Record, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
 	}
@@ -202,6 +208,9 @@ func (b *body) toRecord() (*Record, error) {
 			return nil, bad("corrects id of %d bytes", len(b.Corrects))
 		}
 		copy(c.Corrects[:], b.Corrects)
+	}
+	if !strict {
+		return r, nil
 	}
 	if err := c.validate(); err != nil {
 		return nil, bad("%v", err)

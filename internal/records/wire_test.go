@@ -17,6 +17,7 @@ import (
 // goldenRecord is the record of testdata/record-v1.hex.
 func goldenRecord() *Record {
 	c := sampleCheck(7)
+	c.Officer = "警号010203" // decoded as stored before officer IDs were checked (Append refuses it now)
 	c.Corrects = ID{0x01, 0x9a}
 	return &Record{
 		ID: ID{0x01, 0x9a, 0xbc}, Seq: 42, Device: "T-TEST-1", Prev: [32]byte{0xaa},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"sort"
 	"strings"
 	"time"
 
@@ -158,13 +159,21 @@ type session struct {
 	prefer string
 
 	planes   map[string]*plane
-	binaries map[string]*gozxing.BitMatrix
+	binaries map[string]*bitmap
 	tried    []triedTriple
 	found    []found // non-preferred codes found so far
 	extra    int     // attempts left after a non-preferred find; -1 = none yet
-	finders  []finder
-	steps    int // plan steps started
+	finders  []seenFinder
+	deferred []triedTriple // triples without evidence, read last
+	steps    int           // plan steps started
 	planLen  int
+}
+
+// seenFinder is a finder candidate of some step, in grey-frame
+// coordinates, with the polarity it was seen in.
+type seenFinder struct {
+	f   finder
+	pol polarity
 }
 
 type triedTriple struct {
@@ -177,20 +186,31 @@ type found struct {
 	quad [4]pt
 }
 
-// step is one attempt of the plan: a detection plane (scale relative to
-// the grey frame), a binarizer and a polarity.
+// Step kinds.
+const (
+	kindScan     = iota // binarize a detection plane, find finders, read the triples
+	kindRegions         // look again at full resolution where the frame is textured like a code
+	kindPairs           // predict the third finder of codes with two seen
+	kindCrop            // look again, upscaled, around all the finders seen
+	kindDeferred        // read the triples put off for want of evidence
+)
+
+// step is one attempt of the plan: for a scan, a detection plane (scale
+// relative to the grey frame), a binarizer and a polarity.
 //
 // Whatever the detection plane, modules are sampled from the grey frame at
 // full resolution.
 type step struct {
 	name  string
-	plane string  // preprocessing: "grey", "sharp" (unsharp mask), "local" (local contrast normalisation)
+	kind  int
+	plane string  // preprocessing: "grey", "sharp" (unsharp mask), "local" (local contrast normalisation), "thick" (dark modules grown by a pixel)
 	scale float64 // detection plane pixels per grey pixel
-	binar string  // "hybrid" or "global"; "" for the crop steps
+	binar string  // binHybrid or binGlobal
 	pol   polarity
 }
 
-// plan returns the attempt order for a frame of the given size.
+// plan returns the attempt order for a frame of the given size: the
+// cheapest and most often successful attempts first.
 func plan(w, h int) []step {
 	// Find finders on a copy of at most about 1000 pixels across, halved
 	// (cheap, and it averages noise away); sampling always uses the full
@@ -201,32 +221,45 @@ func plan(w, h int) []step {
 	}
 	b := base
 	var st []step
-	add := func(name, pl string, scale float64, binar string, pol polarity) {
-		st = append(st, step{name, pl, scale, binar, pol})
+	scan := func(name, pl string, scale float64, binar string, pol polarity) {
+		st = append(st, step{name: name, kind: kindScan, plane: pl, scale: scale, binar: binar, pol: pol})
 	}
-	add("sharp/hybrid", "sharp", b, "hybrid", 1)
-	add("inv/sharp/hybrid", "sharp", b, "hybrid", -1)
-	add("norm/hybrid", "local", b, "hybrid", 1)
+	other := func(name string, kind int, pol polarity) {
+		st = append(st, step{name: name, kind: kind, scale: b, pol: pol})
+	}
+	scan("sharp/hybrid", "sharp", b, binHybrid, 1)
+	scan("inv/sharp/hybrid", "sharp", b, binHybrid, -1)
 	if b < 1 {
 		// Small or distant codes in a large frame need every pixel.
-		add("full/sharp/hybrid", "sharp", 1, "hybrid", 1)
+		other("regions", kindRegions, 1)
 	}
-	add("hybrid", "grey", b, "hybrid", 1)
-	add("global", "grey", b, "global", 1)
+	scan("thick/hybrid", "thick", b, binHybrid, 1)
+	other("pairs", kindPairs, 1)
+	scan("norm/hybrid", "local", b, binHybrid, 1)
 	if b == 1 {
-		add("up2/sharp/hybrid", "sharp", 2, "hybrid", 1)
+		other("regions", kindRegions, 1)
 	}
-	add("inv/norm/hybrid", "local", b, "hybrid", -1)
-	add("inv/global", "grey", b, "global", -1)
-	add("norm/global", "local", b, "global", 1)
-	add("up2/hybrid", "grey", 2*b, "hybrid", 1)
-	add("inv/up2/sharp/hybrid", "sharp", 2*b, "hybrid", -1)
+	scan("hybrid", "grey", b, binHybrid, 1)
+	scan("global", "grey", b, binGlobal, 1)
+	other("inv/pairs", kindPairs, -1)
+	if b == 1 {
+		scan("up2/sharp/hybrid", "sharp", 2, binHybrid, 1)
+	}
+	scan("inv/norm/hybrid", "local", b, binHybrid, -1)
 	if b < 1 {
-		add("full/norm/hybrid", "local", 1, "hybrid", 1)
+		other("inv/regions", kindRegions, -1)
 	}
-	add("down2/hybrid", "grey", b/2, "hybrid", 1)
-	add("crop", "", 0, "", 1)
-	add("inv/crop", "", 0, "", -1)
+	scan("inv/global", "grey", b, binGlobal, -1)
+	scan("norm/global", "local", b, binGlobal, 1)
+	scan("up2/hybrid", "grey", 2*b, binHybrid, 1)
+	scan("inv/up2/sharp/hybrid", "sharp", 2*b, binHybrid, -1)
+	if b < 1 {
+		scan("full/norm/hybrid", "local", 1, binHybrid, 1)
+	}
+	scan("down2/hybrid", "grey", b/2, binHybrid, 1)
+	other("deferred", kindDeferred, 1)
+	other("crop", kindCrop, 1)
+	other("inv/crop", kindCrop, -1)
 	return st
 }
 
@@ -255,6 +288,8 @@ func (s *session) plane(name string, scale float64) *plane {
 			p = g.localNormalised(max(8, min(g.w, g.h)/24))
 		case "sharp":
 			p = g.unsharp(3, 2)
+		case "thick":
+			p = g.eroded()
 		default:
 			p = g
 		}
@@ -264,46 +299,22 @@ func (s *session) plane(name string, scale float64) *plane {
 }
 
 // binary returns (and caches) the binarized plane: the inverted steps
-// reuse the matrix of their upright twin.
-func (s *session) binary(name string, scale float64, kind string) (*gozxing.BitMatrix, error) {
+// reuse the bitmap of their upright twin. It returns nil when ctx ends
+// first.
+func (s *session) binary(ctx context.Context, name string, scale float64, kind string) *bitmap {
 	key := fmt.Sprintf("%s@%.4f/%s", name, scale, kind)
 	if bm, ok := s.binaries[key]; ok {
-		return bm, nil
+		return bm
 	}
-	bm, err := binarize(s.plane(name, scale), kind)
-	if err != nil {
-		return nil, err
+	bm := binarize(ctx, s.plane(name, scale), kind)
+	if bm == nil {
+		return nil
 	}
 	if s.binaries == nil {
-		s.binaries = map[string]*gozxing.BitMatrix{}
+		s.binaries = map[string]*bitmap{}
 	}
 	s.binaries[key] = bm
-	return bm, nil
-}
-
-// cloneBits copies a bit matrix row by row.
-func cloneBits(bm *gozxing.BitMatrix) *gozxing.BitMatrix {
-	c, _ := gozxing.NewBitMatrix(bm.GetWidth(), bm.GetHeight())
-	var row *gozxing.BitArray
-	for y := range bm.GetHeight() {
-		row = bm.GetRow(y, row)
-		c.SetRow(y, row)
-	}
-	return c
-}
-
-func binarize(p *plane, kind string) (*gozxing.BitMatrix, error) {
-	src, err := gozxing.NewPlanarYUVLuminanceSource(p.pix, p.w, p.h, 0, 0, p.w, p.h, false)
-	if err != nil {
-		return nil, err
-	}
-	var b gozxing.Binarizer
-	if kind == "global" {
-		b = gozxing.NewGlobalHistgramBinarizer(src)
-	} else {
-		b = gozxing.NewHybridBinarizer(src)
-	}
-	return b.GetBlackMatrix()
+	return bm
 }
 
 // run executes the plan until a preferred code decodes or ctx ends.
@@ -324,10 +335,17 @@ func (s *session) run(ctx context.Context) (Result, bool) {
 		}
 		var res Result
 		var ok bool
-		if st.binar == "" {
+		switch st.kind {
+		case kindScan:
+			res, ok = s.scanStep(ctx, st)
+		case kindRegions:
+			res, ok = s.regionsStep(ctx, st)
+		case kindPairs:
+			res, ok = s.pairsStep(ctx, st)
+		case kindCrop:
 			res, ok = s.cropStep(ctx, st)
-		} else {
-			res, ok = s.step(ctx, st)
+		case kindDeferred:
+			res, ok = s.deferredStep(ctx, st)
 		}
 		if ok {
 			return res, true
@@ -339,61 +357,184 @@ func (s *session) run(ctx context.Context) (Result, bool) {
 	return Result{}, false
 }
 
-// step runs one binarize → find finders → read attempt.
-func (s *session) step(ctx context.Context, st step) (Result, bool) {
-	bm, err := s.binary(st.plane, st.scale, st.binar)
-	if err != nil {
+// scanStep runs one binarize → find finders → read attempt.
+func (s *session) scanStep(ctx context.Context, st step) (Result, bool) {
+	bm := s.binary(ctx, st.plane, st.scale, st.binar)
+	if bm == nil || ctx.Err() != nil {
 		return Result{}, false
 	}
-	if st.pol < 0 {
-		bm = cloneBits(bm)
-		bm.FlipAll()
-	}
-	if ctx.Err() != nil {
-		return Result{}, false
-	}
-	cands := findFinders(bm, 2)
-	if debugf != nil {
-		trace("step %s: %d finder candidates", st.name, len(cands))
-		for _, c := range cands {
-			trace("  candidate %.1f,%.1f ms=%.2f count=%d", c.p.x/st.scale, c.p.y/st.scale, c.ms/st.scale, c.count)
-		}
-	}
-	for _, c := range cands {
-		s.finders = append(s.finders, finder{p: c.p.scale(1 / st.scale), ms: c.ms / st.scale, count: c.count})
-	}
+	cands := findFinders(bm, flipOf(st.pol), 2)
 	return s.readCandidates(ctx, st.name, cands, 1/st.scale, pt{}, st.pol)
 }
 
 // readCandidates reads the triples formed from cands, whose coordinates map
-// to the grey frame by ·f + off.
+// to the grey frame by ·f + off, and remembers the candidates for the
+// pairs and crop steps.
 func (s *session) readCandidates(ctx context.Context, name string, cands []finder, f float64, off pt, pol polarity) (Result, bool) {
+	if debugf != nil {
+		trace("step %s: %d finder candidates", name, len(cands))
+		for _, c := range cands {
+			trace("  candidate %.1f,%.1f ms=%.2f count=%d", c.p.x*f+off.x, c.p.y*f+off.y, c.ms*f, c.count)
+		}
+	}
+	for _, c := range cands {
+		s.finders = append(s.finders, seenFinder{finder{p: c.p.scale(f).add(off), ms: c.ms * f, count: c.count}, pol})
+	}
+	ts := triples(cands, 6)
+	for i := range ts {
+		ts[i] = ts[i].scaled(f).shifted(off)
+	}
+	return s.readTriples(ctx, name, ts, pol)
+}
+
+// readTriples reads the triples (grey-frame coordinates) not read before.
+func (s *session) readTriples(ctx context.Context, name string, ts []triple, pol polarity) (Result, bool) {
 	g := s.g
-	for _, t := range triples(cands, 6) {
+	for _, t := range ts {
 		if ctx.Err() != nil {
 			return Result{}, false
 		}
-		t = t.scaled(f).shifted(off)
 		if s.seen(t, pol) || s.inFound(t) {
 			continue
 		}
 		s.tried = append(s.tried, triedTriple{t, pol})
-		text, gr, err := s.r.readTriple(ctx, g, t, pol)
-		trace("  triple tl=%.1f,%.1f tr=%.1f,%.1f bl=%.1f,%.1f ms=%.2f score=%.2f: err=%v", t.tl.p.x, t.tl.p.y, t.tr.p.x, t.tr.p.y, t.bl.p.x, t.bl.p.y, t.ms(), t.score, err)
-		if err != nil {
-			continue
+		text, gr, err := s.r.readTriple(ctx, g, t, pol, false)
+		if debugf != nil {
+			trace("  triple tl=%.1f,%.1f tr=%.1f,%.1f bl=%.1f,%.1f ms=%.2f score=%.2f: err=%v", t.tl.p.x, t.tl.p.y, t.tr.p.x, t.tr.p.y, t.bl.p.x, t.bl.p.y, t.ms(), t.score, err)
 		}
-		res := Result{Text: text, Attempt: name}
-		c := gr.corners()
-		for i := range c {
-			res.Corners[i] = image.Point{X: int(c[i].x + 0.5), Y: int(c[i].y + 0.5)}
+		if err == errNoEvidence {
+			s.deferred = append(s.deferred, triedTriple{t, pol})
 		}
-		if strings.HasPrefix(text, s.prefer) {
+		res, ok := s.result(name, text, gr, err)
+		if ok {
 			return res, true
 		}
-		s.found = append(s.found, found{res: res, quad: c})
-		if s.extra < 0 {
-			s.extra = extraSteps
+	}
+	return Result{}, false
+}
+
+// deferredStep reads the triples put off for want of evidence, the best
+// first.
+func (s *session) deferredStep(ctx context.Context, st step) (Result, bool) {
+	ds := s.deferred
+	s.deferred = nil
+	sort.SliceStable(ds, func(i, j int) bool { return ds[i].t.score < ds[j].t.score })
+	for _, d := range ds {
+		if ctx.Err() != nil {
+			return Result{}, false
+		}
+		if s.inFound(d.t) {
+			continue
+		}
+		text, gr, err := s.r.readTriple(ctx, s.g, d.t, d.pol, true)
+		if res, ok := s.result(st.name, text, gr, err); ok {
+			return res, true
+		}
+	}
+	return Result{}, false
+}
+
+// result records a read: it returns the result when it is a preferred
+// code; another code is kept for the end of the plan.
+func (s *session) result(name, text string, gr grid, err error) (Result, bool) {
+	if err != nil {
+		return Result{}, false
+	}
+	res := Result{Text: text, Attempt: name}
+	c := gr.corners()
+	for i := range c {
+		res.Corners[i] = image.Point{X: int(c[i].x + 0.5), Y: int(c[i].y + 0.5)}
+	}
+	if strings.HasPrefix(text, s.prefer) {
+		return res, true
+	}
+	s.found = append(s.found, found{res: res, quad: c})
+	if s.extra < 0 {
+		s.extra = extraSteps
+	}
+	return Result{}, false
+}
+
+// pairsStep predicts the third finder of codes of which only two finders
+// were seen so far (in the step's polarity) and reads the triples so
+// formed.
+func (s *session) pairsStep(ctx context.Context, st step) (Result, bool) {
+	var cands []finder
+	for _, sf := range s.finders {
+		if sf.pol != st.pol {
+			continue
+		}
+		merged := false
+		for i := range cands {
+			c := &cands[i]
+			if c.p.dist(sf.f.p) < 1.5*c.ms && sf.f.ms < 1.6*c.ms && c.ms < 1.6*sf.f.ms {
+				c.count += sf.f.count
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			cands = append(cands, sf.f)
+		}
+	}
+	if len(cands) < 2 {
+		return Result{}, false
+	}
+	ts := pairTriples(s.g, cands, st.pol, 6)
+	trace("step %s: %d candidates, %d predicted triples", st.name, len(cands), len(ts))
+	return s.readTriples(ctx, st.name, ts, st.pol)
+}
+
+// regionsStep looks again, at full resolution (upscaled when the texture
+// is fine), at the parts of the frame textured like a code: small or
+// distant codes whose modules are too small at the detection scale.
+func (s *session) regionsStep(ctx context.Context, st step) (Result, bool) {
+	bm := s.binary(ctx, "grey", st.scale, binHybrid)
+	if bm == nil || ctx.Err() != nil {
+		return Result{}, false
+	}
+	for _, r := range codeRegions(bm, 2) {
+		// To grey coordinates, with a margin for the quiet zone and the
+		// finders' outer edges.
+		x0, y0 := float64(r.Min.X)/st.scale, float64(r.Min.Y)/st.scale
+		x1, y1 := float64(r.Max.X)/st.scale, float64(r.Max.Y)/st.scale
+		pad := 0.1*max(x1-x0, y1-y0) + 8
+		f := 1.0
+		if max(x1-x0, y1-y0) < 400 {
+			f = 2
+		}
+		res, ok := s.lookAgain(ctx, st.name, int(x0-pad), int(y0-pad), int(x1+pad), int(y1+pad), f, st.pol)
+		if ok || ctx.Err() != nil {
+			return res, ok
+		}
+	}
+	return Result{}, false
+}
+
+// lookAgain crops the grey frame to [x0,x1)×[y0,y1), scales it by f,
+// sharpens it and reads the codes found there.
+func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int, f float64, pol polarity) (Result, bool) {
+	c := s.g.crop(x0, y0, x1, y1)
+	x0, y0 = max(x0, 0), max(y0, 0)
+	if float64(c.w*c.h)*f*f > 3<<20 {
+		return Result{}, false
+	}
+	up := c
+	if f != 1 {
+		up = c.resized(f)
+	}
+	up = up.unsharp(2, 1)
+	if ctx.Err() != nil {
+		return Result{}, false
+	}
+	for _, binar := range []string{binHybrid, binGlobal} {
+		bm := binarize(ctx, up, binar)
+		if bm == nil || ctx.Err() != nil {
+			return Result{}, false
+		}
+		cands := findFinders(bm, flipOf(pol), 2)
+		if res, ok := s.readCandidates(ctx, name+"/"+binar, cands, 1/f, pt{float64(x0), float64(y0)}, pol); ok {
+			return res, true
 		}
 	}
 	return Result{}, false
@@ -437,51 +578,41 @@ func insideQuad(q [4]pt, p pt) bool {
 	return true
 }
 
-// cropStep upscales the region around the finder candidates seen so far and
-// reads it again: small or blurred codes get more pixels per module.
+// cropStep upscales the region around the finder candidates seen so far
+// (in the step's polarity) and reads it again: small or blurred codes get
+// more pixels per module.
 func (s *session) cropStep(ctx context.Context, st step) (Result, bool) {
-	if len(s.finders) == 0 {
-		return Result{}, false
-	}
-	// Bounding box of all candidates, padded by 10 of their modules.
+	// Bounding box of the candidates, padded by 10 of their modules.
 	minX, minY, maxX, maxY := float64(s.g.w), float64(s.g.h), 0.0, 0.0
-	ms := 0.0
-	for _, f := range s.finders {
+	ms, n := 0.0, 0
+	for _, sf := range s.finders {
+		if sf.pol != st.pol {
+			continue
+		}
+		f := sf.f
 		minX, maxX = min(minX, f.p.x), max(maxX, f.p.x)
 		minY, maxY = min(minY, f.p.y), max(maxY, f.p.y)
 		ms += f.ms
+		n++
 	}
-	ms /= float64(len(s.finders))
+	if n == 0 {
+		return Result{}, false
+	}
+	ms /= float64(n)
 	pad := 10 * ms
-	x0, y0 := int(minX-pad), int(minY-pad)
-	x1, y1 := int(maxX+pad), int(maxY+pad)
-	c := s.g.crop(x0, y0, x1, y1)
-	x0, y0 = max(x0, 0), max(y0, 0)
 	f := 2.0
 	if ms > 5 {
 		f = 1
 	}
-	if c.w*c.h*int(f*f) > 3<<20 {
-		return Result{}, false
+	return s.lookAgain(ctx, st.name, int(minX-pad), int(minY-pad), int(maxX+pad), int(maxY+pad), f, st.pol)
+}
+
+// flipOf is the bitmap XOR that makes modules of polarity pol read dark.
+func flipOf(pol polarity) byte {
+	if pol < 0 {
+		return 1
 	}
-	up := c.resized(f).unsharp(2, 1)
-	for _, binar := range []string{"hybrid", "global"} {
-		if ctx.Err() != nil {
-			return Result{}, false
-		}
-		bm, err := binarize(up, binar)
-		if err != nil {
-			continue
-		}
-		if st.pol < 0 {
-			bm.FlipAll()
-		}
-		cands := findFinders(bm, 2)
-		if res, ok := s.readCandidates(ctx, st.name+"/"+binar, cands, 1/f, pt{float64(x0), float64(y0)}, st.pol); ok {
-			return res, true
-		}
-	}
-	return Result{}, false
+	return 0
 }
 
 // zxingRead is the plain gozxing detector on a binary matrix, used by tests

@@ -196,10 +196,7 @@ func TestNaiveBaselineIsWorse(t *testing.T) {
 	naive, ours := 0, 0
 	for _, sp := range specs {
 		f := render(t, sp)
-		bm, err := binarize(greyOf(f.Image), "hybrid")
-		if err != nil {
-			t.Fatal(err)
-		}
+		bm := binarize(context.Background(), greyOf(f.Image), binHybrid).bitMatrix(0)
 		if text, err := zxingRead(bm); err == nil && text == f.Text {
 			naive++
 		}

@@ -48,9 +48,11 @@ type finderFit struct {
 	virtual bool
 }
 
-// refineFinder measures a finder along the code axes ex and ey (unit
-// vectors): its width is 7 modules between the outer edges of the dark
-// ring. The centre moves to the middle of those edges.
+// refineFinder measures a finder along its own axes ex and ey (unit
+// vectors, pointing along the code's x and y): its width is 7 modules
+// between the outer edges of the dark ring. The centre moves to the middle
+// of those edges; the edges are where the rays cross them, so a finder
+// foreshortened by a steep tilt keeps its shape.
 func refineFinder(g *plane, f finder, ex, ey pt, pol polarity) finderFit {
 	fail := finderFit{c: f.p, msx: f.ms, msy: f.ms}
 	v := func(p pt) float64 {
@@ -61,44 +63,50 @@ func refineFinder(g *plane, f finder, ex, ey pt, pol polarity) finderFit {
 		return x
 	}
 	dark := v(f.p)
-	light := 0.0
-	for _, d := range []pt{ex, ex.scale(-1), ey, ey.scale(-1)} {
-		light += v(f.p.add(d.scale(2 * f.ms)))
+	for _, d := range []pt{{0.5, 0}, {-0.5, 0}, {0, 0.5}, {0, -0.5}} {
+		dark = math.Min(dark, v(f.p.add(d.scale(f.ms))))
 	}
-	light /= 4
-	if light-dark < 6 {
-		return fail
+	// ray measures the distance from c along d to the finder's outer edge
+	// (the third crossing), with a threshold midway between the centre and
+	// the brightest point of the light ring on that ray.
+	ray := func(c, d pt) (float64, bool) {
+		light := 0.0
+		for t := 0.8 * f.ms; t <= 3.2*f.ms; t += 0.5 {
+			light = math.Max(light, v(c.add(d.scale(t))))
+		}
+		if light-dark < 6 {
+			return 0, false
+		}
+		return edgeDistance(g, c, d, (light+dark)/2, 3, 6*f.ms, pol)
 	}
-	thr := (light + dark) / 2
 	c := f.p
 	var ms [2]float64
-	var dist [2][2]float64
+	var edges [4]pt
 	for i, ax := range []pt{ex, ey} {
-		a, ok1 := edgeDistance(g, c, ax, thr, 3, 5.5*f.ms, pol)
-		b, ok2 := edgeDistance(g, c, ax.scale(-1), thr, 3, 5.5*f.ms, pol)
+		a, ok1 := ray(c, ax)
+		b, ok2 := ray(c, ax.scale(-1))
 		if !ok1 || !ok2 {
 			return fail
 		}
 		ms[i] = (a + b) / 7
-		dist[i] = [2]float64{a, b}
+		edges[2*i] = c.add(ax.scale(a))
+		edges[2*i+1] = c.sub(ax.scale(b))
 		c = c.add(ax.scale((a - b) / 2))
 	}
-	if ms[0] < 0.5*f.ms || ms[0] > 1.5*f.ms || ms[1] < 0.5*f.ms || ms[1] > 1.5*f.ms {
+	if ms[0] < 0.35*f.ms || ms[0] > 1.8*f.ms || ms[1] < 0.35*f.ms || ms[1] > 1.8*f.ms || ms[0] > 2.5*ms[1] || ms[1] > 2.5*ms[0] {
 		return fail
 	}
-	// Edge midpoints measured from the original centre, corrected for the
-	// centre's move along the other axis.
-	mid := (dist[0][0] + dist[0][1]) / 2
-	midY := (dist[1][0] + dist[1][1]) / 2
-	return finderFit{
-		c: c, msx: ms[0], msy: ms[1], ok: true,
-		edges: [4]pt{c.add(ex.scale(mid)), c.sub(ex.scale(mid)), c.add(ey.scale(midY)), c.sub(ey.scale(midY))},
-	}
+	// The x edges were measured before the centre moved along y.
+	dy := c.sub(f.p).dot(ey)
+	edges[0] = edges[0].add(ey.scale(dy))
+	edges[1] = edges[1].add(ey.scale(dy))
+	return finderFit{c: c, msx: ms[0], msy: ms[1], ok: true, edges: edges}
 }
 
-// refineTriple re-measures the three finders along the code's own axes,
-// which corrects zxing's module size for rotated codes (it measures along
-// scan lines) and centres the finders to sub-pixel precision.
+// refineTriple re-measures the three finders along their own axes (see
+// finderAxes; the code's axes when a finder's edges are unclear), which
+// corrects the module size of rotated and foreshortened finders and
+// centres them to sub-pixel precision.
 func refineTriple(g *plane, t triple, pol polarity) (triple, [3]finderFit) {
 	ex := t.tr.p.sub(t.tl.p)
 	ey := t.bl.p.sub(t.tl.p)
@@ -111,7 +119,14 @@ func refineTriple(g *plane, t triple, pol polarity) (triple, [3]finderFit) {
 			fits[i] = finderFit{c: f.p, msx: f.ms, msy: f.ms, virtual: true}
 			continue
 		}
-		fits[i] = refineFinder(g, *f, ex, ey, pol)
+		fx, fy := ex, ey
+		if a1, a2, ok := finderAxes(g, *f); ok {
+			fx, fy = axisToward(a1, a2, ex), axisToward(a1, a2, ey)
+			if math.Abs(fx.dot(fy)) > 0.7 || fx.dot(ex) < 0.7 || fy.dot(ey) < 0.7 {
+				fx, fy = ex, ey
+			}
+		}
+		fits[i] = refineFinder(g, *f, fx, fy, pol)
 		if fits[i].ok {
 			f.p = fits[i].c
 			f.ms = (fits[i].msx + fits[i].msy) / 2
@@ -187,4 +202,92 @@ func timingDim(g *plane, a, b, off pt, msA, msB float64, pol polarity) int {
 		return 0
 	}
 	return dim
+}
+
+// finderAxes measures the directions of a finder pattern's sides from the
+// gradients of its edges (a histogram of gradient directions over the
+// pattern, modulo 180°, whose two peaks are the sides' normals): two unit
+// vectors along the sides, the code's module axes there up to sign, each
+// to a degree or so, whatever the perspective (under a steep tilt the
+// sides are not perpendicular, and a side's direction is not the other
+// side's normal). ok is false when the pattern shows no two clear edge
+// directions.
+func finderAxes(g *plane, f finder) (pt, pt, bool) {
+	const bins = 180
+	var hist [bins]float64
+	r := 4.5 * f.ms
+	step := max(1.0, f.ms/3)
+	for y := f.p.y - r; y <= f.p.y+r; y += step {
+		for x := f.p.x - r; x <= f.p.x+r; x += step {
+			gx := g.sample(x+1, y) - g.sample(x-1, y)
+			gy := g.sample(x, y+1) - g.sample(x, y-1)
+			m := math.Hypot(gx, gy)
+			if m < 8 {
+				continue
+			}
+			a := math.Atan2(gy, gx)
+			if a < 0 {
+				a += math.Pi
+			}
+			b := int(a/math.Pi*bins) % bins
+			hist[b] += m
+		}
+	}
+	// Smooth over ±3° (circularly).
+	var sm [bins]float64
+	for i := range bins {
+		for k := -3; k <= 3; k++ {
+			sm[i] += hist[(i+k+bins)%bins] * (4 - math.Abs(float64(k)))
+		}
+	}
+	peak := func(skip int) (float64, float64) {
+		best, bi := -1.0, -1
+		for i := range bins {
+			if skip >= 0 {
+				d := abs(i - skip)
+				if min(d, bins-d) < 35 {
+					continue
+				}
+			}
+			if sm[i] > best {
+				best, bi = sm[i], i
+			}
+		}
+		// Parabolic interpolation around the peak bin.
+		l, c, rr := sm[(bi+bins-1)%bins], sm[bi], sm[(bi+1)%bins]
+		off := 0.0
+		if den := l - 2*c + rr; den < 0 {
+			off = 0.5 * (l - rr) / den
+		}
+		return (float64(bi) + 0.5 + off) * math.Pi / bins, best
+	}
+	a1, w1 := peak(-1)
+	a2, w2 := peak(int(a1 / math.Pi * bins))
+	if w1 <= 0 || w2 < 0.3*w1 {
+		return pt{}, pt{}, false
+	}
+	// Along the sides: the normals turned by 90°.
+	return pt{-math.Sin(a1), math.Cos(a1)}, pt{-math.Sin(a2), math.Cos(a2)}, true
+}
+
+// axisToward returns whichever of ±a1, ±a2 points most nearly along d.
+func axisToward(a1, a2, d pt) pt {
+	best, bd := a1, -2.0
+	for _, a := range []pt{a1, a1.scale(-1), a2, a2.scale(-1)} {
+		if c := a.dot(d) / d.norm(); c > bd {
+			best, bd = a, c
+		}
+	}
+	return best
+}
+
+// intersect returns the intersection of the lines p + s·u and q + t·v; ok
+// is false when they are nearly parallel.
+func intersect(p, u, q, v pt) (pt, bool) {
+	den := u.cross(v)
+	if math.Abs(den) < 0.3*u.norm()*v.norm() {
+		return pt{}, false
+	}
+	s := q.sub(p).cross(v) / den
+	return p.add(u.scale(s)), true
 }

@@ -14,6 +14,10 @@ import (
 // errNotRead is the internal "this candidate did not decode" error.
 var errNotRead = errors.New("scan: candidate did not decode")
 
+// errNoEvidence is the internal "this candidate shows no sign of a code
+// (version information, timing pattern) and was left for later" error.
+var errNoEvidence = errors.New("scan: candidate shows no version or timing pattern")
+
 // reader decodes located symbols from a grey plane.
 type reader struct {
 	dec *decoder.Decoder
@@ -30,13 +34,23 @@ type polarity float64
 // grid that follows a curved surface. A virtual finder (predicted from the
 // other two, see pairTriples) is neither measured nor trusted as a control
 // point once alignment patterns are found.
-func (r *reader) readTriple(ctx context.Context, g *plane, t triple, pol polarity) (string, grid, error) {
+//
+// Unless force is set, a triple of a large symbol that shows neither
+// version information nor a timing pattern fails with errNoEvidence before
+// the costly part: most such triples are finder-like blobs of clutter, and
+// the few real ones (a small, blurred, bent code) are better left until
+// the likelier candidates are done.
+func (r *reader) readTriple(ctx context.Context, g *plane, t triple, pol polarity, force bool) (string, grid, error) {
 	contrast := finderContrast(g, t, pol)
 	if contrast < 6 {
 		return "", grid{}, errNotRead
 	}
 	t, fits := refineTriple(g, t, pol)
-	for _, dim := range candidateDims(g, t, fits, pol) {
+	dims, evidence, est := candidateDims(g, t, fits, pol)
+	if !evidence && est >= 50 && !force {
+		return "", grid{}, errNoEvidence
+	}
+	for _, dim := range dims {
 		if ctx.Err() != nil {
 			return "", grid{}, ctx.Err()
 		}
@@ -68,8 +82,9 @@ func (r *reader) readTriple(ctx context.Context, g *plane, t triple, pol polarit
 
 // candidateDims lists the symbol sizes to try: the one the version
 // information blocks give, those the timing patterns count, then those
-// nearest the size the finder distances imply.
-func candidateDims(g *plane, t triple, fits [3]finderFit, pol polarity) []int {
+// nearest the size the finder distances imply (est). evidence reports
+// whether the version information or a timing pattern was read.
+func candidateDims(g *plane, t triple, fits [3]finderFit, pol polarity) (dims []int, evidence bool, est float64) {
 	ex := t.tr.p.sub(t.tl.p)
 	ey := t.bl.p.sub(t.tl.p)
 	lx, ly := ex.norm(), ey.norm()
@@ -78,15 +93,17 @@ func candidateDims(g *plane, t triple, fits [3]finderFit, pol polarity) []int {
 	for i, f := range fits {
 		ms[i] = [2]float64{f.msx, f.msy}
 	}
-	var dims []int
 	addDim := func(d int) {
 		if d != 0 && !slices.Contains(dims, d) {
 			dims = append(dims, d)
 		}
 	}
-	est := (lx/((ms[0][0]+ms[1][0])/2)+ly/((ms[0][1]+ms[2][1])/2))/2 + 7
-	if vi := versionFromInfo(g, fits, est, pol); vi != 0 {
+	est = (lx/((ms[0][0]+ms[1][0])/2)+ly/((ms[0][1]+ms[2][1])/2))/2 + 7
+	if vi, sure := versionFromInfo(g, fits, est, pol); vi != 0 {
 		addDim(vi)
+		if sure {
+			return dims, true, est
+		}
 	}
 	var d1, d2 int
 	if !fits[0].virtual && !fits[1].virtual {
@@ -98,13 +115,15 @@ func candidateDims(g *plane, t triple, fits [3]finderFit, pol polarity) []int {
 	trace("    timing dims %d %d, estimate %.1f", d1, d2, est)
 	addDim(d1)
 	addDim(d2)
+	evidence = len(dims) > 0
+	// Without evidence, the sizes nearest the estimate.
 	for _, d := range nearestDims(est, 3) {
-		if len(dims) >= 4 {
+		if len(dims) >= 3 {
 			break
 		}
 		addDim(d)
 	}
-	return dims
+	return dims, evidence, est
 }
 
 // nearestDims returns the n symbol sizes (17+4v) nearest est.
@@ -281,13 +300,36 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 		}
 		return aps[a].i+aps[a].j < aps[b].i+aps[b].j
 	})
+	if predicted >= 0 {
+		// Outwards from the finders seen instead: the predicted one may be
+		// a few modules off.
+		near := func(m pt) float64 {
+			best := math.Inf(1)
+			for i := range 3 {
+				if i != predicted {
+					best = math.Min(best, m.dist(centresM[i]))
+				}
+			}
+			return best
+		}
+		sort.SliceStable(aps, func(a, b int) bool { return near(aps[a].m) < near(aps[b].m) })
+	}
 	// Only points off the finders' lines, or on both edges, fix a
 	// homography: three finders plus points on one edge are degenerate.
 	edgeX, edgeY, inner := false, false, false
-	for _, a := range aps {
+	found := 0
+	for k, a := range aps {
+		// A grid whose first patterns are all missing is the wrong size,
+		// or no code at all: give up early.
+		if k == 5 && found == 0 {
+			return located{}, false
+		}
 		radius := 2.5
 		if a.i == n && a.j == n && !(edgeX && edgeY) {
 			radius = math.Max(4, d*0.1)
+		}
+		if predicted >= 0 && found < 3 {
+			radius = 4
 		}
 		c := predict(a.m)
 		p, ok := findAlignment(g, &h, a.m, c, radius, pol, contrast)
@@ -297,6 +339,7 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 		}
 		hs, hd = append(hs, a.m), append(hd, p)
 		cs, cd = append(cs, a.m), append(cd, p)
+		found++
 		edgeX = edgeX || a.i == 0
 		edgeY = edgeY || a.j == 0
 		inner = inner || (a.i != 0 && a.j != 0)
@@ -308,14 +351,34 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 	return located{h: h, src: cs, dst: cd}, true
 }
 
-// plausible reports whether the perspective fit hp stays near the affine
-// fit h over the symbol (within a third of its size): a bad edge
-// measurement must not throw the grid off.
+// plausible reports whether the perspective fit hp is a sane view of the
+// symbol that the affine fit h outlines: its corners finite, a convex
+// quadrilateral turning the same way, of comparable area (a steep tilt
+// seen close up makes the far side much smaller, but not a sliver). A bad
+// edge measurement must not throw the grid off.
 func plausible(hp, h homography, d float64) bool {
-	size := h.apply(0, 0).dist(h.apply(d, 0))
-	for _, c := range []pt{{0, 0}, {d, 0}, {0, d}, {d, d}} {
-		p := hp.apply(c.x, c.y)
-		if !p.finite() || p.dist(h.apply(c.x, c.y)) > size/3 {
+	var q, a [4]pt
+	for i, c := range []pt{{0, 0}, {d, 0}, {d, d}, {0, d}} {
+		q[i] = hp.apply(c.x, c.y)
+		a[i] = h.apply(c.x, c.y)
+		if !q[i].finite() {
+			return false
+		}
+	}
+	area := func(p [4]pt) float64 {
+		s := 0.0
+		for i := range 4 {
+			s += p[i].cross(p[(i+1)%4])
+		}
+		return s / 2
+	}
+	aq, aa := area(q), area(a)
+	if aa == 0 || aq/aa < 0.25 || aq/aa > 4 {
+		return false
+	}
+	for i := range 4 {
+		turn := q[(i+1)%4].sub(q[i]).cross(q[(i+2)%4].sub(q[(i+1)%4]))
+		if turn*aa <= 0 {
 			return false
 		}
 	}
@@ -325,6 +388,10 @@ func plausible(hp, h homography, d float64) bool {
 // findAlignment searches around c, the predicted plane position of module
 // position m, for the 5×5 alignment pattern and returns its centre in
 // plane coordinates; h gives the local module vectors.
+//
+// The neighbourhood is sampled once on a half-module lattice, the pattern
+// matched on it at every lattice offset within radius, and the best match
+// refined to an eighth of a module.
 func findAlignment(g *plane, h *homography, m, c pt, radius float64, pol polarity, contrast float64) (pt, bool) {
 	if !c.finite() {
 		return pt{}, false
@@ -332,9 +399,67 @@ func findAlignment(g *plane, h *homography, m, c pt, radius float64, pol polarit
 	hc := h.apply(m.x, m.y)
 	bx := h.apply(m.x+1, m.y).sub(hc)
 	by := h.apply(m.x, m.y+1).sub(hc)
-	if bx.norm() < 0.5 || by.norm() < 0.5 {
+	if bx.norm() < 0.5 || by.norm() < 0.5 || !bx.finite() || !by.finite() {
 		return pt{}, false
 	}
+	// Patch of half-module samples: index k ↔ offset (k - half)/2 modules.
+	r2 := int(math.Ceil(radius * 2))
+	half := r2 + 4
+	n := 2*half + 1
+	var buf [61 * 61]float64
+	if n > 61 {
+		return pt{}, false
+	}
+	patch := buf[:n*n]
+	for j := range n {
+		oy := float64(j-half) / 2
+		row := c.add(by.scale(oy))
+		for i := range n {
+			p := row.add(bx.scale(float64(i-half) / 2))
+			v := g.sample(p.x, p.y)
+			if pol < 0 {
+				v = 255 - v
+			}
+			patch[j*n+i] = v
+		}
+	}
+	// Score of the pattern centred at lattice index (ci, cj): light ring
+	// minus dark centre and outer ring.
+	latticeScore := func(ci, cj int) float64 {
+		var dark, light float64
+		for j := -2; j <= 2; j++ {
+			row := patch[(cj+2*j)*n:]
+			for i := -2; i <= 2; i++ {
+				v := row[ci+2*i]
+				switch max(abs(i), abs(j)) {
+				case 2:
+					dark += v
+				case 1:
+					light += v
+				default:
+					dark += 4 * v
+				}
+			}
+		}
+		return light/8 - dark/20
+	}
+	best, bi, bj := math.Inf(-1), 0, 0
+	for oj := -r2; oj <= r2; oj++ {
+		for oi := -r2; oi <= r2; oi++ {
+			d := math.Hypot(float64(oi), float64(oj)) / 2
+			if d > radius+1e-9 {
+				continue
+			}
+			s := latticeScore(half+oi, half+oj) - 0.03*contrast*d
+			if s > best {
+				best, bi, bj = s, oi, oj
+			}
+		}
+	}
+	if best < 0.3*contrast {
+		return pt{}, false
+	}
+	// Refine off the lattice: two rounds of a 3×3 search.
 	score := func(o pt) float64 {
 		base := c.add(bx.scale(o.x)).add(by.scale(o.y))
 		var dark, light float64
@@ -352,27 +477,21 @@ func findAlignment(g *plane, h *homography, m, c pt, radius float64, pol polarit
 				}
 			}
 		}
-		return float64(pol) * (light/8 - dark/20)
+		return float64(pol)*(light/8-dark/20) - 0.03*contrast*o.norm()
 	}
-	best, bestO := math.Inf(-1), pt{}
-	step := 0.5
-	for oy := -radius; oy <= radius+1e-9; oy += step {
-		for ox := -radius; ox <= radius+1e-9; ox += step {
-			o := pt{ox, oy}
-			s := score(o) - 0.03*contrast*o.norm()
-			if s > best {
-				best, bestO = s, o
-			}
-		}
-	}
-	// Refine around the best coarse position.
-	centre := bestO
-	for oy := -0.5; oy <= 0.5+1e-9; oy += 0.125 {
-		for ox := -0.5; ox <= 0.5+1e-9; ox += 0.125 {
-			o := centre.add(pt{ox, oy})
-			s := score(o) - 0.03*contrast*o.norm()
-			if s > best {
-				best, bestO = s, o
+	bestO := pt{float64(bi) / 2, float64(bj) / 2}
+	best = score(bestO)
+	for _, st := range []float64{0.25, 0.125} {
+		centre := bestO
+		for dy := -1.0; dy <= 1; dy++ {
+			for dx := -1.0; dx <= 1; dx++ {
+				if dx == 0 && dy == 0 {
+					continue
+				}
+				o := centre.add(pt{dx * st, dy * st})
+				if sc := score(o); sc > best {
+					best, bestO = sc, o
+				}
 			}
 		}
 	}
@@ -394,19 +513,33 @@ func abs(i int) int {
 }
 
 // readGrid samples the module centres and decodes them with a few
-// thresholding strategies.
+// thresholding strategies. A grid whose function patterns do not show
+// where they belong (a wrong size, a misplaced alignment pattern, no code
+// at all) is given up after sampling those alone.
 func (r *reader) readGrid(g *plane, gr grid, pol polarity) (string, error) {
 	dim := gr.dim
+	sample := func(x, y int) (float64, bool) {
+		p := gr.at(float64(x)+0.5, float64(y)+0.5)
+		if !p.finite() {
+			return 0, false
+		}
+		v := g.sample(p.x, p.y)
+		if pol < 0 {
+			v = 255 - v
+		}
+		return v, true
+	}
+	reg, ok := registration(dim, sample)
+	if !ok || reg < minRegistration {
+		trace("    readgrid skip reg=%.2f", reg)
+		return "", errNotRead
+	}
 	vals := make([]float64, dim*dim)
 	for y := range dim {
 		for x := range dim {
-			p := gr.at(float64(x)+0.5, float64(y)+0.5)
-			if !p.finite() {
+			v, ok := sample(x, y)
+			if !ok {
 				return "", errNotRead
-			}
-			v := g.sample(p.x, p.y)
-			if pol < 0 {
-				v = 255 - v
 			}
 			vals[y*dim+x] = v
 		}
@@ -421,10 +554,78 @@ func (r *reader) readGrid(g *plane, gr grid, pol polarity) (string, error) {
 		}
 		res, err := r.dec.Decode(bits, nil)
 		if err == nil {
+			trace("    readgrid ok reg=%.2f", reg)
 			return res.GetText(), nil
 		}
 	}
+	trace("    readgrid fail reg=%.2f", reg)
 	return "", errNotRead
+}
+
+// minRegistration is the share of function-pattern modules a sampled grid
+// must read right to be worth decoding (see registration).
+const minRegistration = 0.75
+
+// registration samples the function patterns of a dim×dim grid — the
+// finder patterns and both timing patterns — and returns the share of
+// their modules on the right side of the midpoint between the modules
+// that should be dark and those that should be light, counting the best
+// two finders only (one may be washed out). A grid on the code scores
+// near 1, one off it about a half.
+func registration(dim int, sample func(x, y int) (float64, bool)) (float64, bool) {
+	type mod struct {
+		v    float64
+		dark bool
+		f    int // finder 0..2, or 3 for the timing patterns
+	}
+	var ms [3*49 + 2*(177-16)]mod
+	n := 0
+	var sd, sl float64
+	var nd, nl int
+	add := func(x, y int, dark bool, f int) bool {
+		v, ok := sample(x, y)
+		if !ok {
+			return false
+		}
+		ms[n] = mod{v, dark, f}
+		n++
+		if dark {
+			sd += v
+			nd++
+		} else {
+			sl += v
+			nl++
+		}
+		return true
+	}
+	for k, o := range [3][2]int{{0, 0}, {dim - 7, 0}, {0, dim - 7}} {
+		for y := range 7 {
+			for x := range 7 {
+				// Dark centre 3×3 and outer ring, light ring between.
+				if !add(o[0]+x, o[1]+y, max(abs(x-3), abs(y-3)) != 2, k) {
+					return 0, false
+				}
+			}
+		}
+	}
+	for i := 8; i < dim-8; i++ {
+		if !add(i, 6, i%2 == 0, 3) || !add(6, i, i%2 == 0, 3) {
+			return 0, false
+		}
+	}
+	if nd == 0 || nl == 0 {
+		return 0, false
+	}
+	thr := (sd/float64(nd) + sl/float64(nl)) / 2
+	var right [4]int
+	for _, m := range ms[:n] {
+		if (m.v < thr) == m.dark {
+			right[m.f]++
+		}
+	}
+	worst := min(right[0], right[1], right[2])
+	match := right[0] + right[1] + right[2] - worst + right[3]
+	return float64(match) / float64(n-49), true
 }
 
 // localMeanThreshold: each module against the mean of the 9×9 modules

@@ -6,14 +6,16 @@ import "github.com/makiuchi-d/gozxing/qrcode/decoder"
 // up) beside the top-right and bottom-left finders, each in the local frame
 // of its own finder, so that neither the perspective nor a bent surface
 // across the symbol matters. It returns the symbol size, or 0 when neither
-// block reads (a smaller symbol, or an unreadable block). est is the size
+// block reads (a smaller symbol, or an unreadable block), and whether the
+// block read with at most one bit error (sure enough to try no other
+// size). est is the size
 // the finder distances suggest: a block read with errors must agree with
 // it (random modules are within 3 bit errors of some version one time in
 // eight).
 //
 // A mirrored code comes here transposed (see orient), and the block beside
 // each finder then reads in the same bit order, so one read covers both.
-func versionFromInfo(g *plane, fits [3]finderFit, est float64, pol polarity) int {
+func versionFromInfo(g *plane, fits [3]finderFit, est float64, pol polarity) (int, bool) {
 	for _, k := range []int{1, 2} {
 		f := fits[k]
 		if !f.ok {
@@ -66,8 +68,8 @@ func versionFromInfo(g *plane, fits [3]finderFit, est float64, pol polarity) int
 		dim := 17 + 4*best
 		trace("    version info beside finder %d: v%d (%d bits off; estimate %.1f modules)", k, best, diff, est)
 		if diff == 0 || (diff <= 3 && float64(dim) > est*0.8-4 && float64(dim) < est*1.25+4) {
-			return dim
+			return dim, diff <= 1
 		}
 	}
-	return 0
+	return 0, false
 }

@@ -4,11 +4,17 @@ import (
 	"context"
 	"fmt"
 	"github.com/roadcheck/roadcheck/internal/scan/internal/scene"
+	"image"
+	"image/png"
 	"math"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestDevTrace decodes the file in $DEVFILE with tracing (development aid).
@@ -63,11 +69,14 @@ func TestDevGeom(t *testing.T) {
 		pol = -1
 	}
 	sharp := g.unsharp(3, 2)
-	bm, _ := binarize(sharp, "hybrid")
-	if pol < 0 {
-		bm.FlipAll()
+	bm := binarize(context.Background(), sharp, binHybrid)
+	dumpPlane("/tmp/sc13/dev/frame.png", g)
+	dumpPlane("/tmp/sc13/dev/sharp.png", sharp)
+	dumpBitmap("/tmp/sc13/dev/bin.png", bm)
+	cands := findFinders(bm, flipOf(pol), 2)
+	for _, c := range cands {
+		t.Logf("candidate %.1f,%.1f ms %.2f count %d", c.p.x, c.p.y, c.ms, c.count)
 	}
-	cands := findFinders(bm, 2)
 	ts := triples(cands, 6)
 	if len(ts) == 0 {
 		t.Fatalf("no triple from %d candidates", len(cands))
@@ -79,6 +88,10 @@ func TestDevGeom(t *testing.T) {
 		m := [3]pt{{3.5, 3.5}, {d - 3.5, 3.5}, {3.5, d - 3.5}}[i]
 		x, y := f.ModuleToImage(m.x, m.y)
 		t.Logf("finder %d at %.1f,%.1f truth %.1f,%.1f (ok=%v)", i, fp.p.x, fp.p.y, x, y, fits[i].ok)
+		for k, o := range []pt{{3.5, 0}, {-3.5, 0}, {0, 3.5}, {0, -3.5}} {
+			ex, ey := f.ModuleToImage(m.x+o.x, m.y+o.y)
+			t.Logf("   edge %v at %.1f,%.1f truth %.1f,%.1f", o, fits[i].edges[k].x, fits[i].edges[k].y, ex, ey)
+		}
 	}
 	r := newReader()
 	loc, ok := r.locate(g, tr, fits, f.Dim, pol, finderContrast(g, tr, pol))
@@ -119,4 +132,119 @@ func TestDevGeom(t *testing.T) {
 		t.Logf("warp worst residual %.2f", worst)
 		report("warp", grid{h: loc.h, dim: f.Dim, w: w})
 	}
+}
+
+func dumpPlane(path string, p *plane) {
+	img := image.NewGray(image.Rect(0, 0, p.w, p.h))
+	copy(img.Pix, p.pix)
+	f, _ := os.Create(path)
+	png.Encode(f, img)
+	f.Close()
+}
+
+func dumpBitmap(path string, b *bitmap) {
+	img := image.NewGray(image.Rect(0, 0, b.w, b.h))
+	for i, v := range b.pix {
+		img.Pix[i] = 255 * (1 - v)
+	}
+	f, _ := os.Create(path)
+	png.Encode(f, img)
+	f.Close()
+}
+
+func threadCPUDev() time.Duration {
+	var ts syscall.Timespec
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 3, uintptr(unsafe.Pointer(&ts)), 0)
+	return time.Duration(ts.Nano())
+}
+
+func cpuMS(n int, f func()) float64 {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0 := threadCPUDev()
+	for range n {
+		f()
+	}
+	return float64(threadCPUDev()-t0) / float64(n) / 1e6
+}
+
+func TestDevPrims(t *testing.T) {
+	if os.Getenv("DEVPRIMS") == "" {
+		t.Skip()
+	}
+	for _, sz := range []scene.Size{{W: 640, H: 480}, {W: 1280, H: 720}, {W: 1920, H: 1080}} {
+		f := render(t, scene.Spec{Seed: 3, Condition: scene.Clean, Size: sz})
+		g := greyOf(f.Image)
+		ctx := context.Background()
+		bm := binarize(ctx, g, binHybrid)
+		sum := 0
+		fmt.Printf("calib sum %.3f ms\n", cpuMS(10, func() {
+			for _, v := range g.pix {
+				sum += int(v)
+			}
+		}))
+		fmt.Printf("%s grey %.2f half %.2f unsharp %.2f eroded %.2f local %.2f hybrid %.2f global %.2f finders %.2f\n", sz,
+			cpuMS(10, func() { greyOf(f.Image) }),
+			cpuMS(10, func() { g.resized(0.5) }),
+			cpuMS(10, func() { g.unsharp(3, 2) }),
+			cpuMS(10, func() { g.eroded() }),
+			cpuMS(10, func() { g.localNormalised(20) }),
+			cpuMS(10, func() { binarize(ctx, g, binHybrid) }),
+			cpuMS(10, func() { binarize(ctx, g, binGlobal) }),
+			cpuMS(10, func() { findFinders(bm, 0, 2) }))
+	}
+}
+
+func BenchmarkDevDecode(b *testing.B) {
+	files, _ := filepath.Glob(os.Getenv("DEVGLOB"))
+	var imgs []image.Image
+	for _, f := range files {
+		img, err := LoadFile(context.Background(), f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		imgs = append(imgs, img)
+	}
+	if len(imgs) == 0 {
+		b.Skip("DEVGLOB matches nothing")
+	}
+	d := NewDecoder(Options{Budget: -1})
+	b.ReportAllocs()
+	b.ResetTimer()
+	ok := 0
+	for i := 0; i < b.N; i++ {
+		if _, err := d.Decode(context.Background(), imgs[i%len(imgs)]); err == nil {
+			ok++
+		}
+	}
+	b.ReportMetric(float64(ok)/float64(b.N), "rate")
+}
+
+func TestDevRegStats(t *testing.T) {
+	files, _ := filepath.Glob(os.Getenv("DEVREG"))
+	if len(files) == 0 {
+		t.Skip()
+	}
+	var lines []string
+	debugf = func(format string, args ...any) {
+		s := fmt.Sprintf(format, args...)
+		if strings.Contains(s, "readgrid") {
+			lines = append(lines, strings.TrimSpace(s))
+		}
+	}
+	defer func() { debugf = nil }()
+	for _, f := range files {
+		img, _ := LoadFile(context.Background(), f)
+		NewDecoder(Options{Budget: -1}).Decode(context.Background(), img)
+	}
+	hist := map[string][10]int{}
+	for _, l := range lines {
+		var kind string
+		var reg float64
+		fmt.Sscanf(l, "readgrid %s reg=%f", &kind, &reg)
+		h := hist[kind]
+		h[min(int(reg*10), 9)]++
+		hist[kind] = h
+	}
+	fmt.Println(hist)
 }

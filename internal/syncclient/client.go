@@ -291,18 +291,26 @@ func httpClient(raw string, caPEM []byte, timeout time.Duration) (*url.URL, *htt
 
 // freshRetries keeps http.Transport from re-sending a request on its own.
 // The transport silently sends again, on a new connection and with the
-// same headers, a request it deems replayable (a GET without a body) when
-// a reused connection fails before the answer: the same nonce, which the
-// hub then refuses as a replay. A request with a non-nil empty body is not
-// replayable (the transport probes a GET's body, finds it empty and sends
-// none), so the failure comes back to retryablehttp, which signs every
-// retry afresh.
+// same headers, a request it deems replayable (GET, HEAD, OPTIONS or TRACE
+// with no body, or with a body it can get again) when a reused connection
+// fails before the answer: the same nonce, which the hub then refuses as a
+// replay. Such a request is passed on with GetBody unset and, when it has
+// no content, a non-nil empty body (the transport probes a GET's body,
+// finds it empty and sends none): it is then not replayable, the failure
+// comes back to retryablehttp, and retryablehttp signs every retry afresh.
 type freshRetries struct{ next http.RoundTripper }
 
 func (t freshRetries) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil || r.Body == http.NoBody {
+	switch r.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		r = r.Clone(r.Context())
-		r.Body, r.GetBody, r.ContentLength = emptyBody{}, nil, 0
+		if r.ContentLength == 0 {
+			if r.Body != nil {
+				r.Body.Close()
+			}
+			r.Body = emptyBody{}
+		}
+		r.GetBody = nil
 	}
 	return t.next.RoundTrip(r)
 }

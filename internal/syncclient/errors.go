@@ -41,6 +41,9 @@ var (
 	// applied before from the same epoch of its feed. It is refused (with
 	// ErrProtocol) and forgotten: the next sync takes what the hub offers.
 	ErrManifestBackwards = errors.New("syncclient: the hub's trust manifest went backwards")
+	// ErrPullBusy: another process (rcctl sync, or the GUI) is pulling
+	// trust data into this terminal's trust store; this pull did nothing.
+	ErrPullBusy = errors.New("syncclient: another process is pulling trust data into this terminal: try again when it is done")
 	// ErrObjectDigest: a trust object's bytes did not match the digest the
 	// manifest names it by, also when fetched again.
 	ErrObjectDigest = errors.New("syncclient: a trust object from the hub does not match its digest")

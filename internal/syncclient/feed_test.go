@@ -3,6 +3,7 @@ package syncclient_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -539,7 +540,7 @@ func TestTransportRetriesSignedAfresh(t *testing.T) {
 }
 
 // TestPullLeavesNoFiles: after a complete pull the incoming directory holds
-// only the feed state.
+// only the feed state and the pull lock.
 func TestPullLeavesNoFiles(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(demoWorld(t).At)
@@ -550,7 +551,7 @@ func TestPullLeavesNoFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	left, err := filepath.Glob(filepath.Join(tm.trust.IncomingDir(), "*"))
-	if err != nil || len(left) != 1 || filepath.Base(left[0]) != "feed.json" {
+	if err != nil || len(left) != 2 || filepath.Base(left[0]) != "feed.json" || filepath.Base(left[1]) != "pull.lock" {
 		t.Fatalf("incoming directory holds %v (%v)", left, err)
 	}
 	if !bytes.Contains(mustRead(t, left[0]), []byte(`"seq":1`)) {
@@ -565,4 +566,61 @@ func mustRead(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestRefusedObjectsRemembered: an object the terminal's trust store
+// refuses (here the hub's CRL of a CA, older than the one the terminal
+// holds) is reported with the reason and not fetched again, until
+// RefusalMemory has passed.
+func TestRefusedObjectsRemembered(t *testing.T) {
+	ctx := context.Background()
+	w := demoWorld(t)
+	clk := clock.NewFake(w.At)
+	h := startHub(t, storage.Options{NoSync: true}, clk)
+	proxy := newHookProxy(t, h.http.Listener.Addr().String(), func(int, *http.Request, bool) hop { return forward })
+	tm := newTerminal(t, storage.Options{NoSync: true}, clk)
+	tm.enroll(t, h, h.http.URL)
+	gd := w.CAs["44"]
+	newer, err := gd.CRL(rand.Reader, 9999, w.At.Add(-time.Minute), w.At.Add(7*24*time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b issuer.Bundle
+	b.AddCert(gd.DER)
+	b.AddCRL(newer)
+	if _, err := tm.trust.Import(ctx, b.PEM()); err != nil {
+		t.Fatal(err)
+	}
+	c := tm.client(t, func(cfg *syncclient.Config) { cfg.HubURL = proxy.URL() })
+	rep, err := c.Sync(ctx)
+	if err != nil || len(rep.Pull.Refused) != 1 || !strings.HasPrefix(rep.Pull.Refused[0].What, "CRL of CA") ||
+		!strings.Contains(rep.Pull.Refused[0].Reason, "newer") || rep.Pull.Refused[0].Earlier {
+		t.Fatalf("first sync: %+v %v", rep.Pull, err)
+	}
+	crl := "/v1/trust/objects/" + rep.Pull.Refused[0].Digest
+	fetches := func() int {
+		n := 0
+		for _, p := range proxy.paths() {
+			if strings.Contains(p, crl) {
+				n++
+			}
+		}
+		return n
+	}
+	// The manifest changes: the refused CRL is not fetched again.
+	publish(t, h, szList(t, demoSeq(t)+2, demoSeq(t)+1, 1))
+	rep, err = c.Sync(ctx)
+	if err != nil || rep.Pull.Fetched != 1 || len(rep.Pull.Refused) != 1 || !rep.Pull.Refused[0].Earlier || fetches() != 1 {
+		t.Fatalf("second sync: %+v %v (CRL fetched %d times)", rep.Pull, err, fetches())
+	}
+	// Unchanged: 304.
+	if rep, err = c.Sync(ctx); err != nil || !rep.Pull.NotModified {
+		t.Fatalf("third sync: %+v %v", rep.Pull, err)
+	}
+	// A day later it is tried again.
+	clk.Advance(syncclient.RefusalMemory)
+	rep, err = c.Sync(ctx)
+	if err != nil || rep.Pull.NotModified || len(rep.Pull.Refused) != 1 || rep.Pull.Refused[0].Earlier || fetches() != 2 {
+		t.Fatalf("a day later: %+v %v (CRL fetched %d times)", rep.Pull, err, fetches())
+	}
 }

@@ -28,7 +28,7 @@ const (
 	KindHubRejected                   // ErrHub: the hub refused the request (4xx other than the above)
 	KindProtocol                      // ErrProtocol, ErrNoProgress: the hub's answer makes no sense (version mismatch, proxy in between)
 	KindStorageFull                   // records.ErrStorageFull: this device's disk is full
-	KindLocalStorage                  // storage.ErrLocked, ErrDamaged, ErrReadOnly, records.ErrKeyFile, records.ErrWrongKey: this device's database
+	KindLocalStorage                  // storage.ErrLocked, ErrDamaged, ErrReadOnly, records.ErrKeyFile, records.ErrWrongKey, ErrPullBusy: this device's database
 	KindCanceled                      // context.Canceled, context.DeadlineExceeded: the sync was stopped
 	KindOther                         // anything else (e.g. a trust import failure)
 	// KindTrustIncomplete: ErrTrustIncomplete: trust data the hub lists
@@ -79,7 +79,7 @@ var kindOrder = []struct {
 	{KindUnreachable, []error{ErrUnreachable}},
 	{KindHubRejected, []error{ErrHub}},
 	{KindProtocol, []error{ErrProtocol, ErrNoProgress}},
-	{KindLocalStorage, []error{storage.ErrLocked, storage.ErrDamaged, storage.ErrReadOnly, records.ErrKeyFile, records.ErrWrongKey}},
+	{KindLocalStorage, []error{ErrPullBusy, storage.ErrLocked, storage.ErrDamaged, storage.ErrReadOnly, records.ErrKeyFile, records.ErrWrongKey}},
 	{KindCanceled, []error{context.Canceled, context.DeadlineExceeded}},
 }
 

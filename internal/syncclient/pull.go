@@ -59,6 +59,11 @@ type Refusal struct {
 	Earlier bool
 }
 
+// pullLockName is the file, in the incoming directory, that a pulling
+// process holds locked (two processes pulling into one trust store would
+// spoil each other's downloads).
+const pullLockName = "pull.lock"
+
 // RefusalMemory is how long the digest of a refused object is remembered
 // (not downloaded again). After it the object is tried again: an anchor
 // added meanwhile may make it verify.
@@ -283,6 +288,14 @@ func (c *Client) PullTrust(ctx context.Context) (*PullReport, error) {
 	c.pullMu.Lock()
 	defer c.pullMu.Unlock()
 	dir := c.cfg.Trust.IncomingDir()
+	ok, release, err := lockFile(filepath.Join(dir, pullLockName))
+	if err != nil {
+		return nil, fmt.Errorf("syncclient: trust pull lock: %w", err)
+	}
+	if !ok {
+		return nil, ErrPullBusy
+	}
+	defer release()
 	st, err := c.loadFeedState()
 	if err != nil {
 		c.log.Warn("sync: trust feed state unreadable: starting over from what the trust store holds", "err", err)
@@ -309,7 +322,12 @@ func (c *Client) pullOnce(ctx context.Context, dir string, st *feedState, fresh 
 	ts := c.cfg.Trust
 	hdr := http.Header{}
 	held := fingerprint(ts.Holdings())
-	if !fresh && st.ETag != "" && st.Holdings == held {
+	now := c.clk.Now()
+	expired := false // a refusal forgotten now: its object is tried again
+	for _, r := range st.Refused {
+		expired = expired || now.Sub(time.UnixMilli(r.At)) >= RefusalMemory
+	}
+	if !fresh && st.ETag != "" && st.Holdings == held && !expired {
 		hdr.Set("If-None-Match", st.ETag)
 	}
 	resp, err := c.do(ctx, http.MethodGet, "/v1/trust/manifest", nil, hdr)
@@ -335,7 +353,6 @@ func (c *Client) pullOnce(ctx context.Context, dir string, st *feedState, fresh 
 	if err != nil {
 		return nil, err
 	}
-	now := c.clk.Now()
 	sameEpoch := st.Hub == m.epoch.Hub && st.Generation == m.epoch.Generation
 	if st.Hub == m.epoch.Hub && (m.epoch.Generation < st.Generation || sameEpoch && m.seq < st.Seq) {
 		// Refused, and forgotten: the next round follows what the hub
@@ -373,7 +390,7 @@ func (c *Client) pullOnce(ctx context.Context, dir string, st *feedState, fresh 
 			}
 			if err != nil {
 				failed = fmt.Errorf("%s %s: %w", it.what, it.digest.String()[:16], err)
-				if ctx.Err() != nil || errors.Is(err, ErrUnreachable) || errors.Is(err, ErrObjectDigest) {
+				if ctx.Err() != nil || errors.Is(err, ErrUnreachable) {
 					break // what follows would fail the same way; what came is imported
 				}
 				continue
@@ -383,7 +400,7 @@ func (c *Client) pullOnce(ctx context.Context, dir string, st *feedState, fresh 
 			objs = append(objs, trust.Object{Type: it.typ, Digest: it.digest, Load: func() ([]byte, error) { return os.ReadFile(path) }})
 			items = append(items, it)
 		}
-		if len(objs) == 0 {
+		if len(objs) == 0 || ctx.Err() != nil {
 			break
 		}
 		imp, err := ts.ImportObjects(ctx, objs)
@@ -430,6 +447,9 @@ func (c *Client) pullOnce(ctx context.Context, dir string, st *feedState, fresh 
 			r := st.Refused[it.digest.String()]
 			rep.Refused = append(rep.Refused, Refusal{Digest: it.digest.String(), What: it.what, Reason: r.Reason, Earlier: true})
 		}
+	}
+	if ctx.Err() != nil {
+		return rep, ctx.Err() // stopped: the next round resumes
 	}
 	if failed != nil {
 		if err := c.saveFeedState(st, now); err != nil { // the refusals learnt
@@ -498,7 +518,7 @@ func (c *Client) sweepIncoming(dir string, need []feedItem) {
 		return
 	}
 	for _, e := range entries {
-		name := strings.TrimSuffix(e.Name(), ".part")
+		name := strings.TrimSuffix(e.Name(), ".part") // not feed.json nor pull.lock
 		if _, err := parseDigest(name); err != nil || keep[name] {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -27,18 +28,29 @@ func TestTamperingRejectedAndFlagged(t *testing.T) {
 	h := startHub(t, storage.Options{NoSync: true}, clk)
 	tm := newTerminal(t, storage.Options{}, clk)
 	tm.enroll(t, h, h.http.URL)
-	ids := tm.appendN(t, 8, func(i int) string { return "NOTE-" + string(rune('A'+i)) + "-END" })
+	// The officer is stored in the clear (notes and personal fields are
+	// sealed at rest): a field a hex editor can change.
+	var ids []records.ID
+	for i := range 8 {
+		c := check(i)
+		c.Officer = fmt.Sprintf("9876543200%02d", i+1)
+		r, err := tm.rec.Append(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
 
-	// 1. Record 3 is edited with a hex editor: its note changes.
+	// 1. Record 3 is edited with a hex editor: its officer changes.
 	tm.db.Close()
 	raw, err := os.ReadFile(tm.path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Count(raw, []byte("NOTE-C-END")) == 0 {
-		t.Fatal("note of record 3 not found in the file")
+	if bytes.Count(raw, []byte("987654320003")) == 0 {
+		t.Fatal("officer of record 3 not found in the file")
 	}
-	raw = bytes.ReplaceAll(raw, []byte("NOTE-C-END"), []byte("NOTE-X-END"))
+	raw = bytes.ReplaceAll(raw, []byte("987654320003"), []byte("987654320099"))
 	if err := os.WriteFile(tm.path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -184,6 +184,14 @@ type parsedList struct {
 // not verify are reported as Skipped with the reason and do not stop the
 // others. A byte-identical block already stored is Unchanged.
 //
+// Certificates follow the RTC1 1.1 profile: SM2 keys and SM2-with-SM3
+// signatures, no critical extension but basicConstraints and keyUsage
+// (ErrCriticalExtension), CA certificates allowed by every
+// pathLenConstraint above them (ErrPathLen). A CRL belongs to the CA whose
+// key verifies it, needs cRLSign where that CA's certificates have a
+// keyUsage (ErrCRLSign), and applies through every certificate of the CA
+// (same Subject and key: Cert.Identity).
+//
 // Import returns an error only when nothing could be stored (a database
 // failure); the Report is then nil.
 //
@@ -374,9 +382,11 @@ func importCRL(idx *index, w *writes, r *BlockResult) {
 	var ca *Cert
 	lastErr := ErrUnknownIssuer
 	for _, c := range idx.bySubj[string(rl.RawIssuer)] {
-		if err := rl.CheckSignatureFrom(c.Cert); err != nil {
+		// The signature alone (x509's CheckSignatureFrom would also judge
+		// the keyUsage, which is reported below with its own error).
+		if !c.Pub.VerifyDER(rl.RawTBSRevocationList, rl.Signature) {
 			if ca == nil {
-				lastErr = fmt.Errorf("%w: %v", ErrBadSignature, err)
+				lastErr = ErrBadSignature
 			}
 			continue
 		}

@@ -45,14 +45,15 @@ func importList(idx *index, w *writes, pl parsedList) {
 	r.List = &ListInfoRef{Ref: ListRef{CA: ca.Hash, Issuer: l.Issuer}, Sequence: l.Sequence, Base: l.Base}
 	switch {
 	case cur != nil && cur.Damaged:
-		// The stored entries were lost to damage: only a full list at or
-		// above the stored sequence replaces them (never a rollback).
+		// The stored entries were lost to damage: a full list at or above
+		// the full list they were built from replaces them; the list then
+		// stays Incomplete until it is back at the sequence held before.
 		if !l.Full() {
 			r.Err = fmt.Errorf("%w: base %d, stored list %d is damaged and needs its full list", ErrDeltaBase, l.Base, cur.Sequence)
 			return
 		}
-		if l.Sequence < cur.Sequence {
-			r.Err = fmt.Errorf("%w: %d, stored %d", ErrRollback, l.Sequence, cur.Sequence)
+		if l.Sequence < cur.FullSequence {
+			r.Err = fmt.Errorf("%w: %d, stored full list %d", ErrRollback, l.Sequence, cur.FullSequence)
 			return
 		}
 	case cur != nil && cur.appliedBefore(HashOf(pl.res.Block.Bytes)):
@@ -81,7 +82,20 @@ func importList(idx *index, w *writes, pl parsedList) {
 		r.Err = err
 		return
 	}
-	idx.lists[key] = &ListInfo{CA: ca, Issuer: l.Issuer, Sequence: l.Sequence, ThisUpdate: at, NextUpdate: time.Unix(l.NextUpdate, 0), Digest: digest, applied: applied}
+	info := &ListInfo{CA: ca, Issuer: l.Issuer, Sequence: l.Sequence, ThisUpdate: at, NextUpdate: time.Unix(l.NextUpdate, 0), Digest: digest, FullSequence: l.Sequence, applied: applied}
+	if cur != nil {
+		if !l.Full() {
+			info.FullSequence = cur.FullSequence
+		}
+		info.Floor = cur.Floor
+		if cur.Damaged {
+			info.Floor = max(info.Floor, cur.Sequence)
+		}
+		if info.Sequence >= info.Floor {
+			info.Floor = 0
+		}
+	}
+	idx.lists[key] = info
 	r.Outcome = Stored
 }
 

@@ -56,7 +56,9 @@ type metaListRec struct {
 	Applied [][]byte `cbor:"7,keyasint,omitempty"`
 	// Damaged: the entry file was found damaged and dropped; Sequence
 	// stays as the floor a replacing full list must reach.
-	Damaged bool `cbor:"8,keyasint,omitempty"`
+	Damaged      bool   `cbor:"8,keyasint,omitempty"`
+	Floor        uint64 `cbor:"9,keyasint,omitempty"`
+	FullSequence uint64 `cbor:"10,keyasint,omitempty"`
 }
 
 // metaIndex is a decoded metadata blob, indexed for the verification path.
@@ -150,7 +152,7 @@ func decodeMeta(b []byte) (*metaIndex, error) {
 			return nil, fmt.Errorf("%w: trust metadata: status list %d", ErrDamaged, i)
 		}
 		m.lists[listKey{ca, r.Issuer}] = &ListInfo{Issuer: r.Issuer, Sequence: r.Sequence,
-			ThisUpdate: time.Unix(r.ThisUpdate, 0), NextUpdate: time.Unix(r.NextUpdate, 0), Digest: d, Damaged: r.Damaged, applied: r.Applied}
+			ThisUpdate: time.Unix(r.ThisUpdate, 0), NextUpdate: time.Unix(r.NextUpdate, 0), Digest: d, Damaged: r.Damaged, Floor: r.Floor, FullSequence: r.FullSequence, applied: r.Applied}
 	}
 	return m, nil
 }
@@ -204,7 +206,7 @@ func encodeMeta(idx *index) ([]byte, error) {
 	for _, k := range lk {
 		l := idx.lists[k]
 		f.Lists = append(f.Lists, metaListRec{CA: slices.Clone(k.ca[:]), Issuer: k.issuer, Sequence: l.Sequence,
-			ThisUpdate: l.ThisUpdate.Unix(), NextUpdate: l.NextUpdate.Unix(), Digest: slices.Clone(l.Digest[:]), Applied: l.applied, Damaged: l.Damaged})
+			ThisUpdate: l.ThisUpdate.Unix(), NextUpdate: l.NextUpdate.Unix(), Digest: slices.Clone(l.Digest[:]), Applied: l.applied, Damaged: l.Damaged, Floor: l.Floor, FullSequence: l.FullSequence})
 	}
 	return cbor.Marshal(f)
 }

@@ -204,7 +204,7 @@ func migrateInto(idx *index, tx *statusfile.Tx, btx *bolt.Tx) (bool, error) {
 			return err
 		}
 		idx.lists[key] = &ListInfo{CA: idx.certs[key.ca], Issuer: key.issuer, Sequence: rec.Sequence,
-			ThisUpdate: time.Unix(rec.ThisUpdate, 0), NextUpdate: time.Unix(rec.NextUpdate, 0), Digest: Hash(rec.Digest), applied: rec.Applied}
+			ThisUpdate: time.Unix(rec.ThisUpdate, 0), NextUpdate: time.Unix(rec.NextUpdate, 0), Digest: Hash(rec.Digest), FullSequence: rec.Sequence, applied: rec.Applied}
 		changed = true
 		return nil
 	})

@@ -23,6 +23,9 @@ type Block struct {
 // this much of it.
 const MaxBlockSize = 256 << 20
 
+// maxBlockSize is MaxBlockSize; tests lower it.
+var maxBlockSize = MaxBlockSize
+
 // SplitPEM cuts data into PEM blocks. Unlike encoding/pem, which silently
 // skips what it cannot decode, a damaged block (bad base64, missing END,
 // mismatched END) is returned with Err set, so importers can report it and
@@ -204,10 +207,10 @@ func (s *pemScanner) scan(fn func(Block) error) error {
 // the search for the next one resumes.
 func (s *pemScanner) block(b *Block, start int) int {
 	tooBig := func(at int) int {
-		b.Err = fmt.Errorf("%w: line %d: block longer than %d bytes", ErrPEM, b.Line, MaxBlockSize)
+		b.Err = fmt.Errorf("%w: line %d: block longer than %d bytes", ErrPEM, b.Line, maxBlockSize)
 		return at
 	}
-	lineEnd, _ := s.index(start, MaxBlockSize, false, "\n")
+	lineEnd, _ := s.index(start, maxBlockSize, false, "\n")
 	switch lineEnd {
 	case -2:
 		return tooBig(s.end())
@@ -225,7 +228,7 @@ func (s *pemScanner) block(b *Block, start int) int {
 	}
 	b.Type = string(typ)
 	// The block ends at the first END line before the next BEGIN.
-	e, which := s.index(start+len(pemBegin), MaxBlockSize, false, pemBegin, pemEnd)
+	e, which := s.index(start+len(pemBegin), maxBlockSize, false, pemBegin, pemEnd)
 	switch {
 	case e == -2:
 		return tooBig(s.end())
@@ -236,7 +239,7 @@ func (s *pemScanner) block(b *Block, start int) int {
 		}
 		return e
 	}
-	eol, _ := s.index(e, MaxBlockSize, false, "\n")
+	eol, _ := s.index(e, maxBlockSize, false, "\n")
 	switch eol {
 	case -2:
 		return tooBig(s.end())

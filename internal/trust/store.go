@@ -95,12 +95,23 @@ type ListInfo struct {
 	NextUpdate time.Time
 	Entries    int
 	Digest     Hash // SM3 of the last applied list's COSE bytes
+	// FullSequence is the sequence of the full list the current state was
+	// built from (deltas since then are applied on top of it).
+	FullSequence uint64
 	// Damaged is true when the list's entry file was found damaged: its
 	// entries are gone and it gives no status until a full list at or
-	// above Sequence replaces it (the next sync fetches one).
+	// above FullSequence replaces it (the next sync fetches one).
 	Damaged bool
+	// Floor is the sequence the terminal held before damage: until the
+	// list is back at it, the list is Incomplete (verdicts TRUST_STALE),
+	// though what it does say still counts. 0: no floor.
+	Floor   uint64
 	applied [][]byte
 }
+
+// Incomplete reports whether the list is damaged or behind the sequence
+// this store held before damage: verification then says TRUST_STALE.
+func (l *ListInfo) Incomplete() bool { return l.Damaged || l.Sequence < l.Floor }
 
 // appliedBefore reports whether the list with COSE digest d was applied
 // since (and including) the stored full list.

@@ -54,6 +54,9 @@ type ListSummary struct {
 	NextUpdate time.Time `json:"nextUpdate"`
 	Entries    int       `json:"entries"`
 	Stale      bool      `json:"stale"`
+	// Damaged: the list's entry file was found damaged; it gives no status
+	// until the next sync fetches its full list again.
+	Damaged bool `json:"damaged,omitempty"`
 }
 
 // Summary returns the store's contents, sorted by name, with staleness at
@@ -88,8 +91,9 @@ func (s *Store) Summary(at time.Time, maxAge time.Duration) *Summary {
 		sum.Stale = sum.Stale || stale
 		sum.CRLs = append(sum.CRLs, CRLSummary{CA: c.CA.Label(), Number: n, ThisUpdate: c.ThisUpdate, NextUpdate: c.NextUpdate, Revoked: c.Count(), Stale: stale})
 	}
-	for _, l := range idx.lists {
-		stale := l.NextUpdate.Before(at) || at.Sub(l.ThisUpdate) > maxAge
+	for k, l := range idx.lists {
+		damaged := l.Damaged || s.isDamaged(k)
+		stale := damaged || l.Incomplete() || l.NextUpdate.Before(at) || at.Sub(l.ThisUpdate) > maxAge
 		sum.Stale = sum.Stale || stale
 		ca := ""
 		if l.CA != nil {
@@ -98,7 +102,7 @@ func (s *Store) Summary(at time.Time, maxAge time.Duration) *Summary {
 		if sum.Oldest.IsZero() || l.ThisUpdate.Before(sum.Oldest) {
 			sum.Oldest = l.ThisUpdate
 		}
-		sum.Lists = append(sum.Lists, ListSummary{Issuer: l.Issuer, CA: ca, Sequence: l.Sequence, ThisUpdate: l.ThisUpdate, NextUpdate: l.NextUpdate, Entries: l.Entries, Stale: stale})
+		sum.Lists = append(sum.Lists, ListSummary{Issuer: l.Issuer, CA: ca, Sequence: l.Sequence, ThisUpdate: l.ThisUpdate, NextUpdate: l.NextUpdate, Entries: l.Entries, Stale: stale, Damaged: damaged})
 	}
 	byName := func(a, b CertSummary) int { return cmp.Compare(a.Name+a.Hash, b.Name+b.Hash) }
 	slices.SortFunc(sum.Anchors, byName)

@@ -3,22 +3,18 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log"
-	"slices"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/roadcheck/roadcheck/assets"
-	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/stop"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
@@ -51,13 +47,30 @@ type App struct {
 
 	officer *Officer
 	locked  bool
+	// pol is the check policy in force; polErr why the policy file was
+	// refused (nil: it was not).
+	pol    policy.Policy
+	polErr error
 	// records is the record store: Deps.Records, or the one Deps.OpenRecords
 	// unlocked at sign-in (nil while locked).
 	records      RecordStore
 	lastActivity time.Time
 
-	stop      *stop.Stop
-	stopSeq   int
+	stop    *stop.Stop
+	stopSeq int
+	// stopDrivers are the stop's other drivers (the first is in its slot);
+	// stopMembers the checks whose licences joined the stop.
+	stopDrivers []*verify.Result
+	stopMembers []*checkState
+	stopScr     *stopScreen
+	// toast is the confirmation of the last one-tap save (nil: none).
+	toast *savedToast
+	// events keeps the scans that established nothing about a licence.
+	events *ScanEventLog
+	// after runs f on fyne's goroutine after d (a timer; tests replace it).
+	after func(d time.Duration, f func())
+	// alerter plays the verdict's sound (nil: none).
+	alerter   Alerter
 	check     *checkState // the verdict on screen; nil when none
 	signInScr *signInScreen
 	setupScr  *setupScreen
@@ -128,17 +141,6 @@ func (a *App) tabShown(it *container.TabItem) {
 // it an inline call, so that an App is synchronous from New on.
 var defaultAsync = func(f func()) { go f() }
 
-// checkState is one verification on screen.
-type checkState struct {
-	text     string
-	res      *verify.Result
-	revealed time.Time // when the officer uncovered the holder ID
-	recorded bool
-	shown    *verdictScreen
-	// onlinePending: the online confirmation runs (see confirmOnline).
-	onlinePending bool
-}
-
 // New builds the GUI on fa. Deps.Clock, Records and Officers are required.
 // The window shows the sign-in screen until an officer signs in.
 func New(fa fyne.App, d Deps) (*App, error) {
@@ -155,13 +157,22 @@ func New(fa fyne.App, d Deps) (*App, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &App{fa: fa, deps: d, cat: cat, ctx: ctx, stopCtx: cancel, async: defaultAsync}
+	a := &App{fa: fa, deps: d, cat: cat, ctx: ctx, stopCtx: cancel, async: defaultAsync, events: d.ScanEvents, alerter: d.Alerter,
+		after: func(d time.Duration, f func()) { time.AfterFunc(d, func() { fyne.Do(f) }) }}
+	if a.events == nil {
+		a.events, _ = OpenScanEventLog("") // in memory: never fails
+	}
+	if d.Wedge != nil {
+		// The scanner's bursts are assembled here: joined across pauses,
+		// never typed into a field (burst.go).
+		a.deps.Wedge = newBurstWedge(d.Wedge, a.burstCut)
+	}
 	if d.OpenRecords == nil {
 		a.records = d.Records
 	}
 	a.set = loadSettings(fa.Preferences(), d)
 	a.cat.set(a.set.Lang)
-	a.applyPolicy()
+	a.loadPolicy()
 	fa.Settings().SetTheme(newTheme(a.set.Palette))
 	fa.SetIcon(fyne.NewStaticResource("roadcheck.png", assets.AppIcon))
 	a.win = fa.NewWindow(a.title())
@@ -169,6 +180,9 @@ func New(fa fyne.App, d Deps) (*App, error) {
 	a.win.SetMaster()
 	a.win.SetOnClosed(a.closed)
 	a.keys = newKeyRouter(a)
+	if b, ok := a.deps.Wedge.(*burstWedge); ok {
+		b.target = func() *wedgeEntry { return a.keys.target }
+	}
 	a.installKeys()
 	if d.Measure != nil {
 		a.initMeasure()
@@ -217,6 +231,7 @@ func (a *App) Quit() {
 }
 
 func (a *App) closed() {
+	a.leaveCheck()
 	a.stopCamera()
 	a.stopCtx()
 }
@@ -233,12 +248,6 @@ func (a *App) logErr(what string, err error) { log.Printf("ui: %s: %v", what, er
 
 // tr is the current language's text for key.
 func (a *App) tr(key string, args ...any) string { return a.cat.T(key, args...) }
-
-func (a *App) applyPolicy() {
-	if a.deps.Verifier != nil {
-		a.ver = a.deps.Verifier(a.set.Policy)
-	}
-}
 
 // touch records officer activity (for the auto-lock).
 func (a *App) touch() { a.lastActivity = a.deps.Clock.Now() }
@@ -292,6 +301,7 @@ func (a *App) signIn(id, pin string, done func(error)) {
 				if dev, ok := rs.(interface{ DeviceID() string }); ok && dev.DeviceID() != "" {
 					a.deps.Device = dev.DeviceID()
 				}
+				a.loadPolicy() // a device policy is verified with the device key
 			}
 			if a.officer == nil || a.officer.ID != o.ID {
 				a.check = nil
@@ -306,8 +316,11 @@ func (a *App) signIn(id, pin string, done func(error)) {
 	})
 }
 
-// signOut forgets the officer and the stop.
+// signOut forgets the officer and the stop (the check on screen is
+// recorded first).
 func (a *App) signOut() {
+	a.leaveCheck()
+	a.toast = nil
 	a.officer = nil
 	a.locked = false
 	a.check = nil
@@ -421,197 +434,12 @@ func (a *App) focusScan() {
 	}
 }
 
-// newStop starts a new roadside stop.
-func (a *App) newStop() {
-	a.stopSeq++
-	now := a.deps.Clock.Now()
-	a.stop = stop.New(fmt.Sprintf("%s-%s-%d", a.deps.Device, now.Format("20060102T150405"), a.stopSeq), now)
-	a.renderStop()
-}
-
-// submit verifies text (from the entry, a sample, an image, the camera or
-// the scanner) and shows the verdict. A text equal to the one on screen is
-// ignored (the camera sees the same code many times).
-func (a *App) submit(text string) {
-	a.touch()
-	// Scanners and pasting add line breaks and leading blanks; a trailing
-	// space is kept, because space is a Base45 character (an RTC1 text
-	// may end with one).
-	text = strings.TrimRight(strings.TrimLeft(text, " \t\r\n"), "\t\r\n")
-	if text == "" {
-		return
-	}
-	if a.check != nil && a.check.text == text {
-		return
-	}
-	if a.ver == nil {
-		a.setScanMessage(a.tr("scan.noVerifier"))
-		return
-	}
-	ver, ctx := a.ver, a.ctx
-	a.setScanMessage(a.tr("scan.verifying"))
-	a.async(func() {
-		res := ver.Verify(ctx, text, time.Time{})
-		fyne.Do(func() { a.showResult(text, res) })
-	})
-}
-
-// showResult puts res on screen and into the stop.
-func (a *App) showResult(text string, res *verify.Result) {
-	a.check = &checkState{text: text, res: res}
-	if a.stop == nil {
-		a.newStop()
-	}
-	if res.Claims != nil {
-		if _, err := a.stop.Add(res); err != nil {
-			log.Printf("ui: stop: %v", err)
-		}
-	}
-	a.setScanMessage("")
-	a.renderVerdict()
-	a.renderStop()
-	if a.tabs != nil {
-		a.tabs.Select(a.tabCheck)
-	}
-	a.focusScan()
-	a.confirmOnline(a.check)
-}
-
-// record appends the check on screen with the officer's action.
-func (a *App) record(action records.Action, notes string) error {
-	c := a.check
-	if c == nil || c.recorded {
-		return nil
-	}
-	chk := records.CheckFromResult(c.res)
-	chk.Officer = a.officer.ID
-	chk.Action = action
-	chk.Notes = strings.TrimSpace(notes)
-	if action == records.ActionOther {
-		if chk.Notes == "" {
-			return errOtherNeedsText
-		}
-		chk.ActionText, _, _ = strings.Cut(chk.Notes, "\n")
-	}
-	chk.HolderIDRevealed = c.revealed
-	if a.stop != nil {
-		// The stop and what its cross-check finds now go into the signed
-		// record, so supervisors see the mismatches an officer acted on.
-		chk.StopID = a.stop.ID
-		chk.StopWarnings = stopWarningCodes(a.stop.Check())
-	}
-	if a.records == nil {
-		return ErrLocked
-	}
-	if _, err := a.records.Append(a.ctx, chk); err != nil {
-		return err
-	}
-	c.recorded = true
-	a.refreshStatus()
-	return nil
-}
-
-// stopWarningCodes lists the distinct warning codes of findings, in order.
-func stopWarningCodes(fs []stop.Finding) []string {
-	var out []string
-	for _, f := range fs {
-		if code := f.Warning.String(); !slices.Contains(out, code) {
-			out = append(out, code)
-		}
-	}
-	return out
-}
-
-var errOtherNeedsText = &UserError{Key: "verdict.otherNeedsText", Msg: "ui: action other needs a text"}
-
-// next clears the verdict and returns to scanning.
-func (a *App) next() {
-	a.touch()
-	a.check = nil
-	a.renderVerdict()
-	a.focusScan()
-}
-
-func (a *App) renderVerdict() {
-	if a.verdictBox == nil {
-		return
-	}
-	var obj fyne.CanvasObject
-	if a.check == nil {
-		hint := widget.NewLabel(a.tr("verdict.placeholder"))
-		hint.Alignment = fyne.TextAlignCenter
-		hint.Wrapping = fyne.TextWrapWord
-		box := container.NewVBox(layout.NewSpacer(), hint)
-		if len(a.deps.Samples) > 0 {
-			// Demo: a newcomer's first question is "what do I scan?".
-			demo := widget.NewLabelWithStyle(a.tr("demo.samplesHint"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-			demo.Wrapping = fyne.TextWrapWord
-			demo.SizeName = theme.SizeNameSubHeadingText
-			box.Add(demo)
-		}
-		box.Add(layout.NewSpacer())
-		obj = box
-	} else {
-		vs := buildVerdictScreen(a.cat, a.check.res, a.stop, verdictActions{
-			OnReveal: func() {
-				a.touch()
-				if a.check != nil && a.check.revealed.IsZero() {
-					a.check.revealed = a.deps.Clock.Now()
-				}
-			},
-			OnSave: func(act records.Action, notes string) error {
-				a.touch()
-				if err := a.record(act, notes); err != nil {
-					return err
-				}
-				a.next()
-				return nil
-			},
-			OnNext: a.next,
-			OnStop: func() { a.touch(); a.tabs.Select(a.tabStop) },
-			keys:   a.keys,
-		})
-		a.check.shown = vs
-		if a.check.onlinePending {
-			vs.setOnline(a.cat, a.check.res, true)
-		}
-		obj = a.withProbe(vs.root, a.verdictPainted)
-	}
-	a.verdictBox.Objects = []fyne.CanvasObject{obj}
-	a.verdictBox.Refresh()
-	if a.checkBox != nil {
-		// In portrait the verdict replaces the scan panel: lay out again.
-		a.checkBox.Refresh()
-	}
-}
-
-// renderStop shows the stop; while its tab is not shown it only marks it
-// stale (tabShown rebuilds it), so a verdict does not wait for it.
-func (a *App) renderStop() {
-	if a.stopBox == nil || a.stop == nil {
-		return
-	}
-	if a.tabs == nil || a.tabs.Selected() != a.tabStop {
-		a.stopStale = true
-		return
-	}
-	a.stopStale = false
-	a.stopBox.Objects = []fyne.CanvasObject{newStopScreen(a.cat, a.stop, stopActions{
-		OnPlate: func(string) { a.touch() },
-		OnNew:   func() { a.touch(); a.newStop(); a.check = nil; a.renderVerdict() },
-		keys:    a.keys,
-	})}
-	a.stopBox.Refresh()
-}
-
-// setScanMessage shows s under the scan screen's buttons (hidden while
-// empty, so that it leaves no gap).
+// setScanMessage shows s under the scan screen's buttons (its space is
+// kept while empty, so that nothing moves when it appears).
 func (a *App) setScanMessage(s string) {
 	a.scanMsg = s
 	if a.scanScr != nil {
 		a.scanScr.message.SetText(s)
-		a.scanScr.message.Hidden = s == ""
-		a.scanScr.message.Refresh()
 	}
 }
 
@@ -661,44 +489,46 @@ func (a *App) setLang(l Lang) {
 	a.win.SetTitle(a.title())
 }
 
-// checkLayout places the scan panel and the verdict side by side in
-// landscape; in portrait it shows the verdict when there is one, else the
-// scan panel. A third object, the warmer's holder, gets the verdict's size
-// and sits just beyond the trailing edge, outside the window.
+// checkLayout places the scan panel and the verdict placeholder side by
+// side in landscape (the scan panel alone in portrait); while a verdict is
+// shown it fills the whole tab in both orientations: the scan panel gives
+// way, and comes back with the next code or 扫描下一个. A third object, the
+// warmer's holder, gets the verdict's size and sits just beyond the
+// trailing edge, outside the window.
 type checkLayout struct{ a *App }
 
 func (l *checkLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	scanObj, verdict := objs[0], objs[1]
-	vsize := size
-	if size.Width >= size.Height {
+	switch {
+	case l.a.check != nil:
+		scanObj.Hide()
+		verdict.Show()
+		verdict.Move(fyne.NewPos(0, 0))
+		verdict.Resize(size)
+	case size.Width >= size.Height:
 		w := max(360, size.Width*0.38)
-		vsize = fyne.NewSize(size.Width-w, size.Height)
 		scanObj.Show()
 		verdict.Show()
 		scanObj.Move(fyne.NewPos(0, 0))
 		scanObj.Resize(fyne.NewSize(w, size.Height))
 		verdict.Move(fyne.NewPos(w, 0))
-		verdict.Resize(vsize)
-	} else {
-		show, hide := scanObj, verdict
-		if l.a.check != nil {
-			show, hide = verdict, scanObj
-		}
-		hide.Hide()
-		show.Show()
-		show.Move(fyne.NewPos(0, 0))
-		show.Resize(size)
+		verdict.Resize(fyne.NewSize(size.Width-w, size.Height))
+	default:
+		verdict.Hide()
+		scanObj.Show()
+		scanObj.Move(fyne.NewPos(0, 0))
+		scanObj.Resize(size)
 	}
 	if len(objs) > 2 {
 		objs[2].Move(fyne.NewPos(size.Width+warmGap, 0))
-		objs[2].Resize(vsize)
+		objs[2].Resize(size)
 	}
 }
 
 // warmGap separates the warm-up holder from the window's trailing edge.
 const warmGap = 64
 
-func (l *checkLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(320, 400) }
+func (l *checkLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(320, 480) }
 
 // orientLayout puts the tabs on the leading edge in landscape and at the
 // bottom in portrait (thumb reach on a tablet).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
@@ -163,11 +164,18 @@ type OpenRecords func(ctx context.Context, officerID, pin string) (RecordStore, 
 type Deps struct {
 	Clock clock.Clock
 	// Verifier builds the verifier for a check policy; the GUI calls it
-	// again when the policy is changed in Settings.
+	// again when the policy in force changes.
 	Verifier func(verify.Policy) Verifier
-	// Policy is the initial check policy (zero: verify.DefaultPolicy()),
-	// overridden by the one saved in Settings.
+	// Policy is the check policy when no PolicyFile is wired (zero fields:
+	// the default). Officers cannot change it.
 	Policy verify.Policy
+	// PolicyFile is the signed check policy's file (policy.FileFor the
+	// database path); "": Policy and AutoLock apply. The file is verified
+	// when read (package policy); a refused file leaves the default in force.
+	PolicyFile string
+	// HubPolicyKey returns the hub's policy key (nil: none known, e.g. not
+	// enrolled); hub policies are verified with it.
+	HubPolicyKey func() *gm.PublicKey
 	// Decoder reads camera frames: its budget fits a live stream.
 	Decoder Decoder
 	// FileDecoder reads still images (opened, pasted or dropped files),
@@ -209,8 +217,16 @@ type Deps struct {
 	Demo bool
 	// Device identifies this terminal in records.
 	Device string
-	// AutoLock is the inactivity after which the GUI locks (zero: 5 minutes).
+	// AutoLock is the inactivity after which the GUI locks when no
+	// PolicyFile is wired (zero: 5 minutes); otherwise the policy's.
 	AutoLock time.Duration
 	// SettingsChanged is called after the officer saves Settings (may be nil).
 	SettingsChanged func(Settings)
+	// ScanEvents keeps the scans that established nothing about a licence
+	// (read failures, codes that are not RTC codes, newer formats); nil:
+	// kept in memory for the session only.
+	ScanEvents *ScanEventLog
+	// Alerter sounds (and, where the device can, vibrates) each verdict;
+	// nil: silent. Settings has its off switch.
+	Alerter Alerter
 }

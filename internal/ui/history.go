@@ -33,7 +33,7 @@ func (a *App) loadRows(f Filter, done func([]Row, error)) {
 		for _, e := range es {
 			rows = append(rows, rowFromEntry(e))
 		}
-		rows = filterRows(rows, f)
+		rows = filterRows(latestRows(rows), f)
 		fyne.Do(func() { done(rows, err) })
 	})
 }
@@ -143,13 +143,6 @@ func (a *App) showRowDetails(r Row) {
 	form := container.New(layout.NewFormLayout())
 	for _, col := range exportColumns {
 		v := col.cell(a.cat, r)
-		if col.key == "col.reasons" {
-			s := make([]string, len(r.Reasons))
-			for i, x := range r.Reasons {
-				s[i] = a.cat.reason(x)
-			}
-			v = strings.Join(s, "\n")
-		}
 		if v == "" {
 			continue
 		}

@@ -85,7 +85,8 @@ func hubQuery(f Filter) url.Values {
 func rowFromView(v wire.RecordView) Row {
 	r := Row{Seq: v.Seq, ID: v.ID, At: v.Wall, Officer: v.Officer, Device: v.Device, Kind: credential.Kind(v.Kind),
 		Number: v.Number, Holder: v.Holder, HolderID: maskID(v.HolderID), Plate: v.Plate, ActionText: v.ActionText,
-		Notes: v.Notes, Revealed: v.Revealed != nil, State: records.Delivered}
+		Notes: v.Notes, Revealed: v.Revealed != nil, State: records.Delivered,
+		StopID: v.StopID, StopWarnings: v.StopWarnings, Corrects: v.Corrects}
 	if v.Number != "" && v.Number == v.HolderID {
 		r.Number = maskID(v.Number)
 	}
@@ -99,6 +100,9 @@ func rowFromView(v wire.RecordView) Row {
 	}
 	if act, err := records.ParseAction(v.Action); err == nil {
 		r.Action = act
+	}
+	if isUntreated(r.Action, r.ActionText) {
+		r.Action, r.ActionText = 0, ""
 	}
 	return r
 }

@@ -115,16 +115,16 @@ func TestWedgeInSettingsAndSupervisorFields(t *testing.T) {
 	e.signIn(t, "9001", "9999")
 
 	st := buildSettingsScreen(e.app)
-	st.skew.SetText("")
-	e.typeHuman(st.skew, "120")
-	e.typeKeys(st.skew, code, 3*time.Millisecond, true)
+	st.hubURL.SetText("")
+	e.typeHuman(st.hubURL, "https://hub")
+	e.typeKeys(st.hubURL, code, 3*time.Millisecond, true)
 	if e.app.check == nil || e.app.check.text != code || e.app.check.res.Verdict != verify.Valid {
-		t.Fatalf("scan into the clock-skew field not verified: %+v", e.app.check)
+		t.Fatalf("scan into the hub address field not verified: %+v", e.app.check)
 	}
-	if st.skew.Text != "120" || e.app.tabs.Selected() != e.app.tabCheck {
-		t.Errorf("skew field %q, check tab shown %v", st.skew.Text, e.app.tabs.Selected() == e.app.tabCheck)
+	if st.hubURL.Text != "https://hub" || e.app.tabs.Selected() != e.app.tabCheck {
+		t.Errorf("hub field %q, check tab shown %v", st.hubURL.Text, e.app.tabs.Selected() == e.app.tabCheck)
 	}
-	for _, f := range []*wedgeEntry{st.maxAge, st.autoLock, st.hubURL, st.hubToken, st.hubCA} {
+	for _, f := range []*wedgeEntry{st.policy.skew, st.policy.maxAge, st.policy.lock, st.hubURL, st.hubToken, st.hubCA} {
 		if f.keys != e.app.keys {
 			t.Error("a settings field does not go through the wedge")
 		}

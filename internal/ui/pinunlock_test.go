@@ -115,7 +115,6 @@ func TestPINUnlocksRecords(t *testing.T) {
 		if s.record {
 			e.tapSample(t, "valid-permit")
 			test.Tap(e.app.check.shown.actions[records.ActionRelease])
-			test.Tap(e.app.check.shown.save)
 			if n, err := e.app.records.PendingCount(ctx); err != nil || n != 1 {
 				t.Fatalf("%s: pending = %d, %v", s.name, n, err)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/roadcheck/roadcheck/internal/credential"
 	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/stop"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
@@ -38,6 +39,12 @@ type Row struct {
 	Revealed   bool // the officer uncovered the full holder ID
 	State      records.State
 	Damaged    bool // the stored record no longer opens
+	// StopID and StopWarnings: the roadside stop the check belonged to
+	// and its cross-check findings (codes) when it was recorded.
+	StopID       string
+	StopWarnings []string
+	// Corrects is the ID of the record this one corrects ("" none).
+	Corrects string
 }
 
 // rowFromEntry flattens a stored record.
@@ -61,8 +68,36 @@ func rowFromEntry(e *records.Entry) Row {
 	r.HolderID, r.Plate, r.Verdict = maskID(c.HolderID), c.Plate, c.Verdict
 	r.Reasons = slices.Clone(c.Reasons)
 	r.Action, r.ActionText, r.Notes = c.Action, c.ActionText, c.Notes
+	if isUntreated(c.Action, c.ActionText) {
+		r.Action, r.ActionText = 0, ""
+	}
 	r.Revealed = !c.HolderIDRevealed.IsZero()
+	r.StopID, r.StopWarnings = c.StopID, slices.Clone(c.StopWarnings)
+	if !c.Corrects.IsZero() {
+		r.Corrects = c.Corrects.String()
+	}
 	return r
+}
+
+// latestRows drops the rows a later record corrects: a check counts once,
+// with its latest outcome.
+func latestRows(rows []Row) []Row {
+	corrected := map[string]bool{}
+	for _, r := range rows {
+		if r.Corrects != "" {
+			corrected[r.Corrects] = true
+		}
+	}
+	if len(corrected) == 0 {
+		return rows
+	}
+	out := make([]Row, 0, len(rows))
+	for _, r := range rows {
+		if r.ID == "" || !corrected[r.ID] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // maskID replaces all but the last 4 characters of s with '*' (all of a
@@ -173,33 +208,80 @@ func countBy(rows []Row, key func(Row) string) []Count {
 func byOfficer(r Row) string { return r.Officer }
 func byDay(r Row) string     { return r.At.In(credential.CST()).Format("2006-01-02") }
 
-// exportColumns are the export's columns: header key and cell value.
-var exportColumns = []struct {
+// exportColumn is one column of the exports and of a record's details:
+// header key and cell value. A time column is a real date-time cell in
+// XLSX (and "2006-01-02 15:04:05", which spreadsheets read as one, in CSV).
+type exportColumn struct {
 	key  string
 	cell func(c *catalog, r Row) string
-}{
-	{"col.time", func(_ *catalog, r Row) string { return r.At.In(credential.CST()).Format("2006-01-02 15:04:05") }},
-	{"col.officer", func(_ *catalog, r Row) string { return r.Officer }},
-	{"col.device", func(_ *catalog, r Row) string { return r.Device }},
-	{"col.kind", func(c *catalog, r Row) string { return kindName(c, r.Kind) }},
-	{"col.number", func(_ *catalog, r Row) string { return r.Number }},
-	{"col.holder", func(_ *catalog, r Row) string { return r.Holder }},
-	{"col.holderID", func(_ *catalog, r Row) string { return r.HolderID }},
-	{"col.plate", func(_ *catalog, r Row) string { return r.Plate }},
-	{"col.verdict", func(c *catalog, r Row) string { return c.verdictWord(r.Verdict) }},
-	{"col.reasons", func(_ *catalog, r Row) string {
+	time bool
+}
+
+// exportColumns are the export's columns. Reasons and stop warnings come
+// as codes and, next to them, in words; the note of an action 其他 is in
+// its action text once, not again in the notes.
+var exportColumns = []exportColumn{
+	{key: "col.time", cell: func(_ *catalog, r Row) string { return r.At.In(credential.CST()).Format("2006-01-02 15:04:05") }, time: true},
+	{key: "col.officer", cell: func(_ *catalog, r Row) string { return r.Officer }},
+	{key: "col.device", cell: func(_ *catalog, r Row) string { return r.Device }},
+	{key: "col.kind", cell: func(c *catalog, r Row) string { return kindName(c, r.Kind) }},
+	{key: "col.number", cell: func(_ *catalog, r Row) string { return r.Number }},
+	{key: "col.holder", cell: func(_ *catalog, r Row) string { return r.Holder }},
+	{key: "col.holderID", cell: func(_ *catalog, r Row) string { return r.HolderID }},
+	{key: "col.plate", cell: func(_ *catalog, r Row) string { return r.Plate }},
+	{key: "col.verdict", cell: func(c *catalog, r Row) string { return c.verdictWord(r.Verdict) }},
+	{key: "col.reasons", cell: func(_ *catalog, r Row) string {
 		s := make([]string, len(r.Reasons))
 		for i, x := range r.Reasons {
 			s[i] = x.String()
 		}
 		return strings.Join(s, " ")
 	}},
-	{"col.action", func(c *catalog, r Row) string { return actionName(c, r.Action) }},
-	{"col.actionText", func(_ *catalog, r Row) string { return r.ActionText }},
-	{"col.notes", func(_ *catalog, r Row) string { return r.Notes }},
-	{"col.revealed", func(c *catalog, r Row) string { return yesNo(c, r.Revealed) }},
-	{"col.state", func(c *catalog, r Row) string { return c.T("state." + r.State.String()) }},
-	{"col.id", func(_ *catalog, r Row) string { return r.ID }},
+	{key: "col.reasonText", cell: func(c *catalog, r Row) string {
+		s := make([]string, len(r.Reasons))
+		for i, x := range r.Reasons {
+			s[i] = c.reason(x)
+		}
+		return strings.Join(s, "\n")
+	}},
+	{key: "col.action", cell: func(c *catalog, r Row) string { return outcomeName(c, r.Action) }},
+	{key: "col.actionText", cell: func(_ *catalog, r Row) string { return r.ActionText }},
+	{key: "col.notes", cell: func(_ *catalog, r Row) string { return notesOnce(r) }},
+	{key: "col.stop", cell: func(_ *catalog, r Row) string { return r.StopID }},
+	{key: "col.stopWarnings", cell: func(_ *catalog, r Row) string { return strings.Join(r.StopWarnings, " ") }},
+	{key: "col.stopWarningText", cell: func(c *catalog, r Row) string {
+		s := make([]string, len(r.StopWarnings))
+		for i, w := range r.StopWarnings {
+			s[i] = warningName(c, w)
+		}
+		return strings.Join(s, "\n")
+	}},
+	{key: "col.revealed", cell: func(c *catalog, r Row) string { return yesNo(c, r.Revealed) }},
+	{key: "col.state", cell: func(c *catalog, r Row) string { return c.T("state." + r.State.String()) }},
+	{key: "col.id", cell: func(_ *catalog, r Row) string { return r.ID }},
+	{key: "col.corrects", cell: func(_ *catalog, r Row) string { return r.Corrects }},
+}
+
+// notesOnce is a record's notes without the line its action text already
+// holds (an action 其他 takes its text from the notes' first line).
+func notesOnce(r Row) string {
+	if r.ActionText == "" {
+		return r.Notes
+	}
+	first, rest, _ := strings.Cut(r.Notes, "\n")
+	if strings.TrimSpace(first) == strings.TrimSpace(r.ActionText) {
+		return strings.TrimSpace(rest)
+	}
+	return r.Notes
+}
+
+// warningName is a stop warning code in words (the code itself when this
+// build does not know it).
+func warningName(c *catalog, code string) string {
+	if _, err := stop.ParseWarning(code); err != nil {
+		return code
+	}
+	return c.T("warning." + code)
 }
 
 func yesNo(c *catalog, b bool) string {
@@ -218,6 +300,15 @@ func actionName(c *catalog, a records.Action) string {
 		return a.Chinese()
 	}
 	return c.T("action." + a.String())
+}
+
+// outcomeName is a recorded outcome in the current language: the action,
+// or 未处置 for none (0, or the stop-gap ActionOther "未处置").
+func outcomeName(c *catalog, a records.Action) string {
+	if !a.Valid() {
+		return c.T("action.none")
+	}
+	return actionName(c, a)
 }
 
 // kindName is the licence kind in the current language ("" for none).
@@ -251,6 +342,8 @@ func exportTable(c *catalog, rows []Row) [][]string {
 	return out
 }
 
+func ptr[T any](v T) *T { return &v }
+
 func defuse(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
@@ -272,12 +365,17 @@ func writeCSV(w io.Writer, c *catalog, rows []Row) error {
 	return nil
 }
 
-// writeXLSX writes rows as one worksheet of an XLSX workbook, every cell text.
+// writeXLSX writes rows as one worksheet of an XLSX workbook: the time a
+// real date-time cell, every other cell text.
 func writeXLSX(w io.Writer, c *catalog, rows []Row) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	sheet := c.T("export.sheet")
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return fmt.Errorf("ui: export xlsx: %w", err)
+	}
+	dateStyle, err := f.NewStyle(&excelize.Style{CustomNumFmt: ptr("yyyy-mm-dd hh:mm:ss")})
+	if err != nil {
 		return fmt.Errorf("ui: export xlsx: %w", err)
 	}
 	for i, line := range exportTable(c, rows) {
@@ -288,8 +386,27 @@ func writeXLSX(w io.Writer, c *catalog, rows []Row) error {
 		vals := make([]any, len(line))
 		for j, v := range line {
 			vals[j] = v
+			if i > 0 && exportColumns[j].time {
+				// The wall clock in China, as the CSV shows it.
+				t := rows[i-1].At.In(credential.CST())
+				vals[j] = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+			}
 		}
 		if err := f.SetSheetRow(sheet, cell, &vals); err != nil {
+			return fmt.Errorf("ui: export xlsx: %w", err)
+		}
+	}
+	for j, col := range exportColumns {
+		if !col.time || len(rows) == 0 {
+			continue
+		}
+		top, _ := excelize.CoordinatesToCellName(j+1, 2)
+		bottom, _ := excelize.CoordinatesToCellName(j+1, len(rows)+1)
+		if err := f.SetCellStyle(sheet, top, bottom, dateStyle); err != nil {
+			return fmt.Errorf("ui: export xlsx: %w", err)
+		}
+		name, _ := excelize.ColumnNumberToName(j + 1)
+		if err := f.SetColWidth(sheet, name, name, 20); err != nil {
 			return fmt.Errorf("ui: export xlsx: %w", err)
 		}
 	}

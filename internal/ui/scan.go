@@ -39,6 +39,12 @@ type scanScreen struct {
 	noCamera   *widget.Label
 	message    *widget.Label
 	samples    []*widget.Button
+	newStop    *widget.Button
+	// toast confirms the last one-tap save, with its undo; its row keeps
+	// its height when empty, so nothing moves when it appears.
+	toast     *widget.Label
+	undo      *widget.Button
+	toastSlot *fyne.Container
 }
 
 // newScanScreen builds the scan screen of a.
@@ -68,13 +74,13 @@ func buildScanScreen(a *App) *scanScreen {
 	s.entry.SetPlaceHolder(a.tr("scan.placeholder"))
 	s.entry.OnSubmitted = func(text string) {
 		s.entry.SetText("")
-		a.submit(text)
+		a.submitFrom(text, sourceTyped)
 	}
 	s.verify = widget.NewButtonWithIcon(a.tr("scan.verify"), theme.ConfirmIcon(), func() {
 		a.keys.settle()
 		text := s.entry.Text
 		s.entry.SetText("")
-		a.submit(text)
+		a.submitFrom(text, sourceTyped)
 	})
 	s.verify.Importance = widget.HighImportance
 	s.open = widget.NewButtonWithIcon(a.tr("scan.open"), theme.FolderOpenIcon(), func() { a.touch(); a.openImageDialog() })
@@ -85,20 +91,29 @@ func buildScanScreen(a *App) *scanScreen {
 	s.message = widget.NewLabel(a.scanMsg)
 	s.message.Wrapping = fyne.TextWrapWord
 	s.message.Importance = widget.WarningImportance
-	s.message.Hidden = a.scanMsg == ""
+	s.newStop = widget.NewButtonWithIcon(a.tr("scan.newStop"), theme.ContentAddIcon(), a.startNewStop)
+	s.toast = widget.NewLabel("")
+	s.toast.Importance = widget.SuccessImportance
+	s.toast.TextStyle.Bold = true
+	s.toast.Truncation = fyne.TextTruncateEllipsis
+	s.undo = widget.NewButtonWithIcon(a.tr("scan.undo"), theme.ContentUndoIcon(), a.undoSave)
+	s.undo.Hide()
+	s.toastSlot = container.New(&reserveLayout{lines: 1}, container.NewBorder(nil, nil, nil, s.undo, s.toast))
 
+	title := widget.NewLabelWithStyle(a.tr("scan.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	box := container.NewVBox(
-		widget.NewLabelWithStyle(a.tr("scan.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewBorder(nil, nil, nil, s.newStop, title),
+		s.toastSlot,
 		s.previewBox, s.noCamera, s.torch,
 		container.NewBorder(nil, nil, nil, s.verify, s.entry),
 		container.NewGridWithColumns(2, s.open, s.paste),
-		s.message,
+		container.New(&reserveLayout{lines: 2}, s.message),
 	)
 	if len(a.deps.Samples) > 0 {
 		box.Add(widget.NewSeparator())
 		box.Add(heading(a.tr("scan.samples")))
 		for _, smp := range a.deps.Samples {
-			b := widget.NewButton(smp.Name, func() { a.submit(smp.Text) })
+			b := widget.NewButton(smp.Name, func() { a.submitFrom(smp.Text, sourceSample) })
 			b.Alignment = widget.ButtonAlignLeading
 			s.samples = append(s.samples, b)
 			box.Add(b)
@@ -107,7 +122,35 @@ func buildScanScreen(a *App) *scanScreen {
 	// The probe tells when the scan screen is first on screen (--measure's
 	// scan-ready, and the start of the verdict screen's warm-up).
 	s.root = container.NewStack(container.NewVScroll(container.NewPadded(box)), paintProbe(a.scanPainted))
+	a.scanScr = s
+	a.renderToast()
 	return s
+}
+
+// renderToast shows the last save's confirmation and its undo (or an
+// empty row of the same height).
+func (a *App) renderToast() {
+	s := a.scanScr
+	if s == nil {
+		return
+	}
+	if t := a.toast; t != nil {
+		s.toast.SetText(a.tr("scan.saved", outcomeName(a.cat, t.check.action)))
+		s.undo.Show()
+	} else {
+		s.toast.SetText("")
+		s.undo.Hide()
+	}
+}
+
+// burstCut reports a scanner burst that ended without its Enter.
+func (a *App) burstCut(text string) {
+	if a.officer == nil || a.locked {
+		a.codeWhileSignedOut()
+		return
+	}
+	a.leaveCheck()
+	a.showNeutral(outcomeCut, text, sourceScanner, nil)
 }
 
 // openImageDialog lets the officer pick a PNG or JPEG file.
@@ -146,7 +189,7 @@ func (a *App) decodeImage(data []byte) {
 				a.setScanMessage(a.tr(scanErrorKey(err)))
 				return
 			}
-			a.submit(text)
+			a.submitFrom(text, sourceImage)
 		})
 	})
 }
@@ -185,8 +228,8 @@ func (a *App) pasteClipboard() {
 	switch {
 	case text == "":
 		a.setScanMessage(a.tr("scan.clipboardEmpty"))
-	case strings.HasPrefix(strings.ToUpper(text), "RTC"):
-		a.submit(text)
+	case isRTCText(text):
+		a.submitFrom(text, sourcePaste)
 	default:
 		path := strings.TrimPrefix(text, "file://")
 		data, err := os.ReadFile(path)
@@ -325,7 +368,7 @@ func (a *App) cameraCode(text string) {
 	seen := a.camText == text && now.Sub(a.camSeen) < cameraRepeat
 	a.camText, a.camSeen = text, now
 	if !seen {
-		a.submit(text)
+		a.submitFrom(text, sourceCamera)
 	}
 }
 

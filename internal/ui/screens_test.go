@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
 // recordSample verifies a demo sample and records it with action.
@@ -17,7 +18,6 @@ func (e *env) recordSample(t *testing.T, name string, action records.Action) {
 	t.Helper()
 	e.tapSample(t, name)
 	test.Tap(e.app.check.shown.actions[action])
-	test.Tap(e.app.check.shown.save)
 }
 
 // Switching to the dark palette rebuilds the screens: the status bar's
@@ -29,8 +29,8 @@ func TestPaletteSwitchRebuilds(t *testing.T) {
 	e.signIn(t, "9001", "9999")
 	e.app.tabs.SelectIndex(len(e.app.tabs.Items) - 1)
 	s := e.app.settingsScr
-	if s == nil || s.who.Text != "当前登录：陈刚（工号 9001，督查人员）" || s.message.Visible() {
-		t.Fatalf("settings: who %q, empty message shown %v", s.who.Text, s.message.Visible())
+	if s == nil || s.who.Text != "当前登录：陈刚（工号 9001，主管）" || s.message.Text != "" {
+		t.Fatalf("settings: who %q, message %q", s.who.Text, s.message.Text)
 	}
 	s.palette.SetSelected("夜间")
 	test.Tap(s.save)
@@ -58,7 +58,7 @@ func TestHistoryRows(t *testing.T) {
 		t.Fatal("history not built with the record on selection")
 	}
 	e.app.tabs.Select(e.app.tabCheck)
-	e.recordSample(t, "invalid-malformed", records.ActionWarning)
+	e.recordSample(t, "invalid-bad-signature", records.ActionWarning)
 	e.app.tabs.SelectIndex(2)
 	rows := h.rows.rows
 	if len(rows) != 2 || h.count.Text != "共 2 条记录" {
@@ -72,7 +72,7 @@ func TestHistoryRows(t *testing.T) {
 	if rows[1].Number != rows[1].HolderID || !strings.HasPrefix(what, "从业资格证  ·  **************") {
 		t.Errorf("practitioner line %q: the ID card number is not masked", what)
 	}
-	if _, what := rowLines(c, rows[0]); what != "二维码内容格式错误，无法识别为有效的电子证照。" {
+	if _, what := rowLines(c, rows[0]); what != verify.BadSignature.Chinese() {
 		t.Errorf("licence-less row %q", what)
 	}
 	// Rows are cut with an ellipsis rather than running off the edge.

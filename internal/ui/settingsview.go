@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,18 +21,17 @@ import (
 // settingsScreen edits Settings, shows and makes the hub enrolment, and
 // shows the trust store read-only.
 type settingsScreen struct {
-	root     fyne.CanvasObject
-	camera   *widget.Select
-	lang     *widget.RadioGroup
-	palette  *widget.RadioGroup
-	skew     *wedgeEntry
-	maxAge   *wedgeEntry
-	autoLock *wedgeEntry
-	save     *widget.Button
-	message  *widget.Label
-	trust    *widget.Label
-	signOut  *widget.Button
-	who      *widget.Label // the officer signed in
+	root    fyne.CanvasObject
+	camera  *widget.Select
+	lang    *widget.RadioGroup
+	palette *widget.RadioGroup
+	sound   *widget.Check
+	policy  *policySection
+	save    *widget.Button
+	message *widget.Label
+	trust   *widget.Label
+	signOut *widget.Button
+	who     *widget.Label // the officer signed in
 
 	// Hub enrolment.
 	hubState   *widget.Label
@@ -68,31 +66,19 @@ func buildSettingsScreen(a *App) *settingsScreen {
 	} else {
 		s.palette.SetSelected(a.tr("settings.light"))
 	}
-	s.skew = newWedgeEntry(a.keys)
-	s.skew.SetText(strconv.Itoa(int(cur.Policy.ClockSkew / time.Second)))
-	s.maxAge = newWedgeEntry(a.keys)
-	s.maxAge.SetText(strconv.Itoa(int(cur.Policy.MaxTrustAge / (24 * time.Hour))))
-	s.autoLock = newWedgeEntry(a.keys)
-	s.autoLock.SetText(strconv.Itoa(int(cur.AutoLock / time.Minute)))
+	s.sound = widget.NewCheck(a.tr("settings.soundOn"), nil)
+	s.sound.SetChecked(cur.Sound)
 	s.message = widget.NewLabel("")
 	s.message.Wrapping = fyne.TextWrapWord
-	s.message.Hide() // no empty gap under the buttons
 	s.save = widget.NewButtonWithIcon(a.tr("settings.save"), theme.DocumentSaveIcon(), func() {
 		a.touch()
 		a.keys.settle()
-		s.message.Show()
 		cam := s.camera.Selected
 		if s.camera.Disabled() {
 			cam = a.set.Camera
 		}
-		f := settingsForm{Camera: cam, Lang: langs[s.lang.Selected],
-			Palette: pals[s.palette.Selected], SkewSeconds: s.skew.Text, MaxAgeDays: s.maxAge.Text, AutoLockMinutes: s.autoLock.Text}
-		set, err := f.parse()
-		if err != nil {
-			s.message.Importance = widget.DangerImportance
-			s.message.SetText(userMessage(a.tr, err))
-			return
-		}
+		set := a.set
+		set.Camera, set.Lang, set.Palette, set.Sound = cam, langs[s.lang.Selected], pals[s.palette.Selected], s.sound.Checked
 		s.message.Importance = widget.SuccessImportance
 		s.message.SetText(a.tr("settings.saved"))
 		a.applySettings(set)
@@ -108,16 +94,16 @@ func buildSettingsScreen(a *App) *settingsScreen {
 		widget.NewFormItem(a.tr("settings.camera"), s.camera),
 		widget.NewFormItem(a.tr("settings.lang"), s.lang),
 		widget.NewFormItem(a.tr("settings.palette"), s.palette),
-		widget.NewFormItem(a.tr("settings.skew"), s.skew),
-		widget.NewFormItem(a.tr("settings.maxAge"), s.maxAge),
-		widget.NewFormItem(a.tr("settings.autoLock"), s.autoLock),
+		widget.NewFormItem(a.tr("settings.sound"), s.sound),
 	)
 	s.trust = widget.NewLabel(a.tr("settings.trustLoading"))
 	s.trust.Wrapping = fyne.TextWrapWord
 	a.loadTrust(s.trust)
+	s.policy = a.buildPolicySection()
 	body := container.NewVBox(
 		heading(a.tr("settings.title")),
-		form, container.NewGridWithColumns(2, s.save, s.signOut), s.message, s.who, widget.NewSeparator(),
+		form, container.NewGridWithColumns(2, s.save, s.signOut), container.New(&reserveLayout{lines: 1}, s.message), s.who, widget.NewSeparator(),
+		s.policy.root, widget.NewSeparator(),
 		heading(a.tr("settings.hub")), s.buildHub(a), widget.NewSeparator(),
 		heading(a.tr("settings.trust")), s.trust)
 	s.root = container.NewVScroll(container.NewPadded(body))
@@ -128,6 +114,7 @@ func buildSettingsScreen(a *App) *settingsScreen {
 // trust store (a sync may have imported new lists) and the enrolment.
 func (s *settingsScreen) refresh(a *App) {
 	a.loadTrust(s.trust)
+	s.policy.show(a)
 	s.loadHub(a)
 }
 
@@ -194,6 +181,9 @@ func (s *settingsScreen) buildHub(a *App) fyne.CanvasObject {
 func (s *settingsScreen) loadHub(a *App) {
 	if a.deps.Hub == nil {
 		s.hubState.SetText(a.tr("settings.hubNone"))
+		if s.policy != nil {
+			s.policy.setEditable(a, true)
+		}
 		return
 	}
 	hub, ctx := a.deps.Hub, a.ctx
@@ -201,6 +191,9 @@ func (s *settingsScreen) loadHub(a *App) {
 	a.async(func() {
 		st, err := hub.SyncState(ctx)
 		fyne.Do(func() {
+			if s.policy != nil {
+				s.policy.setEditable(a, err == nil && st.HubURL == "")
+			}
 			switch {
 			case err != nil:
 				s.hubState.SetText(userMessage(a.tr, err))

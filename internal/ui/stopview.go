@@ -8,15 +8,27 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/stop"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
-// stopActions are the stop view's callbacks.
+// stopActions are the stop view's callbacks and what it shows beyond the
+// stop.
 type stopActions struct {
 	OnPlate func(string) // the observed plate changed (already set on the stop)
 	OnNew   func()       // start a new stop
-	keys    *keyRouter   // routes the plate field's keys through the wedge (may be nil)
+	// OnOutcome records one outcome for every licence of the stop and
+	// returns how many it covered (nil: no outcome panel).
+	OnOutcome func(records.Action, string) (int, error)
+	// Drivers are the stop's other drivers (beyond the one in its slot).
+	Drivers []*verify.Result
+	// Findings are the stop's cross-check findings, other drivers
+	// included (nil: st.Check()).
+	Findings func() []stop.Finding
+	// Licences is how many licences the stop holds (for the outcome panel).
+	Licences int
+	keys     *keyRouter // routes the plate field's keys through the wedge (may be nil)
 }
 
 // stopScreen shows the three slots of a stop and its cross-check warnings.
@@ -33,6 +45,12 @@ type stopScreen struct {
 	summaryBg   *canvas.Rectangle
 	summaryText *canvas.Text
 	newStop     *widget.Button
+	drivers     []*widget.Label
+	// The outcome for the whole stop.
+	outcomes      map[records.Action]*widget.Button
+	outcomeNotes  *wedgeEntry
+	outcomeResult *widget.Label
+	findings      func() []stop.Finding
 }
 
 // newStopScreen shows st.
@@ -41,10 +59,19 @@ func newStopScreen(c *catalog, st *stop.Stop, act stopActions) fyne.CanvasObject
 }
 
 func buildStopScreen(c *catalog, st *stop.Stop, act stopActions) *stopScreen {
-	s := &stopScreen{slots: map[credential.Kind]*widget.Label{}}
-	cards := container.NewGridWithColumns(3)
+	s := &stopScreen{slots: map[credential.Kind]*widget.Label{}, outcomes: map[records.Action]*widget.Button{}, findings: act.Findings}
+	if s.findings == nil {
+		s.findings = st.Check
+	}
+	cards := container.New(&flowGrid{cols: []int{3, 1}})
 	for _, k := range []credential.Kind{credential.KindPractitioner, credential.KindPermit, credential.KindVehicle} {
 		cards.Add(slotCard(c, k, st.Slot(k), s))
+	}
+	for _, d := range act.Drivers {
+		cr := d.Claims.Credential
+		l := widget.NewLabel(c.T("stop.otherDriver", cr.Holder, c.verdictWord(d.Verdict)))
+		l.Wrapping = fyne.TextWrapWord
+		s.drivers = append(s.drivers, l)
 	}
 	s.plate = newWedgeEntry(act.keys)
 	s.plate.SetPlaceHolder(c.T("stop.platePlaceholder"))
@@ -71,10 +98,50 @@ func buildStopScreen(c *catalog, st *stop.Stop, act stopActions) *stopScreen {
 	})
 	head := widget.NewLabelWithStyle(c.T("stop.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	head.SizeName = theme.SizeNameSubHeadingText
+	id := widget.NewLabel(c.T("stop.id", st.ID))
+	id.Truncation = fyne.TextTruncateEllipsis
 	plateRow := container.NewBorder(nil, nil, widget.NewLabel(c.T("stop.plate")), nil, s.plate)
-	body := container.NewVBox(head, s.summary, cards, plateRow, widget.NewSeparator(), s.warnings, s.newStop)
+	body := container.NewVBox(head, id, s.summary, cards)
+	for _, l := range s.drivers {
+		body.Add(container.NewBorder(nil, nil, widget.NewIcon(theme.AccountIcon()), nil, l))
+	}
+	body.Add(plateRow)
+	body.Add(widget.NewSeparator())
+	body.Add(s.warnings)
+	if act.OnOutcome != nil && act.Licences > 0 {
+		body.Add(widget.NewSeparator())
+		body.Add(s.outcomePanel(c, act))
+	}
+	body.Add(s.newStop)
 	s.root = container.NewVScroll(container.NewPadded(body))
 	return s
+}
+
+// outcomePanel records one outcome for every licence of the stop.
+func (s *stopScreen) outcomePanel(c *catalog, act stopActions) fyne.CanvasObject {
+	title := widget.NewLabelWithStyle(c.T("stop.outcomeAll", act.Licences), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	title.Wrapping = fyne.TextWrapWord
+	grid := container.New(&flowGrid{cols: []int{6, 3, 2}})
+	s.outcomeNotes = newWedgeEntry(act.keys)
+	s.outcomeNotes.SetPlaceHolder(c.T("verdict.notes"))
+	s.outcomeResult = widget.NewLabel("")
+	s.outcomeResult.Wrapping = fyne.TextWrapWord
+	for _, a := range outcomeActions {
+		b := widget.NewButton(actionName(c, a), func() {
+			act.keys.settle()
+			n, err := act.OnOutcome(a, s.outcomeNotes.Text)
+			if err != nil {
+				s.outcomeResult.Importance = widget.DangerImportance
+				s.outcomeResult.SetText(userMessage(c.T, err))
+				return
+			}
+			s.outcomeResult.Importance = widget.SuccessImportance
+			s.outcomeResult.SetText(c.T("stop.outcomeSaved", actionName(c, a), n))
+		})
+		s.outcomes[a] = b
+		grid.Add(b)
+	}
+	return container.NewVBox(title, grid, s.outcomeNotes, container.New(&reserveLayout{lines: 1}, s.outcomeResult))
 }
 
 // slotCard is one slot: its kind, and the licence in it or 未扫描.
@@ -126,7 +193,7 @@ func slotCard(c *catalog, k credential.Kind, res *verify.Result, s *stopScreen) 
 func (s *stopScreen) showWarnings(c *catalog, st *stop.Stop) {
 	s.warnings.RemoveAll()
 	s.lines = nil
-	fs := st.Check()
+	fs := s.findings()
 	switch {
 	case len(fs) > 0:
 		s.setSummary(c.T("stop.findings", len(fs)), verify.Limited)

@@ -150,7 +150,7 @@ func (t *outdoorTheme) Size(n fyne.ThemeSizeName) float32 {
 	case theme.SizeNameText:
 		return 18
 	case theme.SizeNameHeadingText:
-		return 28
+		return 28 // also the verdict's reasons: read at arm's length
 	case theme.SizeNameSubHeadingText:
 		return 22
 	case theme.SizeNameCaptionText:
@@ -187,6 +187,32 @@ func verdictBand(v verify.Verdict) color.NRGBA {
 
 func verdictInk(v verify.Verdict) color.NRGBA {
 	if v == verify.Limited {
+		return hex(0x000000)
+	}
+	return hex(0xFFFFFF)
+}
+
+// neutralBand is the band of a screen that established nothing about a
+// licence (read failure, not an RTC code, newer format): slate, never a
+// verdict colour.
+const neutralBand = 0x455A64
+
+// outcomeBand and outcomeInk are the band colour of an outcome and the
+// text drawn on it (≥ 4.5:1, checked by a test).
+func outcomeBand(o outcome) color.NRGBA {
+	switch o {
+	case outcomeValid:
+		return verdictBand(verify.Valid)
+	case outcomeLimited:
+		return verdictBand(verify.Limited)
+	case outcomeInvalid:
+		return verdictBand(verify.Invalid)
+	}
+	return hex(neutralBand)
+}
+
+func outcomeInk(o outcome) color.NRGBA {
+	if o == outcomeLimited {
 		return hex(0x000000)
 	}
 	return hex(0xFFFFFF)

@@ -109,7 +109,7 @@ func TestVerdictRevealAndOutcome(t *testing.T) {
 	var notes string
 	v := buildVerdictScreen(c, res, nil, verdictActions{
 		OnReveal: func() { reveals++ },
-		OnSave: func(a records.Action, n string) error {
+		OnAction: func(a records.Action, n string) error {
 			saved = append(saved, a)
 			notes = n
 			return nil
@@ -123,14 +123,9 @@ func TestVerdictRevealAndOutcome(t *testing.T) {
 	if reveals != 1 || v.fields["field.holderId"].Text != "440304198803151234" || v.fields["field.number"].Text != "440304198803151234" || v.reveal.Visible() {
 		t.Errorf("after reveal: reveals=%d id=%q number=%q button visible=%v", reveals, v.fields["field.holderId"].Text, v.fields["field.number"].Text, v.reveal.Visible())
 	}
-	// 保存 does nothing until an action is picked.
-	if !v.save.Disabled() {
-		t.Error("save enabled before an action was picked")
-	}
 	test.Type(v.notes, "驾驶员证件齐全")
-	// Two taps: the action, then 保存.
+	// One tap on the outcome saves it.
 	test.Tap(v.actions[records.ActionWarning])
-	test.Tap(v.save)
 	if len(saved) != 1 || saved[0] != records.ActionWarning || notes != "驾驶员证件齐全" {
 		t.Errorf("saved %v with notes %q, want [warning] with the typed notes", saved, notes)
 	}
@@ -139,16 +134,14 @@ func TestVerdictRevealAndOutcome(t *testing.T) {
 func TestVerdictSaveErrorShown(t *testing.T) {
 	test.NewTempApp(t)
 	c := newCatalog(t, LangZH)
-	v := buildVerdictScreen(c, vehicleResult(), nil, verdictActions{OnSave: func(records.Action, string) error { return errOtherNeedsText }})
+	v := buildVerdictScreen(c, vehicleResult(), nil, verdictActions{OnAction: func(records.Action, string) error { return errOtherNeedsText }})
 	test.Tap(v.actions[records.ActionOther])
-	test.Tap(v.save)
 	if !v.errLabel.Visible() || v.errLabel.Text != c.T("verdict.otherNeedsText") {
 		t.Errorf("error label visible=%v text=%q", v.errLabel.Visible(), v.errLabel.Text)
 	}
 	// A non-user error is not shown verbatim.
-	v = buildVerdictScreen(c, vehicleResult(), nil, verdictActions{OnSave: func(records.Action, string) error { return errors.New("bbolt: disk I/O") }})
+	v = buildVerdictScreen(c, vehicleResult(), nil, verdictActions{OnAction: func(records.Action, string) error { return errors.New("bbolt: disk I/O") }})
 	test.Tap(v.actions[records.ActionRelease])
-	test.Tap(v.save)
 	if v.errLabel.Text != c.T("error.generic") {
 		t.Errorf("internal error shown as %q", v.errLabel.Text)
 	}

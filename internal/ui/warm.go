@@ -136,6 +136,7 @@ func warmResults() []warmResult {
 			Authority: "-", AuthorityCode: "-", Issued: d, ValidFrom: d, ValidUntil: d}
 	}
 	vehicle := common(credential.KindVehicle)
+	vehicle.Holder = "--" // unlike the operator, so that both rows are drawn
 	vehicle.Vehicle = &credential.Vehicle{Plate: "-", Operator: "-", OperatorLicence: "-", VehicleType: "-",
 		Capacity: "-", Dimensions: "-", Scope: "-", ReviewUntil: d}
 	practitioner := common(credential.KindPractitioner)
@@ -150,10 +151,12 @@ func warmResults() []warmResult {
 			Reasons: []verify.Reason{verify.StatusUnknown, verify.TrustStale, verify.ReviewOverdue}}},
 		{res: &verify.Result{Verdict: verify.Invalid, Claims: claims(permit),
 			Reasons: []verify.Reason{verify.LicenceNotYetValid, verify.LicenceExpired, verify.LicenceRevoked, verify.LicenceSuspended}}},
-		{res: &verify.Result{Verdict: verify.Invalid,
+		{res: &verify.Result{Verdict: verify.Invalid, Signer: &verify.SignerInfo{},
 			Reasons: []verify.Reason{verify.Malformed, verify.UnsupportedVersion, verify.UnsupportedAlg, verify.UnknownSigner}}},
-		{res: &verify.Result{Verdict: verify.Invalid,
+		{res: &verify.Result{Verdict: verify.Invalid, Signer: &verify.SignerInfo{},
 			Reasons: []verify.Reason{verify.ChainInvalid, verify.SignerRevoked, verify.BadSignature, verify.IssuerMismatch,
 				verify.CodeNotYetValid, verify.CodeExpired}}},
+		// A neutral screen (nothing read): its band and hint.
+		{res: &verify.Result{Verdict: verify.Invalid, Reasons: []verify.Reason{verify.Malformed}}},
 	}
 }

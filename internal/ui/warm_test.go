@@ -34,9 +34,9 @@ func TestWarmUp(t *testing.T) {
 	if w == nil || w.active || len(w.holder.Objects) != 0 {
 		t.Fatal("warm-up started before the scan screen was painted")
 	}
-	// Beside the window, the verdict's size.
-	if x, vw := w.holder.Position().X, e.app.checkBox.Size().Width; x < vw || w.holder.Size() != e.app.verdictBox.Size() {
-		t.Errorf("warm holder at x %.0f (check tab %.0f wide), size %v, verdict size %v", x, vw, w.holder.Size(), e.app.verdictBox.Size())
+	// Beside the window, the size of a (full-screen) verdict.
+	if x, vw := w.holder.Position().X, e.app.checkBox.Size().Width; x < vw || w.holder.Size() != e.app.checkBox.Size() {
+		t.Errorf("warm holder at x %.0f (check tab %.0f wide), size %v, verdict size %v", x, vw, w.holder.Size(), e.app.checkBox.Size())
 	}
 	done := 0
 	w.done = func() { done++ }

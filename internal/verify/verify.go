@@ -171,14 +171,15 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 	}
 	// Step 9: status list of (issuing CA, authorityCode).
 	list, haveList := v.trust.List(ca, cr.AuthorityCode)
-	// A list whose file is damaged gives no status: the verdict is at
-	// most LIMITED (TRUST_STALE), never "not revoked"; the store has it
-	// fetched again at the next sync.
-	damaged := haveList && list.Damaged
-	if haveList && !damaged {
+	// A list whose file is damaged gives no status, and one rebuilt since
+	// but not yet back at the sequence held before says less than it did:
+	// the verdict is then at most LIMITED (TRUST_STALE), never "not
+	// revoked"; the store has it fetched again at the next sync.
+	incomplete := haveList && list.Incomplete()
+	if haveList && !list.Damaged {
 		e, found, err := v.trust.LicenceStatus(ctx, ca, cr.AuthorityCode, credential.IDHash(cr.ID), at)
 		if errors.Is(err, trust.ErrDamaged) {
-			damaged, found, err = true, false, nil
+			incomplete, found, err = true, false, nil
 		}
 		if err != nil {
 			return err
@@ -200,7 +201,7 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 	// Step 10: warnings.
 	if !haveList {
 		res.add(StatusUnknown)
-	} else if damaged || list.NextUpdate.Before(at) || at.Sub(list.ThisUpdate) > v.policy.MaxTrustAge {
+	} else if incomplete || list.NextUpdate.Before(at) || at.Sub(list.ThisUpdate) > v.policy.MaxTrustAge {
 		res.add(TrustStale)
 	}
 	// The newest CRL of every CA on every chain that passed step 4 (the

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -227,6 +228,13 @@ func peakRSS() float64 {
 	return 0
 }
 
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // diskBytes is what the directory's files occupy (allocated blocks).
 func diskBytes(b *testing.B, dir string) int64 {
 	var n int64
@@ -252,11 +260,13 @@ func BenchmarkReplace10M(b *testing.B) {
 			b.Fatal(err)
 		}
 		resetPeakRSS()
+		cpu := cpuTime()
 		b.StartTimer()
 		if err := importNational(ctx, s); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		b.ReportMetric((cpuTime() - cpu).Seconds(), "cpu-s")
 		b.ReportMetric(peakRSS(), "peakRSS-MiB")
 		st := s.Stats()
 		b.ReportMetric(float64(st.Bytes)/1e6, "disk-MB")
@@ -277,20 +287,24 @@ func BenchmarkDelta100k(b *testing.B) {
 	}
 	defer s.Close()
 	d, peak := 0, 0.0
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		delta := natDelta(d) // the lead's parsing, not measured
 		resetPeakRSS()
+		c0 := cpuTime()
 		b.StartTimer()
 		if err := applyDeltaOf(ctx, s, d, delta); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		cpu += cpuTime() - c0
 		peak = max(peak, peakRSS())
 		d++
 		b.StartTimer()
 	}
 	b.ReportMetric(peak, "peakRSS-MiB")
+	b.ReportMetric(cpu.Seconds()*1000/float64(d), "cpu-ms/op")
 }
 
 // BenchmarkCompact merges three 100 k deltas into the national world.
@@ -309,11 +323,13 @@ func BenchmarkCompact(b *testing.B) {
 			}
 		}
 		resetPeakRSS()
+		cpu := cpuTime()
 		b.StartTimer()
 		if err := s.Compact(ctx); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		b.ReportMetric((cpuTime() - cpu).Seconds(), "cpu-s")
 		b.ReportMetric(peakRSS(), "peakRSS-MiB")
 		s.Close()
 		b.StartTimer()

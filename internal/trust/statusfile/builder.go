@@ -2,7 +2,6 @@ package statusfile
 
 import (
 	"encoding/binary"
-	"math"
 	"slices"
 )
 
@@ -13,12 +12,13 @@ import (
 type builder struct {
 	parts   [256]bpart
 	n       int64
-	free    [][]byte // full-size chunks kept for the next list
+	free    [chunkClasses][][]byte // chunks kept for the next list, by size class
 	scratch []rec
+	tmp     []rec
 
 	// after prepare
-	count      int64
-	minS, maxS int64
+	count int64
+	shape shape
 }
 
 type bpart struct {
@@ -27,23 +27,21 @@ type bpart struct {
 }
 
 const (
-	packW     = 16 + 8 + 1
-	fullChunk = packW * 2621 // about 64 KiB
+	packW        = 16 + 8 + 1
+	firstChunk   = packW * 16
+	chunkClasses = 8 // chunk sizes firstChunk·2^k, the last about 50 KiB
 )
 
 func (b *builder) add(e *Entry) {
 	p := &b.parts[e.IDHash[0]]
 	if len(p.chunks) == 0 || len(p.chunks[len(p.chunks)-1]) == cap(p.chunks[len(p.chunks)-1]) {
-		size := packW * 16
-		if len(p.chunks) > 0 {
-			size = min(2*cap(p.chunks[len(p.chunks)-1]), fullChunk)
-		}
+		class := min(len(p.chunks), chunkClasses-1)
 		var c []byte
-		if size == fullChunk && len(b.free) > 0 {
-			c = b.free[len(b.free)-1][:0]
-			b.free = b.free[:len(b.free)-1]
+		if f := b.free[class]; len(f) > 0 {
+			c = f[len(f)-1][:0]
+			b.free[class] = f[:len(f)-1]
 		} else {
-			c = make([]byte, 0, size)
+			c = make([]byte, 0, firstChunk<<class)
 		}
 		p.chunks = append(p.chunks, c)
 	}
@@ -55,15 +53,15 @@ func (b *builder) add(e *Entry) {
 	b.n++
 }
 
-// reset empties the builder, keeping full-size chunks for reuse.
+// reset empties the builder, keeping its chunks for the next list.
 func (b *builder) reset() {
 	for i := range b.parts {
-		for _, c := range b.parts[i].chunks {
-			if cap(c) == fullChunk {
-				b.free = append(b.free, c[:0])
-			}
+		for k, c := range b.parts[i].chunks {
+			class := min(k, chunkClasses-1)
+			b.free[class] = append(b.free[class], c[:0])
 		}
-		b.parts[i] = bpart{}
+		b.parts[i].chunks = b.parts[i].chunks[:0]
+		b.parts[i].n = 0
 	}
 	b.n = 0
 }
@@ -91,10 +89,9 @@ func (p *bpart) each(fn func(c []byte)) {
 
 // prepare sorts and compacts every partition in place (full-list rules:
 // dead entries and leading status-0 entries go) and computes the count of
-// hashes whose latest entry has a status, and the range of sinces.
+// hashes whose latest entry has a status, and the run's shape.
 func (b *builder) prepare() int64 {
-	b.count, b.minS, b.maxS = 0, math.MaxInt64, math.MinInt64
-	var total int64
+	b.count, b.shape = 0, newShape()
 	for i := range b.parts {
 		p := &b.parts[i]
 		if p.n == 0 {
@@ -102,7 +99,7 @@ func (b *builder) prepare() int64 {
 		}
 		sc := b.scratch[:0]
 		p.each(func(c []byte) { sc = append(sc, unpack(c, uint32(len(sc)))) })
-		slices.SortFunc(sc, cmpRec)
+		sc = b.sort(sc)
 		out := sc[:0]
 		for a := 0; a < len(sc); {
 			z := a + 1
@@ -112,7 +109,11 @@ func (b *builder) prepare() int64 {
 			if sc[z-1].st != 0 {
 				b.count++
 			}
-			out = append(out, compactGroup(sc[a:z], true)...)
+			g := compactGroup(sc[a:z], true)
+			if len(g) > 0 {
+				b.shape.addGroup(g)
+			}
+			out = append(out, g...)
 			a = z
 		}
 		// Write the survivors back, in order, over the partition's chunks.
@@ -123,7 +124,6 @@ func (b *builder) prepare() int64 {
 			}
 			pack(p.chunks[ci][co:], &out[j])
 			co += packW
-			b.minS, b.maxS = min(b.minS, out[j].since), max(b.maxS, out[j].since)
 		}
 		// Trim: keep the chunks' lengths consistent with the survivors.
 		left := len(out) * packW
@@ -133,26 +133,74 @@ func (b *builder) prepare() int64 {
 			left -= l
 		}
 		p.n = len(out)
-		total += int64(len(out))
 		b.scratch = sc[:0]
 	}
-	return total
+	return b.shape.n
+}
+
+// sort orders a partition (entries sharing their first hash byte, in
+// apply order) by hash then apply order: a stable radix sort on the next
+// two hash bytes, then an insertion sort that only meets ties.
+func (b *builder) sort(sc []rec) []rec {
+	if len(sc) < 256 {
+		slices.SortFunc(sc, cmpRec)
+		return sc
+	}
+	if cap(b.tmp) < len(sc) {
+		b.tmp = make([]rec, len(sc))
+	}
+	tmp := b.tmp[:len(sc)]
+	src, dst := sc, tmp
+	for _, shift := range []uint{40, 48} {
+		var cnt [257]int
+		for i := range src {
+			cnt[int(byte(src[i].hi>>shift))+1]++
+		}
+		for i := 1; i < 257; i++ {
+			cnt[i] += cnt[i-1]
+		}
+		for i := range src {
+			k := byte(src[i].hi >> shift)
+			dst[cnt[k]] = src[i]
+			cnt[k]++
+		}
+		src, dst = dst, src
+	}
+	// src is sc again (two passes); finish ties on the remaining bits.
+	for i := 1; i < len(src); i++ {
+		for j := i; j > 0 && cmpRec(src[j-1], src[j]) > 0; j-- {
+			src[j-1], src[j] = src[j], src[j-1]
+		}
+	}
+	return src
 }
 
 // write emits the prepared entries as one run at w's current offset.
-func (b *builder) write(w *fileWriter, n int64, tag [8]byte) *runInfo {
-	bb, s, tw := runParams(n, b.minS, b.maxS)
-	counts := make([]uint32, max(1, 1<<bb))
-	for i := range b.parts {
-		b.parts[i].each(func(c []byte) { counts[bucketOf(binary.BigEndian.Uint64(c), bb)]++ })
-	}
-	rw := startRun(w, n, bb, s, tw, b.minS, tag, counts)
-	var h [16]byte
+func (b *builder) write(w *fileWriter, tag [8]byte) *runInfo {
+	rw := startRun(w, &b.shape, tag, func(bb uint) []uint32 {
+		counts := make([]uint32, max(1, 1<<bb))
+		b.groups(func(g []rec) { counts[bucketOf(g[0].hi, bb)]++ })
+		return counts
+	})
+	b.groups(rw.addGroup)
+	return rw.finish()
+}
+
+// groups calls fn with the entries of each idHash, in hash order.
+func (b *builder) groups(fn func(g []rec)) {
+	g := b.scratch[:0]
 	for i := range b.parts {
 		b.parts[i].each(func(c []byte) {
-			copy(h[:], c[:16])
-			rw.add(&h, c[24], int64(binary.BigEndian.Uint64(c[16:])))
+			e := unpack(c, 0)
+			if len(g) > 0 && (g[0].hi != e.hi || g[0].lo != e.lo) {
+				fn(g)
+				g = g[:0]
+			}
+			g = append(g, e)
 		})
 	}
-	return rw.finish()
+	if len(g) > 0 {
+		fn(g)
+	}
+	b.scratch = g[:0]
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"math"
+	"math/bits"
 	"os"
 	"slices"
 )
@@ -119,6 +119,7 @@ type merger struct {
 	files   map[uint64]fileInfo
 	readers map[uint64]*vfile
 	group   []rec
+	tops    []uint32
 }
 
 func (m *merger) close() {
@@ -145,10 +146,10 @@ type mergeResult struct {
 	fi    *fileInfo
 }
 
-// pass merges the runs of k in hash order and calls emit with every
-// surviving entry; it returns the count of idHashes whose latest entry
-// has a status.
-func (m *merger) pass(k *keyRec, emit func(e *rec)) (int64, error) {
+// pass merges the runs of k in hash order and calls emit with the
+// surviving entries of every idHash; it returns the count of idHashes
+// whose latest entry has a status.
+func (m *merger) pass(k *keyRec, emit func(g []rec)) (int64, error) {
 	cs := make([]*cursor, len(k.runs))
 	for i, r := range k.runs {
 		c, err := m.open(k.key, r)
@@ -161,73 +162,97 @@ func (m *merger) pass(k *keyRec, emit func(e *rec)) (int64, error) {
 		cs[i] = c
 	}
 	var count int64
-	for {
-		var best *cursor
-		for _, c := range cs {
-			if c.ok && (best == nil || c.cur.hi < best.cur.hi || (c.cur.hi == best.cur.hi && c.cur.lo < best.cur.lo)) {
-				best = c
+	// take appends the entries of (hi, lo) that c holds, in order.
+	take := func(g []rec, c *cursor, hi, lo uint64) ([]rec, error) {
+		for c.ok && c.cur.hi == hi && c.cur.lo == lo {
+			e := c.cur
+			e.ord = uint32(len(g))
+			g = append(g, e)
+			if err := c.next(); err != nil {
+				return g, err
 			}
 		}
-		if best == nil {
-			return count, nil
-		}
-		hi, lo := best.cur.hi, best.cur.lo
-		g := m.group[:0]
-		for _, c := range cs { // apply order: the base first
-			for c.ok && c.cur.hi == hi && c.cur.lo == lo {
-				e := c.cur
-				e.ord = uint32(len(g))
-				g = append(g, e)
-				if err := c.next(); err != nil {
-					return 0, err
-				}
-			}
-		}
+		return g, nil
+	}
+	flush := func(g []rec) {
 		m.group = g
 		if g[len(g)-1].st != 0 {
 			count++
 		}
-		for _, e := range compactGroup(g, true) {
-			emit(&e)
+		if g = compactGroup(g, true); len(g) > 0 {
+			emit(g)
 		}
+	}
+	base := cs[0]
+	for {
+		// The smallest idHash of the later runs; the first run's entries
+		// below it need no merging.
+		var next *cursor
+		for _, c := range cs[1:] {
+			if c.ok && (next == nil || c.cur.hi < next.cur.hi || (c.cur.hi == next.cur.hi && c.cur.lo < next.cur.lo)) {
+				next = c
+			}
+		}
+		for base.ok && (next == nil || base.cur.hi < next.cur.hi || (base.cur.hi == next.cur.hi && base.cur.lo < next.cur.lo)) {
+			g, err := take(m.group[:0], base, base.cur.hi, base.cur.lo)
+			if err != nil {
+				return 0, err
+			}
+			flush(g)
+		}
+		if next == nil {
+			return count, nil
+		}
+		hi, lo := next.cur.hi, next.cur.lo
+		g := m.group[:0]
+		for _, c := range cs { // apply order: the first run first
+			var err error
+			if g, err = take(g, c, hi, lo); err != nil {
+				return 0, err
+			}
+		}
+		flush(g)
 	}
 }
 
 // merge writes k's runs as one base run in a new file id (none when no
-// entry survives).
+// entry survives). It reads the runs twice: for the shape and the bucket
+// counts (from the first 32 bits of every idHash, 4 bytes each), then to
+// write.
 func (m *merger) merge(k *keyRec, id uint64) (mergeResult, error) {
-	var nUp int64
-	for _, r := range k.runs {
-		nUp += r.n
-	}
-	bb, sb, _ := runParams(nUp, 0, 0)
-	counts := make([]uint32, max(1, 1<<bb))
-	var n int64
-	minS, maxS := int64(math.MaxInt64), int64(math.MinInt64)
-	count, err := m.pass(k, func(e *rec) {
-		n++
-		minS, maxS = min(minS, e.since), max(maxS, e.since)
-		counts[bucketOf(e.hi, bb)]++
+	sh := newShape()
+	tops := m.tops[:0]
+	count, err := m.pass(k, func(g []rec) {
+		sh.addGroup(g)
+		tops = append(tops, uint32(g[0].hi>>32))
 	})
+	m.tops = tops[:0]
 	if err != nil {
 		return mergeResult{}, err
 	}
-	if n == 0 {
+	if sh.n == 0 {
 		return mergeResult{count: count}, nil
 	}
-	_, _, tw := runParams(n, minS, maxS)
 	w, err := createFile(m.dir, id)
 	if err != nil {
 		return mergeResult{}, err
 	}
-	rw := startRun(w, n, bb, sb, tw, minS, keyTag(k.key), counts)
-	var n2 int64
-	if _, err := m.pass(k, func(e *rec) {
-		if n2++; n2 <= n {
-			h := e.hash()
-			rw.add(&h, e.st, e.since)
+	rw := startRun(w, &sh, keyTag(k.key), func(bb uint) []uint32 {
+		counts := make([]uint32, max(1, 1<<bb))
+		if bb > 0 {
+			for _, t := range tops {
+				counts[t>>(32-bb)]++
+			}
 		}
-	}); err != nil || n2 != n {
+		return counts
+	})
+	var n2 int64
+	_, err = m.pass(k, func(g []rec) {
+		if n2++; n2 <= sh.n {
+			rw.addGroup(g)
+		}
+	})
+	if err != nil || n2 != sh.n {
 		w.abort()
 		if err == nil {
 			err = damaged(fileName(k.runs[0].file), "files changed while compacting")
@@ -242,18 +267,23 @@ func (m *merger) merge(k *keyRec, id uint64) (mergeResult, error) {
 	return mergeResult{count: count, ri: ri, fi: &fi}, nil
 }
 
-// cursor walks a run's records in order with pread, verifying every leaf
-// and the run's structure (bucket table, order, statuses).
+// cursor walks a run's entries in order with pread, verifying every leaf
+// and the run's structure (bucket table, order, statuses, history).
 type cursor struct {
 	vf           *vfile
 	ri           *runInfo
-	table        []byte
+	vec          []byte // the directory's bits (validated)
+	vpos         int64
+	hist         []byte
 	idx, bucket  int64
 	raw, buf     []byte
 	bufLo, bufHi int64
+	pend         []rec // history entries of the current idHash still to give
 	cur          rec
 	ok           bool
 	started      bool
+	prevHi       uint64
+	prevLo       uint64
 }
 
 const cursorChunk = 64 << 10
@@ -272,39 +302,79 @@ func newCursor(vf *vfile, k Key, r runRef) (*cursor, error) {
 	}
 	c := &cursor{vf: vf, ri: ri, raw: make([]byte, cursorChunk+2<<maxLeafShift)}
 	if ri.bb > 0 {
-		t, err := vf.read(ri.tableOff, tableLen(ri.bb), true, nil)
+		d, err := vf.read(ri.dirOff, ri.recOff-ri.dirOff, true, nil)
 		if err != nil {
 			return nil, err
 		}
-		c.table = slices.Clone(t)
-		var prev uint32
-		for i := 0; i < len(c.table); i += 4 {
-			v := binary.LittleEndian.Uint32(c.table[i:])
-			if v < prev || (i == 0 && v != 0) {
-				return nil, damaged(vf.name, "bucket table out of order")
-			}
-			prev = v
+		if err := checkDirectory(vf.name, ri, d); err != nil {
+			return nil, err
 		}
-		if int64(prev) != ri.n {
-			return nil, damaged(vf.name, "bucket table does not end at the record count")
-		}
+		c.vec = slices.Clone(d[ri.sampN*4:])
 	}
+	h, err := vf.read(ri.histOff, ri.end-ri.histOff, true, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.hist = slices.Clone(h)
 	return c, nil
 }
 
-func (c *cursor) tbl(b int64) int64 { return int64(binary.LittleEndian.Uint32(c.table[b*4:])) }
+// checkDirectory checks that a directory has n 1 bits and 2^bb 0 bits
+// (then only 0 padding) and that every sample names its 0.
+func checkDirectory(name string, ri *runInfo, d []byte) error {
+	vec := d[ri.sampN*4:]
+	total := ri.n + int64(1)<<ri.bb
+	var zeros int64 // zeros before word w
+	for w := int64(0); w < ri.vecWords; w++ {
+		x := binary.LittleEndian.Uint64(vec[w*8:])
+		valid := min(64, max(0, total-w*64)) // bits of this word inside the vector
+		if valid < 64 && x>>valid != 0 {
+			return damaged(name, "bucket directory padding")
+		}
+		z := ^x
+		if valid < 64 {
+			z &= 1<<valid - 1
+		}
+		c := int64(bits.OnesCount64(z))
+		// Samples name zeros number k·selStep for k with zeros ≤ k·selStep < zeros+c.
+		for k := (zeros + selStep - 1) / selStep; k*selStep < zeros+c; k++ {
+			y := z
+			for r := k*selStep - zeros; r > 0; r-- {
+				y &= y - 1
+			}
+			if int64(binary.LittleEndian.Uint32(d[k*4:])) != w*64+int64(bits.TrailingZeros64(y)) {
+				return damaged(name, "bucket directory sample %d", k)
+			}
+		}
+		zeros += c
+	}
+	if zeros != int64(1)<<ri.bb || total-zeros != ri.n {
+		return damaged(name, "bucket directory counts")
+	}
+	return nil
+}
 
-// next moves to the next record (c.ok false at the end).
+// bit reports bit p of the cursor's directory.
+func (c *cursor) bit(p int64) bool { return c.vec[p/8]>>(p%8)&1 != 0 }
+
+// next moves to the next entry (c.ok false at the end).
 func (c *cursor) next() error {
+	if len(c.pend) > 0 {
+		c.cur, c.pend = c.pend[0], c.pend[1:]
+		return nil
+	}
 	ri := c.ri
 	if c.idx >= ri.n {
 		c.ok = false
 		return nil
 	}
 	if ri.bb > 0 {
-		for c.idx >= c.tbl(c.bucket+1) {
+		// The record's 1 bit: every 0 before it closes a bucket.
+		for !c.bit(c.vpos) {
 			c.bucket++
+			c.vpos++
 		}
+		c.vpos++
 	}
 	if c.idx >= c.bufHi {
 		cnt := min(ri.n-c.idx, max(1, cursorChunk/ri.recW))
@@ -316,25 +386,31 @@ func (c *cursor) next() error {
 		c.buf = b
 	}
 	r := c.buf[(c.idx-c.bufLo)*ri.recW:][:ri.recW]
-	var h [16]byte
-	if ri.s > 0 {
-		var p [4]byte
-		binary.BigEndian.PutUint32(p[:], uint32(c.bucket)<<(32-ri.bb))
-		copy(h[:ri.s], p[:ri.s])
+	hi, lo := ri.getRem(r)
+	if ri.bb > 0 {
+		hi |= uint64(c.bucket) << (64 - ri.bb)
 	}
-	copy(h[ri.s:], r[:16-ri.s])
-	st, since, ok := ri.decodeTail(r[16-ri.s:])
-	if !ok {
-		return damaged(c.vf.name, "record with status %d", st)
-	}
-	e := recOf(&h, st, since, 0)
-	if bucketOf(e.hi, ri.bb) != c.bucket {
-		return damaged(c.vf.name, "record outside its bucket")
-	}
-	if c.started && (e.hi < c.cur.hi || (e.hi == c.cur.hi && e.lo < c.cur.lo)) {
+	if c.started && (hi < c.prevHi || (hi == c.prevHi && lo <= c.prevLo)) {
 		return damaged(c.vf.name, "records out of order")
 	}
-	c.cur, c.ok, c.started = e, true, true
+	c.prevHi, c.prevLo, c.started = hi, lo, true
+	rc, err := ri.decodeRecord(c.vf.name, r)
+	if err != nil {
+		return err
+	}
 	c.idx++
+	if rc.st != stMulti {
+		c.cur, c.ok = rec{hi: hi, lo: lo, st: rc.st, since: rc.since}, true
+		return nil
+	}
+	c.pend = c.pend[:0]
+	for i := rc.p; i < rc.p+rc.m; i++ {
+		st, since, err := ri.decodeHist(c.vf.name, c.hist[i*ri.hw:(i+1)*ri.hw])
+		if err != nil {
+			return err
+		}
+		c.pend = append(c.pend, rec{hi: hi, lo: lo, st: st, since: since})
+	}
+	c.cur, c.pend, c.ok = c.pend[0], c.pend[1:], true
 	return nil
 }

@@ -202,9 +202,10 @@ func TestTruncatedWhileMapped(t *testing.T) {
 	}
 }
 
-// TestDamagedManifestAndMeta: a damaged manifest or meta blob fails View,
-// Update and Check with ErrDamaged (Open still works and removes nothing);
-// Reset makes an empty store again.
+// TestDamagedManifestAndMeta: a damaged manifest fails View, a damaged
+// meta blob LoadMeta and ReadMeta; both fail Update and Check with
+// ErrDamaged (Open still works and removes nothing); Reset makes an empty
+// store again.
 func TestDamagedManifestAndMeta(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -223,8 +224,25 @@ func TestDamagedManifestAndMeta(t *testing.T) {
 			if got := listDir(t, dir); !slices.Equal(got, files) {
 				t.Fatalf("Open removed files: %v -> %v", files, got)
 			}
-			if _, err := s.View(ctx); !errors.Is(err, ErrDamaged) {
-				t.Fatalf("View = %v, want ErrDamaged", err)
+			if tc.name == "manifest" {
+				if _, err := s.View(ctx); !errors.Is(err, ErrDamaged) {
+					t.Fatalf("View = %v, want ErrDamaged", err)
+				}
+			} else {
+				v, err := s.View(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := v.LoadMeta(); !errors.Is(err, ErrDamaged) {
+					t.Fatalf("LoadMeta = %v, want ErrDamaged", err)
+				}
+				if _, err := v.ReadMeta(0, 10); !errors.Is(err, ErrDamaged) {
+					t.Fatalf("ReadMeta = %v, want ErrDamaged", err)
+				}
+				if v.Meta() != nil {
+					t.Fatal("Meta of a damaged blob is not nil")
+				}
+				v.Release()
 			}
 			if _, err := s.Check(ctx); !errors.Is(err, ErrDamaged) {
 				t.Fatalf("Check = %v, want ErrDamaged", err)

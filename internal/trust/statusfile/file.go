@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/roadcheck/roadcheck/internal/gm"
@@ -21,10 +22,11 @@ const (
 	dataMagic   = "RCSTATF1" // first 8 bytes of every data area
 	headerMagic = "RCSFHDR1"
 	hdrFixedLen = 8 + 1 + 1 + 2 + 8 + 1 + 4
-	digestLen   = gm.SM3Size
+	digestLen   = gm.SM3Size // manifest and header digests
+	nodeLen     = 16         // digests in the tree: SM3 truncated to 128 bits
 
-	defaultLeafShift = 11 // 2 KiB leaves
-	defaultFanout    = 32 // 1 KiB digest nodes
+	defaultLeafShift = 10 // 1 KiB leaves
+	defaultFanout    = 64 // 1 KiB digest nodes
 	minLeafShift     = 9
 	maxLeafShift     = 16
 	maxFanout        = 1024
@@ -80,7 +82,7 @@ func newLayout(dataLen int64, shift uint, fan int64) layout {
 	off := dataLen
 	for c > fan && len(l.counts) < maxLevels {
 		l.offs = append(l.offs, off)
-		off += c * digestLen
+		off += c * nodeLen
 		c = (c + fan - 1) / fan
 		l.counts = append(l.counts, c)
 	}
@@ -89,7 +91,7 @@ func newLayout(dataLen int64, shift uint, fan int64) layout {
 }
 
 func (l *layout) top() int        { return len(l.counts) - 1 }
-func (l *layout) hdrLen() int64   { return hdrFixedLen + l.counts[l.top()]*digestLen }
+func (l *layout) hdrLen() int64   { return hdrFixedLen + l.counts[l.top()]*nodeLen }
 func (l *layout) fileSize() int64 { return l.hdrOff + l.hdrLen() }
 
 // itemRange is the file range of item j of level k: a leaf of the data area
@@ -99,7 +101,7 @@ func (l *layout) itemRange(k int, j int64) (off, n int64) {
 		off = j << l.shift
 		return off, min(int64(1)<<l.shift, l.dataLen-off)
 	}
-	return l.offs[k] + j*l.fan*digestLen, min(l.fan, l.counts[k-1]-j*l.fan) * digestLen
+	return l.offs[k] + j*l.fan*nodeLen, min(l.fan, l.counts[k-1]-j*l.fan) * nodeLen
 }
 
 func encodeHeader(kind fileKind, l *layout, roots []byte) []byte {
@@ -257,18 +259,18 @@ func (v *vfile) verifyItem(k int, j int64, b []byte) error {
 	}
 	var want []byte
 	if k == v.lay.top() {
-		want = v.roots[j*digestLen : (j+1)*digestLen]
+		want = v.roots[j*nodeLen : (j+1)*nodeLen]
 	} else {
 		pj := j / v.lay.fan
 		pb := v.node(k+1, pj)
 		if err := v.verifyItem(k+1, pj, pb); err != nil {
 			return err
 		}
-		o := (j % v.lay.fan) * digestLen
-		want = pb[o : o+digestLen]
+		o := (j % v.lay.fan) * nodeLen
+		want = pb[o : o+nodeLen]
 	}
 	sum := gm.SM3(b)
-	if !bytes.Equal(sum[:], want) {
+	if !bytes.Equal(sum[:nodeLen], want) {
 		if k == 0 {
 			return damaged(v.name, "data block %d does not match its digest", j)
 		}
@@ -346,7 +348,15 @@ type fileWriter struct {
 	digests []byte
 	n       int64
 	err     error
+	runBuf  []byte // a runWriter's encoding buffer, reused
 }
+
+// writerBufs keeps file writers' buffers between files, so that writing
+// hundreds of files makes little garbage.
+var writerBufs = sync.Pool{New: func() any {
+	return &fileWriter{bw: bufio.NewWriterSize(nil, 256<<10), leaf: make([]byte, 0, 1<<defaultLeafShift),
+		runBuf: make([]byte, 0, 64<<10)}
+}}
 
 func createFile(dir string, id uint64) (*fileWriter, error) {
 	name := fileName(id)
@@ -355,10 +365,22 @@ func createFile(dir string, id uint64) (*fileWriter, error) {
 	if err != nil {
 		return nil, writeErr(name, err)
 	}
-	w := &fileWriter{f: f, name: name, path: path, id: id, bw: bufio.NewWriterSize(f, 256<<10),
-		leaf: make([]byte, 0, 1<<defaultLeafShift)}
+	w := writerBufs.Get().(*fileWriter)
+	w.f, w.name, w.path, w.id, w.n, w.err = f, name, path, id, 0, nil
+	w.bw.Reset(f)
+	w.leaf, w.digests = w.leaf[:0], w.digests[:0]
 	w.write([]byte(dataMagic))
 	return w, nil
+}
+
+// release gives the buffers back (the writer must not be used after).
+func (w *fileWriter) release() {
+	w.f = nil
+	w.bw.Reset(nil)
+	if cap(w.digests) > 1<<20 {
+		w.digests = nil
+	}
+	writerBufs.Put(w)
 }
 
 func writeErr(name string, err error) error {
@@ -385,7 +407,7 @@ func (w *fileWriter) flushLeaf() {
 		return
 	}
 	sum := gm.SM3(w.leaf)
-	w.digests = append(w.digests, sum[:]...)
+	w.digests = append(w.digests, sum[:nodeLen]...)
 	if _, err := w.bw.Write(w.leaf); err != nil {
 		w.err = writeErr(w.name, err)
 	}
@@ -403,11 +425,11 @@ func (w *fileWriter) finish(kind fileKind) (fileInfo, error) {
 			w.err = writeErr(w.name, err)
 			break
 		}
-		next := make([]byte, 0, lay.counts[k]*digestLen)
+		next := make([]byte, 0, lay.counts[k]*nodeLen)
 		for j := int64(0); j < lay.counts[k]; j++ {
-			a := j * lay.fan * digestLen
-			sum := gm.SM3(cur[a:min(a+lay.fan*digestLen, int64(len(cur)))])
-			next = append(next, sum[:]...)
+			a := j * lay.fan * nodeLen
+			sum := gm.SM3(cur[a:min(a+lay.fan*nodeLen, int64(len(cur)))])
+			next = append(next, sum[:nodeLen]...)
 		}
 		cur = next
 	}
@@ -430,15 +452,21 @@ func (w *fileWriter) finish(kind fileKind) (fileInfo, error) {
 	if err := w.f.Close(); err != nil && w.err == nil {
 		w.err = writeErr(w.name, err)
 	}
-	if w.err != nil {
+	err := w.err
+	fi := fileInfo{id: w.id, kind: kind, size: lay.fileSize(), hdrLen: lay.hdrLen(), hdrDigest: gm.SM3(hdr)}
+	if err != nil {
 		os.Remove(w.path)
-		return fileInfo{}, w.err
 	}
-	return fileInfo{id: w.id, kind: kind, size: lay.fileSize(), hdrLen: lay.hdrLen(), hdrDigest: gm.SM3(hdr)}, nil
+	w.release()
+	if err != nil {
+		return fileInfo{}, err
+	}
+	return fi, nil
 }
 
 // abort closes and removes an unfinished file.
 func (w *fileWriter) abort() {
 	w.f.Close()
 	os.Remove(w.path)
+	w.release()
 }

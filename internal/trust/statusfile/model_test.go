@@ -139,8 +139,16 @@ func compareViewN(v *View, m *model, times []int64, maxHashes int) error {
 	if got, want := v.Keys(), m.keys(); !slices.Equal(got, want) {
 		return fmt.Errorf("keys = %v, want %v", got, want)
 	}
-	if !bytesEqual(v.Meta(), m.meta) {
-		return fmt.Errorf("meta = %q, want %q", v.Meta(), m.meta)
+	if meta, err := v.LoadMeta(); err != nil || !bytesEqual(meta, m.meta) {
+		return fmt.Errorf("meta = %q, %v; want %q", meta, err, m.meta)
+	}
+	if size, err := v.MetaSize(); err != nil || size != int64(len(m.meta)) {
+		return fmt.Errorf("MetaSize = %d, %v; want %d", size, err, len(m.meta))
+	}
+	if len(m.meta) > 2 {
+		if part, err := v.ReadMeta(1, int64(len(m.meta)-2)); err != nil || !bytesEqual(part, m.meta[1:len(m.meta)-1]) {
+			return fmt.Errorf("ReadMeta = %q, %v", part, err)
+		}
 	}
 	for _, k := range m.keys() {
 		if !v.Has(k) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -391,5 +392,65 @@ func TestUpdateErrorLeavesNothing(t *testing.T) {
 	s.Update(ctx, func(tx *Tx) error { kept = tx; return nil })
 	if err := kept.Append(testKey(0), nil); !errors.Is(err, ErrTxDone) {
 		t.Fatalf("Append after Update: %v", err)
+	}
+}
+
+// TestBuilderSort: the partition sort equals a stable sort by hash.
+func TestBuilderSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var b builder
+	for _, n := range []int{0, 1, 255, 256, 1000, 20000} {
+		sc := make([]rec, n)
+		for i := range sc {
+			// Few distinct values in the radix bytes and the rest, so
+			// that ties and equal hashes occur.
+			sc[i] = rec{hi: uint64(r.IntN(3))<<56 | uint64(r.IntN(300))<<40 | uint64(r.IntN(4)), lo: uint64(r.IntN(3)),
+				since: int64(i), ord: uint32(i)}
+		}
+		want := append([]rec(nil), sc...)
+		slices.SortStableFunc(want, func(a, b rec) int { return cmpRec(rec{hi: a.hi, lo: a.lo}, rec{hi: b.hi, lo: b.lo}) })
+		got := b.sort(sc)
+		if !slices.Equal(got, want) {
+			t.Fatalf("n=%d: sort differs", n)
+		}
+	}
+}
+
+// TestLargeListAgainstModel: lists large enough for every code path
+// (radix sort, directory select scans, window reads of prior entries).
+func TestLargeListAgainstModel(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir())
+	m := newModel()
+	r := rand.New(rand.NewPCG(9, 9))
+	full := make([]Entry, 300000)
+	for i := range full {
+		full[i] = Entry{IDHash: hashN(r.IntN(280000)), Status: uint8(1 + r.IntN(2)), Since: int64(r.IntN(1 << 20))}
+	}
+	delta := make([]Entry, 40000)
+	for i := range delta {
+		delta[i] = Entry{IDHash: hashN(r.IntN(300000)), Status: uint8(r.IntN(3)), Since: int64(r.IntN(1 << 21))}
+	}
+	m.replace(testKey(0), full)
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Replace(testKey(0), seqOf(full)) }); err != nil {
+		t.Fatal(err)
+	}
+	m.append(testKey(0), delta)
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Append(testKey(0), delta) }); err != nil {
+		t.Fatal(err)
+	}
+	times := []int64{-1, 0, 1 << 19, 1 << 20, 1 << 21}
+	v, _ := s.View(ctx)
+	if err := compareViewN(v, m, times, 30000); err != nil {
+		t.Fatal(err)
+	}
+	v.Release()
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, _ = s.View(ctx)
+	defer v.Release()
+	if err := compareViewN(v, m, times, 30000); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -50,9 +50,14 @@ type Store struct {
 type generation struct {
 	man   *manifest
 	keys  map[Key]*genKey
-	meta  []byte
 	files []*mfile
 	refs  int // Views, plus one while current (under Store.mu)
+
+	metaFile *mfile // nil without meta
+	metaMu   sync.Mutex
+	meta     []byte // once loaded (metaOK)
+	metaOK   bool
+	metaErr  error // damage found loading it
 }
 
 type genKey struct {
@@ -94,8 +99,12 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, err
 	}
 	if ok {
-		if m, _, _, err := s.readManifest(); err == nil {
+		if m, id, on, err := s.readManifest(); err == nil {
 			s.gc(m)
+			// The first View finds it loaded.
+			s.mu.Lock()
+			s.installLocked(m, nil, false, id, on)
+			s.mu.Unlock()
 		}
 		unlock(lf)
 	}
@@ -166,13 +175,22 @@ func (s *Store) loadMeta(m *manifest) ([]byte, error) {
 		return nil, nil
 	}
 	s.mu.Lock()
-	if s.cur != nil && s.cur.man.meta == m.meta {
-		b := s.cur.meta
-		s.mu.Unlock()
-		return b, nil
-	}
+	g := s.cur
 	s.mu.Unlock()
-	vf, err := openVFile(s.dir, m.files[m.meta], false)
+	if g != nil && g.man.meta == m.meta {
+		g.metaMu.Lock()
+		b, ok := g.meta, g.metaOK
+		g.metaMu.Unlock()
+		if ok {
+			return b, nil
+		}
+	}
+	return readMeta(s.dir, m.files[m.meta])
+}
+
+// readMeta reads and verifies a meta file.
+func readMeta(dir string, fi fileInfo) ([]byte, error) {
+	vf, err := openVFile(dir, fi, false)
 	if err != nil {
 		return nil, err
 	}
@@ -215,10 +233,6 @@ func (s *Store) current() (*generation, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta, err := s.loadMeta(m)
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -227,24 +241,31 @@ func (s *Store) current() (*generation, error) {
 	// Another goroutine installed meanwhile (maybe a commit of ours, newer
 	// than what we read): keep it; the next call stats again.
 	if s.seq == seq {
-		s.installLocked(m, meta, id, on)
+		s.installLocked(m, nil, false, id, on)
 	}
 	s.cur.refs++
 	return s.cur, nil
 }
 
-// installLocked makes m the current generation.
-func (s *Store) installLocked(m *manifest, meta []byte, id identity, on bool) {
+// installLocked makes m the current generation; meta is its meta blob
+// when the caller knows it (a commit of this process), else it is loaded
+// when first asked for.
+func (s *Store) installLocked(m *manifest, meta []byte, metaKnown bool, id identity, on bool) {
 	s.seq++
 	if s.cur != nil && s.cur.man == m {
 		s.curID, s.curOn = id, on
 		return
 	}
-	g := &generation{man: m, keys: make(map[Key]*genKey, len(m.keys)), meta: meta, refs: 1}
+	g := &generation{man: m, keys: make(map[Key]*genKey, len(m.keys)), refs: 1, meta: meta, metaOK: metaKnown}
+	if old := s.cur; !metaKnown && old != nil && old.man.meta == m.meta {
+		old.metaMu.Lock()
+		g.meta, g.metaOK = old.meta, old.metaOK
+		old.metaMu.Unlock()
+	}
+	if m.meta == 0 {
+		g.meta, g.metaOK = nil, true
+	}
 	for id, fi := range m.files {
-		if fi.kind == kindMeta {
-			continue
-		}
 		mf := s.files[id]
 		if mf == nil {
 			mf = &mfile{info: fi, runs: map[int64]*runInfo{}}
@@ -252,6 +273,9 @@ func (s *Store) installLocked(m *manifest, meta []byte, id identity, on bool) {
 		}
 		mf.refs++
 		g.files = append(g.files, mf)
+		if fi.kind == kindMeta {
+			g.metaFile = mf
+		}
 	}
 	for _, k := range m.keys {
 		gk := &genKey{count: k.count, runs: make([]*runHandle, len(k.runs))}
@@ -400,7 +424,7 @@ func (s *Store) commitLocked(old, nm *manifest, meta []byte) error {
 	}
 	// Committed: readers see nm from here on.
 	s.mu.Lock()
-	s.installLocked(nm, meta, id, true)
+	s.installLocked(nm, meta, true, id, true)
 	s.mu.Unlock()
 	dirErr := syncDir(s.dir)
 	for _, id := range old.retired {

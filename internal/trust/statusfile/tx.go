@@ -167,7 +167,7 @@ func (tx *Tx) Replace(k Key, entries iter.Seq2[Entry, error]) error {
 		if err != nil {
 			return err
 		}
-		ri := b.write(w, n, keyTag(k))
+		ri := b.write(w, keyTag(k))
 		fi, err := w.finish(kindBase)
 		if err != nil {
 			return err
@@ -306,15 +306,14 @@ func (tx *Tx) deltaRun(w *fileWriter, kr *keyRec, entries []Entry) (*runInfo, in
 		return nil, 0, &KeyError{Key: kr.key, Err: err}
 	}
 	count := kr.count
-	out := recs[:0]
-	minS, maxS := int64(math.MaxInt64), int64(math.MinInt64)
+	var groups [][]rec
+	sh := newShape()
 	for a := 0; a < len(recs); {
 		z := a + 1
 		for z < len(recs) && recs[z].hi == recs[a].hi && recs[z].lo == recs[a].lo {
 			z++
 		}
-		h := recs[a].hash()
-		exists, pst, err := tx.rd.latest(&h)
+		exists, pst, err := tx.rd.latest(recs[a].hi, recs[a].lo)
 		if err != nil {
 			return nil, 0, &KeyError{Key: kr.key, Err: err}
 		}
@@ -324,25 +323,24 @@ func (tx *Tx) deltaRun(w *fileWriter, kr *keyRec, entries []Entry) (*runInfo, in
 		if recs[z-1].st != 0 {
 			count++
 		}
-		for _, e := range compactGroup(recs[a:z], !exists) {
-			minS, maxS = min(minS, e.since), max(maxS, e.since)
-			out = append(out, e)
+		if g := compactGroup(recs[a:z], !exists); len(g) > 0 {
+			sh.addGroup(g)
+			groups = append(groups, g)
 		}
 		a = z
 	}
-	if len(out) == 0 {
+	if len(groups) == 0 {
 		return nil, count, nil
 	}
-	n := int64(len(out))
-	bb, s, tw := runParams(n, minS, maxS)
-	counts := make([]uint32, max(1, 1<<bb))
-	for i := range out {
-		counts[bucketOf(out[i].hi, bb)]++
-	}
-	rw := startRun(w, n, bb, s, tw, minS, keyTag(kr.key), counts)
-	for i := range out {
-		h := out[i].hash()
-		rw.add(&h, out[i].st, out[i].since)
+	rw := startRun(w, &sh, keyTag(kr.key), func(bb uint) []uint32 {
+		counts := make([]uint32, max(1, 1<<bb))
+		for _, g := range groups {
+			counts[bucketOf(g[0].hi, bb)]++
+		}
+		return counts
+	})
+	for _, g := range groups {
+		rw.addGroup(g)
 	}
 	return rw.finish(), count, nil
 }
@@ -363,8 +361,9 @@ type priorReader struct {
 type priorRun struct {
 	vf     *vfile
 	ri     *runInfo
-	table  []byte
+	dir    []byte // the bucket directory
 	recs   []byte // the whole records area of a small run
+	hist   []byte // the history area
 	dense  bool
 	win    []byte // records read ahead, from winOff
 	winOff int64
@@ -406,11 +405,14 @@ func (p *priorReader) run(k Key, r runRef, files map[uint64]fileInfo) (*priorRun
 		return nil, damaged(vf.name, "run at %d is not the manifest's", r.off)
 	}
 	pr := &priorRun{vf: vf, ri: ri}
-	if pr.table, err = vf.read(ri.tableOff, tableLen(ri.bb), true, nil); err != nil {
+	if pr.dir, err = vf.read(ri.dirOff, ri.recOff-ri.dirOff, true, nil); err != nil {
 		return nil, err
 	}
-	if ri.end-ri.recOff <= smallRun {
-		if pr.recs, err = vf.read(ri.recOff, ri.end-ri.recOff, true, nil); err != nil {
+	if pr.hist, err = vf.read(ri.histOff, ri.end-ri.histOff, true, nil); err != nil {
+		return nil, err
+	}
+	if ri.histOff-ri.recOff <= smallRun {
+		if pr.recs, err = vf.read(ri.recOff, ri.histOff-ri.recOff, true, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -418,31 +420,35 @@ func (p *priorReader) run(k Key, r runRef, files map[uint64]fileInfo) (*priorRun
 	return pr, nil
 }
 
-// latest returns whether h has an entry in the runs given to expect, and
-// the status of the last one.
-func (p *priorReader) latest(h *[16]byte) (bool, uint8, error) {
+// latest returns whether the idHash (hi, lo) has an entry in the runs
+// given to expect, and the status of the last one.
+func (p *priorReader) latest(hi, lo uint64) (bool, uint8, error) {
+	var h [16]byte
+	binary.BigEndian.PutUint64(h[:8], hi)
+	binary.BigEndian.PutUint64(h[8:], lo)
 	for i := len(p.cur) - 1; i >= 0; i-- {
 		pr := p.cur[i]
 		ri := pr.ri
-		lo, hi := int64(0), ri.n
-		if ri.bb > 0 {
-			b := ri.bucket(h)
-			lo, hi = int64(binary.LittleEndian.Uint32(pr.table[b*4:])), int64(binary.LittleEndian.Uint32(pr.table[b*4+4:]))
-			if lo > hi || hi > ri.n {
-				return false, 0, damaged(pr.vf.name, "bucket table out of order")
-			}
-		}
-		recs, err := pr.records(ri.recOff+lo*ri.recW, (hi-lo)*ri.recW, &p.buf)
+		a, z, err := ri.bucketRange(pr.vf.name, ri.bucket(&h), pr.readDir)
 		if err != nil {
 			return false, 0, err
 		}
-		st, _, _, exists, err := ri.search(pr.vf.name, recs, h, 0, true)
+		recs, err := pr.records(ri.recOff+a*ri.recW, (z-a)*ri.recW, &p.buf)
 		if err != nil {
 			return false, 0, err
 		}
-		if exists {
-			return true, st, nil
+		rc, ok, err := ri.find(pr.vf.name, recs, hi, lo)
+		if err != nil {
+			return false, 0, err
 		}
+		if !ok {
+			continue
+		}
+		if rc.st != stMulti {
+			return true, rc.st, nil
+		}
+		st, _, _, err := ri.pick(pr.vf.name, pr.hist[rc.p*ri.hw:(rc.p+rc.m)*ri.hw], 0, true)
+		return true, st, err
 	}
 	return false, 0, nil
 }
@@ -458,7 +464,7 @@ func (p *priorReader) expect(kr *keyRec, lookups int, files map[uint64]fileInfo)
 			return err
 		}
 		p.cur = append(p.cur, pr)
-		pr.dense = int64(lookups)*denseGap >= pr.ri.end-pr.ri.recOff
+		pr.dense = int64(lookups)*denseGap >= pr.ri.histOff-pr.ri.recOff
 		pr.win, pr.winOff = pr.win[:0], 0
 	}
 	return nil
@@ -468,6 +474,14 @@ const (
 	denseGap  = 8 << 10 // a pread costs about as much as copying this
 	winLength = 64 << 10
 )
+
+func (pr *priorRun) readDir(off, n int64) ([]byte, error) {
+	o := off - pr.ri.dirOff
+	if o < 0 || o+n > int64(len(pr.dir)) {
+		return nil, damaged(pr.vf.name, "directory reference out of range")
+	}
+	return pr.dir[o : o+n], nil
+}
 
 // records returns n record bytes at off, from the whole records area of a
 // small run, from the current window, or read (unverified).
@@ -484,7 +498,7 @@ func (pr *priorRun) records(off, n int64, buf *[]byte) ([]byte, error) {
 		return b, err
 	}
 	if off < pr.winOff || off+n > pr.winOff+int64(len(pr.win)) {
-		l := min(max(winLength, n), ri.end-off)
+		l := min(max(winLength, n), ri.histOff-off)
 		b, err := pr.vf.read(off, l, false, pr.win)
 		if err != nil {
 			return nil, err

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 	"sync/atomic"
 )
 
@@ -23,8 +22,9 @@ type View struct {
 
 // View returns the current committed generation, picking up commits made
 // by other processes since the last call (one stat of the manifest). An
-// error wrapping ErrDamaged means the manifest or the meta blob is damaged
-// (see Reset).
+// error wrapping ErrDamaged means the manifest is damaged (see Reset).
+// Nothing else is read: lists and the meta blob are verified as they are
+// read.
 func (s *Store) View(ctx context.Context) (*View, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -44,9 +44,87 @@ func (v *View) Release() {
 	}
 }
 
-// Meta returns the blob committed with this generation (verified in full
-// when the generation was loaded). The caller must not modify it.
-func (v *View) Meta() []byte { return v.g.meta }
+// Meta returns the blob committed with this generation, or nil when it
+// cannot be read. The caller must not modify it.
+//
+// WARNING: nil also means damage; use LoadMeta to tell the two apart.
+func (v *View) Meta() []byte {
+	b, _ := v.LoadMeta()
+	return b
+}
+
+// LoadMeta returns the blob committed with this generation, read and
+// verified in full the first time (SM3 costs about 6 ms per MiB; ReadMeta
+// reads parts). The error wraps ErrDamaged when it is damaged (see Reset).
+// The caller must not modify the blob.
+func (v *View) LoadMeta() ([]byte, error) {
+	g := v.g
+	g.metaMu.Lock()
+	defer g.metaMu.Unlock()
+	if g.metaOK {
+		return g.meta, nil
+	}
+	if g.metaErr != nil {
+		return nil, g.metaErr
+	}
+	b, err := readMeta(v.s.dir, g.metaFile.info)
+	if err != nil {
+		if errors.Is(err, ErrDamaged) && !errors.Is(err, fs.ErrNotExist) {
+			g.metaErr = err
+		}
+		return nil, err
+	}
+	g.meta, g.metaOK = b, true
+	return b, nil
+}
+
+// MetaSize returns the length of the meta blob.
+func (v *View) MetaSize() (int64, error) {
+	if v.g.metaFile == nil {
+		return 0, nil
+	}
+	vf, err := v.g.metaFile.mapped(v.s.dir)
+	if err != nil {
+		return 0, err
+	}
+	return vf.lay.dataLen - int64(len(dataMagic)), nil
+}
+
+// ReadMeta returns a copy of n bytes of the meta blob at off, verifying
+// only the blocks they lie in: a caller that keeps an index at the start
+// of its blob can fetch one certificate without hashing megabytes.
+func (v *View) ReadMeta(off, n int64) (b []byte, err error) {
+	if v.released.Load() {
+		return nil, ErrClosed
+	}
+	if v.g.metaFile == nil {
+		if off == 0 && n == 0 {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("statusfile: meta range [%d, %d) beyond its 0 bytes", off, off+n)
+	}
+	vf, err := v.g.metaFile.mapped(v.s.dir)
+	if err != nil {
+		return nil, err
+	}
+	if size := vf.lay.dataLen - int64(len(dataMagic)); off < 0 || n < 0 || off > size-n {
+		return nil, fmt.Errorf("statusfile: meta range [%d, %d) beyond its %d bytes", off, off+n, size)
+	}
+	old := faultGuard()
+	defer faultRestore(old)
+	defer recoverFault(&err)
+	if _, err := vf.read(0, int64(len(dataMagic)), true, nil); err != nil {
+		return nil, err
+	}
+	if string(vf.mm[:len(dataMagic)]) != dataMagic {
+		return nil, damaged(vf.name, "bad data magic")
+	}
+	d, err := vf.read(off+int64(len(dataMagic)), n, true, nil)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), d...), nil
+}
 
 // Generation is the commit counter of this generation (0: nothing committed).
 func (v *View) Generation() uint64 { return v.g.man.gen }
@@ -129,26 +207,44 @@ func (s *Store) isStale(g *generation) bool {
 	return cur != g
 }
 
+// mapped returns the file mapped, mapping it the first time.
+func (mf *mfile) mapped(dir string) (*vfile, error) {
+	if vf := mf.vf.Load(); vf != nil {
+		return vf, nil
+	}
+	mf.mu.Lock()
+	defer mf.mu.Unlock()
+	return mf.mappedLocked(dir)
+}
+
+func (mf *mfile) mappedLocked(dir string) (*vfile, error) {
+	if mf.err != nil {
+		return nil, mf.err
+	}
+	if vf := mf.vf.Load(); vf != nil {
+		return vf, nil
+	}
+	vf, err := openVFile(dir, mf.info, true)
+	if err != nil {
+		// Files never change: damage stays (a missing file may be a stale
+		// View instead, so it is not remembered).
+		if errors.Is(err, ErrDamaged) && !errors.Is(err, fs.ErrNotExist) {
+			mf.err = err
+		}
+		return nil, err
+	}
+	mf.vf.Store(vf)
+	return vf, nil
+}
+
 // open maps the run's file and reads its run header.
 func (rh *runHandle) open(dir string, k Key) (*runInfo, *vfile, error) {
 	mf := rh.mf
 	mf.mu.Lock()
 	defer mf.mu.Unlock()
-	if mf.err != nil {
-		return nil, nil, mf.err
-	}
-	vf := mf.vf.Load()
-	if vf == nil {
-		var err error
-		if vf, err = openVFile(dir, mf.info, true); err != nil {
-			// Files never change: damage stays (a missing file may be a
-			// stale View instead, so it is not remembered).
-			if errors.Is(err, ErrDamaged) && !errors.Is(err, fs.ErrNotExist) {
-				mf.err = err
-			}
-			return nil, nil, err
-		}
-		mf.vf.Store(vf)
+	vf, err := mf.mappedLocked(dir)
+	if err != nil {
+		return nil, nil, err
 	}
 	ri := mf.runs[rh.ref.off]
 	if ri == nil {
@@ -184,33 +280,21 @@ func (rh *runHandle) lookup(dir string, k Key, h *[16]byte, at int64) (uint8, in
 	if err != nil {
 		return 0, 0, false, err
 	}
-	st, since, found, _, err := ri.search(vf.name, recs, h, at, false)
-	return st, since, found, err
+	rc, ok, err := ri.find(vf.name, recs, binary.BigEndian.Uint64(h[:8]), binary.BigEndian.Uint64(h[8:]))
+	if err != nil || !ok {
+		return 0, 0, false, err
+	}
+	if rc.st != stMulti {
+		return rc.st, rc.since, rc.since <= at, nil
+	}
+	hist, err := vf.read(ri.histOff+rc.p*ri.hw, rc.m*ri.hw, true, nil)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	return ri.pick(vf.name, hist, at, false)
 }
 
 // bucketRange returns the records [lo, hi) of h's bucket.
 func bucketRange(vf *vfile, ri *runInfo, h *[16]byte) (int64, int64, error) {
-	if ri.bb == 0 {
-		return 0, ri.n, nil
-	}
-	b := ri.bucket(h)
-	t, err := vf.read(ri.tableOff+b*4, 8, true, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	lo, hi := int64(binary.LittleEndian.Uint32(t)), int64(binary.LittleEndian.Uint32(t[4:]))
-	if lo > hi || hi > ri.n {
-		return 0, 0, damaged(vf.name, "bucket table out of order")
-	}
-	return lo, hi, nil
-}
-
-// sortedKeys is Keys for a manifest.
-func sortedKeys(m *manifest) []Key {
-	ks := make([]Key, len(m.keys))
-	for i, k := range m.keys {
-		ks[i] = k.key
-	}
-	slices.SortFunc(ks, compareKeys)
-	return ks
+	return ri.bucketRange(vf.name, ri.bucket(h), func(off, n int64) ([]byte, error) { return vf.read(off, n, true, nil) })
 }

@@ -17,9 +17,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/demo"
@@ -61,6 +63,34 @@ type Terminal struct {
 	tmp  string
 	clk  clock.Clock
 	path string // of terminal.db
+
+	stopCheck context.CancelFunc // ends the periodic trust check
+	checkDone chan struct{}
+}
+
+// TrustCheckInterval is how often the terminal checks every trust file
+// against its digest in the background (also once at start): a damaged
+// status list is then dropped, shown as damaged, and fetched again.
+const TrustCheckInterval = 24 * time.Hour
+
+// checkTrust runs Trust.Check at once and then every TrustCheckInterval
+// until ctx ends.
+func (t *Terminal) checkTrust(ctx context.Context, ts *trust.Store) {
+	defer close(t.checkDone)
+	tick := time.NewTicker(TrustCheckInterval)
+	defer tick.Stop()
+	for {
+		if bad, err := ts.Check(ctx); err != nil && ctx.Err() == nil {
+			slog.Warn("trust check failed", "err", err)
+		} else if len(bad) > 0 {
+			slog.Warn("damaged status lists dropped; the next sync fetches them again", "lists", len(bad))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // DBFile is the terminal database's file name in the data directory.
@@ -138,6 +168,10 @@ func Open(ctx context.Context, o Options) (_ *Terminal, err error) {
 		t.Samples = t.Demo.Samples
 	}
 	t.Sync = NewSyncService(t.Records, t.Trust, clk)
+	var cctx context.Context
+	cctx, t.stopCheck = context.WithCancel(context.WithoutCancel(ctx))
+	t.checkDone = make(chan struct{})
+	go t.checkTrust(cctx, t.Trust)
 	return t, nil
 }
 
@@ -147,6 +181,11 @@ func (t *Terminal) Close() error {
 	var errs []error
 	if t.Sync != nil {
 		t.Sync.Stop()
+	}
+	if t.stopCheck != nil {
+		t.stopCheck()
+		<-t.checkDone
+		t.stopCheck = nil
 	}
 	if t.Trust != nil {
 		errs = append(errs, t.Trust.Close()) // waits for a background merge

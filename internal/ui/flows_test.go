@@ -1,0 +1,350 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/policy"
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/verify"
+)
+
+// outcomeButtons counts the outcome buttons visible on the verdict screen.
+func outcomeButtons(v *verdictScreen) int {
+	n := 0
+	for _, b := range buttons(v.root) {
+		for _, a := range outcomeActions {
+			if b == v.actions[a] {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// A read failure, a text that is not an RTC code, a newer format and a
+// cut scan each get a neutral screen: no verdict colour, no outcome
+// buttons, no check record, but a scan event.
+func TestNeutralScreens(t *testing.T) {
+	tests := []struct {
+		name     string
+		submit   func(e *env)
+		want     outcome
+		wantWord string
+	}{
+		{name: "read failure (malformed sample)", submit: func(e *env) { e.tapSample(t, "invalid-malformed") },
+			want: outcomeUnreadable, wantWord: "未能识别，请重新扫描"},
+		{name: "truncated code", submit: func(e *env) { e.app.submit(sample(t, "valid-vehicle").Text[:40]) },
+			want: outcomeUnreadable, wantWord: "未能识别，请重新扫描"},
+		{name: "pasted garbage", submit: func(e *env) { e.app.submitFrom("hello world 12345", sourcePaste) },
+			want: outcomeNotRTC, wantWord: "该二维码不是道路运输电子证照"},
+		{name: "a newer format", submit: func(e *env) { e.tapSample(t, "invalid-unsupported-version") },
+			want: outcomeNeedsUpdate, wantWord: "本终端需要更新"},
+		{name: "RTC2 text", submit: func(e *env) { e.app.submit("RTC2:" + strings.Repeat("A", 60)) },
+			want: outcomeNeedsUpdate, wantWord: "本终端需要更新"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.signIn(t, "1001", "1234")
+			tt.submit(e)
+			c := e.app.check
+			if c == nil || c.kind != tt.want || c.shown == nil {
+				t.Fatalf("screen %+v, want %v", c, tt.want)
+			}
+			v := c.shown
+			if v.word.Text != tt.wantWord || v.band.FillColor != outcomeBand(tt.want) || v.band.FillColor == verdictBand(verify.Invalid) {
+				t.Errorf("band %q %v", v.word.Text, v.band.FillColor)
+			}
+			if n := outcomeButtons(v); n != 0 || len(v.actions) != 0 {
+				t.Errorf("%d outcome buttons on a neutral screen", n)
+			}
+			if v.symbol.symbolName() != "?" {
+				t.Errorf("symbol %q", v.symbol.symbolName())
+			}
+			test.Tap(v.next)
+			if got := e.records(t); len(got) != 0 {
+				t.Errorf("%d check records for a scan that read no licence", len(got))
+			}
+			evs := e.app.events.List()
+			if len(evs) != 1 || evs[0].Outcome != tt.want.String() || evs[0].Officer != "1001" || evs[0].Digest == "" {
+				t.Errorf("scan events %+v", evs)
+			}
+		})
+	}
+}
+
+// Red is for a code that was read and is not valid, and says what was
+// established.
+func TestRedSaysWhatWasEstablished(t *testing.T) {
+	e := newEnv(t)
+	e.signIn(t, "1001", "1234")
+	for name, want := range map[string]string{
+		"invalid-bad-signature":   "签名无效：证照内容不可信",
+		"invalid-licence-revoked": "证照真实，但已被注销或吊销",
+		"invalid-unknown-signer":  "签名证书未知：无法确认证照真伪",
+	} {
+		e.tapSample(t, name)
+		v := e.app.check.shown
+		if v.kind != outcomeInvalid || v.word.Text != "无效" || !strings.Contains(v.sub.Text, want) || v.symbol.symbolName() != "✗" {
+			t.Errorf("%s: %v %q %q %s", name, v.kind, v.word.Text, v.sub.Text, v.symbol.symbolName())
+		}
+		if strings.Contains(v.sub.Text, "无法读取证照信息") {
+			t.Errorf("%s: says the licence could not be read", name)
+		}
+		if outcomeButtons(v) != len(outcomeActions) {
+			t.Errorf("%s: %d outcome buttons", name, outcomeButtons(v))
+		}
+	}
+}
+
+// Leaving a verdict without an outcome records it as 未处置: with
+// 扫描下一个 and with the next code.
+func TestLeavingRecordsUntreated(t *testing.T) {
+	e := newEnv(t)
+	e.signIn(t, "1001", "1234")
+	e.tapSample(t, "invalid-bad-signature")
+	test.Tap(e.app.check.shown.next)
+	e.tapSample(t, "valid-permit")
+	e.tapSample(t, "valid-practitioner") // the next code leaves valid-permit
+	es := e.records(t)
+	if len(es) != 2 {
+		t.Fatalf("%d records, want 2", len(es))
+	}
+	for i, want := range []verify.Verdict{verify.Invalid, verify.Valid} {
+		c := es[i].Check
+		if c.Verdict != want || !isUntreated(c.Action, c.ActionText) || c.Officer != "1001" {
+			t.Errorf("record %d: %v %v %q", i, c.Verdict, c.Action, c.ActionText)
+		}
+		if got := outcomeName(e.app.cat, rowFromEntry(es[i]).Action); got != "未处置" && !isUntreated(c.Action, c.ActionText) {
+			t.Errorf("shown as %q", got)
+		}
+	}
+	// Signing out records the check on screen too.
+	e.app.signOut()
+	if n := len(e.records(t)); n != 3 {
+		t.Errorf("%d records after signing out, want 3", n)
+	}
+}
+
+// One tap saves the outcome, "已保存：放行" and 撤销 appear; undo brings the
+// check back, and the next outcome corrects the first record.
+func TestOneTapSaveAndUndo(t *testing.T) {
+	var timers []func()
+	e := newEnv(t)
+	e.app.after = func(_ time.Duration, f func()) { timers = append(timers, f) }
+	e.signIn(t, "1001", "1234")
+	e.tapSample(t, "valid-vehicle")
+	test.Tap(e.app.check.shown.actions[records.ActionRelease])
+	s := e.app.scanScr
+	if e.app.check != nil || s.toast.Text != "已保存：放行" || !s.undo.Visible() {
+		t.Fatalf("after one tap: check %v, toast %q, undo %v", e.app.check, s.toast.Text, s.undo.Visible())
+	}
+	first := e.records(t)
+	if len(first) != 1 || first[0].Check.Action != records.ActionRelease {
+		t.Fatalf("records %d", len(first))
+	}
+	test.Tap(s.undo)
+	c := e.app.check
+	if c == nil || c.recorded || c.corrects != first[0].Record.ID || s.undo.Visible() {
+		t.Fatalf("after undo: %+v", c)
+	}
+	test.Tap(c.shown.actions[records.ActionWarning])
+	es := e.records(t)
+	if len(es) != 2 || es[1].Check.Action != records.ActionWarning || es[1].Check.Corrects != first[0].Record.ID {
+		t.Fatalf("correction: %d records", len(es))
+	}
+	// The undo is offered for a few seconds only.
+	for _, f := range timers {
+		f()
+	}
+	if s.undo.Visible() || s.toast.Text != "" {
+		t.Errorf("after the undo window: toast %q, undo %v", s.toast.Text, s.undo.Visible())
+	}
+	// History shows the latest version only.
+	h := buildHistoryScreen(e.app)
+	if len(h.rows.rows) != 1 || h.rows.rows[0].Action != records.ActionWarning {
+		t.Errorf("history rows %+v", h.rows.rows)
+	}
+}
+
+// A scanner burst cut by a pause (a busy machine) is joined: neither part
+// is typed into the focused field, the whole code is verified.
+func TestSplitBurstJoined(t *testing.T) {
+	code := sample(t, "valid-vehicle").Text
+	e := newEnv(t)
+	e.signIn(t, "1001", "1234")
+	e.app.tabs.SelectIndex(2) // history, its search field focused
+	e.app.tabShown(e.app.tabs.Items[2])
+	search := e.app.historyScr.search
+	e.app.win.Canvas().Focus(search)
+	cut := len(code) / 3
+	e.typeKeys(search, code[:cut], 2*time.Millisecond, false)
+	e.clk.Advance(120 * time.Millisecond) // the GUI stalls: more than the 35 ms gap
+	e.typeKeys(search, code[cut:], 2*time.Millisecond, true)
+	e.settle()
+	if search.Text != "" {
+		t.Errorf("the search field got %q", search.Text)
+	}
+	if e.app.check == nil || e.app.check.text != code || e.app.check.res.Verdict != verify.Valid {
+		t.Fatalf("split burst not verified whole: %+v", e.app.check)
+	}
+
+	// A burst whose Enter never comes: 扫描不完整，请重扫, nothing typed.
+	test.Tap(e.app.check.shown.next)
+	e.app.win.Canvas().Unfocus()
+	e.typeKeys(nil, code[:cut], 2*time.Millisecond, false)
+	e.settle()
+	if e.app.check == nil || e.app.check.kind != outcomeCut || e.app.scanScr.entry.Text != "" {
+		t.Fatalf("cut burst: %+v, scan field %q", e.app.check, e.app.scanScr.entry.Text)
+	}
+	if e.app.check.shown.word.Text != "扫描不完整，请重扫" {
+		t.Errorf("cut screen %q", e.app.check.shown.word.Text)
+	}
+	// The tail of a code alone is not verified as a code.
+	test.Tap(e.app.check.shown.next)
+	e.typeKeys(nil, code[cut:], 2*time.Millisecond, true)
+	e.settle()
+	if e.app.check == nil || e.app.check.kind != outcomeCut {
+		t.Fatalf("a tail was verified: %+v", e.app.check)
+	}
+	// 扫描下一个 clears the scan field's leftovers.
+	e.app.scanScr.entry.SetText("RTC1:")
+	test.Tap(e.app.check.shown.next)
+	if e.app.scanScr.entry.Text != "" {
+		t.Errorf("leftover %q", e.app.scanScr.entry.Text)
+	}
+}
+
+// kindSamples are demo samples of kind k that verify with claims, each of
+// another licence.
+func kindSamples(t *testing.T, e *env, k credential.Kind) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range demoWorld(t).Samples {
+		res := e.app.ver.Verify(context.Background(), s.Text, time.Time{})
+		if res.Claims != nil && res.Claims.Credential.Kind == k && !seen[res.Claims.Credential.ID] {
+			seen[res.Claims.Credential.ID] = true
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// A second vehicle certificate asks 新车辆？开始新的路检; a second driver
+// may be another driver of the same vehicle.
+func TestSecondVehiclePrompt(t *testing.T) {
+	e := newEnv(t)
+	e.signIn(t, "1001", "1234")
+	vehicles := kindSamples(t, e, credential.KindVehicle)
+	drivers := kindSamples(t, e, credential.KindPractitioner)
+	if len(vehicles) < 2 || len(drivers) < 2 {
+		t.Fatalf("demo world: %d vehicles, %d drivers", len(vehicles), len(drivers))
+	}
+	e.tapSample(t, vehicles[0])
+	firstStop := e.app.stop.ID
+	e.tapSample(t, vehicles[1])
+	v := e.app.check.shown
+	if e.app.check.prompt != promptVehicle || v.promptBox == nil || v.newStop == nil || v.driver != nil {
+		t.Fatalf("no prompt for a second vehicle: %+v", e.app.check)
+	}
+	if got := e.app.stop.Slot(credential.KindVehicle); got == e.app.check.res {
+		t.Error("the second vehicle replaced the first before the officer answered")
+	}
+	test.Tap(v.newStop)
+	if e.app.stop.ID == firstStop || e.app.stop.Slot(credential.KindVehicle) != e.app.check.res || !e.app.check.inStop {
+		t.Errorf("new stop %q (was %q)", e.app.stop.ID, firstStop)
+	}
+	// The first vehicle's check was recorded in the first stop.
+	es := e.records(t)
+	if len(es) != 1 || es[0].Check.StopID != firstStop {
+		t.Fatalf("records %d", len(es))
+	}
+
+	e.tapSample(t, drivers[0])
+	e.tapSample(t, drivers[1])
+	v = e.app.check.shown
+	if e.app.check.prompt != promptDriver || v.driver == nil {
+		t.Fatalf("no driver prompt")
+	}
+	test.Tap(v.driver)
+	if len(e.app.stopDrivers) != 1 || e.app.stopDrivers[0] != e.app.check.res {
+		t.Errorf("other drivers %d", len(e.app.stopDrivers))
+	}
+	// One outcome for every licence of the stop.
+	e.app.tabs.Select(e.app.tabStop)
+	st := e.app.stopScr
+	if st == nil || len(st.drivers) != 1 {
+		t.Fatalf("stop view: %+v", st)
+	}
+	test.Tap(st.outcomes[records.ActionRelease])
+	if !strings.Contains(st.outcomeResult.Text, "3 份证照") {
+		t.Errorf("stop outcome: %q", st.outcomeResult.Text)
+	}
+	n := 0
+	for _, en := range e.records(t) {
+		if en.Check.StopID == e.app.stop.ID && en.Check.Action == records.ActionRelease {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d released records in the stop, want 3", n)
+	}
+}
+
+// The check policy is the supervisor's, signed: read-only for an
+// inspector; a supervisor on a terminal without a hub signs a new one,
+// which the verifier then uses; a file edited by hand is refused.
+func TestPolicySignedBySupervisor(t *testing.T) {
+	path := policy.FileFor(filepath.Join(t.TempDir(), "terminal.db"))
+	e := newEnv(t, func(d *Deps) { d.PolicyFile = path })
+	e.signIn(t, "1001", "1234")
+	s := buildSettingsScreen(e.app)
+	if s.policy.form.Visible() {
+		t.Fatal("an inspector may edit the policy")
+	}
+	e.app.signOut()
+	e.signIn(t, "9001", "9999")
+	s = buildSettingsScreen(e.app)
+	if !s.policy.form.Visible() {
+		t.Fatal("a supervisor of a terminal without a hub gets no policy form")
+	}
+	s.policy.skew.SetText("4000")
+	test.Tap(s.policy.sign)
+	if s.policy.message.Text != e.app.tr("policy.badValues") || e.app.pol.Source != policy.SourceDefault {
+		t.Fatalf("out of bounds: %q %v", s.policy.message.Text, e.app.pol)
+	}
+	s.policy.skew.SetText("120")
+	s.policy.maxAge.SetText("3")
+	s.policy.lock.SetText("2")
+	test.Tap(s.policy.sign)
+	if p := e.app.pol; p.Source != policy.SourceDevice || p.ClockSkew != 120*time.Second || p.Supervisor != "9001" || e.app.set.AutoLock != 2*time.Minute {
+		t.Fatalf("policy in force %v (%q)", p, s.policy.message.Text)
+	}
+	if !strings.Contains(s.policy.source.Text, "主管 9001") {
+		t.Errorf("source %q", s.policy.source.Text)
+	}
+	// Loosened by hand: refused, the default in force and said so.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(data), "clock-skew-seconds: 120", "clock-skew-seconds: 3600", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.app.loadPolicy()
+	if e.app.pol.ClockSkew != policy.DefaultClockSkew || e.app.polErr == nil {
+		t.Errorf("edited policy applied: %v", e.app.pol)
+	}
+	s = buildSettingsScreen(e.app)
+	if !s.policy.refused.Visible() {
+		t.Error("the refusal is not shown")
+	}
+}
