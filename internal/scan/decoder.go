@@ -165,6 +165,7 @@ type session struct {
 	extra    int     // attempts left after a non-preferred find; -1 = none yet
 	finders  []seenFinder
 	deferred []triedTriple // triples without evidence, read last
+	pairsAt  [2]int        // len(finders) at the last pairs step, per polarity
 	steps    int           // plan steps started
 	planLen  int
 }
@@ -231,33 +232,32 @@ func plan(w, h int) []step {
 	scan("inv/sharp/hybrid", "sharp", b, binHybrid, -1)
 	if b < 1 {
 		// Small or distant codes in a large frame need every pixel.
-		other("regions", kindRegions, 1)
+		other("regions", kindRegions, 0)
 	}
-	scan("thick/hybrid", "thick", b, binHybrid, 1)
 	other("pairs", kindPairs, 1)
-	scan("norm/hybrid", "local", b, binHybrid, 1)
+	other("inv/pairs", kindPairs, -1)
+	scan("thick/hybrid", "thick", b, binHybrid, 1)
 	if b == 1 {
-		other("regions", kindRegions, 1)
+		other("regions", kindRegions, 0)
 	}
+	scan("norm/hybrid", "local", b, binHybrid, 1)
+	other("pairs", kindPairs, 1)
 	scan("hybrid", "grey", b, binHybrid, 1)
 	scan("global", "grey", b, binGlobal, 1)
-	other("inv/pairs", kindPairs, -1)
 	if b == 1 {
 		scan("up2/sharp/hybrid", "sharp", 2, binHybrid, 1)
 	}
 	scan("inv/norm/hybrid", "local", b, binHybrid, -1)
-	if b < 1 {
-		other("inv/regions", kindRegions, -1)
-	}
+	other("inv/pairs", kindPairs, -1)
 	scan("inv/global", "grey", b, binGlobal, -1)
 	scan("norm/global", "local", b, binGlobal, 1)
+	other("deferred", kindDeferred, 1)
 	scan("up2/hybrid", "grey", 2*b, binHybrid, 1)
 	scan("inv/up2/sharp/hybrid", "sharp", 2*b, binHybrid, -1)
 	if b < 1 {
 		scan("full/norm/hybrid", "local", 1, binHybrid, 1)
 	}
 	scan("down2/hybrid", "grey", b/2, binHybrid, 1)
-	other("deferred", kindDeferred, 1)
 	other("crop", kindCrop, 1)
 	other("inv/crop", kindCrop, -1)
 	return st
@@ -459,6 +459,14 @@ func (s *session) result(name, text string, gr grid, err error) (Result, bool) {
 // were seen so far (in the step's polarity) and reads the triples so
 // formed.
 func (s *session) pairsStep(ctx context.Context, st step) (Result, bool) {
+	k := 0
+	if st.pol < 0 {
+		k = 1
+	}
+	if s.pairsAt[k] == len(s.finders) {
+		return Result{}, false // no new candidates since the last time
+	}
+	s.pairsAt[k] = len(s.finders)
 	var cands []finder
 	for _, sf := range s.finders {
 		if sf.pol != st.pol {
@@ -503,7 +511,7 @@ func (s *session) regionsStep(ctx context.Context, st step) (Result, bool) {
 		if max(x1-x0, y1-y0) < 400 {
 			f = 2
 		}
-		res, ok := s.lookAgain(ctx, st.name, int(x0-pad), int(y0-pad), int(x1+pad), int(y1+pad), f, st.pol)
+		res, ok := s.lookAgain(ctx, st.name, int(x0-pad), int(y0-pad), int(x1+pad), int(y1+pad), f, 1, -1)
 		if ok || ctx.Err() != nil {
 			return res, ok
 		}
@@ -512,8 +520,8 @@ func (s *session) regionsStep(ctx context.Context, st step) (Result, bool) {
 }
 
 // lookAgain crops the grey frame to [x0,x1)×[y0,y1), scales it by f,
-// sharpens it and reads the codes found there.
-func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int, f float64, pol polarity) (Result, bool) {
+// sharpens it and reads the codes of the given polarities found there.
+func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int, f float64, pols ...polarity) (Result, bool) {
 	c := s.g.crop(x0, y0, x1, y1)
 	x0, y0 = max(x0, 0), max(y0, 0)
 	if float64(c.w*c.h)*f*f > 3<<20 {
@@ -532,9 +540,15 @@ func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int
 		if bm == nil || ctx.Err() != nil {
 			return Result{}, false
 		}
-		cands := findFinders(bm, flipOf(pol), 2)
-		if res, ok := s.readCandidates(ctx, name+"/"+binar, cands, 1/f, pt{float64(x0), float64(y0)}, pol); ok {
-			return res, true
+		for _, pol := range pols {
+			cands := findFinders(bm, flipOf(pol), 2)
+			n := name + "/" + binar
+			if pol < 0 {
+				n = "inv/" + n
+			}
+			if res, ok := s.readCandidates(ctx, n, cands, 1/f, pt{float64(x0), float64(y0)}, pol); ok {
+				return res, true
+			}
 		}
 	}
 	return Result{}, false

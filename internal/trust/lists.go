@@ -40,9 +40,12 @@ func importList(idx *index, w *writes, pl parsedList) {
 		r.Err = lastErr
 		return
 	}
-	key := listKey{ca.Hash, l.Issuer}
+	// Lists are stored per CA identity (subject and key, RTC1
+	// clarification 12): a renewed or cross-certified CA's lists apply
+	// whichever of its certificates a chain passes through.
+	key := listKey{ca.Identity(), l.Issuer}
 	cur := idx.lists[key]
-	r.List = &ListInfoRef{Ref: ListRef{CA: ca.Hash, Issuer: l.Issuer}, Sequence: l.Sequence, Base: l.Base}
+	r.List = &ListInfoRef{Ref: ListRef{CA: key.ca, Issuer: l.Issuer}, Sequence: l.Sequence, Base: l.Base}
 	switch {
 	case cur != nil && cur.Damaged:
 		// The stored entries were lost to damage: a full list at or above

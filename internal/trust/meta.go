@@ -146,9 +146,9 @@ func decodeMeta(b []byte) (*metaIndex, error) {
 		m.crls[ca] = r.DER
 	}
 	for i, r := range f.Lists {
-		ca, ok := hashOf(r.CA)
+		ca, ok := hashOf(r.CA) // the CA's identity, not a certificate hash
 		d, dok := hashOf(r.Digest)
-		if !ok || !dok || m.certs[ca] == nil {
+		if !ok || !dok {
 			return nil, fmt.Errorf("%w: trust metadata: status list %d", ErrDamaged, i)
 		}
 		m.lists[listKey{ca, r.Issuer}] = &ListInfo{Issuer: r.Issuer, Sequence: r.Sequence,

@@ -172,7 +172,11 @@ func migrateInto(idx *index, tx *statusfile.Tx, btx *bolt.Tx) (bool, error) {
 		if len(k) <= len(Hash{}) {
 			return fmt.Errorf("%w: status list key %x", storage.ErrDamaged, k)
 		}
-		key := listKey{ca: Hash(k[:len(Hash{})]), issuer: string(k[len(Hash{}):])}
+		caCert := idx.certs[Hash(k[:len(Hash{})])]
+		if caCert == nil {
+			return fmt.Errorf("%w: status list of unknown CA %x", storage.ErrDamaged, k[:len(Hash{})])
+		}
+		key := listKey{ca: caCert.Identity(), issuer: string(k[len(Hash{}):])}
 		if idx.lists[key] != nil {
 			return nil
 		}
@@ -203,7 +207,7 @@ func migrateInto(idx *index, tx *statusfile.Tx, btx *bolt.Tx) (bool, error) {
 		}); err != nil {
 			return err
 		}
-		idx.lists[key] = &ListInfo{CA: idx.certs[key.ca], Issuer: key.issuer, Sequence: rec.Sequence,
+		idx.lists[key] = &ListInfo{CA: caCert, Issuer: key.issuer, Sequence: rec.Sequence,
 			ThisUpdate: time.Unix(rec.ThisUpdate, 0), NextUpdate: time.Unix(rec.NextUpdate, 0), Digest: Hash(rec.Digest), FullSequence: rec.Sequence, applied: rec.Applied}
 		changed = true
 		return nil

@@ -79,6 +79,9 @@ func (c *CRL) Revokes(serial *big.Int) bool {
 // Count is the number of revoked serials.
 func (c *CRL) Count() int { return len(c.revoked) }
 
+// listKey names a stored status list: the identity of the CA that issued
+// the list's signer (Cert.Identity: subject and key, so one CA whatever
+// certificate of it a chain passes through) and the issuer code.
 type listKey struct {
 	ca     Hash
 	issuer string
@@ -305,9 +308,15 @@ func (st *state) index() (*index, error) {
 				idx.crls[ca] = crl
 			}
 		}
+		byIdentity := map[Hash]*Cert{}
+		for _, c := range idx.certs {
+			if c.CA {
+				byIdentity[c.Identity()] = c
+			}
+		}
 		for k, l := range st.meta.lists {
 			info := *l
-			info.CA = idx.certs[k.ca]
+			info.CA = byIdentity[k.ca]
 			if st.view != nil {
 				info.Entries = st.view.Count(k.file())
 			}
@@ -472,7 +481,7 @@ func (idx *index) revoked(ch Chain) bool {
 // next sync fetches it again.
 func (s *Store) List(ca *Cert, issuer string) (*ListInfo, bool) {
 	st := s.current()
-	k := listKey{ca.Hash, issuer}
+	k := listKey{ca.Identity(), issuer}
 	l, ok := st.meta.lists[k]
 	if !ok {
 		return nil, false
@@ -499,7 +508,7 @@ func (s *Store) LicenceStatus(ctx context.Context, ca *Cert, issuer string, idHa
 	if st.view == nil {
 		return e, false, nil
 	}
-	k := listKey{ca.Hash, issuer}
+	k := listKey{ca.Identity(), issuer}
 	if s.isDamaged(k) {
 		return credential.StatusEntry{}, false, fmt.Errorf("trust: status list %s: %w", ListRef{k.ca, k.issuer}, ErrDamaged)
 	}

@@ -87,7 +87,7 @@ func (s *Store) Summary(at time.Time, maxAge time.Duration) *Summary {
 		if c.Number != nil {
 			n = c.Number.String()
 		}
-		stale := !c.NextUpdate.IsZero() && c.NextUpdate.Before(at)
+		stale := c.NextUpdate.IsZero() || c.NextUpdate.Before(at) // no nextUpdate: always stale (clarification 14)
 		sum.Stale = sum.Stale || stale
 		sum.CRLs = append(sum.CRLs, CRLSummary{CA: c.CA.Label(), Number: n, ThisUpdate: c.ThisUpdate, NextUpdate: c.NextUpdate, Revoked: c.Count(), Stale: stale})
 	}

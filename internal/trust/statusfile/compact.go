@@ -300,6 +300,11 @@ func newCursor(vf *vfile, k Key, r runRef) (*cursor, error) {
 	if ri.n != r.n || ri.tag != keyTag(k) {
 		return nil, damaged(vf.name, "run at %d is not the manifest's", r.off)
 	}
+	return cursorFor(vf, ri)
+}
+
+// cursorFor starts a cursor on a parsed run.
+func cursorFor(vf *vfile, ri *runInfo) (*cursor, error) {
 	c := &cursor{vf: vf, ri: ri, raw: make([]byte, cursorChunk+2<<maxLeafShift)}
 	if ri.bb > 0 {
 		d, err := vf.read(ri.dirOff, ri.recOff-ri.dirOff, true, nil)

@@ -138,6 +138,8 @@ func parseHeader(name string, b []byte, size int64) (fileKind, layout, []byte, e
 	return kind, l, b[hdrFixedLen:], nil
 }
 
+type atomicBits = atomic.Uint64
+
 // vfile reads one immutable file and verifies, by SM3 through the digest
 // tree, every leaf it hands out (once: verified items are remembered).
 // It is either memory-mapped (readers) or read with pread (writers).
@@ -149,7 +151,7 @@ type vfile struct {
 	interior []byte // file bytes [dataLen, hdrOff): the digest levels
 	mm       []byte // whole file when mapped
 	f        *os.File
-	bits     [][]atomic.Uint64 // verified items per level
+	bits     [][]atomicBits // verified items per level
 }
 
 // openVFile opens a file named by the manifest and checks its size and
@@ -217,7 +219,7 @@ func openVFile(dir string, fi fileInfo, mapped bool) (v *vfile, err error) {
 	}
 	v.bits = make([][]atomic.Uint64, len(lay.counts))
 	for k, c := range lay.counts {
-		v.bits[k] = make([]atomic.Uint64, (c+63)/64)
+		v.bits[k] = make([]atomicBits, (c+63)/64)
 	}
 	return v, nil
 }
