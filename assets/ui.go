@@ -15,6 +15,17 @@ const UIFontName = "DroidSansFallbackFull.ttf"
 //go:embed fonts/DroidSansFallbackFull.ttf
 var UIFont []byte
 
+// UIBoldFontName is the file name of the bundled bold CJK face (see
+// fonts/LICENSE-NotoSansCJK-OFL.txt; build/cjk-font.sh extracts it).
+const UIBoldFontName = "NotoSansCJKsc-Bold-subset.otf"
+
+// UIBoldFont is the single-face OpenType font bold text is drawn with:
+// Noto Sans CJK SC Bold, subset to Latin, punctuation, GB 2312 and the
+// GUI's own texts, so that a Chinese heading is bold in every character.
+//
+//go:embed fonts/NotoSansCJKsc-Bold-subset.otf
+var UIBoldFont []byte
+
 // AppIcon is the 512×512 PNG application icon.
 //
 //go:embed icons/roadcheck.png

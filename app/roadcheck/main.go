@@ -7,11 +7,14 @@
 //	                               a terminal without officers asks for its first supervisor
 //	roadcheck [--data DIR] --add-officer ID --name NAME [--role inspector|station|supervisor]
 //	                               adds an officer; on a terminal that has officers a supervisor's ID
-//	                               and PIN come first on standard input (they unlock the records),
+//	                               and PIN come first on standard input (they unlock the device keys),
 //	                               then the new PIN (6–12 digits) twice
 //
 // Outside demo mode the check records are locked until an officer signs in:
-// the officer's PIN unlocks the device data key (terminal.Unlock).
+// the officer's PIN and the device root — the TPM named by $RC_TPM (default
+// /dev/tpmrm0 when present), else the device file — unlock the device data
+// key (the terminal's key vault). An officers.json of an earlier version is
+// imported into the vault once.
 //
 //	roadcheck --demo --measure     prints the start-up and verdict timings, then exits
 //
@@ -34,6 +37,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/keys"
 	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
@@ -77,7 +81,7 @@ func run(clk clock.Clock, start time.Time, o options) error {
 		}
 		return addOfficer(ctx, clk, dir, o, os.Stdin)
 	}
-	t, err := terminal.Open(ctx, terminal.Options{Dir: o.dir, Demo: o.demo, Clock: clk})
+	t, err := terminal.Open(ctx, terminal.Options{Dir: o.dir, Demo: o.demo, Clock: clk, Device: os.Getenv(keys.DeviceEnv)})
 	if err != nil {
 		return err
 	}
@@ -109,18 +113,19 @@ func run(clk clock.Clock, start time.Time, o options) error {
 	}
 	if o.demo {
 		for _, s := range t.Samples {
-			deps.Samples = append(deps.Samples, ui.Sample{Name: s.Description, Text: s.Text})
+			deps.Samples = append(deps.Samples, ui.Sample{Name: s.Description, Key: s.Name, Text: s.Text})
 		}
-		deps.Officers = ui.NewStaticOfficers(ui.DemoAccounts()...)
+		deps.Officers = ui.NewStaticOfficers(ui.DemoAccounts()...).WithClock(clk)
 		inspector := ui.DemoAccounts()[0].Officer
 		deps.SignedIn = &inspector
 	} else {
-		dirx, err := ui.OpenOfficerDirectory(filepath.Join(t.Dir, ui.OfficersFile), clk, 0)
-		if err != nil {
-			return err
-		}
+		dirx := officerDirectory(ctx, t, clk)
 		deps.Officers = dirx
 		deps.OpenRecords = recordsOpener(t, dirx)
+		deps.OfficerKeys = ui.SealedSlots{}
+		if ks := t.KeyStatus(); ks.Warning != "" {
+			log.Printf("roadcheck: WARNING: %s", ks.Warning)
+		}
 	}
 	if o.measure {
 		deps.Measure = &ui.Measure{Start: start, Out: os.Stdout}
@@ -181,19 +186,41 @@ func dataDir(dir string) (string, error) {
 	return terminal.DefaultDir()
 }
 
-// recordsOpener unlocks the record store with a signed-in officer's PIN and
-// hands it to the sync service; closing it (lock, sign-out) stops the sync
-// and forgets the store.
+// officerDirectory is the officer directory of t's key vault, with the
+// officers.json of an earlier version imported once.
+func officerDirectory(ctx context.Context, t *terminal.Terminal, clk clock.Clock) *ui.OfficerDirectory {
+	dirx := ui.NewOfficerDirectory(t.Vault, clk)
+	n, skipped, err := dirx.ImportOfficersFile(ctx, filepath.Join(t.Dir, ui.OfficersFile))
+	if err != nil {
+		log.Printf("roadcheck: officers: %v", err)
+	}
+	if n > 0 {
+		log.Printf("roadcheck: %d officers imported from %s: each moves to a sealed key slot at their first sign-in", n, ui.OfficersFile)
+	}
+	for _, sk := range skipped {
+		log.Printf("roadcheck: officer %q not imported: %s (a supervisor adds them again)", sk.ID, sk.Reason)
+	}
+	return dirx
+}
+
+// recordsOpener opens the record store with the keyring of the officer who
+// just signed in on the directory and hands it to the sync service;
+// closing it (lock, sign-out) stops the sync, forgets the store and ends
+// the officer's session.
 func recordsOpener(t *terminal.Terminal, dirx *ui.OfficerDirectory) ui.OpenRecords {
 	return func(ctx context.Context, officerID, pin string) (ui.RecordStore, error) {
-		st, err := t.Unlock(ctx, officerID, pin, officerIDs(dirx))
+		s, ok := dirx.Session(officerID)
+		if !ok {
+			return nil, fmt.Errorf("roadcheck: %s has not signed in", officerID)
+		}
+		st, err := t.OpenRecords(ctx, s.Keyring())
 		if err != nil {
 			return nil, err
 		}
 		if err := t.Sync.SetRecords(st); err != nil {
 			log.Printf("roadcheck: sync: %v", err)
 		}
-		return unlockedRecords{Store: st, sync: t.Sync}, nil
+		return unlockedRecords{Store: st, sync: t.Sync, end: func() { dirx.EndSession(s) }}, nil
 	}
 }
 
@@ -201,47 +228,29 @@ func recordsOpener(t *terminal.Terminal, dirx *ui.OfficerDirectory) ui.OpenRecor
 type unlockedRecords struct {
 	*records.Store
 	sync *terminal.SyncService
+	end  func()
 }
 
-// Close stops the sync with the store; the GUI then forgets it.
-func (u unlockedRecords) Close() error { return u.sync.SetRecords(nil) }
-
-// officerIDs are the IDs of the directory's officers.
-func officerIDs(d *ui.OfficerDirectory) []string {
-	var ids []string
-	for _, o := range d.List() {
-		ids = append(ids, o.ID)
-	}
-	return ids
+// Close stops the sync with the store and ends the officer's session; the
+// GUI then forgets the store.
+func (u unlockedRecords) Close() error {
+	u.end()
+	return u.sync.SetRecords(nil)
 }
 
 // addOfficer is --add-officer: on a terminal with officers a supervisor's ID
-// and PIN (the first two lines of in) unlock the records, and the new
-// officer's PIN gets a key slot.
+// and PIN (the first two lines of in) sign in on the key vault, which then
+// wraps the device data key for the new officer's PIN.
 func addOfficer(ctx context.Context, clk clock.Clock, dir string, o options, in io.Reader) error {
-	dirx, err := ui.OpenOfficerDirectory(filepath.Join(dir, ui.OfficersFile), clk, 0)
+	t, err := terminal.Open(ctx, terminal.Options{Dir: dir, Clock: clk, Device: os.Getenv(keys.DeviceEnv)})
 	if err != nil {
 		return err
 	}
-	var t *terminal.Terminal
-	defer func() {
-		if t != nil {
-			t.Close()
-		}
-	}()
-	unlock := func(ctx context.Context, supID, supPIN string) (func(context.Context, string, string) error, error) {
-		if t, err = terminal.Open(ctx, terminal.Options{Dir: dir, Clock: clk}); err != nil {
-			return nil, err
-		}
-		st, err := t.Unlock(ctx, supID, supPIN, officerIDs(dirx))
-		if err != nil {
-			return nil, err
-		}
-		return func(ctx context.Context, id, pin string) error { return terminal.AddOfficerKey(ctx, st, id, pin) }, nil
-	}
+	defer t.Close()
+	dirx := officerDirectory(ctx, t, clk)
 	if n, _ := dirx.Count(ctx); n > 0 {
 		fmt.Fprintln(os.Stderr, "Supervisor ID, then the supervisor's PIN:")
 	}
 	fmt.Fprintf(os.Stderr, "PIN for %s (6–12 digits), then again:\n", o.addOfficer)
-	return ui.AddOfficerFromInput(ctx, dirx, o.addOfficer, o.name, o.role, in, unlock)
+	return ui.AddOfficerFromInput(ctx, dirx, o.addOfficer, o.name, o.role, in, nil)
 }

@@ -68,6 +68,8 @@ var rules = []rule{
 	{name: "SM2/SM3/SM4 only through gm", lib: []string{"github.com/emmansun/gmsm/sm2", "github.com/emmansun/gmsm/sm3", "github.com/emmansun/gmsm/sm4"}, allowed: []string{"internal/gm"}},
 	{name: "retryablehttp only in the sync client", lib: []string{"github.com/hashicorp/go-retryablehttp"}, allowed: []string{"internal/syncclient"}},
 	{name: "camera access only in scan", lib: []string{"github.com/blackjack/webcam"}, allowed: []string{"internal/scan"}},
+	{name: "PostgreSQL (pgx, goose) only in the hub's PostgreSQL store", lib: []string{"github.com/jackc/pgx/v5", "github.com/pressly/goose/v3"}, allowed: []string{"internal/hub/pgstore"}},
+	{name: "Prometheus only in the hub", lib: []string{"github.com/prometheus/client_golang"}, allowed: []string{"internal/hub"}},
 }
 
 func TestLibraryRules(t *testing.T) {

@@ -33,7 +33,7 @@ func cmdEnroll(ctx context.Context, env *Env, args []string) int {
 			return failf(env, "%v", err)
 		}
 	}
-	db, rs, err := openRecords(ctx, env, *officer, *pinStdin)
+	db, rs, _, err := openRecords(ctx, env, *officer, *pinStdin)
 	if err != nil {
 		return failf(env, "%v", err)
 	}

@@ -1,16 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -403,21 +402,23 @@ func TestSyncExitCodes(t *testing.T) {
 				t.Fatal(r.stderr)
 			}
 		}
-		// Record 2 is edited in the database file.
-		raw, err := os.ReadFile(db)
-		if err != nil || !bytes.Contains(raw, []byte("NOTE-B-END")) {
-			t.Fatalf("note not found in the file: %v", err)
-		}
-		if err := os.WriteFile(db, bytes.ReplaceAll(raw, []byte("NOTE-B-END"), []byte("NOTE-X-END")), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		// Record 2 is edited in the database file: its officer, a field
+		// kept in the clear (notes are sealed at rest).
+		editPublicBody(t, db, 2, func(body map[uint64]any) {
+			if body[7] != "9001" {
+				t.Fatalf("record 2's officer is %v", body[7])
+			}
+			body[7] = "9002"
+		})
 		r := run(t, "", "--db", db, "sync")
 		if r.code != ExitPartial || !strings.Contains(r.stdout, "1 delivered, 0 already at the hub, 1 rejected") ||
-			!strings.Contains(r.stdout, "rejected #2") || !strings.Contains(r.stdout, wire.ReasonSignature) {
+			!strings.Contains(r.stdout, "rejected #2") || !strings.Contains(r.stdout, wire.ReasonSignature) ||
+			!strings.Contains(r.stderr, "AUDIT: #2 bad_signature") {
 			t.Fatalf("exit %d: %q %q", r.code, r.stdout, r.stderr)
 		}
-		if l := listJSON(t, db); l[1]["state"] != "rejected" || l[1]["hub_reason"] != wire.ReasonSignature {
-			t.Fatalf("edited record: %v", l[1])
+		code, l, lr := listCode(t, db)
+		if code != ExitPartial || l[1]["state"] != "rejected" || l[1]["hub_reason"] != wire.ReasonSignature || !slices.Contains(toStrings(l[1]["audit"]), "bad_signature") {
+			t.Fatalf("edited record: %d %v %q", code, l[1], lr.stderr)
 		}
 	})
 	t.Run("1 some remain", func(t *testing.T) {

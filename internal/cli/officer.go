@@ -306,3 +306,28 @@ func cmdKeysStatus(ctx context.Context, env *Env, args []string) int {
 	}
 	return ExitOK
 }
+
+// keyProtection is one line saying what protects the terminal's keys, read
+// without unlocking (for trust status): a TPM, only the device file (with
+// the warning), or nothing set up yet. A database another process holds
+// for longer than a moment gives "unknown".
+func keyProtection(ctx context.Context, env *Env) string {
+	if _, err := os.Stat(env.DBPath); err != nil {
+		return "not set up (no terminal database)"
+	}
+	db, err := storage.Open(ctx, env.DBPath, storage.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Sprintf("unknown (%v)", err)
+	}
+	defer db.Close()
+	kind, err := keys.PeekKind(ctx, db)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("unknown (%v)", err)
+	case kind == keys.KindTPM:
+		return "sealed to the TPM: the data and device keys open only on this device, with an officer's PIN (attempts counted by the TPM)"
+	case kind == keys.KindFile:
+		return "device file only, no TPM — WARNING: " + keys.NoTPMWarning
+	}
+	return "not set up (rcctl officer init)"
+}

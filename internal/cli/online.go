@@ -19,14 +19,17 @@ import (
 var errNotEnrolled = errors.New("--online needs the terminal's enrolment with a hub (rcctl enroll --hub URL --token TOKEN); without --online the check is made offline")
 
 // openOnline returns the status checker of the hub the terminal is
-// enrolled with, for a verification confirmed online. It opens the record
-// store only to take the device key (unlocked with the key file, as
-// rcctl's record commands do) and the enrolment, and closes its database
-// before returning: the checker signs its request with the key held in
-// memory and touches no database, so the trust store can be opened after
-// it whatever file holds it. A terminal that was never enrolled gives
-// errNotEnrolled, and nothing is created.
-func openOnline(ctx context.Context, env *Env) (verify.StatusChecker, error) {
+// enrolled with, for a verification confirmed online. The hub answers
+// only requests signed with the device key, which the vault releases to
+// an officer's PIN (a stolen tablet is no status oracle): officer is
+// --officer (or $RC_OFFICER) and the PIN comes from the prompt or, with
+// pinStdin, the first line of standard input. A terminal still on the key
+// file of an earlier version opens with it instead. It opens the database
+// only to unlock the key and read the enrolment, and closes it before
+// returning: the checker signs with the key held in memory and touches no
+// database. A terminal that was never enrolled gives errNotEnrolled before
+// any PIN is asked, and nothing is created.
+func openOnline(ctx context.Context, env *Env, officer string, pinStdin bool) (verify.StatusChecker, error) {
 	if _, err := os.Stat(env.DBPath); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: no terminal database: %w", env.DBPath, errNotEnrolled)
 	}
@@ -42,19 +45,30 @@ func openOnline(ctx context.Context, env *Env) (verify.StatusChecker, error) {
 	if dev.ID == "" {
 		return nil, errNotEnrolled
 	}
-	// The device key that signs requests opens with an officer's PIN
-	// ($RC_OFFICER, asked at the terminal); a terminal not yet migrated
-	// from its key file still opens with it.
-	rs, err := records.Open(ctx, db, records.KeyFile(records.KeyFilePath(env.DBPath)), records.Options{Clock: env.Clock})
-	if err != nil && !dev.HasSlot("keyfile") {
-		// Scripts: RC_PIN_STDIN=1 reads the PIN from standard input.
-		rs, _, err = unlockRecords(ctx, env, db, env.Getenv("RC_OFFICER"), newPINReader(env, env.Getenv("RC_PIN_STDIN") == "1"))
+	if st, err := records.PeekSyncState(ctx, db); err != nil {
+		return nil, err
+	} else if st.HubURL == "" {
+		return nil, errNotEnrolled
+	}
+	var rs *records.Store
+	if dev.HasSlot("keyfile") {
+		rs, err = records.Open(ctx, db, records.KeyFile(records.KeyFilePath(env.DBPath)), records.Options{Clock: env.Clock})
+	} else {
+		var id string
+		if id, err = officerID(env, officer); err == nil {
+			rs, _, err = unlockRecords(ctx, env, db, id, newPINReader(env, pinStdin))
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("--online: the device key that signs requests to the hub cannot be unlocked: %w", err)
 	}
 	return onlineChecker(ctx, env, rs)
 }
+
+// onlineTimeout bounds one status request of rcctl: longer than the
+// budget (verify.OnlineBudget), so that the budget's deadline is what ends
+// a slow answer and the record says "timeout", not "unreachable".
+const onlineTimeout = verify.OnlineBudget + 2*time.Second
 
 // onlineChecker is the status checker of the hub rs is enrolled with:
 // errNotEnrolled when there is none. Its requests are not retried: the
@@ -67,7 +81,7 @@ func onlineChecker(ctx context.Context, env *Env, rs *records.Store) (verify.Sta
 	if st.HubURL == "" {
 		return nil, errNotEnrolled
 	}
-	c, err := syncclient.New(ctx, syncclient.Config{Records: rs, Clock: env.Clock, RetryMax: -1, Timeout: verify.OnlineBudget})
+	c, err := syncclient.New(ctx, syncclient.Config{Records: rs, Clock: env.Clock, RetryMax: -1, Timeout: onlineTimeout})
 	if errors.Is(err, syncclient.ErrNotEnrolled) {
 		return nil, errNotEnrolled
 	}

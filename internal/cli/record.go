@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roadcheck/roadcheck/internal/keys"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
 	"github.com/roadcheck/roadcheck/internal/stop"
@@ -27,22 +28,23 @@ func init() {
 // openRecords opens the terminal database and its record store for the
 // officer --officer (or $RC_OFFICER), who gives their PIN at the prompt or
 // on standard input (--pin-stdin): the PIN and the device root (TPM or
-// device file) unlock the keyring.
-func openRecords(ctx context.Context, env *Env, officer string, pinStdin bool) (*storage.DB, *records.Store, error) {
+// device file) unlock the keyring. It returns the signed-in officer too:
+// what a record names as the officer who acted.
+func openRecords(ctx context.Context, env *Env, officer string, pinStdin bool) (*storage.DB, *records.Store, keys.Officer, error) {
 	id, err := officerID(env, officer)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, keys.Officer{}, err
 	}
 	db, err := storage.Open(ctx, env.DBPath, storage.Options{})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, keys.Officer{}, err
 	}
-	rs, _, err := unlockRecords(ctx, env, db, id, newPINReader(env, pinStdin))
+	rs, s, err := unlockRecords(ctx, env, db, id, newPINReader(env, pinStdin))
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, nil, keys.Officer{}, err
 	}
-	return db, rs, nil
+	return db, rs, s.Officer, nil
 }
 
 // parseLocation reads "LAT,LON".
@@ -104,9 +106,9 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 			return failf(env, "record add: %v (nothing recorded)", err)
 		}
 	}
-	db, rs, err := openRecords(ctx, env, *officer, *pinStdin)
+	db, rs, who, err := openRecords(ctx, env, *officer, *pinStdin)
 	if err != nil {
-		return failf(env, "%v", err)
+		return failf(env, "record add: %v (nothing recorded)", err)
 	}
 	defer db.Close()
 	ts, err := openTrustOn(ctx, db)
@@ -124,7 +126,7 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 		return failf(env, "record add: verification failed: %v (nothing recorded)", res.Err)
 	}
 	c := records.CheckFromResult(res)
-	c.Officer, c.Action, c.ActionText, c.Notes = *officer, act, *actionText, *note
+	c.Officer, c.Action, c.ActionText, c.Notes = who.ID, act, *actionText, *note
 	c.StopID, c.StopWarnings = *stopID, stopWarnings
 	if *loc != "" || *place != "" {
 		c.Location = &records.Location{Place: *place}
@@ -178,6 +180,9 @@ type recordJSON struct {
 	Online      *recordOnlineJSON `json:"online,omitempty"`
 	DeliveredAt *time.Time        `json:"delivered_at,omitempty"`
 	Damaged     string            `json:"damaged,omitempty"`
+	// Audit are the kinds of problem the chain audit found at this
+	// record (records.Problem*): record list only.
+	Audit []string `json:"audit,omitempty"`
 }
 
 func toJSON(e *records.Entry) recordJSON {
@@ -230,7 +235,7 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return ExitError
 	}
-	db, rs, err := openRecords(ctx, env, *officer, *pinStdin)
+	db, rs, _, err := openRecords(ctx, env, *officer, *pinStdin)
 	if err != nil {
 		return failf(env, "%v", err)
 	}
@@ -244,16 +249,20 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 		return failf(env, "%v", err)
 	}
 	code := ExitOK
+	problems := map[uint64][]string{} // by sequence: shown on the record's line
 	if !audit.OK() {
 		code = ExitPartial
 		for _, p := range audit.Problems {
 			fmt.Fprintf(env.Stderr, "rcctl: AUDIT: #%d %s: %s\n", p.Seq, p.Kind, p.Detail)
+			problems[p.Seq] = append(problems[p.Seq], p.Kind)
 		}
 	}
 	if *asJSON {
 		out := make([]recordJSON, 0, len(list))
 		for _, e := range list {
-			out = append(out, toJSON(e))
+			j := toJSON(e)
+			j.Audit = problems[e.Seq]
+			out = append(out, j)
 		}
 		if c := printJSON(env, out); c != ExitOK {
 			return c
@@ -287,6 +296,9 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 		if e.Damaged != nil {
 			line += "\tDAMAGED: " + e.Damaged.Error()
 		}
+		if p := problems[r.Seq]; len(p) > 0 {
+			line += "\tAUDIT: " + strings.Join(p, ",")
+		}
 		fmt.Fprintln(env.Stdout, line)
 	}
 	if !audit.OK() {
@@ -306,7 +318,7 @@ func cmdRecordPurge(ctx context.Context, env *Env, args []string) int {
 	if *days < 1 {
 		return failf(env, "record purge: --days must be at least 1")
 	}
-	db, rs, err := openRecords(ctx, env, *officer, *pinStdin)
+	db, rs, _, err := openRecords(ctx, env, *officer, *pinStdin)
 	if err != nil {
 		return failf(env, "%v", err)
 	}

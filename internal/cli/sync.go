@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/keys"
@@ -15,7 +16,7 @@ import (
 )
 
 func init() {
-	register("sync", "push pending records to the hub and pull trust updates: exit 0 all delivered, 1 some remain or were rejected, 3 error", cmdSync)
+	register("sync", "audit the record chain, push pending records to the hub, report the chain head, pull trust updates: exit 0 all delivered, 1 some remain, were rejected, or the chain is damaged or flagged, 3 error", cmdSync)
 }
 
 func cmdSync(ctx context.Context, env *Env, args []string) int {
@@ -39,7 +40,7 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 	// rcctl verify and record add in other processes never wait for this
 	// sync, its network or its retry pauses.
 	// The officer's PIN unlocks the keyring once; each step then opens the
-	// database with it in memory. The chain is audited before the sync.
+	// database with it in memory. The sync audits the chain first.
 	kr, err := syncKeyring(ctx, env, *officer, *pinStdin)
 	if err != nil {
 		return failf(env, "sync: %v", err)
@@ -59,12 +60,16 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 		return failf(env, "%v", err)
 	}
 	rep, err := c.Sync(ctx)
+	printAudit(env, rep.Audit)
 	if p := rep.Push; p != nil {
 		fmt.Fprintf(env.Stdout, "records: %d delivered, %d already at the hub, %d rejected, %d flagged, %d pending\n",
 			p.Accepted, p.Duplicate, p.Rejected, p.Flagged, p.Remaining)
 		for _, r := range p.Rejections {
 			fmt.Fprintf(env.Stdout, "  rejected #%d %s: %s: %s\n", r.Seq, r.ID, r.Reason, r.Detail)
 		}
+	}
+	if h := rep.Head; h != nil {
+		printHead(env.Stdout, h)
 	}
 	if p := rep.Pull; p != nil {
 		printPull(env.Stdout, p)
@@ -80,7 +85,7 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 		}
 		return failf(env, "sync: %v", err)
 	}
-	if rep.Push.Remaining > 0 || rep.Push.Rejected > 0 {
+	if rep.Push.Remaining > 0 || rep.Push.Rejected > 0 || !rep.Audit.OK() || len(rep.Head.Flags) > 0 {
 		return ExitPartial
 	}
 	return ExitOK
@@ -107,23 +112,38 @@ func stepRecords(env *Env, kr *keys.Keyring) func(ctx context.Context) (*records
 	}
 }
 
-// syncKeyring signs the officer in, audits the chain (problems are printed:
-// the sync still delivers what is intact, and the hub flags gaps) and
-// returns the unlocked keyring.
+// syncKeyring signs the officer in and returns the unlocked keyring (the
+// sync client audits the chain before it pushes).
 func syncKeyring(ctx context.Context, env *Env, officer string, pinStdin bool) (*keys.Keyring, error) {
-	db, rs, err := openRecords(ctx, env, officer, pinStdin)
+	db, rs, _, err := openRecords(ctx, env, officer, pinStdin)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	a, err := rs.Audit(ctx)
-	if err != nil {
-		return nil, err
+	return rs.Keyring(), nil
+}
+
+// printAudit reports the problems the sync's chain audit found.
+func printAudit(env *Env, a *records.AuditReport) {
+	if a == nil || a.OK() {
+		return
 	}
 	for _, p := range a.Problems {
 		fmt.Fprintf(env.Stderr, "rcctl: AUDIT: #%d %s: %s\n", p.Seq, p.Kind, p.Detail)
 	}
-	return rs.Keyring(), nil
+	fmt.Fprintf(env.Stdout, "AUDIT FAILED: %d problem(s) in %d records: what is intact is delivered; the hub is told\n", len(a.Problems), a.Records)
+}
+
+// printHead reports the hub's answer to the chain head.
+func printHead(w io.Writer, h *syncclient.HeadReport) {
+	switch {
+	case h.Unsupported:
+		fmt.Fprintf(w, "head: #%d (the hub does not compare heads)\n", h.Seq)
+	case len(h.Flags) == 0:
+		fmt.Fprintf(w, "head: #%d, consistent with the hub (%d received)\n", h.Seq, h.Received)
+	default:
+		fmt.Fprintf(w, "head: #%d: the hub FLAGGED this device: %s (it holds %d records)\n", h.Seq, strings.Join(h.Flags, ", "), h.Received)
+	}
 }
 
 // printPull reports what a trust pull did.

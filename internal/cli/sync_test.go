@@ -59,8 +59,8 @@ func TestSyncRetryProgress(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := &sleepingClock{Fake: clock.NewFake(demo.ReferenceTime)}
 			var out, errb bytes.Buffer
-			env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Clock: clk}
-			code := Main(context.Background(), env, append([]string{"--db", db, "sync"}, tt.args...))
+			env := &Env{Stdin: strings.NewReader(testPIN + "\n"), Stdout: &out, Stderr: &errb, Clock: clk}
+			code := Main(context.Background(), env, append([]string{"--db", db, "sync", "--officer", "1001", "--pin-stdin"}, tt.args...))
 			if code != tt.wantCode || !strings.Contains(errb.String(), tt.wantErr) {
 				t.Fatalf("exit %d (want %d), stdout %q, stderr %q", code, tt.wantCode, out.String(), errb.String())
 			}

@@ -133,6 +133,7 @@ func cmdTrustStatus(ctx context.Context, env *Env, args []string) int {
 		return exit
 	}
 	printSummary(env, sum)
+	fmt.Fprintf(env.Stdout, "\nKEYS\n  %s\n", keyProtection(ctx, env))
 	return exit
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,9 +26,12 @@ suspension the hub knows and this terminal's lists do not yet carry makes
 the verdict INVALID (LICENCE_REVOKED or LICENCE_SUSPENDED, marked as found
 online); the hub saying "active" never lifts a revocation on this
 terminal's lists. Without an answer the offline verdict stands and says
-so. --online signs the request with the device key (unlocked with the key
-file beside the database); on a terminal that is not enrolled it exits 3. --json then has an "online" object: asked,
-hub_time, status, list_sequence, changed, behind, error.
+so. --online signs the request with the device key, which an officer's
+PIN unlocks (--officer ID or $RC_OFFICER; the PIN is asked at the
+terminal, or read from the first line of standard input with
+--pin-stdin); on a terminal that is not enrolled it exits 3 without
+asking. --json then has an "online" object: asked, hub_time, status,
+list_sequence, changed, behind, error.
 
 `
 
@@ -58,13 +62,26 @@ func cmdVerify(ctx context.Context, env *Env, args []string) int {
 	skew := fs.Duration("skew", verify.DefaultPolicy().ClockSkew, "tolerated clock skew")
 	maxAge := fs.Duration("max-age", verify.DefaultPolicy().MaxTrustAge, "maximum age of status-list data")
 	online := fs.Bool("online", false, "also ask the enrolled hub for the licence's live status (at most 800 ms)")
+	officer := fs.String("officer", "", "with --online: the officer whose PIN unlocks the device key (default $RC_OFFICER)")
+	pinStdin := fs.Bool("pin-stdin", false, "with --online: read the officer's PIN from the first line of standard input")
 	fs.Usage = func() {
-		fmt.Fprintln(env.Stderr, "usage: rcctl verify [--at RFC3339] [--json] [--image FILE] [--online] [QRTEXT | -]")
+		fmt.Fprintln(env.Stderr, "usage: rcctl verify [--at RFC3339] [--json] [--image FILE] [--online [--officer ID] [--pin-stdin]] [QRTEXT | -]")
 		fmt.Fprint(env.Stderr, verifyOnlineHelp)
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
 		return ExitError
+	}
+	if *pinStdin && (!*online || slices.Contains(fs.Args(), "-")) {
+		return failf(env, "verify: --pin-stdin needs --online and the code as an argument or --image (standard input holds the PIN)")
+	}
+	var checker verify.StatusChecker
+	if *online {
+		// Before the code is read: the PIN is the first line of stdin.
+		var err error
+		if checker, err = openOnline(ctx, env, *officer, *pinStdin); err != nil {
+			return failf(env, "verify: %v", err)
+		}
 	}
 	text, err := verifyInput(ctx, env, *image, fs.Args())
 	if err != nil {
@@ -73,12 +90,6 @@ func cmdVerify(ctx context.Context, env *Env, args []string) int {
 	when, err := parseAt(env, *at)
 	if err != nil {
 		return failf(env, "%v", err)
-	}
-	var checker verify.StatusChecker
-	if *online {
-		if checker, err = openOnline(ctx, env); err != nil {
-			return failf(env, "verify: %v", err)
-		}
 	}
 	closer, st, err := openTrust(ctx, env, true)
 	if err != nil {

@@ -19,9 +19,11 @@ import (
 // feed's objects are files in a directory beside it, named from its path
 // (hub.db → hub.db.objects), their metadata and the manifest in the file.
 type BoltStore struct {
-	db     *storage.DB
-	objDir string
-	objMu  sync.Mutex // PutObject against PruneObjects' sweep of leftovers
+	// scanLimit bounds the records one query page examines.
+	scanLimit int
+	db        *storage.DB
+	objDir    string
+	objMu     sync.Mutex // PutObject against PruneObjects' sweep of leftovers
 }
 
 // ObjectsDirFor is the directory of the trust feed's objects of the hub
@@ -39,7 +41,8 @@ func NewBoltStore(ctx context.Context, db *storage.DB) (*BoltStore, error) {
 	}
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{storage.BucketHubTokens, storage.BucketHubDevices, storage.BucketHubRecords,
-			storage.BucketHubDeviceSeq, storage.BucketHubFlags, storage.BucketHubFlagKeys, storage.BucketHubFeedState, storage.BucketHubFeedObjects, storage.BucketHubStops} {
+			storage.BucketHubDeviceSeq, storage.BucketHubFlags, storage.BucketHubFlagKeys, storage.BucketHubFeedState, storage.BucketHubFeedObjects, storage.BucketHubStops,
+			bucketCounters} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -49,7 +52,7 @@ func NewBoltStore(ctx context.Context, db *storage.DB) (*BoltStore, error) {
 	if err != nil && !errors.Is(err, storage.ErrReadOnly) {
 		return nil, fmt.Errorf("hub: init buckets: %w", err)
 	}
-	s := &BoltStore{db: db, objDir: ObjectsDirFor(db.Path())}
+	s := &BoltStore{db: db, objDir: ObjectsDirFor(db.Path()), scanLimit: scanLimit}
 	if err := s.initFeed(ctx); err != nil {
 		return nil, err
 	}
@@ -89,6 +92,7 @@ type boltRecord struct {
 	Flags     []string `cbor:"10,keyasint,omitempty"`
 	Sealed    []byte   `cbor:"11,keyasint"`
 	Stop      string   `cbor:"12,keyasint,omitempty"`
+	Issuer    []byte   `cbor:"13,keyasint,omitempty"`
 }
 
 type boltFlag struct {
@@ -333,6 +337,9 @@ func (s *BoltStore) Devices(ctx context.Context) ([]Device, error) {
 type boltIngest struct {
 	tx  *bolt.Tx
 	dev Device
+	// counts are the rollup increments of the records put, written when
+	// the transaction's function returns.
+	counts map[string]Count
 }
 
 func (t *boltIngest) Device() Device { return t.dev }
@@ -369,9 +376,20 @@ func (t *boltIngest) RecordAt(seq uint64) ([16]byte, bool, error) {
 
 func (t *boltIngest) PutRecord(r StoredRecord) error {
 	v, err := cbor.Marshal(boltRecord{Device: r.Device, Seq: r.Seq, Hash: r.Hash[:], Wall: msOf(r.Wall), Received: msOf(r.Received),
-		Officer: r.Officer, Verdict: r.Verdict, Kind: r.Kind, PlateHash: r.PlateHash, Flags: r.Flags, Sealed: r.Sealed, Stop: r.Stop})
+		Officer: r.Officer, Verdict: r.Verdict, Kind: r.Kind, PlateHash: r.PlateHash, Flags: r.Flags, Sealed: r.Sealed, Stop: r.Stop,
+		Issuer: r.Issuer})
 	if err != nil {
 		return err
+	}
+	if t.counts == nil {
+		t.counts = map[string]Count{}
+	}
+	hour, c := HourOf(r.Wall), CountOf(&r)
+	for _, k := range CounterKeys(&r) {
+		ck := string(counterKey(k.Dim, hour, k.Key))
+		sum := t.counts[ck]
+		sum.Add(c)
+		t.counts[ck] = sum
 	}
 	b := t.tx.Bucket(storage.BucketHubRecords)
 	b.FillPercent = 0.9 // ids grow mostly in order
@@ -415,7 +433,7 @@ func decodeRecord(k, v []byte) (StoredRecord, error) {
 	}
 	return StoredRecord{ID: [16]byte(k), Device: br.Device, Seq: br.Seq, Hash: [gm.SM3Size]byte(br.Hash), Wall: timeOf(br.Wall),
 		Received: timeOf(br.Received), Officer: br.Officer, Verdict: br.Verdict, Kind: br.Kind, PlateHash: br.PlateHash,
-		Flags: br.Flags, Sealed: br.Sealed, Stop: br.Stop}, nil
+		Flags: br.Flags, Sealed: br.Sealed, Stop: br.Stop, Issuer: br.Issuer}, nil
 }
 
 // stopKey is the BucketHubStops key of a record of stop: stop id, 0x00,
@@ -426,12 +444,19 @@ func stopKey(stop string, id []byte) []byte {
 }
 
 // Ingest implements Store. bbolt has one writer at a time, so transactions
-// of the same device never interleave.
+// of the same device never interleave. Concurrent ingestions are committed
+// together (bbolt's DB.Batch: one fsync for many pushes); fn may then run
+// more than once — when another function of the batch fails, the batch is
+// rolled back and run again without it — so it must not keep state across
+// runs (the server's does not).
 func (s *BoltStore) Ingest(ctx context.Context, deviceID string, fn func(tx IngestTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	if s.db.ReadOnly() {
+		return fmt.Errorf("%w: %w", ErrUnavailable, storage.ErrReadOnly)
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		v := tx.Bucket(storage.BucketHubDevices).Get([]byte(deviceID))
 		if v == nil {
 			return fmt.Errorf("%w: device %q", ErrNotFound, deviceID)
@@ -440,7 +465,11 @@ func (s *BoltStore) Ingest(ctx context.Context, deviceID string, fn func(tx Inge
 		if err != nil {
 			return err
 		}
-		return fn(&boltIngest{tx: tx, dev: d})
+		it := &boltIngest{tx: tx, dev: d}
+		if err := fn(it); err != nil {
+			return err
+		}
+		return addCounts(tx, it.counts)
 	})
 }
 
@@ -466,6 +495,7 @@ func (q *RecordQuery) match(r *StoredRecord) bool {
 		q.Kind != 0 && r.Kind != q.Kind,
 		q.PlateHash != nil && !bytes.Equal(r.PlateHash, q.PlateHash),
 		q.Stop != "" && r.Stop != q.Stop,
+		q.Issuer != nil && !bytes.Equal(r.Issuer, q.Issuer),
 		q.FlaggedOnly && len(r.Flags) == 0,
 		!q.From.IsZero() && r.Wall.Before(q.From),
 		!q.To.IsZero() && r.Wall.After(q.To):
@@ -491,21 +521,25 @@ func ulidMS(k []byte) int64 {
 	return int64(binary.BigEndian.Uint64(t[:]))
 }
 
-// Records implements Store. Record ids are ULIDs of the device's wall
-// time, so a time range is a key range.
+// Records implements Store.
 func (s *BoltStore) Records(ctx context.Context, q RecordQuery) ([]StoredRecord, bool, error) {
+	return RecordsOf(func(q RecordQuery) (RecordPage, error) { return s.QueryRecords(ctx, q) }, q)
+}
+
+// QueryRecords implements Store. Record ids are ULIDs of the device's wall
+// time, so a time range is a key range; other filters are checked on each
+// record scanned, at most scanLimit per page (the stop filter uses its
+// index).
+func (s *BoltStore) QueryRecords(ctx context.Context, q RecordQuery) (RecordPage, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, false, err
+		return RecordPage{}, err
 	}
 	limit := pageLimit(q.Limit)
-	var (
-		out  []StoredRecord
-		more bool
-	)
+	var p RecordPage
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if q.Stop != "" {
 			var err error
-			out, more, err = stopRecords(tx, &q, limit)
+			p, err = stopRecords(tx, &q, limit)
 			return err
 		}
 		c := tx.Bucket(storage.BucketHubRecords).Cursor()
@@ -524,37 +558,44 @@ func (s *BoltStore) Records(ctx context.Context, q RecordQuery) ([]StoredRecord,
 			if !q.To.IsZero() && ulidMS(k) > q.To.UnixMilli() {
 				return nil
 			}
-			if scanned++; scanned > scanLimit {
-				more = true
+			if scanned == s.scanLimit {
+				// The last key scanned is where the next page starts,
+				// whether or not this page holds a record.
+				p.More, p.Scanned = true, true
 				return nil
 			}
+			scanned++
 			r, err := decodeRecord(k, v)
 			if err != nil {
 				return err
 			}
+			copy(p.Next[:], k)
 			if !q.match(&r) {
 				continue
 			}
-			if len(out) == limit {
-				more = true
+			if len(p.Records) == limit {
+				p.More, p.Next = true, p.Records[limit-1].ID
 				return nil
 			}
-			out = append(out, r)
+			p.Records = append(p.Records, r)
 		}
 		return nil
 	})
-	return out, more, err
+	if !p.More {
+		p.Next = [16]byte{}
+	}
+	return p, err
 }
 
 // stopRecords answers a query for the records of one stop from the stop
 // index, in record id order.
-func stopRecords(tx *bolt.Tx, q *RecordQuery, limit int) ([]StoredRecord, bool, error) {
-	var out []StoredRecord
+func stopRecords(tx *bolt.Tx, q *RecordQuery, limit int) (RecordPage, error) {
+	var p RecordPage
 	recs := tx.Bucket(storage.BucketHubRecords)
 	prefix := stopKey(q.Stop, nil)
 	stops := tx.Bucket(storage.BucketHubStops)
 	if stops == nil { // a read-only database from before stops
-		return nil, false, nil
+		return p, nil
 	}
 	c := stops.Cursor()
 	k, _ := c.Seek(stopKey(q.Stop, q.After[:]))
@@ -565,22 +606,27 @@ func stopRecords(tx *bolt.Tx, q *RecordQuery, limit int) ([]StoredRecord, bool, 
 		id := k[len(prefix):]
 		v := recs.Get(id)
 		if v == nil || len(id) != 16 {
-			return nil, false, damaged("stop index", fmt.Errorf("no record %x", id))
+			return RecordPage{}, damaged("stop index", fmt.Errorf("no record %x", id))
 		}
 		r, err := decodeRecord(id, v)
 		if err != nil {
-			return nil, false, err
+			return RecordPage{}, err
 		}
 		if !q.match(&r) {
 			continue
 		}
-		if len(out) == limit {
-			return out, true, nil
+		if len(p.Records) == limit {
+			p.More, p.Next = true, p.Records[limit-1].ID
+			return p, nil
 		}
-		out = append(out, r)
+		p.Records = append(p.Records, r)
 	}
-	return out, false, nil
+	return p, nil
 }
+
+// SetScanLimit sets how many records one query page examines at most
+// (tests; the default is 200,000).
+func (s *BoltStore) SetScanLimit(n int) { s.scanLimit = max(n, 1) }
 
 // CountRecords implements Store.
 func (s *BoltStore) CountRecords(ctx context.Context, device string) (int, error) {

@@ -17,4 +17,11 @@ var (
 	ErrNoAnchors    = errors.New("hub: no trust anchors: add them first (rchub trust anchors --db PATH FILE)")
 	ErrNothingValid = errors.New("hub: no block of the bundle verifies against the hub's anchors")
 	ErrKeyFile      = errors.New("hub: key file unusable")
+	// ErrUnavailable: the store cannot take writes or answer now (the
+	// database is down, read-only or refusing connections): the request
+	// can be retried later (the server answers 503 with Retry-After).
+	ErrUnavailable = errors.New("hub: store unavailable")
+	// ErrSchema: the database's schema is not the one this build knows
+	// (newer: upgrade rchub; older: run rchub migrate).
+	ErrSchema = errors.New("hub: database schema version mismatch")
 )

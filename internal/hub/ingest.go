@@ -75,6 +75,9 @@ func (s *Server) check(dev Device, pub *gm.PublicKey, in []wire.PushRecord, now 
 				c.stored = StoredRecord{ID: r.ID, Device: r.Device, Seq: r.Seq, Hash: c.hash, Wall: r.Wall, Received: now,
 					Officer: r.Officer, Verdict: r.Verdict.String(), Kind: uint8(r.Kind), PlateHash: s.keys.PlateHash(r.Plate),
 					Stop: r.StopID, Sealed: c.stored.Sealed}
+				if len(r.KID) == 8 {
+					c.stored.Issuer = append([]byte(nil), r.KID...)
+				}
 			}
 		}()
 	}
@@ -96,6 +99,17 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 		d := tx.Device()
 		if !d.Revoked.IsZero() {
 			return fmt.Errorf("%w: %s", ErrDeviceRevoked, d.ID)
+		}
+		if h, ok := tx.(IngestHinter); ok {
+			ids, seqs := make([][16]byte, 0, len(pre)), make([]uint64, 0, len(pre))
+			for i := range pre {
+				if r := pre[i].rec; r != nil {
+					ids, seqs = append(ids, r.ID), append(seqs, r.Seq, r.Seq-1)
+				}
+			}
+			if err := h.Expect(ids, seqs); err != nil {
+				return err
+			}
 		}
 		next, last := d.NextSeq, d.LastHash
 		for i := range pre {
@@ -123,12 +137,14 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 				}
 				continue
 			}
-			old, found, err := tx.Record(r.ID)
+			// Records are keyed by (device, id): another device's record
+			// with this id is a collision, never this device's edit.
+			old, found, holder, err := s.recordOf(tx, dev.ID, r.ID)
 			if err != nil {
 				return err
 			}
 			if found {
-				if old.Hash == c.hash && old.Device == dev.ID {
+				if old.Hash == c.hash {
 					res.Status, res.Flags = wire.StatusDuplicate, old.Flags
 					continue
 				}
@@ -146,6 +162,12 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 			if c.err != nil {
 				return c.err
 			}
+			if why := seqRange(r.Seq, next); why != "" {
+				if err := reject(wire.ReasonSeqRange, why); err != nil {
+					return err
+				}
+				continue
+			}
 			if _, taken, err := tx.RecordAt(r.Seq); err != nil {
 				return err
 			} else if taken {
@@ -155,6 +177,12 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 				continue
 			}
 			var flags []string
+			if holder != "" {
+				if err := s.collide(tx, c, in[i], dev, holder, now); err != nil {
+					return err
+				}
+				flags = append(flags, wire.FlagIDCollision)
+			}
 			switch {
 			case r.Seq > next:
 				flags = append(flags, wire.FlagChainGap)
@@ -185,16 +213,12 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 					return err
 				}
 			}
-			if r.Clock.Flags&records.ClockBackwards != 0 {
-				flags = append(flags, wire.FlagClockBackwards)
-			}
-			if r.Clock.Flags&records.ClockSkewed != 0 {
-				flags = append(flags, wire.FlagClockSkewed)
-			}
-			if r.Clock.Flags != 0 {
+			// The device's clock flags and the hub's own check of the
+			// record's times against its id and the receive time.
+			if cf, detail := s.clockCheck(r, now); len(cf) > 0 {
+				flags = append(flags, cf...)
 				if _, err := tx.PutFlag(Flag{ID: s.newFlagID(now), Device: dev.ID, Kind: wire.FlagKindClock, FromSeq: r.Seq, ToSeq: r.Seq,
-					RecordID: res.ID, At: now,
-					Detail: fmt.Sprintf("device clock doubtful at record %s (%s): its time %s may be wrong", r.ID, r.Clock.Flags, r.Wall.UTC().Format(time.RFC3339))}); err != nil {
+					RecordID: res.ID, At: now, Detail: detail}); err != nil {
 					return err
 				}
 			}

@@ -18,6 +18,10 @@ import (
 type Keys struct {
 	data  *gm.AEAD
 	index []byte
+	// enc and sign are the hub's SM2 keys (keyring.go): terminals seal
+	// record pushes to enc; sign signs the audit log's checkpoints. Nil
+	// (Keys from NewKeys or LoadKeys): New makes ephemeral ones.
+	enc, sign *gm.PrivateKey
 }
 
 // NewKeys builds Keys from a 16-byte data key and a 16-byte index key.

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -57,7 +58,8 @@ func parsePage(v url.Values, what string) (after [16]byte, limit int, err error)
 
 // ParseRecordQuery reads a supervisor's record query from URL values:
 // from, to (RFC 3339), device, officer, verdict (VALID/LIMITED/INVALID),
-// kind (1–3), plate, stop (a roadside stop id), flagged (true), page (a
+// kind (1–3), plate, stop (a roadside stop id), issuer (the 16 hex digits
+// of a code signer's kid), flagged (true), page (a next_page token: a
 // record id), limit (1–1000). The plate is turned into its keyed hash with
 // keys.
 func ParseRecordQuery(v url.Values, keys *Keys) (RecordQuery, error) {
@@ -92,6 +94,13 @@ func ParseRecordQuery(v url.Values, keys *Keys) (RecordQuery, error) {
 		if q.PlateHash == nil {
 			return bad("plate is empty after normalisation")
 		}
+	}
+	if s := v.Get("issuer"); s != "" {
+		kid, err := hex.DecodeString(s)
+		if err != nil || len(kid) != 8 {
+			return bad("issuer must be a kid: 16 hex digits")
+		}
+		q.Issuer = kid
 	}
 	switch v.Get("flagged") {
 	case "", "false":
@@ -163,11 +172,12 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, wire.CodeBadRequest, "%v", err)
 		return
 	}
-	recs, more, err := s.store.Records(r.Context(), q)
+	page, err := s.store.QueryRecords(r.Context(), q)
 	if err != nil {
 		s.internal(w, err)
 		return
 	}
+	recs := page.Records
 	resp := wire.RecordsResponse{Records: []wire.RecordView{}, HubTime: s.clk.Now().UTC()}
 	for i := range recs {
 		v, err := s.view(&recs[i])
@@ -177,14 +187,13 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Records = append(resp.Records, v)
 	}
-	if more {
-		if len(recs) > 0 {
-			resp.NextPage = records.ID(recs[len(recs)-1].ID).String()
-		} else {
-			resp.Truncated = true
-		}
+	if page.More {
+		// The last key examined: a page that ended at the scan limit,
+		// even an empty one, still leads on.
+		resp.NextPage = records.ID(page.Next).String()
+		resp.Truncated = page.Scanned
 	}
-	writeJSON(w, http.StatusOK, resp)
+	s.writeRecords(w, r, &resp) // mask.go: the supervisor's jurisdiction, masked
 }
 
 func (s *Server) handleFlags(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +218,7 @@ func (s *Server) handleFlags(w http.ResponseWriter, r *http.Request) {
 	if more && len(flags) > 0 {
 		resp.NextPage = records.ID(flags[len(flags)-1].ID).String()
 	}
-	writeJSON(w, http.StatusOK, resp)
+	s.writeFlags(w, r, &resp) // mask.go: the supervisor's jurisdiction
 }
 
 func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
@@ -226,5 +235,5 @@ func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
 		out = append(out, wire.DeviceView{ID: d.ID, Label: d.Label, Enrolled: d.Enrolled.UTC(), NextSeq: d.NextSeq,
 			LastSeen: ptrTime(d.LastSeen), Revoked: ptrTime(d.Revoked)})
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeDevices(w, r, out) // mask.go: the supervisor's jurisdiction
 }

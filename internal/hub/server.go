@@ -34,6 +34,11 @@ type Config struct {
 	Log   *slog.Logger
 	// ReplayWindow overrides wire.ReplayWindow (tests).
 	ReplayWindow time.Duration
+	// Instance names this hub in logs (e.g. the host name of a replica).
+	Instance string
+	// Security configures the audit log, supervisor accounts, quotas and
+	// sealing (security.go); the zero value gets defaults.
+	Security Security
 }
 
 // Server is the hub's HTTP handler.
@@ -45,9 +50,14 @@ type Server struct {
 	log    *slog.Logger
 	window time.Duration
 	nonces *nonceCache
-	mux    *http.ServeMux
+	// shared keeps the nonces where every hub on the store sees them
+	// (nil: nonces stays in memory).
+	shared  NonceStore
+	metrics *metrics
+	mux     *http.ServeMux
 	// manifest is the JSON of the manifest last served.
 	manifest atomic.Pointer[renderedManifest]
+	sec      *security // security.go
 }
 
 // New returns a Server.
@@ -66,16 +76,29 @@ func New(cfg Config) (*Server, error) {
 		s.window = wire.ReplayWindow
 	}
 	s.nonces = &nonceCache{seen: map[string]int64{}}
+	s.shared, _ = cfg.Store.(NonceStore)
+	s.metrics = newMetrics(cfg.Store)
+	if cfg.Instance != "" {
+		s.log = s.log.With("instance", cfg.Instance)
+	}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /v1/health", s.handleHealth)
+	m.HandleFunc("GET /v1/ready", s.handleReady)
+	m.Handle("GET /metrics", s.MetricsHandler())
+	m.HandleFunc("GET /v1/counters", s.handleCounters)
+	m.HandleFunc("GET /v1/records/export", s.handleExport)
 	m.HandleFunc("POST /v1/enroll", s.handleEnroll)
 	m.HandleFunc("POST /v1/records", s.handlePush)
+	m.HandleFunc("POST "+wire.PathHead, s.handleHead) // head.go
 	m.HandleFunc("GET /v1/trust/manifest", s.handleManifest)
 	m.HandleFunc("GET /v1/trust/objects/{digest}", s.handleObject)
 	m.HandleFunc("GET /v1/status", s.handleStatus)
 	m.HandleFunc("GET /v1/records", s.handleRecords)
 	m.HandleFunc("GET /v1/flags", s.handleFlags)
 	m.HandleFunc("GET /v1/devices", s.handleDevices)
+	if err := s.initSecurity(context.Background(), cfg, m); err != nil {
+		return nil, err
+	}
 	s.mux = m
 	return s, nil
 }
@@ -84,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(wire.HeaderHubTime, strconv.FormatInt(s.clk.Now().UnixMilli(), 10))
 	w.Header().Set("Cache-Control", "no-store")
-	s.mux.ServeHTTP(w, r)
+	s.observe(w, r, s.audited) // secauth.go
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -98,6 +121,10 @@ func fail(w http.ResponseWriter, code int, errCode, format string, args ...any) 
 }
 
 func (s *Server) internal(w http.ResponseWriter, err error) {
+	if isUnavailable(err) {
+		s.unavailable(w, err)
+		return
+	}
 	s.log.Error("internal error", "err", err)
 	fail(w, http.StatusInternalServerError, wire.CodeInternal, "internal error")
 }
@@ -145,49 +172,10 @@ func (c *nonceCache) add(key string, now, expiry int64) bool {
 }
 
 // authDevice authenticates a device request and returns the device and
-// the body. On failure it has written the response.
+// the body. On failure it has written the response. See
+// authDeviceSecure (secauth.go).
 func (s *Server) authDevice(w http.ResponseWriter, r *http.Request, limit int64) (Device, *gm.PublicKey, []byte, bool) {
-	a, err := wire.ParseAuth(r.Header)
-	if err != nil {
-		fail(w, http.StatusUnauthorized, wire.CodeUnauthorized, "%v", err)
-		return Device{}, nil, nil, false
-	}
-	now := s.clk.Now()
-	if d := now.Sub(a.Time); d > s.window || d < -s.window {
-		fail(w, http.StatusUnauthorized, wire.CodeClockSkew, "request time %s is %s away from the hub's %s: sign with the hub's time (header %s)",
-			a.Time.UTC().Format(time.RFC3339), d.Round(time.Second), now.UTC().Format(time.RFC3339), wire.HeaderHubTime)
-		return Device{}, nil, nil, false
-	}
-	dev, err := s.store.Device(r.Context(), a.Device)
-	if errors.Is(err, ErrNotFound) {
-		fail(w, http.StatusUnauthorized, wire.CodeUnknownDevice, "device %q is not enrolled", a.Device)
-		return Device{}, nil, nil, false
-	} else if err != nil {
-		s.internal(w, err)
-		return Device{}, nil, nil, false
-	}
-	pub, err := gm.ParsePKIX(dev.PublicKey)
-	if err != nil {
-		s.internal(w, err)
-		return Device{}, nil, nil, false
-	}
-	if !dev.Revoked.IsZero() {
-		revoked(w, dev)
-		return Device{}, nil, nil, false
-	}
-	body, ok := readBody(w, r, limit)
-	if !ok {
-		return Device{}, nil, nil, false
-	}
-	if !a.Verify(pub, r.Method, r.URL.RequestURI(), body) {
-		fail(w, http.StatusUnauthorized, wire.CodeBadSignature, "the request signature does not verify with device %s's key", a.Device)
-		return Device{}, nil, nil, false
-	}
-	if !s.nonces.add(a.Device+"/"+a.Nonce, now.UnixMilli(), a.Time.Add(s.window).UnixMilli()) {
-		fail(w, http.StatusUnauthorized, wire.CodeReplay, "nonce already used: this request was replayed")
-		return Device{}, nil, nil, false
-	}
-	return dev, pub, body, true
+	return s.authDeviceSecure(w, r, limit)
 }
 
 func revoked(w http.ResponseWriter, dev Device) {
@@ -195,24 +183,11 @@ func revoked(w http.ResponseWriter, dev Device) {
 		dev.ID, dev.Revoked.UTC().Format(time.RFC3339))
 }
 
-// authSupervisor checks the bearer token of a supervisor request.
+// authSupervisor checks the bearer token of a supervisor request (a
+// session or an automation token) and puts the principal in r's context:
+// see authSupervisorSecure (secauth.go).
 func (s *Server) authSupervisor(w http.ResponseWriter, r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || tok == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="rchub"`)
-		fail(w, http.StatusUnauthorized, wire.CodeUnauthorized, "supervisor bearer token required")
-		return false
-	}
-	t, err := s.store.Token(r.Context(), gm.SM3([]byte(strings.TrimSpace(tok))))
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.internal(w, err)
-		return false
-	}
-	if err != nil || t.Role != RoleSupervisor || t.State(s.clk.Now()) != "active" {
-		fail(w, http.StatusForbidden, wire.CodeForbidden, "not a valid supervisor token")
-		return false
-	}
-	return true
+	return s.authSupervisorSecure(w, r)
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -227,7 +202,8 @@ const (
 
 // CreateToken stores a new token of role and returns it; only its hash is
 // kept. Device tokens are one-time and expire after ttl (0: 24 hours);
-// supervisor tokens expire after ttl (0: never).
+// supervisor tokens expire after ttl (0: DefaultSupervisorTTL) and, without
+// a scope (CreateScopedToken), are viewers of every region.
 func CreateToken(ctx context.Context, st Store, role Role, label string, ttl time.Duration, now time.Time) (string, error) {
 	prefix := devicePrefix
 	switch role {
@@ -237,6 +213,9 @@ func CreateToken(ctx context.Context, st Store, role Role, label string, ttl tim
 		}
 	case RoleSupervisor:
 		prefix = supervisorPrefix
+		if ttl == 0 {
+			ttl = DefaultSupervisorTTL
+		}
 	default:
 		return "", fmt.Errorf("%w: role %q (device or supervisor)", ErrBadInput, role)
 	}
@@ -291,12 +270,19 @@ func FindToken(ctx context.Context, st Store, ref string) (Token, error) {
 }
 
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r, wire.MaxSmallBody)
+	auditOf(r).set(func(ra *reqAudit) { ra.attempted, ra.action = true, "device.enroll" })
+	release, ok := s.preAuth(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	body, ok := readBody(w, r, wire.MaxPreAuthBody)
 	if !ok {
 		return
 	}
 	req, err := DecodeEnroll(body)
 	if err != nil {
+		auditOf(r).set(func(ra *reqAudit) { ra.detail = err.Error() })
 		fail(w, http.StatusBadRequest, wire.CodeBadRequest, "%v", err)
 		return
 	}
@@ -305,6 +291,8 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	err = s.store.Enroll(r.Context(), gm.SM3([]byte(req.Token)), dev, now)
 	switch {
 	case errors.Is(err, ErrTokenInvalid):
+		auditOf(r).set(func(ra *reqAudit) { ra.detail = "token " + TokenID(gm.SM3([]byte(req.Token))) + " invalid" })
+		s.sec.limits.Failure(sourceIP(r))
 		fail(w, http.StatusForbidden, wire.CodeTokenInvalid, "enrolment token unknown, expired, already used or revoked")
 		return
 	case errors.Is(err, ErrDeviceExists):
@@ -317,8 +305,17 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, err)
 		return
 	}
-	s.log.Info("device enrolled", "device", req.DeviceID, "label", req.Label)
-	writeJSON(w, http.StatusOK, wire.EnrollResponse{DeviceID: req.DeviceID, HubTime: now.UTC()})
+	if err := s.enrolled(r, gm.SM3([]byte(req.Token)), req, now); err != nil { // secingest.go: jurisdiction, audit
+		s.internal(w, err)
+		return
+	}
+	s.log.Info("device enrolled", "device", req.DeviceID)
+	hubKey, err := s.keys.EncryptionKey().MarshalPKIX()
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.EnrollResponse{DeviceID: req.DeviceID, HubTime: now.UTC(), HubKey: hubKey})
 }
 
 // DecodeEnroll parses and checks an enrolment request body.
@@ -330,10 +327,12 @@ func DecodeEnroll(body []byte) (*wire.EnrollRequest, error) {
 	switch {
 	case req.Token == "":
 		return nil, fmt.Errorf("%w: token missing", ErrBadInput)
-	case req.DeviceID == "" || len(req.DeviceID) > 64 || strings.ContainsAny(req.DeviceID, " \t\r\n\x00/"):
-		return nil, fmt.Errorf("%w: device_id must be 1–64 characters without spaces or slashes", ErrBadInput)
-	case len(req.Label) > 256:
-		return nil, fmt.Errorf("%w: label longer than 256 bytes", ErrBadInput)
+	}
+	if err := ValidDeviceID(req.DeviceID); err != nil {
+		return nil, err
+	}
+	if err := ValidLabel(req.Label); err != nil {
+		return nil, err
 	}
 	if _, err := gm.ParsePKIX(req.PublicKey); err != nil {
 		return nil, fmt.Errorf("%w: public_key is not an SM2 PKIX key: %v", ErrBadInput, err)
@@ -358,9 +357,15 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if body, ok = s.openPush(w, r, body); !ok { // secingest.go: sealed pushes
+		return
+	}
 	req, err := DecodePush(body)
 	if err != nil {
 		fail(w, http.StatusBadRequest, wire.CodeBadRequest, "%v", err)
+		return
+	}
+	if !s.chargeRecords(w, r, dev, len(req.Records)) { // quota
 		return
 	}
 	res, err := s.Ingest(r.Context(), dev, pub, req.Records)
@@ -374,6 +379,8 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, err)
 		return
 	}
+	s.metrics.countIngest(res)
+	s.chargeFlags(r.Context(), dev, res)
 	writeJSON(w, http.StatusOK, wire.PushResponse{Results: res, HubTime: s.clk.Now().UTC()})
 }
 

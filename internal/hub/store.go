@@ -80,6 +80,9 @@ type StoredRecord struct {
 	Flags     []string // wire.Flag* values
 	Stop      string   // the roadside stop the check belongs to ("" = none)
 	Sealed    []byte   // SM4-GCM(data key, CBOR{canonical bytes, signature}, ad = ID)
+	// Issuer is the kid (8 bytes) of the signer of the checked code: who
+	// issued the credential; nil when the code could not be read.
+	Issuer []byte
 }
 
 // Flag is a gap or a sign of tampering, kept for supervisors.
@@ -105,6 +108,7 @@ type RecordQuery struct {
 	Kind        uint8
 	PlateHash   []byte
 	Stop        string // records of one roadside stop
+	Issuer      []byte // records of codes signed by this kid (8 bytes)
 	FlaggedOnly bool
 	After       [16]byte // page token: records with ID > After
 	Limit       int      // page size (default 100, at most 1000)
@@ -130,13 +134,24 @@ type IngestTx interface {
 	SetChain(nextSeq uint64, lastHash [gm.SM3Size]byte, lastSeen time.Time) error
 	// Record returns the stored record with id.
 	Record(id [16]byte) (StoredRecord, bool, error)
-	// RecordAt returns the id stored for the device at seq.
+	// RecordAt returns the id stored for the device at seq. A store may
+	// assume that nothing is stored at or above the NextSeq the device had
+	// when the transaction started (the server keeps the chain head above
+	// every sequence it stores).
 	RecordAt(seq uint64) ([16]byte, bool, error)
 	// PutRecord stores a new record (and its (device, seq) index entry).
 	PutRecord(r StoredRecord) error
 	// PutFlag stores a flag. A flag with a non-zero Key is stored only once
 	// per Key: PutFlag then reports false.
 	PutFlag(f Flag) (bool, error)
+}
+
+// IngestHinter is implemented by ingest transactions that answer Record
+// and RecordAt faster when told first what a batch will ask (one query
+// instead of one per record): Expect names the ids and the sequence
+// numbers the batch holds. Calling it is optional and changes no result.
+type IngestHinter interface {
+	Expect(ids [][16]byte, seqs []uint64) error
 }
 
 // Store is the hub's persistence. Implementations must pass the suite in
@@ -172,8 +187,23 @@ type Store interface {
 	// of the same device never interleave. ErrNotFound for an unknown device.
 	Ingest(ctx context.Context, deviceID string, fn func(tx IngestTx) error) error
 	// Records returns one page of records in ID order, and whether the page
-	// ended because the scan limit was reached rather than the data.
+	// ended before the data (at Limit or at the scan limit). The page is
+	// empty only when the query is complete (see RecordsOf).
 	Records(ctx context.Context, q RecordQuery) (recs []StoredRecord, more bool, err error)
+	// QueryRecords returns one page of records in ID order. A page ends at
+	// q.Limit records or at the store's scan limit, whichever comes first;
+	// RecordPage.Next then names where the next page starts, so a page
+	// never ends without a way on.
+	QueryRecords(ctx context.Context, q RecordQuery) (RecordPage, error)
+	// Counters returns the rollups of q.Dim over q's hours, kept at
+	// ingestion: exact counts of the records stored (each once), by the
+	// records' time. Rows come in (hour,) key order.
+	Counters(ctx context.Context, q CounterQuery) ([]CounterRow, error)
+	// Retain deletes the records whose time (their id's) is before
+	// `before`, the flags raised before it and the rollups of the hours
+	// before it. It is safe while the store serves; repeating it deletes
+	// nothing more.
+	Retain(ctx context.Context, before time.Time) (RetainReport, error)
 	// CountRecords counts the records of a device (all devices when empty).
 	CountRecords(ctx context.Context, device string) (int, error)
 	// Flags returns one page of flags in ID order.

@@ -322,7 +322,7 @@ type Status struct {
 }
 
 // NoTPMWarning is Status.Warning without a TPM.
-const NoTPMWarning = "no TPM on this terminal: someone who copies its whole data directory (database and device file) can guess officers' PINs offline, about 0.4 s per guess per CPU core; a copy of the database alone cannot be opened"
+const NoTPMWarning = "no TPM on this terminal: someone who copies its whole data directory (database and device file) can guess officers' PINs offline, about 0.15 s per guess per CPU core (every 6-digit PIN in about a day on two cores; use 10–12 digits); a copy of the database alone cannot be opened"
 
 // Status describes the vault's device root.
 func (v *Vault) Status() Status {
@@ -548,6 +548,11 @@ func (v *Vault) SignIn(ctx context.Context, id, pin string) (*Session, error) {
 	}
 	var k *Keyring
 	if e.LegacyHash != nil {
+		if !ValidPIN(pin) {
+			// An imported PIN below the floor (a hand-edited file): the
+			// officer cannot move to a sealed slot with it.
+			return nil, fmt.Errorf("%w: the PIN of %s is below the floor; a supervisor must give them a new one", ErrWeakPIN, id)
+		}
 		if k, err = v.legacyKeyring(ctx, id, pin); err != nil {
 			return nil, err
 		}
@@ -607,8 +612,15 @@ func (v *Vault) loadDK(ctx context.Context, dk []byte) (*Keyring, error) {
 }
 
 // legacyKeyring unlocks the data key of a terminal from before the vault
-// for an officer's migration: their PIN slot, else the key file.
+// for an officer's migration: their PIN slot, else the key file; a
+// terminal that never stored device keys gets its keyring now; v.mu is
+// held.
 func (v *Vault) legacyKeyring(ctx context.Context, id, pin string) (*Keyring, error) {
+	if exists, err := Exists(ctx, v.db); err != nil {
+		return nil, err
+	} else if !exists {
+		return v.firstKeyring(ctx)
+	}
 	k, err := Load(ctx, v.db, OfficerPIN(id, pin))
 	if err == nil || v.legacy == "" {
 		return k, err

@@ -19,33 +19,35 @@
 // answer added the record's LICENCE_REVOKED or LICENCE_SUSPENDED (Online),
 // inside the signed bytes; records without it encode as before.
 //
-// Personal fields (holder name, holder ID, plate) are sealed at rest with
-// SM4-GCM under a per-device data key. The data key is never stored in the
-// clear: it is wrapped under one or more key sources (slots), each of which
-// can unlock it on its own:
+// At rest (v2) every personal or evidential field — holder name and ID,
+// licence number, id hash, plate, notes, action text, place and
+// coordinates, reveal time — is sealed with SM4-GCM under the device data
+// key, bound to the record id; what stays in the clear is what the chain
+// and the outbox need (id, sequence, hashes, time, officer, verdict,
+// reasons, action, stop). Local search (Search) goes through blind
+// indexes: HMAC-SM3 of the normalised value under a key derived from the
+// data key. The data key and the device's SM2 signing key come from
+// package keys: the store is opened with a keyring a vault session
+// unlocked (Unlocked: an officer's PIN and the device-bound root, a TPM
+// where there is one); the legacy sources (KeyFile, Passphrase,
+// OfficerPIN) remain for the demo world, tests and migration.
 //
-//   - KeyFile: 16 random bytes in a file beside the database, mode 0600. This
-//     is what rcctl uses: the file's permissions protect it, exactly like an
-//     SSH private key without passphrase.
-//   - OfficerPIN: a key derived from one officer's PIN with PBKDF2-HMAC-SM3
-//     (200,000 iterations, 16-byte random salt), in a slot named
-//     "officer/<ID>"; every officer has their own slot over the same data
-//     key. The GUI unlocks the store at sign-in with it, adds an officer's
-//     slot with AddKeySource while unlocked, and retires the key-file slot
-//     once every officer has one, so that personal data is only readable
-//     after an officer types the PIN. Passphrase is the same with the
-//     single slot name "pin".
-//
-// The device's SM2 signing key is sealed under the same data key.
+// The chain head (sequence and hash of the newest record) is signed by the
+// device key at every append: Audit checks every record's signature, the
+// links, the id index and the head's signature, so the newest records
+// deleted and the head rolled back without the key show as
+// ProblemHeadSig; Head gives the head with its stored signature for the
+// hub (which also flags a head behind what it received). Purge erases the
+// sealed fields of records the hub acknowledged long enough ago; the
+// digest and a device signature over what remains keep the chain
+// verifiable.
 //
 // Append returns only after the record, its outbox entry and the new chain
 // head are committed with fsync: a record is "acknowledged" exactly when
 // Append returned nil. A full disk gives ErrStorageFull and leaves what was
 // stored intact.
 //
-// WARNING: a 6-digit PIN has only a million values; anyone who copies the
-// database file can try them all offline, PBKDF2 only slows that down. A PIN
-// slot is meant to be combined with a device-bound secret (a keystore or
-// TPM-sealed key file) or a long passphrase; attempt counting is the GUI's
-// job.
+// WARNING: a restored older copy of the whole database carries a validly
+// signed older head: Audit cannot tell it from the real one; only the hub,
+// which received later records or heads, can.
 package records

@@ -2,8 +2,11 @@ package records
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/roadcheck/roadcheck/internal/keys"
 	"github.com/roadcheck/roadcheck/internal/storage"
@@ -85,4 +88,27 @@ func (s *Store) AddKeySource(ctx context.Context, ks KeySource) error {
 // data key cannot be removed (ErrSlot).
 func (s *Store) RemoveKeySource(ctx context.Context, name string) error {
 	return classifyWrite(keys.RemoveSlot(ctx, s.db, name))
+}
+
+// PeekSyncState reads the stored sync state of db without a key (the hub
+// URL and pinned CA are not secret): the zero SyncState when db has no
+// device or was never enrolled. It lets a command say "not enrolled"
+// before asking for a PIN.
+func PeekSyncState(ctx context.Context, db *storage.DB) (SyncState, error) {
+	var st SyncState
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	err := db.View(func(tx *bolt.Tx) error {
+		dev := tx.Bucket(storage.BucketDevice)
+		if dev == nil || dev.Get(keySync) == nil {
+			return nil
+		}
+		if err := cbor.Unmarshal(dev.Get(keySync), &st); err != nil {
+			return fmt.Errorf("%w: sync state: %v", storage.ErrDamaged, err)
+		}
+		return nil
+	})
+	st.HubTime, st.LocalTime = fromMS(st.HubTimeMS), fromMS(st.LocalTimeMS)
+	return st, err
 }

@@ -195,8 +195,8 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // SignedHead is the chain head as the terminal reports it to the hub:
-// sequence and hash of the newest record, signed now by the device key
-// over HeadSigningString.
+// sequence and hash of the newest record and the device's signature over
+// HeadSigningString.
 type SignedHead struct {
 	Device string
 	Seq    uint64
@@ -204,9 +204,11 @@ type SignedHead struct {
 	Sig    []byte
 }
 
-// Head returns the stored chain head signed by the device key (Seq 0 and
-// the zero hash before the first record). It does not check the chain:
-// run Audit for that.
+// Head returns the stored chain head with the signature stored with it
+// (written by Append with the device key): a head rolled back by someone
+// without the key keeps a signature that does not verify, and the hub
+// sees that too. Before the first record (Seq 0, the zero hash) the head
+// is signed now. Head does not check the chain: run Audit for that.
 func (s *Store) Head(ctx context.Context) (SignedHead, error) {
 	out := SignedHead{Device: s.deviceID}
 	if err := ctx.Err(); err != nil {
@@ -215,14 +217,18 @@ func (s *Store) Head(ctx context.Context) (SignedHead, error) {
 	var h head
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		h, err = readHead(tx.Bucket(storage.BucketDevice))
+		if h, err = readHead(tx.Bucket(storage.BucketDevice)); err == nil {
+			h.Sig = bytes.Clone(h.Sig)
+		}
 		return err
 	})
 	if err != nil {
 		return out, err
 	}
-	out.Seq = h.Seq
+	out.Seq, out.Sig = h.Seq, h.Sig
 	copy(out.Hash[:], h.Hash)
-	out.Sig, err = s.kr.Sign(HeadSigningString(s.deviceID, out.Seq, out.Hash[:]))
+	if out.Seq == 0 && out.Sig == nil {
+		out.Sig, err = s.kr.Sign(HeadSigningString(s.deviceID, out.Seq, out.Hash[:]))
+	}
 	return out, err
 }

@@ -668,6 +668,9 @@ type SyncState struct {
 	FeedSeq     uint64    `cbor:"6,keyasint,omitempty"` // trust feed sequence applied
 	FeedETag    string    `cbor:"7,keyasint,omitempty"`
 	LastSuccess int64     `cbor:"8,keyasint,omitempty"` // Unix ms of the last complete sync
+	// HubKey is the hub's SM2 encryption key (PKIX DER) from the
+	// enrolment: record pushes are sealed to it.
+	HubKey []byte `cbor:"9,keyasint,omitempty"`
 }
 
 // SyncState returns the stored sync state (zero when never enrolled).

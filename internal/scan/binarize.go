@@ -31,17 +31,16 @@ const (
 // binarize thresholds p with the given kind. It checks ctx every few
 // block rows and returns nil when ctx ends first.
 func binarize(ctx context.Context, p *plane, kind string) *bitmap {
-	b := &bitmap{w: p.w, h: p.h, pix: make([]byte, p.w*p.h)}
+	b := &bitmap{w: p.w, h: p.h, pix: getBytes(p.w * p.h)}
 	if kind == binGlobal || p.w < 5*binarizeBlock || p.h < 5*binarizeBlock {
 		hist := [256]int{}
 		for _, v := range p.pix {
 			hist[v]++
 		}
-		t := byte(otsuHist(&hist, len(p.pix)))
+		t := int32(otsuHist(&hist, len(p.pix)))
+		dst := b.pix[:len(p.pix)]
 		for i, v := range p.pix {
-			if v <= t {
-				b.pix[i] = 1
-			}
+			dst[i] = byte(uint32(int32(v)-t-1) >> 31)
 		}
 		return b
 	}
@@ -51,6 +50,7 @@ func binarize(ctx context.Context, p *plane, kind string) *bitmap {
 	bp := make([]int, subW*subH)
 	for by := range subH {
 		if by%16 == 0 && ctx.Err() != nil {
+			b.release()
 			return nil
 		}
 		y0 := min(by*bs, p.h-bs)
@@ -85,6 +85,7 @@ func binarize(ctx context.Context, p *plane, kind string) *bitmap {
 	// around it.
 	for by := range subH {
 		if by%16 == 0 && ctx.Err() != nil {
+			b.release()
 			return nil
 		}
 		y0 := min(by*bs, p.h-bs)

@@ -1,11 +1,12 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"image"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,10 +114,13 @@ func (d *Decoder) Decode(ctx context.Context, img image.Image) (Result, error) {
 	scale := 1.0
 	if px := g.w * g.h; px > d.opts.MaxPixels {
 		f := sqrtRatio(d.opts.MaxPixels, px)
-		g = g.resized(f)
+		small := g.resized(context.Background(), f)
+		g.release()
+		g = small
 		scale = f
 	}
 	s := &session{g: g, r: newReader(), prefer: d.opts.Prefer}
+	defer s.release()
 	res, ok := s.run(ctx)
 	res.Duration = d.opts.Clock.Now().Sub(start)
 	if ok {
@@ -158,8 +162,9 @@ type session struct {
 	r      *reader
 	prefer string
 
-	planes   map[string]*plane
-	binaries map[string]*bitmap
+	planes   map[planeKey]*plane
+	owned    []*plane // the planes to recycle (s.g apart)
+	binaries map[planeKey]*bitmap
 	tried    []triedTriple
 	found    []found // non-preferred codes found so far
 	extra    int     // attempts left after a non-preferred find; -1 = none yet
@@ -168,6 +173,14 @@ type session struct {
 	pairsAt  [2]int        // len(finders) at the last pairs step, per polarity
 	steps    int           // plan steps started
 	planLen  int
+}
+
+// planeKey names a cached plane (binar "") or bitmap: its preprocessing,
+// its scale and its binarizer.
+type planeKey struct {
+	name  string
+	scale float64
+	binar string
 }
 
 // seenFinder is a finder candidate of some step, in grey-frame
@@ -191,7 +204,6 @@ type found struct {
 const (
 	kindScan     = iota // binarize a detection plane, find finders, read the triples
 	kindRegions         // look again at full resolution where the frame is textured like a code
-	kindPairs           // predict the third finder of codes with two seen
 	kindCrop            // look again, upscaled, around all the finders seen
 	kindDeferred        // read the triples put off for want of evidence
 )
@@ -228,90 +240,108 @@ func plan(w, h int) []step {
 	other := func(name string, kind int, pol polarity) {
 		st = append(st, step{name: name, kind: kind, scale: b, pol: pol})
 	}
-	scan("sharp/hybrid", "sharp", b, binHybrid, 1)
-	scan("inv/sharp/hybrid", "sharp", b, binHybrid, -1)
+	// pol 0: both polarities, dark modules first, on the same bitmap.
+	scan("sharp/hybrid", "sharp", b, binHybrid, 0)
 	if b < 1 {
 		// Small or distant codes in a large frame need every pixel.
 		other("regions", kindRegions, 0)
 	}
-	other("pairs", kindPairs, 1)
-	other("inv/pairs", kindPairs, -1)
 	scan("thick/hybrid", "thick", b, binHybrid, 1)
 	if b == 1 {
 		other("regions", kindRegions, 0)
 	}
-	scan("norm/hybrid", "local", b, binHybrid, 1)
-	other("pairs", kindPairs, 1)
-	scan("hybrid", "grey", b, binHybrid, 1)
-	scan("global", "grey", b, binGlobal, 1)
+	scan("norm/hybrid", "local", b, binHybrid, 0)
+	scan("hybrid", "grey", b, binHybrid, 0)
+	scan("global", "grey", b, binGlobal, 0)
 	if b == 1 {
-		scan("up2/sharp/hybrid", "sharp", 2, binHybrid, 1)
+		scan("up2/sharp/hybrid", "sharp", 2, binHybrid, 0)
 	}
-	scan("inv/norm/hybrid", "local", b, binHybrid, -1)
-	other("inv/pairs", kindPairs, -1)
-	scan("inv/global", "grey", b, binGlobal, -1)
-	scan("norm/global", "local", b, binGlobal, 1)
-	other("deferred", kindDeferred, 1)
-	scan("up2/hybrid", "grey", 2*b, binHybrid, 1)
-	scan("inv/up2/sharp/hybrid", "sharp", 2*b, binHybrid, -1)
+	scan("norm/global", "local", b, binGlobal, 0)
+	other("deferred", kindDeferred, 0)
+	scan("up2/hybrid", "grey", 2*b, binHybrid, 0)
 	if b < 1 {
-		scan("full/norm/hybrid", "local", 1, binHybrid, 1)
+		scan("full/norm/hybrid", "local", 1, binHybrid, 0)
 	}
-	scan("down2/hybrid", "grey", b/2, binHybrid, 1)
+	scan("down2/hybrid", "grey", b/2, binHybrid, 0)
 	other("crop", kindCrop, 1)
 	other("inv/crop", kindCrop, -1)
 	return st
 }
 
 // plane returns (and caches) the named preprocessing of the grey frame at
-// the given scale.
-func (s *session) plane(name string, scale float64) *plane {
-	key := fmt.Sprintf("%s@%.4f", name, scale)
+// the given scale, or nil when ctx ends first.
+func (s *session) plane(ctx context.Context, name string, scale float64) *plane {
+	key := planeKey{name, scale, ""}
 	if p, ok := s.planes[key]; ok {
 		return p
 	}
 	if s.planes == nil {
-		s.planes = map[string]*plane{}
+		s.planes = map[planeKey]*plane{}
 	}
 	var p *plane
 	switch {
 	case name == "grey" && scale == 1:
 		p = s.g
 	case name == "grey":
-		p = s.g.resized(scale)
+		p = s.g.resized(ctx, scale)
 	default:
 		// Preprocess at the detection scale: cheaper, and radii relative
 		// to that plane.
-		g := s.plane("grey", scale)
+		g := s.plane(ctx, "grey", scale)
+		if g == nil {
+			return nil
+		}
 		switch name {
 		case "local":
-			p = g.localNormalised(max(8, min(g.w, g.h)/24))
+			p = g.localNormalised(ctx, max(8, min(g.w, g.h)/24))
 		case "sharp":
-			p = g.unsharp(3, 2)
+			p = g.unsharp(ctx, 3, 2)
 		case "thick":
-			p = g.eroded()
+			p = g.eroded(ctx)
 		default:
 			p = g
 		}
 	}
+	if p == nil {
+		return nil
+	}
 	s.planes[key] = p
+	if p != s.g {
+		s.owned = append(s.owned, p)
+	}
 	return p
+}
+
+// release recycles the session's planes and bitmaps.
+func (s *session) release() {
+	for _, p := range s.owned {
+		p.release()
+	}
+	for _, b := range s.binaries {
+		b.release()
+	}
+	s.g.release()
+	s.owned, s.planes, s.binaries = nil, nil, nil
 }
 
 // binary returns (and caches) the binarized plane: the inverted steps
 // reuse the bitmap of their upright twin. It returns nil when ctx ends
 // first.
 func (s *session) binary(ctx context.Context, name string, scale float64, kind string) *bitmap {
-	key := fmt.Sprintf("%s@%.4f/%s", name, scale, kind)
+	key := planeKey{name, scale, kind}
 	if bm, ok := s.binaries[key]; ok {
 		return bm
 	}
-	bm := binarize(ctx, s.plane(name, scale), kind)
+	p := s.plane(ctx, name, scale)
+	if p == nil {
+		return nil
+	}
+	bm := binarize(ctx, p, kind)
 	if bm == nil {
 		return nil
 	}
 	if s.binaries == nil {
-		s.binaries = map[string]*bitmap{}
+		s.binaries = map[planeKey]*bitmap{}
 	}
 	s.binaries[key] = bm
 	return bm
@@ -340,8 +370,6 @@ func (s *session) run(ctx context.Context) (Result, bool) {
 			res, ok = s.scanStep(ctx, st)
 		case kindRegions:
 			res, ok = s.regionsStep(ctx, st)
-		case kindPairs:
-			res, ok = s.pairsStep(ctx, st)
 		case kindCrop:
 			res, ok = s.cropStep(ctx, st)
 		case kindDeferred:
@@ -363,8 +391,35 @@ func (s *session) scanStep(ctx context.Context, st step) (Result, bool) {
 	if bm == nil || ctx.Err() != nil {
 		return Result{}, false
 	}
-	cands := findFinders(bm, flipOf(st.pol), 2)
-	return s.readCandidates(ctx, st.name, cands, 1/st.scale, pt{}, st.pol)
+	for _, pol := range polarities(st.pol) {
+		cands := findFinders(bm, flipOf(pol), 2)
+		name := st.name
+		if pol < 0 {
+			name = "inv/" + name
+		}
+		if res, ok := s.readCandidates(ctx, name, cands, 1/st.scale, pt{}, pol); ok {
+			return res, true
+		}
+		// Two finders seen and no code read: one may be washed out.
+		if len(cands) >= 2 {
+			if res, ok := s.pairs(ctx, "pairs/"+name, pol); ok {
+				return res, true
+			}
+		}
+	}
+	return Result{}, false
+}
+
+// polarities lists the polarities a step with pol covers: pol 0 means
+// both, dark modules first.
+func polarities(pol polarity) []polarity {
+	switch {
+	case pol > 0:
+		return []polarity{1}
+	case pol < 0:
+		return []polarity{-1}
+	}
+	return []polarity{1, -1}
 }
 
 // readCandidates reads the triples formed from cands, whose coordinates map
@@ -418,7 +473,7 @@ func (s *session) readTriples(ctx context.Context, name string, ts []triple, pol
 func (s *session) deferredStep(ctx context.Context, st step) (Result, bool) {
 	ds := s.deferred
 	s.deferred = nil
-	sort.SliceStable(ds, func(i, j int) bool { return ds[i].t.score < ds[j].t.score })
+	slices.SortStableFunc(ds, func(a, b triedTriple) int { return cmp.Compare(a.t.score, b.t.score) })
 	for _, d := range ds {
 		if ctx.Err() != nil {
 			return Result{}, false
@@ -455,12 +510,11 @@ func (s *session) result(name, text string, gr grid, err error) (Result, bool) {
 	return Result{}, false
 }
 
-// pairsStep predicts the third finder of codes of which only two finders
-// were seen so far (in the step's polarity) and reads the triples so
-// formed.
-func (s *session) pairsStep(ctx context.Context, st step) (Result, bool) {
+// pairs reads the triples predicted from pairs of the finders of
+// polarity pol seen so far, unless none was seen since the last time.
+func (s *session) pairs(ctx context.Context, name string, pol polarity) (Result, bool) {
 	k := 0
-	if st.pol < 0 {
+	if pol < 0 {
 		k = 1
 	}
 	if s.pairsAt[k] == len(s.finders) {
@@ -469,7 +523,7 @@ func (s *session) pairsStep(ctx context.Context, st step) (Result, bool) {
 	s.pairsAt[k] = len(s.finders)
 	var cands []finder
 	for _, sf := range s.finders {
-		if sf.pol != st.pol {
+		if sf.pol != pol {
 			continue
 		}
 		merged := false
@@ -488,9 +542,11 @@ func (s *session) pairsStep(ctx context.Context, st step) (Result, bool) {
 	if len(cands) < 2 {
 		return Result{}, false
 	}
-	ts := pairTriples(s.g, cands, st.pol, 6)
-	trace("step %s: %d candidates, %d predicted triples", st.name, len(cands), len(ts))
-	return s.readTriples(ctx, st.name, ts, st.pol)
+	ts := pairTriples(s.g, cands, pol, 6)
+	if debugf != nil {
+		trace("step %s: %d candidates, %d predicted triples", name, len(cands), len(ts))
+	}
+	return s.readTriples(ctx, name, ts, pol)
 }
 
 // regionsStep looks again, at full resolution (upscaled when the texture
@@ -522,32 +578,67 @@ func (s *session) regionsStep(ctx context.Context, st step) (Result, bool) {
 // lookAgain crops the grey frame to [x0,x1)×[y0,y1), scales it by f,
 // sharpens it and reads the codes of the given polarities found there.
 func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int, f float64, pols ...polarity) (Result, bool) {
+	if w, h := min(x1, s.g.w)-max(x0, 0), min(y1, s.g.h)-max(y0, 0); float64(w*h)*f*f > 3<<20 {
+		return Result{}, false
+	}
 	c := s.g.crop(x0, y0, x1, y1)
 	x0, y0 = max(x0, 0), max(y0, 0)
-	if float64(c.w*c.h)*f*f > 3<<20 {
-		return Result{}, false
-	}
 	up := c
 	if f != 1 {
-		up = c.resized(f)
-	}
-	up = up.unsharp(2, 1)
-	if ctx.Err() != nil {
-		return Result{}, false
-	}
-	for _, binar := range []string{binHybrid, binGlobal} {
-		bm := binarize(ctx, up, binar)
-		if bm == nil || ctx.Err() != nil {
+		up = c.resized(ctx, f)
+		c.release()
+		if up == nil {
 			return Result{}, false
 		}
-		for _, pol := range pols {
+	}
+	defer up.release()
+	sharp := up.unsharp(ctx, 2, 1)
+	if sharp == nil {
+		return Result{}, false
+	}
+	defer sharp.release()
+	// Sharpened with both binarizers, then (dark modules only) thickened
+	// for an overexposed screen.
+	for _, v := range []struct {
+		prep, binar string
+	}{{"sharp", binHybrid}, {"sharp", binGlobal}, {"thick", binHybrid}} {
+		p := sharp
+		ps := pols
+		if v.prep == "thick" {
+			if !slices.Contains(pols, 1) {
+				continue
+			}
+			p = up.eroded(ctx)
+			if p == nil {
+				return Result{}, false
+			}
+			defer p.release()
+			ps = []polarity{1}
+		}
+		bm := binarize(ctx, p, v.binar)
+		if bm == nil {
+			return Result{}, false
+		}
+		defer bm.release()
+		if ctx.Err() != nil {
+			return Result{}, false
+		}
+		for _, pol := range ps {
 			cands := findFinders(bm, flipOf(pol), 2)
-			n := name + "/" + binar
+			n := name + "/" + v.binar
+			if v.prep == "thick" {
+				n = name + "/thick"
+			}
 			if pol < 0 {
 				n = "inv/" + n
 			}
 			if res, ok := s.readCandidates(ctx, n, cands, 1/f, pt{float64(x0), float64(y0)}, pol); ok {
 				return res, true
+			}
+			if len(cands) >= 2 {
+				if res, ok := s.pairs(ctx, "pairs/"+n, pol); ok {
+					return res, true
+				}
 			}
 		}
 	}

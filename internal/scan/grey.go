@@ -1,6 +1,8 @@
 package scan
 
 import (
+	"context"
+	"encoding/binary"
 	"image"
 	"image/color"
 	"math"
@@ -12,7 +14,9 @@ type plane struct {
 	pix  []byte
 }
 
-func newPlane(w, h int) *plane { return &plane{w: w, h: h, pix: make([]byte, w*h)} }
+// newPlane returns a w×h plane from the buffer pool, its contents
+// unspecified: the caller writes every pixel.
+func newPlane(w, h int) *plane { return &plane{w: w, h: h, pix: getBytes(w * h)} }
 
 // greyOf converts any image to luminance (BT.601 weights), with fast paths
 // for the types that decoders and cameras produce.
@@ -32,10 +36,11 @@ func greyOf(img image.Image) *plane {
 	case *image.RGBA:
 		for y := range h {
 			off := m.PixOffset(b.Min.X, b.Min.Y+y)
-			row := m.Pix[off : off+4*w]
+			row := m.Pix[off : off+4*w : off+4*w]
 			out := p.pix[y*w : (y+1)*w]
-			for x, j := 0, 0; j+3 < len(row) && x < len(out); x, j = x+1, j+4 {
-				out[x] = uint8((77*uint32(row[j]) + 150*uint32(row[j+1]) + 29*uint32(row[j+2]) + 128) >> 8)
+			for x := range out {
+				v := binary.LittleEndian.Uint32(row[4*x:])
+				out[x] = uint8((77*(v&0xff) + 150*(v>>8&0xff) + 29*(v>>16&0xff) + 128) >> 8)
 			}
 		}
 	case *image.NRGBA:
@@ -101,8 +106,8 @@ func (p *plane) inverted() *plane {
 }
 
 // resized returns p scaled by f with area averaging when shrinking and
-// bilinear interpolation when enlarging.
-func (p *plane) resized(f float64) *plane {
+// bilinear interpolation when enlarging, or nil when ctx ends first.
+func (p *plane) resized(ctx context.Context, f float64) *plane {
 	w := max(1, int(math.Round(float64(p.w)*f)))
 	h := max(1, int(math.Round(float64(p.h)*f)))
 	if f == 0.5 {
@@ -112,6 +117,10 @@ func (p *plane) resized(f float64) *plane {
 	if f >= 1 {
 		inv := 1 / f
 		for y := range h {
+			if stopped(ctx, y) {
+				q.release()
+				return nil
+			}
 			sy := (float64(y) + 0.5) * inv
 			for x := range w {
 				q.pix[y*w+x] = uint8(p.sample((float64(x)+0.5)*inv, sy) + 0.5)
@@ -122,6 +131,10 @@ func (p *plane) resized(f float64) *plane {
 	if w == p.w/2 && h == p.h/2 {
 		// Exact halving: 2×2 box average.
 		for y := range h {
+			if stopped(ctx, y) {
+				q.release()
+				return nil
+			}
 			r0 := p.pix[2*y*p.w : 2*y*p.w+2*w]
 			r1 := p.pix[(2*y+1)*p.w : (2*y+1)*p.w+2*w]
 			out := q.pix[y*w : (y+1)*w]
@@ -134,6 +147,10 @@ func (p *plane) resized(f float64) *plane {
 	// Area average: each output pixel is the mean of the source box it covers.
 	k := 1 / f
 	for y := range h {
+		if stopped(ctx, y) {
+			q.release()
+			return nil
+		}
 		y0 := int(float64(y) * k)
 		y1 := max(y0+1, min(p.h, int(float64(y+1)*k)))
 		for x := range w {
@@ -154,14 +171,19 @@ func (p *plane) resized(f float64) *plane {
 }
 
 // boxBlur returns the mean over a (2r+1)² window, the plane's edge pixels
-// repeated outwards, with two running-sum passes.
-func (p *plane) boxBlur(r int) *plane {
+// repeated outwards, with two running-sum passes, or nil when ctx ends
+// first.
+func (p *plane) boxBlur(ctx context.Context, r int) *plane {
 	w, h := p.w, p.h
 	r = max(0, min(r, 127))
 	n := 2*r + 1
 	// Horizontal sums, as uint16 (255·255 fits).
-	hs := make([]uint16, w*h)
+	hs := getUint16s(w * h)
+	defer putUint16s(hs)
 	for y := range h {
+		if stopped(ctx, y) {
+			return nil
+		}
 		row := p.pix[y*w : (y+1)*w]
 		out := hs[y*w : (y+1)*w]
 		sum := uint32(row[0]) * uint32(r+1)
@@ -192,7 +214,7 @@ func (p *plane) boxBlur(r int) *plane {
 	// Vertical running sums over the horizontal ones; divide by n² with a
 	// fixed-point reciprocal.
 	q := newPlane(w, h)
-	col := make([]uint32, w)
+	col := make([]uint32, w) // small, zeroed: the running sums start at 0
 	rowAt := func(y int) []uint16 {
 		y = min(max(y, 0), h-1)
 		return hs[y*w : (y+1)*w]
@@ -204,6 +226,10 @@ func (p *plane) boxBlur(r int) *plane {
 	}
 	inv := uint64(1<<32)/uint64(n*n) + 1
 	for y := range h {
+		if stopped(ctx, y) {
+			q.release()
+			return nil
+		}
 		out := q.pix[y*w : (y+1)*w]
 		out = out[:len(col)]
 		for x, c := range col {
@@ -221,8 +247,11 @@ func (p *plane) boxBlur(r int) *plane {
 // localNormalised divides out slowly varying light: each pixel is mapped
 // relative to the local mean over a (2r+1)² window, which flattens shadows,
 // glare halos and vignetting (local contrast normalisation).
-func (p *plane) localNormalised(r int) *plane {
-	mean := p.boxBlur(r)
+func (p *plane) localNormalised(ctx context.Context, r int) *plane {
+	mean := p.boxBlur(ctx, r)
+	if mean == nil {
+		return nil
+	}
 	q := newPlane(p.w, p.h)
 	// Local deviation from the mean of |v - mean|, smoothed the same way.
 	dev := newPlane(p.w, p.h)
@@ -233,23 +262,41 @@ func (p *plane) localNormalised(r int) *plane {
 		}
 		dev.pix[i] = byte(min(d*2, 255))
 	}
-	dev = dev.boxBlur(r)
+	devB := dev.boxBlur(ctx, r)
+	dev.release()
+	if devB == nil {
+		mean.release()
+		q.release()
+		return nil
+	}
 	for i, v := range p.pix {
-		s := max(int(dev.pix[i]), 6)
+		s := max(int(devB.pix[i]), 6)
 		o := 128 + (int(v)-int(mean.pix[i]))*64/s
 		q.pix[i] = byte(min(max(o, 0), 255))
 	}
+	devB.release()
+	mean.release()
 	return q
+}
+
+// stopped reports, every 64 rows, whether ctx has ended: the plane
+// operations give up half way rather than overrun the frame's budget.
+func stopped(ctx context.Context, row int) bool {
+	return row&63 == 0 && ctx.Err() != nil
 }
 
 // eroded returns the minimum over a 3×3 window: dark modules grow by a
 // pixel on every side. An overexposed screen's bloom thins the dark
 // modules on clipped white until the finders' 1:1:3:1:1 runs fail; this
-// gives them back their width.
-func (p *plane) eroded() *plane {
+// gives them back their width. It returns nil when ctx ends first.
+func (p *plane) eroded(ctx context.Context) *plane {
 	w, h := p.w, p.h
 	tmp := newPlane(w, h)
 	for y := range h {
+		if stopped(ctx, y) {
+			tmp.release()
+			return nil
+		}
 		row := p.pix[y*w : (y+1)*w]
 		out := tmp.pix[y*w : (y+1)*w]
 		if w < 2 {
@@ -263,6 +310,7 @@ func (p *plane) eroded() *plane {
 		out[w-1] = min(row[w-2], row[w-1])
 	}
 	q := newPlane(w, h)
+	defer tmp.release()
 	for y := range h {
 		a := tmp.pix[max(y-1, 0)*w : max(y-1, 0)*w+w]
 		b := tmp.pix[y*w : y*w+w]
@@ -276,13 +324,15 @@ func (p *plane) eroded() *plane {
 }
 
 // unsharp returns p + amount·(p - blur(p)), the unsharp mask, with a box blur
-// of radius r standing in for the Gaussian.
-func (p *plane) unsharp(r int, amount float64) *plane {
-	bl := p.boxBlur(r)
-	q := newPlane(p.w, p.h)
-	a := int(amount * 256)
+// of radius r standing in for the Gaussian, or nil when ctx ends first.
+func (p *plane) unsharp(ctx context.Context, r int, amount float64) *plane {
+	q := p.boxBlur(ctx, r)
+	if q == nil {
+		return nil
+	}
+	a := int32(amount * 256)
 	for i, v := range p.pix {
-		o := int(v) + ((int(v)-int(bl.pix[i]))*a)/256
+		o := int32(v) + ((int32(v)-int32(q.pix[i]))*a)>>8
 		q.pix[i] = byte(min(max(o, 0), 255))
 	}
 	return q
@@ -293,7 +343,9 @@ func (p *plane) crop(x0, y0, x1, y1 int) *plane {
 	x0, y0 = max(x0, 0), max(y0, 0)
 	x1, y1 = min(x1, p.w), min(y1, p.h)
 	if x1 <= x0 || y1 <= y0 {
-		return newPlane(1, 1)
+		q := newPlane(1, 1)
+		q.pix[0] = 0
+		return q
 	}
 	q := newPlane(x1-x0, y1-y0)
 	for y := y0; y < y1; y++ {

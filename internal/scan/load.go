@@ -89,7 +89,10 @@ func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 		for math.Round(float64(cfg.Width)*f)*math.Round(float64(cfg.Height)*f) > LoadPixels {
 			f *= 0.999
 		}
-		g := greyOf(img).resized(f)
+		g := greyOf(img).resized(ctx, f)
+		if g == nil {
+			return nil, fmt.Errorf("load image: %w", ctx.Err())
+		}
 		return &image.Gray{Pix: g.pix, Stride: g.w, Rect: image.Rect(0, 0, g.w, g.h)}, nil
 	}
 	return img, nil

@@ -1,9 +1,9 @@
 package scan
 
 import (
+	"cmp"
 	"math"
-	"sort"
-
+	"slices"
 )
 
 // finder is a candidate finder-pattern centre.
@@ -185,7 +185,7 @@ func (t triple) ms() float64 { return (t.tl.ms + t.tr.ms + t.bl.ms) / 3 }
 // the candidates, most plausible first, at most limit of them.
 func triples(cands []finder, limit int) []triple {
 	// Keep the best-confirmed candidates only, to bound the combinations.
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].count > cands[j].count })
+	slices.SortStableFunc(cands, func(a, b finder) int { return cmp.Compare(b.count, a.count) })
 	if len(cands) > 12 {
 		cands = cands[:12]
 	}
@@ -200,7 +200,7 @@ func triples(cands []finder, limit int) []triple {
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].score < out[j].score })
+	slices.SortStableFunc(out, func(a, b triple) int { return cmp.Compare(a.score, b.score) })
 	if len(out) > limit {
 		out = out[:limit]
 	}
@@ -213,8 +213,8 @@ func orient(a, b, c finder) (triple, bool) {
 	ms := []float64{a.ms, b.ms, c.ms}
 	lo, hi := math.Min(ms[0], math.Min(ms[1], ms[2])), math.Max(ms[0], math.Max(ms[1], ms[2]))
 	// Steep tilt close up (keystone) makes the nearest finder twice the
-	// size of the farthest.
-	if hi > 2.4*lo {
+	// size of the farthest, or three times.
+	if hi > 3.2*lo {
 		return triple{}, false
 	}
 	// The top-left is opposite the longest side.
@@ -258,7 +258,9 @@ func orient(a, b, c finder) (triple, bool) {
 
 // scaled returns the triple with coordinates and module sizes multiplied by f.
 func (t triple) scaled(f float64) triple {
-	s := func(x finder) finder { return finder{p: x.p.scale(f), ms: x.ms * f, count: x.count, virtual: x.virtual} }
+	s := func(x finder) finder {
+		return finder{p: x.p.scale(f), ms: x.ms * f, count: x.count, virtual: x.virtual}
+	}
 	return triple{tl: s(t.tl), tr: s(t.tr), bl: s(t.bl), score: t.score}
 }
 
@@ -283,7 +285,7 @@ func (t triple) shifted(d pt) triple {
 // under perspective.
 func pairTriples(g *plane, cands []finder, pol polarity, limit int) []triple {
 	cs := append([]finder(nil), cands...)
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].count > cs[j].count })
+	slices.SortStableFunc(cs, func(a, b finder) int { return cmp.Compare(b.count, a.count) })
 	if len(cs) > 8 {
 		cs = cs[:8]
 	}
@@ -357,7 +359,7 @@ func pairTriples(g *plane, cands []finder, pol polarity, limit int) []triple {
 			}
 		}
 	}
-	sort.SliceStable(hs, func(i, j int) bool { return hs[i].score < hs[j].score })
+	slices.SortStableFunc(hs, func(a, b hyp) int { return cmp.Compare(a.score, b.score) })
 	var out []triple
 	for _, h := range hs {
 		if len(out) == limit {

@@ -35,6 +35,37 @@ func edgeDistance(g *plane, c, d pt, thr float64, n int, maxDist float64, pol po
 	return 0, false
 }
 
+// crossings returns the distances from c along the unit vector d to the
+// first three crossings of the threshold thr, looking no further than
+// maxDist; values are polarity-corrected (dark is low).
+func crossings(g *plane, c, d pt, thr, maxDist float64, pol polarity) ([3]float64, bool) {
+	const step = 0.25
+	var out [3]float64
+	val := func(t float64) float64 {
+		v := g.sample(c.x+d.x*t, c.y+d.y*t)
+		if pol < 0 {
+			v = 255 - v
+		}
+		return v
+	}
+	prev := val(0)
+	prevDark := prev < thr
+	n := 0
+	for t := step; t <= maxDist; t += step {
+		v := val(t)
+		if dark := v < thr; dark != prevDark {
+			out[n] = t - step + step*(thr-prev)/(v-prev)
+			n++
+			if n == 3 {
+				return out, true
+			}
+			prevDark = dark
+		}
+		prev = v
+	}
+	return out, false
+}
+
 // finderFit is a re-measured finder: its centre, the module sizes along
 // the code axes, and the midpoints of its four outer edges (at ±3.5
 // modules along +x, -x, +y, -y), which carry the local perspective.
@@ -66,9 +97,12 @@ func refineFinder(g *plane, f finder, ex, ey pt, pol polarity) finderFit {
 	for _, d := range []pt{{0.5, 0}, {-0.5, 0}, {0, 0.5}, {0, -0.5}} {
 		dark = math.Min(dark, v(f.p.add(d.scale(f.ms))))
 	}
-	// ray measures the distance from c along d to the finder's outer edge
-	// (the third crossing), with a threshold midway between the centre and
-	// the brightest point of the light ring on that ray.
+	// ray measures the distance from c along d to the finder's outer edge,
+	// with a threshold midway between the centre and the brightest point of
+	// the light ring on that ray. The three crossings on the way lie at
+	// 1.5, 2.5 and 3.5 modules, the dark runs thinned (overexposure) or
+	// thickened (blur) by the same δ at each: c1 + 2·c2 + c3 is 10 modules
+	// whatever δ, and the edge 3.5 modules out.
 	ray := func(c, d pt) (float64, bool) {
 		light := 0.0
 		for t := 0.8 * f.ms; t <= 3.2*f.ms; t += 0.5 {
@@ -77,7 +111,11 @@ func refineFinder(g *plane, f finder, ex, ey pt, pol polarity) finderFit {
 		if light-dark < 6 {
 			return 0, false
 		}
-		return edgeDistance(g, c, d, (light+dark)/2, 3, 6*f.ms, pol)
+		cs, ok := crossings(g, c, d, (light+dark)/2, 6*f.ms, pol)
+		if !ok {
+			return 0, false
+		}
+		return 0.35 * (cs[0] + 2*cs[1] + cs[2]), true
 	}
 	c := f.p
 	var ms [2]float64

@@ -1,8 +1,9 @@
 package scan
 
 import (
+	"cmp"
 	"image"
-	"sort"
+	"slices"
 )
 
 // regionBlock is the block size of the texture map, in pixels of the
@@ -98,7 +99,7 @@ func codeRegions(b *bitmap, n int) []image.Rectangle {
 		}
 		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].count > out[j].count })
+	slices.SortStableFunc(out, func(a, b comp) int { return cmp.Compare(b.count, a.count) })
 	var rs []image.Rectangle
 	for _, c := range out[:min(n, len(out))] {
 		rs = append(rs, image.Rect(c.x0*bs, c.y0*bs, c.x1*bs, c.y1*bs))

@@ -1,11 +1,11 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
 	"slices"
-	"sort"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
@@ -18,12 +18,29 @@ var errNotRead = errors.New("scan: candidate did not decode")
 // (version information, timing pattern) and was left for later" error.
 var errNoEvidence = errors.New("scan: candidate shows no version or timing pattern")
 
-// reader decodes located symbols from a grey plane.
+// reader decodes located symbols from a grey plane. It keeps scratch
+// buffers, so it serves one Decode call at a time.
 type reader struct {
-	dec *decoder.Decoder
+	dec  *decoder.Decoder
+	buf  []float64
+	bits map[int]*gozxing.BitMatrix // by symbol size
 }
 
-func newReader() *reader { return &reader{dec: decoder.NewDecoder()} }
+func newReader() *reader {
+	return &reader{dec: decoder.NewDecoder(), bits: map[int]*gozxing.BitMatrix{}}
+}
+
+// scratch returns the module value, local mean and integral image buffers
+// for a dim×dim symbol.
+func (r *reader) scratch(dim int) (vals, mean, integ []float64) {
+	n := dim * dim
+	need := 2*n + (dim+1)*(dim+1)
+	if cap(r.buf) < need {
+		r.buf = make([]float64, need)
+	}
+	b := r.buf[:need]
+	return b[:n], b[n : 2*n], b[2*n:]
+}
 
 // polarity: +1 when modules are darker than the background, -1 when lighter.
 type polarity float64
@@ -55,7 +72,9 @@ func (r *reader) readTriple(ctx context.Context, g *plane, t triple, pol polarit
 			return "", grid{}, ctx.Err()
 		}
 		loc, ok := r.locate(g, t, fits, dim, pol, contrast)
-		trace("    dim %d located=%v contrast=%.1f points=%d", dim, ok, contrast, len(loc.src))
+		if debugf != nil {
+			trace("    dim %d located=%v contrast=%.1f points=%d", dim, ok, contrast, len(loc.src))
+		}
 		if !ok {
 			continue
 		}
@@ -71,7 +90,9 @@ func (r *reader) readTriple(ctx context.Context, g *plane, t triple, pol polarit
 		if w, worst, ok := fitWarp(loc.h, loc.src, loc.dst, dim); ok && worst > 0.3 {
 			gw := grid{h: loc.h, dim: dim, w: w}
 			text, err := r.readGrid(g, gw, pol)
-			trace("    warp: worst residual %.2f modules: %v", worst, err)
+			if debugf != nil {
+				trace("    warp: worst residual %.2f modules: %v", worst, err)
+			}
 			if err == nil {
 				return text, gw, nil
 			}
@@ -112,7 +133,9 @@ func candidateDims(g *plane, t triple, fits [3]finderFit, pol polarity) (dims []
 	if !fits[0].virtual && !fits[2].virtual {
 		d2 = timingDim(g, t.tl.p, t.bl.p, ex, ms[0][0], ms[2][0], pol)
 	}
-	trace("    timing dims %d %d, estimate %.1f", d1, d2, est)
+	if debugf != nil {
+		trace("    timing dims %d %d, estimate %.1f", d1, d2, est)
+	}
 	addDim(d1)
 	addDim(d2)
 	evidence = len(dims) > 0
@@ -136,8 +159,8 @@ func nearestDims(est float64, n int) []int {
 			out = append(out, 17+4*vv)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		return math.Abs(float64(out[i])-est) < math.Abs(float64(out[j])-est)
+	slices.SortStableFunc(out, func(a, b int) int {
+		return cmp.Compare(math.Abs(float64(a)-est), math.Abs(float64(b)-est))
 	})
 	return out[:min(n, len(out))]
 }
@@ -264,7 +287,9 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 		last := float64(centres[n]) + 0.5
 		radius := math.Max(4, d*0.1)
 		p, ok := findAlignment(g, &h, pt{last, last}, predict(pt{last, last}), radius, pol, contrast)
-		trace("      BR align %v found=%v at %v", last, ok, p)
+		if debugf != nil {
+			trace("      BR align %v found=%v at %v", last, ok, p)
+		}
 		if ok {
 			hs, hd = append(hs, pt{last, last}), append(hd, p)
 			cs, cd = append(cs, pt{last, last}), append(cd, p)
@@ -289,16 +314,18 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 			aps = append(aps, ap{pt{float64(centres[j]) + 0.5, float64(centres[i]) + 0.5}, i, j})
 		}
 	}
-	sort.SliceStable(aps, func(a, b int) bool {
-		ea, eb := min(aps[a].i, aps[a].j) == 0, min(aps[b].i, aps[b].j) == 0
+	slices.SortStableFunc(aps, func(a, b ap) int {
+		ea, eb := min(a.i, a.j) == 0, min(b.i, b.j) == 0
 		if ea != eb {
-			return ea
+			if ea {
+				return -1
+			}
+			return 1
 		}
-		ma, mb := max(aps[a].i, aps[a].j), max(aps[b].i, aps[b].j)
-		if ma != mb {
-			return ma < mb
+		if c := cmp.Compare(max(a.i, a.j), max(b.i, b.j)); c != 0 {
+			return c
 		}
-		return aps[a].i+aps[a].j < aps[b].i+aps[b].j
+		return cmp.Compare(a.i+a.j, b.i+b.j)
 	})
 	if predicted >= 0 {
 		// Outwards from the finders seen instead: the predicted one may be
@@ -312,7 +339,7 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 			}
 			return best
 		}
-		sort.SliceStable(aps, func(a, b int) bool { return near(aps[a].m) < near(aps[b].m) })
+		slices.SortStableFunc(aps, func(a, b ap) int { return cmp.Compare(near(a.m), near(b.m)) })
 	}
 	// Only points off the finders' lines, or on both edges, fix a
 	// homography: three finders plus points on one edge are degenerate.
@@ -333,7 +360,9 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 		}
 		c := predict(a.m)
 		p, ok := findAlignment(g, &h, a.m, c, radius, pol, contrast)
-		trace("      align %v predicted %.1f,%.1f found=%v at %.1f,%.1f", a.m, c.x, c.y, ok, p.x, p.y)
+		if debugf != nil {
+			trace("      align %v predicted %.1f,%.1f found=%v at %.1f,%.1f", a.m, c.x, c.y, ok, p.x, p.y)
+		}
 		if !ok {
 			continue
 		}
@@ -531,10 +560,12 @@ func (r *reader) readGrid(g *plane, gr grid, pol polarity) (string, error) {
 	}
 	reg, ok := registration(dim, sample)
 	if !ok || reg < minRegistration {
-		trace("    readgrid skip reg=%.2f", reg)
+		if debugf != nil {
+			trace("    readgrid skip reg=%.2f", reg)
+		}
 		return "", errNotRead
 	}
-	vals := make([]float64, dim*dim)
+	vals, mean, integ := r.scratch(dim)
 	for y := range dim {
 		for x := range dim {
 			v, ok := sample(x, y)
@@ -544,21 +575,40 @@ func (r *reader) readGrid(g *plane, gr grid, pol polarity) (string, error) {
 			vals[y*dim+x] = v
 		}
 	}
-	for _, th := range []func([]float64, int) []float64{localMeanThreshold, globalThreshold, sharpenedThreshold} {
-		thr := th(vals, dim)
-		bits, _ := gozxing.NewSquareBitMatrix(dim)
+	localMean(vals, mean, integ, dim)
+	global := otsu(vals)
+	for k := range 3 {
+		bits := r.bits[dim]
+		if bits == nil {
+			bits, _ = gozxing.NewSquareBitMatrix(dim)
+			r.bits[dim] = bits
+		}
+		bits.Clear()
 		for i, v := range vals {
-			if v < thr[i] {
+			var thr float64
+			switch k {
+			case 0: // against the local mean
+				thr = mean[i]
+			case 1: // one Otsu threshold for the symbol
+				thr = global
+			default:
+				thr = sharpenedAt(vals, mean, dim, i)
+			}
+			if v < thr {
 				bits.Set(i%dim, i/dim)
 			}
 		}
 		res, err := r.dec.Decode(bits, nil)
 		if err == nil {
-			trace("    readgrid ok reg=%.2f", reg)
+			if debugf != nil {
+				trace("    readgrid ok reg=%.2f", reg)
+			}
 			return res.GetText(), nil
 		}
 	}
-	trace("    readgrid fail reg=%.2f", reg)
+	if debugf != nil {
+		trace("    readgrid fail reg=%.2f", reg)
+	}
 	return "", errNotRead
 }
 
@@ -628,62 +678,55 @@ func registration(dim int, sample func(x, y int) (float64, bool)) (float64, bool
 	return float64(match) / float64(n-49), true
 }
 
-// localMeanThreshold: each module against the mean of the 9×9 modules
-// around it.
-func localMeanThreshold(vals []float64, dim int) []float64 {
+// localMean sets mean to the mean of the 9×9 modules around each module
+// (fewer at the edges), using integ as scratch for the integral image.
+func localMean(vals, mean, integ []float64, dim int) {
 	const rad = 4
-	out := make([]float64, len(vals))
-	// Integral image over the module grid.
-	integ := make([]float64, (dim+1)*(dim+1))
+	w := dim + 1
+	for x := range w {
+		integ[x] = 0
+	}
 	for y := range dim {
 		row := 0.0
+		integ[(y+1)*w] = 0
 		for x := range dim {
 			row += vals[y*dim+x]
-			integ[(y+1)*(dim+1)+x+1] = integ[y*(dim+1)+x+1] + row
+			integ[(y+1)*w+x+1] = integ[y*w+x+1] + row
 		}
 	}
 	for y := range dim {
 		y0, y1 := max(0, y-rad), min(dim, y+rad+1)
 		for x := range dim {
 			x0, x1 := max(0, x-rad), min(dim, x+rad+1)
-			s := integ[y1*(dim+1)+x1] - integ[y0*(dim+1)+x1] - integ[y1*(dim+1)+x0] + integ[y0*(dim+1)+x0]
-			out[y*dim+x] = s / float64((y1-y0)*(x1-x0))
+			s := integ[y1*w+x1] - integ[y0*w+x1] - integ[y1*w+x0] + integ[y0*w+x0]
+			mean[y*dim+x] = s / float64((y1-y0)*(x1-x0))
 		}
 	}
-	return out
 }
 
-// globalThreshold: one Otsu threshold for the whole symbol.
-func globalThreshold(vals []float64, dim int) []float64 {
-	t := otsu(vals)
-	out := make([]float64, len(vals))
-	for i := range out {
-		out[i] = t
+// sharpenedAt is the threshold on module i that undoes some inter-module
+// blur: the module against its local mean after subtracting 0.6 of its
+// excess over its four neighbours (a 3×3 unsharp mask on the module grid).
+func sharpenedAt(vals, mean []float64, dim, i int) float64 {
+	x, y := i%dim, i/dim
+	n, c := 0.0, 0.0
+	if x > 0 {
+		n += vals[i-1]
+		c++
 	}
-	return out
-}
-
-// sharpenedThreshold undoes some inter-module blur: it compares each module
-// with the local mean after subtracting half the neighbours' excess, which
-// is a 3×3 unsharp mask on the module grid.
-func sharpenedThreshold(vals []float64, dim int) []float64 {
-	mean := localMeanThreshold(vals, dim)
-	out := make([]float64, len(vals))
-	for y := range dim {
-		for x := range dim {
-			n, c := 0.0, 0
-			for _, d := range [4][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}} {
-				xx, yy := x+d[0], y+d[1]
-				if xx >= 0 && yy >= 0 && xx < dim && yy < dim {
-					n += vals[yy*dim+xx]
-					c++
-				}
-			}
-			v := vals[y*dim+x]
-			sharp := v + 0.6*(v-n/float64(c))
-			// Express as a threshold on v: v < thr ⇔ sharp < mean.
-			out[y*dim+x] = v - sharp + mean[y*dim+x]
-		}
+	if x < dim-1 {
+		n += vals[i+1]
+		c++
 	}
-	return out
+	if y > 0 {
+		n += vals[i-dim]
+		c++
+	}
+	if y < dim-1 {
+		n += vals[i+dim]
+		c++
+	}
+	v := vals[i]
+	// v < thr ⇔ v + 0.6(v - n/c) < mean.
+	return mean[i] - 0.6*(v-n/c)
 }

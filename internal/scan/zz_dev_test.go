@@ -68,7 +68,7 @@ func TestDevGeom(t *testing.T) {
 	if strings.Contains(f.Params, "inverted=true") {
 		pol = -1
 	}
-	sharp := g.unsharp(3, 2)
+	sharp := g.unsharp(context.Background(), 3, 2)
 	bm := binarize(context.Background(), sharp, binHybrid)
 	dumpPlane("/tmp/sc13/dev/frame.png", g)
 	dumpPlane("/tmp/sc13/dev/sharp.png", sharp)
@@ -172,26 +172,34 @@ func TestDevPrims(t *testing.T) {
 	if os.Getenv("DEVPRIMS") == "" {
 		t.Skip()
 	}
-	for _, sz := range []scene.Size{{W: 640, H: 480}, {W: 1280, H: 720}, {W: 1920, H: 1080}} {
+	best := func(f func()) float64 {
+		m := math.Inf(1)
+		for range 7 {
+			m = math.Min(m, cpuMS(3, f))
+		}
+		return m
+	}
+	for _, sz := range []scene.Size{{W: 640, H: 480}, {W: 1920, H: 1080}} {
 		f := render(t, scene.Spec{Seed: 3, Condition: scene.Clean, Size: sz})
 		g := greyOf(f.Image)
 		ctx := context.Background()
 		bm := binarize(ctx, g, binHybrid)
 		sum := 0
-		fmt.Printf("calib sum %.3f ms\n", cpuMS(10, func() {
-			for _, v := range g.pix {
-				sum += int(v)
-			}
-		}))
-		fmt.Printf("%s grey %.2f half %.2f unsharp %.2f eroded %.2f local %.2f hybrid %.2f global %.2f finders %.2f\n", sz,
-			cpuMS(10, func() { greyOf(f.Image) }),
-			cpuMS(10, func() { g.resized(0.5) }),
-			cpuMS(10, func() { g.unsharp(3, 2) }),
-			cpuMS(10, func() { g.eroded() }),
-			cpuMS(10, func() { g.localNormalised(20) }),
-			cpuMS(10, func() { binarize(ctx, g, binHybrid) }),
-			cpuMS(10, func() { binarize(ctx, g, binGlobal) }),
-			cpuMS(10, func() { findFinders(bm, 0, 2) }))
+		fmt.Printf("%s calib %.3f grey %.2f half %.2f blur %.2f unsharp %.2f eroded %.2f local %.2f hybrid %.2f global %.2f finders %.2f\n", sz,
+			best(func() {
+				for _, v := range g.pix {
+					sum += int(v)
+				}
+			}),
+			best(func() { greyOf(f.Image) }),
+			best(func() { g.resized(context.Background(), 0.5) }),
+			best(func() { g.boxBlur(context.Background(), 3) }),
+			best(func() { g.unsharp(context.Background(), 3, 2) }),
+			best(func() { g.eroded(context.Background()) }),
+			best(func() { g.localNormalised(context.Background(), 20) }),
+			best(func() { binarize(ctx, g, binHybrid) }),
+			best(func() { binarize(ctx, g, binGlobal) }),
+			best(func() { findFinders(bm, 0, 2) }))
 	}
 }
 
@@ -247,4 +255,51 @@ func TestDevRegStats(t *testing.T) {
 		hist[kind] = h
 	}
 	fmt.Println(hist)
+}
+
+// TestDevVersion checks the version-information sampling positions on $DEVSPEC.
+func TestDevVersion(t *testing.T) {
+	specS := os.Getenv("DEVVSPEC")
+	if specS == "" {
+		t.Skip()
+	}
+	var w, h int
+	var seed uint64
+	parts := strings.Split(specS, "/")
+	fmt.Sscanf(parts[1], "%dx%d", &w, &h)
+	fmt.Sscanf(parts[2], "%x", &seed)
+	f := render(t, scene.Spec{Seed: seed, Condition: scene.Condition(parts[0]), Size: scene.Size{W: w, H: h}})
+	g := greyOf(f.Image)
+	d := float64(f.Dim)
+	mk := func(u, v float64) finder {
+		x, y := f.ModuleToImage(u, v)
+		x1, y1 := f.ModuleToImage(u+1, v)
+		return finder{p: pt{x, y}, ms: math.Hypot(x1-x, y1-y), count: 5}
+	}
+	tr := triple{tl: mk(3.5, 3.5), tr: mk(d-3.5, 3.5), bl: mk(3.5, d-3.5)}
+	tr2, fits := refineTriple(g, tr, 1)
+	_ = tr2
+	for k := 1; k <= 2; k++ {
+		fi := fits[k]
+		ex := fi.edges[0].sub(fi.edges[1]).scale(1.0 / 7)
+		ey := fi.edges[2].sub(fi.edges[3]).scale(1.0 / 7)
+		c := [3]pt{{3.5, 3.5}, {d - 3.5, 3.5}, {3.5, d - 3.5}}[k]
+		worst := 0.0
+		for j := 2; j >= -3; j-- {
+			for i := -5; i >= -7; i-- {
+				dx, dy := float64(i), float64(j)
+				if k == 2 {
+					dx, dy = dy, dx
+				}
+				p := fi.c.add(ex.scale(dx)).add(ey.scale(dy))
+				x, y := f.ModuleToImage(c.x+dx, c.y+dy)
+				worst = math.Max(worst, p.dist(pt{x, y})/tr.tl.ms)
+			}
+		}
+		t.Logf("finder %d ok=%v worst sample offset %.2f modules", k, fi.ok, worst)
+	}
+	debugf = func(format string, args ...any) { t.Logf(format, args...) }
+	defer func() { debugf = nil }()
+	versionFromInfo(g, fits, d, 1)
+	t.Logf("truth v%d %s", f.Version, f.Params)
 }

@@ -274,11 +274,11 @@ func httpClient(raw string, caPEM []byte, timeout time.Duration) (*url.URL, *htt
 	}
 	switch u.Scheme {
 	case "https":
-		pool := x509.NewCertPool()
-		if len(caPEM) == 0 || !pool.AppendCertsFromPEM(caPEM) {
-			return nil, nil, fmt.Errorf("%w: an https hub needs its CA (--ca hub-ca.pem)", ErrBadCA)
+		conf, err := pinnedTLS(caPEM) // security.go: one CA or an SPKI pin, never a bundle
+		if err != nil {
+			return nil, nil, err
 		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}
+		tr.TLSClientConfig = conf
 	case "http":
 		if !isLoopbackHost(u.Hostname()) {
 			return nil, nil, fmt.Errorf("%w (%s)", ErrInsecureHub, raw)
@@ -481,7 +481,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, pathQuery st
 		for k, v := range hdr {
 			req.Header[k] = v
 		}
-		if body != nil {
+		if body != nil && req.Header.Get("Content-Type") == "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
 		if err := c.sign(req.Request); err != nil {
@@ -612,6 +612,7 @@ func Enroll(ctx context.Context, rec *records.Store, o EnrollOptions) error {
 	local := o.Clock.Now()
 	return rec.UpdateSyncState(ctx, func(s *records.SyncState) {
 		s.HubURL, s.HubCAPEM, s.Enrolled = base.String(), o.CAPEM, local.UnixMilli()
+		s.HubKey = er.HubKey // pushes are sealed to it
 		s.HubTime, s.LocalTime = er.HubTime, local
 		s.FeedSeq, s.FeedETag = 0, ""
 	})

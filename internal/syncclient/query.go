@@ -26,21 +26,23 @@ const queryRetries = 2
 const maxRecordsBody = 32 << 20
 
 // QueryRecords asks the hub for one page of its records as a supervisor
-// (GET /v1/records with the bearer token), over the pinned TLS client.
+// (POST /v1/records/search with the bearer token), over the pinned TLS
+// client.
 // q holds the hub's filters: from, to (RFC 3339), device, officer,
 // verdict, kind, plate, stop, flagged, page, limit. Errors: ErrForbidden
 // for a refused token, ErrUnreachable when no answer came, ErrHub for
 // other refusals, ErrProtocol for an unreadable answer.
 func (c *Client) QueryRecords(ctx context.Context, supervisorToken string, q url.Values) (*wire.RecordsResponse, error) {
 	ep := c.ep.Load()
-	u := ep.base.String() + "/v1/records"
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	body, err := searchBody(q) // security.go: the filters (a plate) never in a URL
 	if err != nil {
 		return nil, err
 	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, ep.base.String()+wire.PathRecordSearch, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+supervisorToken)
 	rc := retrying(ep.hc, max(0, min(c.cfg.RetryMax, queryRetries)), c.cfg.RetryWaitMin, min(c.cfg.RetryWaitMax, 5*time.Second),
 		c.clk, c.cfg.Sleep, nil, c.cfg.OnRetry)

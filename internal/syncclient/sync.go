@@ -84,7 +84,11 @@ func (c *Client) pushBatch(ctx context.Context, out []records.Outgoing, rep *Pus
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := c.do(ctx, http.MethodPost, "/v1/records", body, nil)
+	body, hdr, err := c.sealPush(ctx, body) // security.go: sealed to the hub's key
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := c.do(ctx, http.MethodPost, "/v1/records", body, hdr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -128,11 +132,18 @@ func (c *Client) pushBatch(ctx context.Context, out []records.Outgoing, rep *Pus
 
 // Report is the outcome of Sync.
 type Report struct {
-	Push *PushReport
+	// Audit is the chain audit made before the push (see Audit).
+	Audit *records.AuditReport
+	Push  *PushReport
+	// Head is the head report made after the push (see ReportHead).
+	Head *HeadReport
 	Pull *PullReport
 }
 
-// Sync pushes pending records, then pulls trust updates. It returns the
+// Sync audits the record chain, pushes pending records, reports the chain
+// head and the audit to the hub (head.go), then pulls trust updates. A
+// damaged chain does not stop the sync: what is intact is delivered, and
+// the hub flags the rest. It returns the
 // first error; what was done before it is in the report. When the terminal
 // was enrolled again since the last sync, it first switches to the new
 // enrolment (see Reconfigure). The error and its kind are kept in State,
@@ -156,7 +167,13 @@ func (c *Client) Sync(ctx context.Context) (*Report, error) {
 	rep := &Report{}
 	_, err := c.follow(sctx)
 	if err == nil {
+		rep.Audit, err = c.Audit(sctx)
+	}
+	if err == nil {
 		rep.Push, err = c.Push(sctx)
+	}
+	if err == nil {
+		rep.Head, err = c.ReportHead(sctx, rep.Audit)
 	}
 	if err == nil {
 		rep.Pull, err = c.PullTrust(sctx)

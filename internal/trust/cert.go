@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -42,7 +43,8 @@ type Cert struct {
 	Parents []*Cert
 	KID     [credential.KIDSize]byte
 
-	subject, issuer string // RFC 2253 forms, computed once
+	names           sync.Once // subject and issuer in RFC 2253 form, computed on first use
+	subject, issuer string
 	identity        Hash
 }
 
@@ -60,17 +62,24 @@ func identityOf(sc *smx509.Certificate) Hash {
 }
 
 // Subject is the certificate's subject in RFC 2253 form.
-func (c *Cert) Subject() string { return c.subject }
+func (c *Cert) Subject() string { c.nameStrings(); return c.subject }
+
+// nameStrings computes the RFC 2253 names once: they are for people, and
+// computing them for every stored certificate at load would cost more than
+// parsing.
+func (c *Cert) nameStrings() {
+	c.names.Do(func() { c.subject, c.issuer = c.Cert.Subject.String(), c.Cert.Issuer.String() })
+}
 
 // Issuer is the certificate's issuer name in RFC 2253 form.
-func (c *Cert) Issuer() string { return c.issuer }
+func (c *Cert) Issuer() string { c.nameStrings(); return c.issuer }
 
 // Label is a short human name: the subject's CN, else its RFC 2253 form.
 func (c *Cert) Label() string {
 	if c.Cert.Subject.CommonName != "" {
 		return c.Cert.Subject.CommonName
 	}
-	return c.subject
+	return c.Subject()
 }
 
 // Chain is one path from a signer up to an anchor, signer first.
@@ -113,7 +122,7 @@ func parseCert(der []byte) (*Cert, error) {
 		return nil, fmt.Errorf("%w: public key", ErrNotSM2)
 	}
 	out := &Cert{Hash: HashOf(der), Cert: c, Pub: pub, KID: credential.KID(der),
-		subject: c.Subject.String(), issuer: c.Issuer.String(), identity: identityOf(c)}
+		identity: identityOf(c)}
 	out.CA = c.BasicConstraintsValid && c.IsCA
 	return out, nil
 }

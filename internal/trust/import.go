@@ -174,6 +174,9 @@ type parsedList struct {
 	res  *BlockResult
 	sig  *credential.Sign1
 	list *credential.StatusList
+	// each, when set, streams the list's entries (list.Entries is then
+	// nil): a large list is parsed twice rather than held in memory.
+	each func(yield func(credential.StatusEntry) error) error
 }
 
 // Import checks every block of a trust bundle against the anchors and the

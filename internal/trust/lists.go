@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -81,7 +82,7 @@ func importList(idx *index, w *writes, pl parsedList) {
 			applied = applied[len(applied)-maxApplied:]
 		}
 	}
-	if err := w.list(key, l); err != nil {
+	if err := w.list(key, l, pl.each); err != nil {
 		r.Err = err
 		return
 	}
@@ -115,22 +116,46 @@ type writes struct {
 
 func (w *writes) empty() bool { return !w.changed }
 
-// list writes the entries of a verified list: a full list replaces the
-// stored state of key, a delta is applied on top of it.
-func (w *writes) list(key listKey, l *credential.StatusList) error {
+// errStopEntries ends a streamed list early when its consumer stops.
+var errStopEntries = errors.New("trust: stop")
+
+// list writes the entries of a verified list — l.Entries, or those each
+// streams — : a full list replaces the stored state of key, a delta is
+// applied on top of it.
+func (w *writes) list(key listKey, l *credential.StatusList, each func(func(credential.StatusEntry) error) error) error {
+	if each == nil {
+		es := l.Entries
+		each = func(y func(credential.StatusEntry) error) error {
+			for _, e := range es {
+				if err := y(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
 	var err error
 	if l.Full() {
 		w.replaced = append(w.replaced, key)
-		es := l.Entries
 		err = w.tx.Replace(key.file(), func(yield func(statusfile.Entry, error) bool) {
-			for _, e := range es {
+			err := each(func(e credential.StatusEntry) error {
 				if !yield(statusfile.Entry{IDHash: e.IDHash, Status: uint8(e.Status), Since: e.Since}, nil) {
-					return
+					return errStopEntries
 				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, errStopEntries) {
+				yield(statusfile.Entry{}, err)
 			}
 		})
 	} else {
-		err = w.tx.Append(key.file(), fileEntries(l.Entries))
+		var es []statusfile.Entry
+		if err = each(func(e credential.StatusEntry) error {
+			es = append(es, statusfile.Entry{IDHash: e.IDHash, Status: uint8(e.Status), Since: e.Since})
+			return nil
+		}); err == nil {
+			err = w.tx.Append(key.file(), es)
+		}
 	}
 	if err != nil {
 		w.err = fmt.Errorf("trust: store status list %s #%d: %w", l.Issuer, l.Sequence, err)

@@ -142,8 +142,8 @@ func (s *Store) ImportObjects(ctx context.Context, objs []Object) (*Report, erro
 				if err != nil {
 					return false, err
 				}
-				if _, l, err := credential.ParseStatusList(b); err == nil {
-					lists[k].issuer, lists[k].sequence = l.Issuer, l.Sequence
+				if _, h, err := credential.ParseStatusListFunc(b, func(credential.StatusEntry) error { return nil }); err == nil {
+					lists[k].issuer, lists[k].sequence = h.Issuer, h.Sequence
 				}
 			}
 		}
@@ -168,12 +168,20 @@ func (s *Store) ImportObjects(ctx context.Context, objs []Object) (*Report, erro
 				continue
 			}
 			r.Block.Bytes = b
-			sig, l, err := credential.ParseStatusList(b)
+			// The first walk validates the whole list and yields nothing;
+			// the entries are streamed by a second walk straight into the
+			// status files, so no list is ever held as entries in memory.
+			sig, h, err := credential.ParseStatusListFunc(b, func(credential.StatusEntry) error { return nil })
 			if err != nil {
 				r.Err = fmt.Errorf("%w: %v", ErrStatusList, err)
 			} else {
+				l := &credential.StatusList{Issuer: h.Issuer, Sequence: h.Sequence, Base: h.Base, ThisUpdate: h.ThisUpdate, NextUpdate: h.NextUpdate}
 				r.Label = fmt.Sprintf("status list %s #%d", l.Issuer, l.Sequence)
-				importList(idx, w, parsedList{res: r, sig: sig, list: l})
+				each := func(y func(credential.StatusEntry) error) error {
+					_, _, err := credential.ParseStatusListFunc(b, y)
+					return err
+				}
+				importList(idx, w, parsedList{res: r, sig: sig, list: l, each: each})
 			}
 			r.Block.Bytes = nil
 			if w.err != nil {

@@ -289,6 +289,10 @@ func (s *Store) snapshot() *index {
 // index builds (once) the full in-memory index of the state.
 func (st *state) index() (*index, error) {
 	st.fullOnce.Do(func() {
+		if err := st.parseAll(); err != nil {
+			st.fullErr = err
+			return
+		}
 		idx := newIndex()
 		for _, h := range st.meta.order {
 			c, err := st.cert(h)
@@ -327,20 +331,56 @@ func (st *state) index() (*index, error) {
 	return st.full, st.fullErr
 }
 
-// cert parses (once) the stored certificate h and, recursively, its parents.
-func (st *state) cert(h Hash) (*Cert, error) {
+// parseAll parses every stored certificate not parsed yet, on every core,
+// and links each to its parents (already parsed ones keep their identity).
+func (st *state) parseAll() error {
+	order := st.meta.order
+	st.parseMu.Lock()
+	todo := make([]Hash, 0, len(order))
+	for _, h := range order {
+		if st.parsed[h] == nil {
+			todo = append(todo, h)
+		}
+	}
+	st.parseMu.Unlock()
+	out := make([]*Cert, len(todo))
+	errs := make([]error, len(todo))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/64+1)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(todo); i += workers {
+				out[i], errs[i] = st.parseOne(todo[i])
+			}
+		}()
+	}
+	wg.Wait()
 	st.parseMu.Lock()
 	defer st.parseMu.Unlock()
-	return st.certLocked(h, 0)
+	for i, h := range todo { // parents first: meta.order is
+		if errs[i] != nil {
+			return errs[i]
+		}
+		if st.parsed[h] != nil {
+			continue
+		}
+		c := out[i]
+		for _, ph := range st.meta.certs[h].Parents {
+			p := st.parsed[ph]
+			if p == nil {
+				return fmt.Errorf("%w: certificate %s stored before its parent %s", ErrDamaged, h, ph)
+			}
+			c.Parents = append(c.Parents, p)
+		}
+		st.parsed[h] = c
+	}
+	return nil
 }
 
-func (st *state) certLocked(h Hash, depth int) (*Cert, error) {
-	if c := st.parsed[h]; c != nil {
-		return c, nil
-	}
-	if depth > 32 {
-		return nil, fmt.Errorf("%w: certificate chain deeper than 32", ErrDamaged)
-	}
+// parseOne parses the stored certificate h without linking its parents.
+func (st *state) parseOne(h Hash) (*Cert, error) {
 	rec := st.meta.certs[h]
 	if rec == nil {
 		return nil, fmt.Errorf("%w: missing certificate %s", ErrDamaged, h)
@@ -356,7 +396,28 @@ func (st *state) certLocked(h Hash, depth int) (*Cert, error) {
 	if err := c.checkRole(); err != nil {
 		return nil, fmt.Errorf("%w: stored certificate %s: %v", ErrDamaged, h, err)
 	}
-	for _, ph := range rec.Parents {
+	return c, nil
+}
+
+// cert parses (once) the stored certificate h and, recursively, its parents.
+func (st *state) cert(h Hash) (*Cert, error) {
+	st.parseMu.Lock()
+	defer st.parseMu.Unlock()
+	return st.certLocked(h, 0)
+}
+
+func (st *state) certLocked(h Hash, depth int) (*Cert, error) {
+	if c := st.parsed[h]; c != nil {
+		return c, nil
+	}
+	if depth > 32 {
+		return nil, fmt.Errorf("%w: certificate chain deeper than 32", ErrDamaged)
+	}
+	c, err := st.parseOne(h)
+	if err != nil {
+		return nil, err
+	}
+	for _, ph := range st.meta.certs[h].Parents {
 		p, err := st.certLocked(ph, depth+1)
 		if err != nil {
 			return nil, err

@@ -94,9 +94,12 @@ type App struct {
 	historyScr    *historyScreen
 	supervisorScr *supervisorScreen
 	settingsScr   *settingsScreen
-	warm          *warmer
-	cam           *cameraRun
-	orient        *orientLayout
+	officersScr   *officersScreen
+	// lastDir is where the file dialogs were last.
+	lastDir string
+	warm    *warmer
+	cam     *cameraRun
+	orient  *orientLayout
 }
 
 // lazyTab is a tab whose screen is built the first time the officer
@@ -410,7 +413,14 @@ func (a *App) showMain() {
 			return s.root, func() { s.run(a) }
 		}))
 	}
-	a.historyScr, a.supervisorScr, a.settingsScr = nil, nil, nil
+	if _, ok := a.deps.Officers.(officerManager); ok && a.officer.Role == RoleSupervisor {
+		items = append(items, a.newLazyTab(a.tr("tab.officers"), theme.AccountIcon(), func() (fyne.CanvasObject, func()) {
+			s := buildOfficersScreen(a)
+			a.officersScr = s
+			return s.root, func() { s.reload(a) }
+		}))
+	}
+	a.historyScr, a.supervisorScr, a.settingsScr, a.officersScr = nil, nil, nil, nil
 	items = append(items, a.newLazyTab(a.tr("tab.settings"), theme.SettingsIcon(), func() (fyne.CanvasObject, func()) {
 		s := buildSettingsScreen(a)
 		a.settingsScr = s

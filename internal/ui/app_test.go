@@ -530,10 +530,24 @@ func TestHistoryAndSupervisor(t *testing.T) {
 	if len(h.rows.rows) != 2 || h.count.Text != "共 2 条记录" {
 		t.Errorf("inspector history: %d rows, %q", len(h.rows.rows), h.count.Text)
 	}
+	// The filters apply as the officer types, without Enter.
 	e.typeHuman(h.search, "吊销不存在")
-	h.search.OnSubmitted(h.search.Text)
+	if len(h.rows.rows) != 0 || h.count.Text != "没有符合筛选条件的记录（共 2 条）" {
+		t.Errorf("search kept %d rows, %q", len(h.rows.rows), h.count.Text)
+	}
+	h.search.SetText("")
+	h.verdict.SetSelectedIndex(3) // 无效
+	if len(h.rows.rows) != 1 || h.rows.rows[0].Verdict != verify.Invalid {
+		t.Errorf("verdict filter: %d rows", len(h.rows.rows))
+	}
+	h.verdict.SetSelectedIndex(0)
+	h.period.SetSelectedIndex(1) // today: the checks were a day ago
 	if len(h.rows.rows) != 0 {
-		t.Errorf("search kept %d rows", len(h.rows.rows))
+		t.Errorf("today filter: %d rows", len(h.rows.rows))
+	}
+	h.period.SetSelectedIndex(2) // the last 7 days
+	if len(h.rows.rows) != 2 {
+		t.Errorf("7-day filter: %d rows", len(h.rows.rows))
 	}
 
 	e.app.signOut()
@@ -542,7 +556,7 @@ func TestHistoryAndSupervisor(t *testing.T) {
 	if len(s.current) != 3 {
 		t.Fatalf("supervisor sees %d rows, want 3", len(s.current))
 	}
-	if s.perOfficer.Text != "1001：共 2 · 有效 1 · 有限 0 · 无效 1\n9001：共 1 · 有效 1 · 有限 0 · 无效 0" {
+	if s.perOfficer.Text != "李明（1001）：共 2 · 有效 1 · 有限 0 · 无效 1\n陈刚（9001）：共 1 · 有效 1 · 有限 0 · 无效 0" {
 		t.Errorf("per officer:\n%s", s.perOfficer.Text)
 	}
 	if s.perDay.Text != "2026-11-27：共 2 · 有效 1 · 有限 0 · 无效 1\n2026-11-28：共 1 · 有效 1 · 有限 0 · 无效 0" {
@@ -555,17 +569,31 @@ func TestHistoryAndSupervisor(t *testing.T) {
 		t.Errorf("INVALID only: %d rows", len(s.current))
 	}
 	s.verdicts[verify.Valid].SetChecked(true)
-	s.from.SetText("2026-11-28")
+	s.from.entry.SetText("2026-11-28")
 	test.Tap(s.query)
 	if len(s.current) != 1 || s.current[0].Officer != "9001" {
 		t.Errorf("from 11-28: %+v", s.current)
 	}
-	s.from.SetText("28.11.2026")
+	s.from.entry.SetText("28.11.2026")
 	test.Tap(s.query)
-	if s.message.Text != "日期格式应为 YYYY-MM-DD。" {
+	if s.message.Text != "无法识别该日期，例如 2026-11-28，或点日历选择。" {
 		t.Errorf("bad date message %q", s.message.Text)
 	}
-	s.from.SetText("")
+	s.from.entry.SetText("2026年11月28日") // also understood
+	test.Tap(s.query)
+	if len(s.current) != 1 {
+		t.Errorf("from 2026年11月28日: %d rows", len(s.current))
+	}
+	// The chart has a bar per day; the empty state says there is nothing.
+	if len(s.chart.days) != 1 || s.empty.Visible() {
+		t.Errorf("chart days %d, empty shown %v", len(s.chart.days), s.empty.Visible())
+	}
+	s.from.entry.SetText("2027-01-01")
+	test.Tap(s.query)
+	if len(s.current) != 0 || !s.empty.Visible() || s.empty.Text != "所选范围内没有核验记录。" {
+		t.Errorf("empty range: %d rows, empty line %v", len(s.current), s.empty.Visible())
+	}
+	s.from.entry.SetText("")
 	s.verdicts[verify.Limited].SetChecked(true)
 	s.verdicts[verify.Invalid].SetChecked(true)
 	test.Tap(s.query)

@@ -48,14 +48,21 @@ type burstWedge struct {
 	typedField *wedgeEntry
 	// intervals are key intervals of recent codes (for the gap).
 	intervals []time.Duration
+	// cutAt is when a cut code was last reported (its rest may follow).
+	cutAt time.Time
 }
 
 type timedKey struct {
 	at time.Time
 }
 
-// joinWindow is the longest pause between two fragments of one code.
-const joinWindow = 600 * time.Millisecond
+// joinWindow is the longest pause between two fragments of one code (a
+// busy tablet can hold keys back for a second); tailWindow how long after
+// a cut code what follows is taken for its rest.
+const (
+	joinWindow = 1500 * time.Millisecond
+	tailWindow = 3 * time.Second
+)
 
 // Bounds of the learnt gap.
 const (
@@ -95,6 +102,7 @@ func (w *burstWedge) reset() {
 func (w *burstWedge) cut() {
 	text := string(w.head)
 	w.head = nil
+	w.cutAt = w.last
 	if w.onCut != nil {
 		w.onCut(text)
 	}
@@ -184,7 +192,11 @@ func (w *burstWedge) process(items []scan.WedgeItem, now time.Time) []scan.Wedge
 		case it.Code && !isRTCText(it.Text):
 			if joined, ok := w.joinTyped(it.Text, first); ok {
 				out = append(out, w.code(joined, ts))
+			} else if !w.cutAt.IsZero() && first.Sub(w.cutAt) <= tailWindow {
+				// The rest of the code just reported cut: already told.
+				w.cutAt = lastOr(ts, now)
 			} else if tailLike(it.Text) {
+				w.cutAt = lastOr(ts, now)
 				if w.onCut != nil {
 					w.onCut(it.Text)
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"strings"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
@@ -148,8 +149,19 @@ func (r Role) String() string {
 
 // Sample is a demo code offered on the scan screen.
 type Sample struct {
-	Name string
+	Name string // its description (Chinese)
+	// Key is its code name (valid-vehicle …), shown in English.
+	Key  string
 	Text string
+}
+
+// label is the sample's button text in language l.
+func (s Sample) label(l Lang) string {
+	if l != LangEN || s.Key == "" {
+		return s.Name
+	}
+	k := strings.ReplaceAll(s.Key, "-", " ")
+	return strings.ToUpper(k[:1]) + k[1:]
 }
 
 // OpenRecords unlocks the record store with the PIN of an officer the
@@ -229,4 +241,7 @@ type Deps struct {
 	// Alerter sounds (and, where the device can, vibrates) each verdict;
 	// nil: silent. Settings has its off switch.
 	Alerter Alerter
+	// OfficerKeys gives officers added or reset on the 人员 screen their
+	// PIN key slot (nil: the directory does it, see SealedSlots).
+	OfficerKeys OfficerKeys
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -346,5 +347,66 @@ func TestPolicySignedBySupervisor(t *testing.T) {
 	s = buildSettingsScreen(e.app)
 	if !s.policy.refused.Visible() {
 		t.Error("the refusal is not shown")
+	}
+}
+
+// Supervisors manage officers in the GUI: add one (with a PIN key slot,
+// as --add-officer does), reset a PIN (ending a lock-out), remove one;
+// never themselves or the last supervisor.
+func TestOfficerManagement(t *testing.T) {
+	var dir *OfficerDirectory
+	e := newEnv(t, func(d *Deps) {
+		dir = openDir(t, filepath.Join(t.TempDir(), OfficersFile), d.Clock)
+		d.Officers, d.Demo, d.Samples = dir, false, nil
+	})
+	ctx := context.Background()
+	if err := dir.Add(ctx, Officer{ID: "9001", Name: "陈刚", Role: RoleSupervisor}, "246810"); err != nil {
+		t.Fatal(err)
+	}
+	e.app.showSignIn()
+	e.signIn(t, "9001", "246810")
+	e.app.tabs.SelectIndex(4)
+	s := e.app.officersScr
+	if s == nil || len(s.rows) != 1 || s.rows["9001"].remove.Disabled() == false {
+		t.Fatalf("officers screen: %+v", s)
+	}
+	test.Type(s.id, "1002")
+	test.Type(s.name, "赵敏")
+	test.Type(s.pin, "135790")
+	test.Type(s.pin2, "135790")
+	test.Tap(s.add)
+	if len(s.rows) != 2 || s.message.Text != "已添加 赵敏（工号 1002）。" {
+		t.Fatalf("after add: %d rows, %q", len(s.rows), s.message.Text)
+	}
+	// Five wrong PINs lock 1002 out; a reset ends it.
+	for range MaxPINAttempts {
+		if _, err := dir.SignIn(ctx, "1002", "000000"); err == nil {
+			t.Fatal("wrong PIN accepted")
+		}
+	}
+	s.reload(e.app)
+	if !strings.Contains(s.rows["1002"].label.Text, "锁定至") {
+		t.Errorf("lock-out not shown: %q", s.rows["1002"].label.Text)
+	}
+	test.Tap(s.rows["1002"].reset)
+	if s.message.Text != "请在下方 PIN 栏两次输入新 PIN，再点“重置 PIN”。" {
+		t.Errorf("reset without a PIN: %q", s.message.Text)
+	}
+	test.Type(s.pin, "975310")
+	test.Type(s.pin2, "975310")
+	test.Tap(s.rows["1002"].reset)
+	if o, err := dir.SignIn(ctx, "1002", "975310"); err != nil || o.Name != "赵敏" {
+		t.Fatalf("new PIN: %v", err)
+	}
+	test.Tap(s.rows["9001"].remove)
+	if len(s.rows) != 2 {
+		t.Error("the supervisor removed themself")
+	}
+	test.Tap(s.rows["1002"].remove)
+	if len(s.rows) != 1 || dir.find("1002") >= 0 {
+		t.Fatalf("not removed: %d rows", len(s.rows))
+	}
+	if err := dir.Remove(ctx, "9001", "9002"); !errors.Is(err, ErrLastSupervisor) {
+		t.Errorf("removing the last supervisor: %v", err)
 	}
 }

@@ -202,8 +202,8 @@ func (e *env) signIn(t *testing.T, id, pin string) {
 func (e *env) tapSample(t *testing.T, name string) {
 	t.Helper()
 	want := sample(t, name).Description
-	for _, b := range e.app.scanScr.samples {
-		if b.Text == want {
+	for i, b := range e.app.scanScr.samples {
+		if e.app.scanScr.sampleLabels[i] == want {
 			test.Tap(b)
 			return
 		}

@@ -132,15 +132,15 @@ func TestWedgeInSettingsAndSupervisorFields(t *testing.T) {
 
 	e.app.next()
 	sv := buildSupervisorScreen(e.app)
-	e.typeHuman(sv.officer, "1001")
-	e.typeKeys(sv.officer, code, 3*time.Millisecond, true)
+	e.typeHuman(sv.plate, "粤B")
+	e.typeKeys(sv.plate, code, 3*time.Millisecond, true)
 	if e.app.check == nil || e.app.check.text != code {
-		t.Fatalf("scan into the supervisor's officer field not verified")
+		t.Fatalf("scan into the supervisor's plate field not verified")
 	}
-	if sv.officer.Text != "1001" {
-		t.Errorf("officer filter %q: the code leaked into it", sv.officer.Text)
+	if sv.plate.Text != "粤B" {
+		t.Errorf("plate filter %q: the code leaked into it", sv.plate.Text)
 	}
-	for _, f := range []*wedgeEntry{sv.from, sv.to, sv.txt} {
+	for _, f := range []*wedgeEntry{sv.from.entry, sv.to.entry, sv.txt} {
 		if f.keys != e.app.keys {
 			t.Error("a supervisor field does not go through the wedge")
 		}

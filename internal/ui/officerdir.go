@@ -3,9 +3,6 @@ package ui
 import (
 	"bufio"
 	"context"
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/subtle"
 	hexenc "encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,28 +10,28 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/credential"
-	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/keys"
+	"github.com/roadcheck/roadcheck/internal/storage"
 )
 
-// Officer directory limits.
+// Officer directory limits: those of the key vault (package keys).
 const (
-	// OfficerIterations is the PBKDF2-HMAC-SM3 iteration count of new PIN
-	// hashes (the same as the record store's passphrase slots).
-	OfficerIterations = 200_000
+	// OfficerIterations is the PBKDF2-HMAC-SM3 iteration count of new PINs.
+	OfficerIterations = keys.DefaultIterations
 	// MaxPINAttempts wrong PINs in a row lock an officer out for
 	// PINLockout.
-	MaxPINAttempts = 5
+	MaxPINAttempts = keys.MaxPINAttempts
 	// PINLockout is how long an officer stays locked out.
-	PINLockout = 15 * time.Minute
-	// OfficersFile is the directory's file name in the terminal's data
-	// directory (next to terminal.db).
+	PINLockout = keys.Lockout
+	// OfficersFile is the file name of the officer directory of earlier
+	// versions (JSON, beside terminal.db): ImportOfficersFile takes it into
+	// the vault once and deletes it.
 	OfficersFile = "officers.json"
 )
 
@@ -53,27 +50,349 @@ var (
 	ErrPINMismatch = &UserError{Key: "officers.pinMismatch", Msg: "ui: the PINs differ"}
 )
 
-// OfficerDirectory is the terminal's own officer directory: a JSON file,
-// mode 0600, under the terminal's data directory. It satisfies Officers and
-// OfficerAdmin and is safe for concurrent use.
+// OfficerDirectory is the terminal's officer directory: the key vault of
+// its database (keys.Vault), whose entries are authenticated with a
+// device-bound key, whose PIN attempts are counted (on a TPM by the TPM
+// too), and whose PINs unlock the device data key. It satisfies Officers,
+// OfficerAdmin and the officer management of the supervisors' screen, and
+// is safe for concurrent use.
 //
-// A PIN is never stored: each officer has a 16-byte random salt and the
-// PBKDF2-HMAC-SM3 (crypto/pbkdf2 over internal/gm's SM3, OfficerIterations
-// iterations) of the PIN, compared in constant time. MaxPINAttempts wrong
-// PINs in a row lock the officer out for PINLockout, measured with the
-// injected clock and kept in the file, so restarting does not reset it.
-//
-// WARNING: a 6-digit PIN has a million values; someone who copies the file
-// can try them all offline. The lock-out protects against guessing at the
-// terminal, not against a stolen file.
+// A successful SignIn keeps that officer's vault session until EndSession
+// or SignOut: Session hands it to the record store (its keyring, with no
+// second PIN derivation), and the last supervisor who signed in
+// authorises Add (after the first supervisor), ResetPIN and Remove — the
+// vault wraps the data key for a new or reset PIN with that supervisor's
+// session. End the session at lock and sign-out.
 type OfficerDirectory struct {
-	path  string
-	clk   clock.Clock
-	iter  int
-	mu    sync.Mutex
-	file  officerFile
-	dummy officerEntry // hashed for unknown IDs so they take as long as known ones
+	v   *keys.Vault
+	clk clock.Clock
+	// A standalone directory (OpenOfficerDirectory) owns its database and
+	// device; the terminal's (NewOfficerDirectory) does not.
+	db  *storage.DB
+	dev keys.Device
+
+	mu   sync.Mutex
+	last *keys.Session // the officer who signed in last
+	sup  *keys.Session // the supervisor who signed in last
 }
+
+// NewOfficerDirectory is the directory of the terminal's vault v (see
+// terminal.Terminal.Vault). clk measures device lock-outs (nil: the real
+// clock).
+func NewOfficerDirectory(v *keys.Vault, clk clock.Clock) *OfficerDirectory {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return &OfficerDirectory{v: v, clk: clk}
+}
+
+// OpenOfficerDirectory opens a standalone sealed directory: a vault in its
+// own database file at path, bound to the device file path + ".device"
+// (no TPM), both created when missing. Tools and tests use it; the
+// terminal uses NewOfficerDirectory on the vault of terminal.db.
+// iterations ≤ 0 means OfficerIterations (a lower count also lowers the
+// floor entries are checked against: tests only); clk nil means the real
+// clock. Close releases the database.
+func OpenOfficerDirectory(path string, clk clock.Clock, iterations int) (*OfficerDirectory, error) {
+	ctx := context.Background()
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("ui: officer directory: %w", err)
+	}
+	db, err := storage.Open(ctx, path, storage.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("ui: officer directory: %w", err)
+	}
+	dev := keys.FileDevice(keys.DeviceFilePath(path))
+	v, err := keys.OpenVault(ctx, db, dev, keys.VaultOptions{Clock: clk, Iterations: iterations})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ui: officer directory %s: %w", path, err)
+	}
+	d := NewOfficerDirectory(v, clk)
+	d.db, d.dev = db, dev
+	return d, nil
+}
+
+// Close forgets the sessions and, for a standalone directory, closes its
+// database. The terminal's directory leaves the terminal's database open.
+func (d *OfficerDirectory) Close() error {
+	d.SignOut()
+	if d.db == nil {
+		return nil
+	}
+	d.dev.Close()
+	return d.db.Close()
+}
+
+// Vault is the key vault the directory works on.
+func (d *OfficerDirectory) Vault() *keys.Vault { return d.v }
+
+// KeyStatus says what protects the terminal's keys (a TPM, or only the
+// device file), for the status bar and the trust summary.
+func (d *OfficerDirectory) KeyStatus() keys.Status { return d.v.Status() }
+
+// ParseRole parses a role's code (inspector, station, supervisor).
+func ParseRole(s string) (Role, error) {
+	r, err := keys.ParseRole(s)
+	if err != nil {
+		return 0, fmt.Errorf("ui: unknown role %q (inspector, station or supervisor)", s)
+	}
+	return Role(r), nil
+}
+
+// ValidPIN reports whether pin is acceptable for a new officer: 6–12
+// digits (keys.ValidPIN).
+func ValidPIN(pin string) bool { return keys.ValidPIN(pin) }
+
+func fromKeys(o keys.Officer) Officer { return Officer{ID: o.ID, Name: o.Name, Role: Role(o.Role)} }
+
+// Count is the number of officers.
+func (d *OfficerDirectory) Count(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return d.v.Count(), nil
+}
+
+// List returns the officers, sorted by ID.
+func (d *OfficerDirectory) List() []Officer {
+	var out []Officer
+	for _, o := range d.v.Officers() {
+		out = append(out, fromKeys(o))
+	}
+	return out
+}
+
+// Officers lists the directory's officers with their lock-out, sorted by ID.
+func (d *OfficerDirectory) Officers(ctx context.Context) ([]OfficerInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := d.clk.Now()
+	var out []OfficerInfo
+	for _, o := range d.v.Officers() {
+		info := OfficerInfo{Officer: fromKeys(o)}
+		if now.Before(o.LockedUntil) {
+			info.LockedUntil = o.LockedUntil
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// find reports 0 when id is an officer, -1 when not.
+func (d *OfficerDirectory) find(id string) int {
+	if _, ok := d.v.Officer(strings.TrimSpace(id)); ok {
+		return 0
+	}
+	return -1
+}
+
+// supervisor is the session that authorises a change; ErrNotAllowed when
+// no supervisor signed in since the last SignOut.
+func (d *OfficerDirectory) supervisor() (*keys.Session, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sup == nil {
+		return nil, ErrNotAllowed
+	}
+	return d.sup, nil
+}
+
+// Add stores a new officer with pin. On a directory without officers it
+// creates the first one, who must be a supervisor (the set-up screen); on
+// the terminal of an earlier version this migrates its data key (see
+// keys.Vault.Provision). Later officers need a supervisor signed in
+// (ErrNotAllowed otherwise). ErrOfficerFields, ErrWeakPIN and
+// ErrOfficerExists for what the form got wrong.
+func (d *OfficerDirectory) Add(ctx context.Context, o Officer, pin string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o.ID, o.Name = strings.TrimSpace(o.ID), strings.TrimSpace(o.Name)
+	if !keys.ValidOfficerID(o.ID) || o.Name == "" || !keys.Role(o.Role).Valid() {
+		return ErrOfficerFields
+	}
+	if !keys.ValidPIN(pin) {
+		return ErrWeakPIN
+	}
+	if d.find(o.ID) >= 0 {
+		return ErrOfficerExists
+	}
+	ko := keys.Officer{ID: o.ID, Name: o.Name, Role: keys.Role(o.Role)}
+	if d.v.Count() == 0 {
+		s, err := d.v.Provision(ctx, ko, pin, nil)
+		if err != nil {
+			return d.fromKeysErr(err)
+		}
+		_ = s // the first supervisor signs in next
+		return nil
+	}
+	s, err := d.supervisor()
+	if err != nil {
+		return err
+	}
+	return d.fromKeysErr(s.AddOfficer(ctx, ko, pin))
+}
+
+// ResetPIN gives officer id a new PIN (6–12 digits) and ends their
+// lock-out: the forgotten-PIN path. A supervisor must be signed in: the
+// vault wraps the data key for the new PIN with their session.
+func (d *OfficerDirectory) ResetPIN(ctx context.Context, id, pin string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !keys.ValidPIN(pin) {
+		return ErrWeakPIN
+	}
+	id = strings.TrimSpace(id)
+	if d.find(id) < 0 {
+		return ErrNoOfficer
+	}
+	s, err := d.supervisor()
+	if err != nil {
+		return err
+	}
+	return d.fromKeysErr(s.ResetPIN(ctx, id, pin))
+}
+
+// Remove takes officer id out of the directory (停用) with their key slot:
+// they can no longer sign in; their records stay theirs. by is the
+// supervisor doing it, who must be the one signed in, may not remove
+// themself, and the last supervisor stays.
+func (d *OfficerDirectory) Remove(ctx context.Context, id, by string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	id = strings.TrimSpace(id)
+	if id == by {
+		return ErrLastSupervisor
+	}
+	o, ok := d.v.Officer(id)
+	if !ok {
+		return ErrNoOfficer
+	}
+	if o.Role == keys.RoleSupervisor {
+		n := 0
+		for _, x := range d.v.Officers() {
+			if x.Role == keys.RoleSupervisor {
+				n++
+			}
+		}
+		if n <= 1 {
+			return ErrLastSupervisor
+		}
+	}
+	s, err := d.supervisor()
+	if err != nil {
+		return err
+	}
+	if s.Officer.ID != by {
+		return ErrNotAllowed
+	}
+	return d.fromKeysErr(s.Remove(ctx, id))
+}
+
+// SignIn returns the officer whose ID and PIN these are, and keeps their
+// vault session (see OfficerDirectory). A wrong ID or PIN gives ErrSignIn;
+// an officer with MaxPINAttempts wrong PINs in a row is locked out for
+// PINLockout (a UserError wrapping ErrLockedOut that names the end of the
+// lock-out), even with the right PIN; a TPM in dictionary-attack lock-out
+// gives the same error, naming when it forgives the next attempt.
+func (d *OfficerDirectory) SignIn(ctx context.Context, id, pin string) (Officer, error) {
+	if err := ctx.Err(); err != nil {
+		return Officer{}, err
+	}
+	s, err := d.v.SignIn(ctx, strings.TrimSpace(id), pin)
+	if err != nil {
+		return Officer{}, d.fromKeysErr(err)
+	}
+	d.mu.Lock()
+	d.last = s
+	if s.Officer.Role == keys.RoleSupervisor {
+		d.sup = s
+	}
+	d.mu.Unlock()
+	return fromKeys(s.Officer), nil
+}
+
+// SignOut forgets every session: changes need a supervisor to sign in
+// again.
+func (d *OfficerDirectory) SignOut() {
+	d.mu.Lock()
+	d.last, d.sup = nil, nil
+	d.mu.Unlock()
+}
+
+// Session returns the session of the last SignIn when officerID is who
+// signed in (the record store opens with its keyring), and false
+// otherwise.
+func (d *OfficerDirectory) Session(officerID string) (*keys.Session, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.last == nil || d.last.Officer.ID != officerID {
+		return nil, false
+	}
+	return d.last, true
+}
+
+// EndSession forgets s (lock, sign-out: the record store it opened is
+// closed); a later session stays.
+func (d *OfficerDirectory) EndSession(s *keys.Session) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.last == s {
+		d.last = nil
+	}
+	if d.sup == s {
+		d.sup = nil
+	}
+}
+
+// fromKeysErr maps the vault's errors to what the GUI shows.
+func (d *OfficerDirectory) fromKeysErr(err error) error {
+	var lo *keys.LockedOutError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &lo):
+		return lockedOut(lo.Until, err)
+	case errors.Is(err, keys.ErrDeviceLockout):
+		// The TPM forgives one wrong PIN every keys.DARecoverySeconds.
+		return lockedOut(d.clk.Now().Add(keys.DARecoverySeconds*time.Second), err)
+	case errors.Is(err, keys.ErrSignIn):
+		return ErrSignIn
+	case errors.Is(err, keys.ErrWeakPIN):
+		return &UserError{Key: ErrWeakPIN.Key, Msg: err.Error(), Err: errors.Join(ErrWeakPIN, err)}
+	case errors.Is(err, keys.ErrNotSupervisor):
+		return ErrNotAllowed
+	}
+	return err
+}
+
+func lockedOut(until time.Time, cause error) error {
+	return &UserError{Key: "signin.lockedOut", Msg: "ui: officer locked out until " + until.Format(time.RFC3339),
+		Args: []any{until.In(credential.CST()).Format("15:04")}, Err: errors.Join(ErrLockedOut, cause)}
+}
+
+// SealedSlots is the OfficerKeys of a vault-backed directory: it does
+// nothing, because the vault itself wraps the data key for every officer
+// it adds or resets and drops the slot of one it removes. Give it as
+// Deps.OfficerKeys with an OfficerDirectory: the record store's legacy PIN
+// slots (records.OfficerPIN) must not come back — a copy of the database
+// alone could be searched for their PINs.
+type SealedSlots struct{}
+
+// SetOfficerPIN does nothing (see SealedSlots).
+func (SealedSlots) SetOfficerPIN(context.Context, RecordStore, string, string) error { return nil }
+
+// RemoveOfficer does nothing (see SealedSlots).
+func (SealedSlots) RemoveOfficer(context.Context, RecordStore, string) error { return nil }
+
+// The directory file of earlier versions (officers.json).
 
 type officerFile struct {
 	Version  int            `json:"version"`
@@ -94,289 +413,80 @@ type officerEntry struct {
 
 const officerKDF = "pbkdf2-hmac-sm3"
 
-// OpenOfficerDirectory reads the directory at path (a missing file is an
-// empty directory, created by the first Add). iterations ≤ 0 means
-// OfficerIterations; clk nil means the real clock.
-func OpenOfficerDirectory(path string, clk clock.Clock, iterations int) (*OfficerDirectory, error) {
-	if clk == nil {
-		clk = clock.Real{}
-	}
-	if iterations <= 0 {
-		iterations = OfficerIterations
-	}
-	d := &OfficerDirectory{path: path, clk: clk, iter: iterations, file: officerFile{Version: 1}}
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("ui: officer directory: %w", err)
-	default:
-		if err := json.Unmarshal(data, &d.file); err != nil {
-			return nil, fmt.Errorf("ui: officer directory %s: %w", path, err)
-		}
-		if d.file.Version != 1 {
-			return nil, fmt.Errorf("ui: officer directory %s: version %d not supported", path, d.file.Version)
-		}
-		if err := d.file.check(); err != nil {
-			return nil, fmt.Errorf("ui: officer directory %s: %w", path, err)
-		}
-	}
-	d.dummy, err = newOfficerEntry(Officer{ID: "-", Name: "-", Role: RoleInspector}, "000000", iterations)
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
-}
+// maxOfficersFile bounds the directory file read.
+const maxOfficersFile = 4 << 20
 
-// maxOfficerIterations bounds the PBKDF2 cost a directory file may ask
-// for, so a damaged or hostile file cannot hang sign-in.
-const maxOfficerIterations = 10_000_000
-
-// check refuses a directory file whose entries could not have been written
-// by Add: unknown roles or KDFs, absurd iteration counts, salts or hashes of
-// the wrong size, duplicate or invalid IDs.
-func (f *officerFile) check() error {
-	seen := map[string]bool{}
+// parseOfficersFile reads the directory file of an earlier version. It
+// refuses what is not such a file (JSON, version 1, the PBKDF2-HMAC-SM3
+// hash in hex, known roles); the vault's import then checks each entry
+// against the floor.
+func parseOfficersFile(data []byte) ([]keys.LegacyOfficer, error) {
+	if len(data) > maxOfficersFile {
+		return nil, fmt.Errorf("ui: officer directory file of %d bytes", len(data))
+	}
+	var f officerFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("ui: officer directory file: %w", err)
+	}
+	if f.Version != 1 {
+		return nil, fmt.Errorf("ui: officer directory file: version %d not supported", f.Version)
+	}
+	out := make([]keys.LegacyOfficer, 0, len(f.Officers))
 	for i, e := range f.Officers {
 		salt, err1 := hexenc.DecodeString(e.Salt)
 		hash, err2 := hexenc.DecodeString(e.Hash)
-		_, errRole := ParseRole(e.Role)
+		r, errRole := ParseRole(e.Role)
 		switch {
-		case !validOfficerID(e.ID) || seen[e.ID]:
-			return fmt.Errorf("entry %d: invalid or repeated officer ID %q", i, e.ID)
 		case errRole != nil:
-			return fmt.Errorf("entry %d: %w", i, errRole)
-		case e.KDF != officerKDF || e.Iterations < 1 || e.Iterations > maxOfficerIterations:
-			return fmt.Errorf("entry %d: unsupported PIN hash %s with %d iterations", i, e.KDF, e.Iterations)
-		case err1 != nil || err2 != nil || len(salt) != 16 || len(hash) != 32:
-			return fmt.Errorf("entry %d: damaged salt or PIN hash", i)
-		case e.Failures < 0:
-			return fmt.Errorf("entry %d: negative failure count", i)
+			return nil, fmt.Errorf("ui: officer directory file: entry %d: %w", i, errRole)
+		case e.KDF != officerKDF:
+			return nil, fmt.Errorf("ui: officer directory file: entry %d: unsupported PIN hash %q", i, e.KDF)
+		case err1 != nil || err2 != nil:
+			return nil, fmt.Errorf("ui: officer directory file: entry %d: salt or hash not hex", i)
 		}
-		seen[e.ID] = true
+		out = append(out, keys.LegacyOfficer{ID: e.ID, Name: e.Name, Role: keys.Role(r), Iterations: e.Iterations,
+			Salt: salt, Hash: hash, Failures: e.Failures, LockedUntil: e.LockedUntil})
 	}
-	return nil
+	return out, nil
 }
 
-func newOfficerEntry(o Officer, pin string, iter int) (officerEntry, error) {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return officerEntry{}, fmt.Errorf("ui: officer salt: %w", err)
-	}
-	h, err := pinKey(pin, salt, iter)
-	if err != nil {
-		return officerEntry{}, err
-	}
-	return officerEntry{ID: o.ID, Name: o.Name, Role: o.Role.String(), KDF: officerKDF, Iterations: iter,
-		Salt: hexenc.EncodeToString(salt), Hash: hexenc.EncodeToString(h)}, nil
-}
-
-func pinKey(pin string, salt []byte, iter int) ([]byte, error) {
-	k, err := pbkdf2.Key(gm.NewSM3, pin, salt, iter, 32)
-	if err != nil {
-		return nil, fmt.Errorf("ui: PIN hash: %w", err)
-	}
-	return k, nil
-}
-
-// matches reports whether pin is e's PIN (constant-time comparison).
-func (e *officerEntry) matches(pin string) bool {
-	salt, err1 := hexenc.DecodeString(e.Salt)
-	want, err2 := hexenc.DecodeString(e.Hash)
-	if err1 != nil || err2 != nil || e.KDF != officerKDF || e.Iterations <= 0 {
-		return false
-	}
-	got, err := pinKey(pin, salt, e.Iterations)
-	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
-}
-
-// ParseRole parses a role's code (inspector, station, supervisor).
-func ParseRole(s string) (Role, error) {
-	for _, r := range []Role{RoleInspector, RoleStation, RoleSupervisor} {
-		if r.String() == strings.TrimSpace(s) {
-			return r, nil
-		}
-	}
-	return 0, fmt.Errorf("ui: unknown role %q (inspector, station or supervisor)", s)
-}
-
-// Count is the number of officers.
-func (d *OfficerDirectory) Count(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.file.Officers), nil
-}
-
-// List returns the officers, sorted by ID.
-func (d *OfficerDirectory) List() []Officer {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := make([]Officer, 0, len(d.file.Officers))
-	for _, e := range d.file.Officers {
-		r, _ := ParseRole(e.Role)
-		out = append(out, Officer{ID: e.ID, Name: e.Name, Role: r})
-	}
-	slices.SortFunc(out, func(a, b Officer) int { return strings.Compare(a.ID, b.ID) })
-	return out
-}
-
-func validOfficerID(id string) bool {
-	if id == "" || len(id) > 32 {
-		return false
-	}
-	for _, r := range id {
-		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// ValidPIN reports whether pin is acceptable for a new officer: 6–12 digits.
-func ValidPIN(pin string) bool {
-	if len(pin) < 6 || len(pin) > 12 {
-		return false
-	}
-	for _, r := range pin {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// Add stores a new officer and writes the file (atomically: a temporary
-// file renamed over the old one).
-func (d *OfficerDirectory) Add(ctx context.Context, o Officer, pin string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	o.ID, o.Name = strings.TrimSpace(o.ID), strings.TrimSpace(o.Name)
-	if !validOfficerID(o.ID) || o.Name == "" || (o.Role != RoleInspector && o.Role != RoleStation && o.Role != RoleSupervisor) {
-		return ErrOfficerFields
-	}
-	if !ValidPIN(pin) {
-		return ErrWeakPIN
-	}
-	e, err := newOfficerEntry(o, pin, d.iter)
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.find(o.ID) >= 0 {
-		return ErrOfficerExists
-	}
-	next := d.file
-	next.Officers = append(slices.Clone(d.file.Officers), e)
-	if err := d.write(next); err != nil {
-		return err
-	}
-	d.file = next
-	return nil
-}
-
-func (d *OfficerDirectory) find(id string) int {
-	return slices.IndexFunc(d.file.Officers, func(e officerEntry) bool { return e.ID == id })
-}
-
-// SignIn returns the officer whose ID and PIN these are. A wrong ID or PIN
-// gives ErrSignIn; an officer with MaxPINAttempts wrong PINs in a row is
-// locked out for PINLockout (a UserError wrapping ErrLockedOut that names
-// the end of the lock-out), even with the right PIN.
-func (d *OfficerDirectory) SignIn(ctx context.Context, id, pin string) (Officer, error) {
-	if err := ctx.Err(); err != nil {
-		return Officer{}, err
-	}
-	id = strings.TrimSpace(id)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	i := d.find(id)
-	if i < 0 {
-		d.dummy.matches(pin) // as slow as a known ID
-		return Officer{}, ErrSignIn
-	}
-	e := d.file.Officers[i]
-	now := d.clk.Now()
-	if now.Before(e.LockedUntil) {
-		return Officer{}, lockedOut(e.LockedUntil)
-	}
-	ok := e.matches(pin)
-	before := e
-	if ok {
-		e.Failures, e.LockedUntil = 0, time.Time{}
-	} else {
-		e.Failures++
-		if e.Failures >= MaxPINAttempts {
-			e.Failures, e.LockedUntil = 0, now.Add(PINLockout)
-		}
-	}
-	if e != before {
-		next := d.file
-		next.Officers = slices.Clone(d.file.Officers)
-		next.Officers[i] = e
-		if err := d.write(next); err != nil {
-			return Officer{}, err
-		}
-		d.file = next
-	}
-	switch {
-	case ok:
-		r, err := ParseRole(e.Role)
-		if err != nil {
-			return Officer{}, err
-		}
-		return Officer{ID: e.ID, Name: e.Name, Role: r}, nil
-	case !e.LockedUntil.IsZero():
-		return Officer{}, lockedOut(e.LockedUntil)
-	}
-	return Officer{}, ErrSignIn
-}
-
-func lockedOut(until time.Time) error {
-	return &UserError{Key: "signin.lockedOut", Msg: "ui: officer locked out until " + until.Format(time.RFC3339),
-		Args: []any{until.In(credential.CST()).Format("15:04")}, Err: ErrLockedOut}
-}
-
-// write replaces the file with f.
-func (d *OfficerDirectory) write(f officerFile) error {
-	data, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return fmt.Errorf("ui: officer directory: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(d.path), 0o700); err != nil {
-		return fmt.Errorf("ui: officer directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(d.path), ".officers-*")
-	if err != nil {
-		return fmt.Errorf("ui: officer directory: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(append(data, '\n'))
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), d.path)
+// ImportOfficersFile takes the directory file of an earlier version at
+// path (OfficersFile in the data directory) into the vault, once: on a
+// vault without officers, each entry the vault accepts becomes an
+// imported officer whose first sign-in moves them to a sealed slot, and
+// the file is deleted (it holds PIN hashes). Entries below the floor are
+// skipped and returned; a missing file imports nothing. A vault that
+// already has officers leaves the file and reports keys.ErrOfficer: the
+// file is not trusted over the sealed directory.
+func (d *OfficerDirectory) ImportOfficersFile(ctx context.Context, path string) (imported int, skipped []keys.Skipped, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("ui: officer directory: %w", err)
+		return 0, nil, fmt.Errorf("ui: officer directory file: %w", err)
 	}
-	return nil
+	if d.v.Count() > 0 {
+		return 0, nil, fmt.Errorf("%w: %s not imported (the sealed directory is in force; delete the file)", keys.ErrOfficer, path)
+	}
+	legacy, err := parseOfficersFile(data)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if imported, skipped, err = d.v.ImportLegacy(ctx, legacy); err != nil {
+		return 0, skipped, err
+	}
+	if err := os.Remove(path); err != nil {
+		return imported, skipped, fmt.Errorf("ui: officer directory file imported but not deleted: %w", err)
+	}
+	return imported, skipped, nil
 }
 
-// UnlockForAdd unlocks the record store for `roadcheck --add-officer` with
-// the ID and PIN of a supervisor the officer directory has accepted, and
-// returns the function that gives the new officer's PIN a records key slot.
+// UnlockForAdd was the function of earlier versions that gave a new
+// officer a records key slot. The vault wraps the data key itself now:
+// AddOfficerFromInput ignores it.
+//
+// Deprecated: pass nil.
 type UnlockForAdd func(ctx context.Context, supervisorID, supervisorPIN string) (addKey func(ctx context.Context, officerID, pin string) error, err error)
 
 // ErrNeedSupervisor: adding an officer to a terminal that has officers
@@ -384,14 +494,14 @@ type UnlockForAdd func(ctx context.Context, supervisorID, supervisorPIN string) 
 var ErrNeedSupervisor = errors.New("ui: a supervisor's ID and PIN are needed to add an officer")
 
 // AddOfficerFromInput adds an officer for `roadcheck --add-officer`. When
-// the directory already has officers and unlock is not nil, the first two
-// lines of in are a supervisor's ID and PIN: they must sign in as a
-// supervisor, and unlock opens the record store with them so that the new
-// officer gets a key slot. The new officer's PIN and its confirmation are
-// the next two lines (not echoed when in is a terminal the caller has put in
-// no-echo mode). The first officer of a terminal gets a slot at their first
-// sign-in. Errors are plain text for the command line.
-func AddOfficerFromInput(ctx context.Context, d *OfficerDirectory, id, name, role string, in io.Reader, unlock UnlockForAdd) error {
+// the directory already has officers and no supervisor is signed in on
+// d, the first two lines of in are a supervisor's ID and PIN: they sign
+// in, and the vault wraps the data key for the new officer with their
+// session. The new officer's PIN and its confirmation are the next two
+// lines (not echoed when in is a terminal the caller has put in no-echo
+// mode). The first officer of a terminal must be a supervisor. Errors are
+// plain text for the command line.
+func AddOfficerFromInput(ctx context.Context, d *OfficerDirectory, id, name, role string, in io.Reader, _ UnlockForAdd) error {
 	r, err := ParseRole(role)
 	if err != nil {
 		return err
@@ -403,10 +513,9 @@ func AddOfficerFromInput(ctx context.Context, d *OfficerDirectory, id, name, rol
 		}
 		return strings.TrimRight(sc.Text(), "\r"), true
 	}
-	var addKey func(ctx context.Context, officerID, pin string) error
 	if n, err := d.Count(ctx); err != nil {
 		return err
-	} else if n > 0 && unlock != nil {
+	} else if _, noSup := d.supervisor(); n > 0 && noSup != nil {
 		supID, ok1 := line()
 		supPIN, ok2 := line()
 		if !ok1 || !ok2 {
@@ -417,10 +526,8 @@ func AddOfficerFromInput(ctx context.Context, d *OfficerDirectory, id, name, rol
 			return err
 		}
 		if sup.Role != RoleSupervisor {
+			d.SignOut()
 			return fmt.Errorf("%w: %s is not a supervisor", ErrNeedSupervisor, sup.ID)
-		}
-		if addKey, err = unlock(ctx, sup.ID, supPIN); err != nil {
-			return err
 		}
 	}
 	pin, ok1 := line()
@@ -431,14 +538,5 @@ func AddOfficerFromInput(ctx context.Context, d *OfficerDirectory, id, name, rol
 	if pin != pin2 {
 		return ErrPINMismatch
 	}
-	o := Officer{ID: id, Name: name, Role: r}
-	if err := d.Add(ctx, o, pin); err != nil {
-		return err
-	}
-	if addKey != nil {
-		if err := addKey(ctx, strings.TrimSpace(id), pin); err != nil {
-			return fmt.Errorf("ui: officer %s added, but their records key slot was not: %w", id, err)
-		}
-	}
-	return nil
+	return d.Add(ctx, Officer{ID: id, Name: name, Role: r}, pin)
 }

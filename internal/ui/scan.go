@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -39,7 +38,9 @@ type scanScreen struct {
 	noCamera   *widget.Label
 	message    *widget.Label
 	samples    []*widget.Button
-	newStop    *widget.Button
+	// sampleLabels are the samples' texts (drawn over their buttons).
+	sampleLabels []string
+	newStop      *widget.Button
 	// toast confirms the last one-tap save, with its undo; its row keeps
 	// its height when empty, so nothing moves when it appears.
 	toast     *widget.Label
@@ -107,16 +108,19 @@ func buildScanScreen(a *App) *scanScreen {
 		s.previewBox, s.noCamera, s.torch,
 		container.NewBorder(nil, nil, nil, s.verify, s.entry),
 		container.NewGridWithColumns(2, s.open, s.paste),
-		container.New(&reserveLayout{lines: 2}, s.message),
+		container.New(&reserveLayout{lines: 1}, s.message),
 	)
 	if len(a.deps.Samples) > 0 {
 		box.Add(widget.NewSeparator())
 		box.Add(heading(a.tr("scan.samples")))
 		for _, smp := range a.deps.Samples {
-			b := widget.NewButton(smp.Name, func() { a.submitFrom(smp.Text, sourceSample) })
-			b.Alignment = widget.ButtonAlignLeading
+			// A long description wraps inside its button instead of
+			// widening the screen beyond a phone's width.
+			label := smp.label(a.cat.current())
+			b := widget.NewButton("", func() { a.submitFrom(smp.Text, sourceSample) })
 			s.samples = append(s.samples, b)
-			box.Add(b)
+			s.sampleLabels = append(s.sampleLabels, label)
+			box.Add(container.NewStack(b, newWrapText(label, 0)))
 		}
 	}
 	// The probe tells when the scan screen is first on screen (--measure's
@@ -153,22 +157,16 @@ func (a *App) burstCut(text string) {
 	a.showNeutral(outcomeCut, text, sourceScanner, nil)
 }
 
-// openImageDialog lets the officer pick a PNG or JPEG file.
+// openImageDialog lets the officer pick a PNG or JPEG file (the GUI's own
+// dialog, in its language).
 func (a *App) openImageDialog() {
-	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
-		if err != nil || rc == nil {
-			return
-		}
-		defer rc.Close()
-		data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	a.openFileDialog([]string{".png", ".jpg", ".jpeg"}, func(data []byte, err error) {
 		if err != nil {
 			a.showError(err)
 			return
 		}
 		a.decodeImage(data)
-	}, a.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG"}))
-	d.Show()
+	})
 }
 
 // decodeImage finds the QR code in an image file's bytes and verifies it.

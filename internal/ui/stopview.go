@@ -37,7 +37,7 @@ type stopScreen struct {
 	slots    map[credential.Kind]*widget.Label
 	plate    *wedgeEntry
 	warnings *fyne.Container
-	lines    []*widget.Label
+	lines    []*wrapText
 	// summary is the band above the slots: amber with the number of
 	// findings, green when the three licences agree, hidden while
 	// incomplete without findings.
@@ -207,8 +207,7 @@ func (s *stopScreen) showWarnings(c *catalog, st *stop.Stop) {
 		if !st.Complete() {
 			key = "stop.incomplete"
 		}
-		l := widget.NewLabel(c.T(key))
-		l.Wrapping = fyne.TextWrapWord
+		l := newWrapText(c.T(key), 0)
 		s.lines = append(s.lines, l)
 		s.warnings.Add(container.NewBorder(nil, nil, widget.NewIcon(theme.InfoIcon()), nil, l))
 		return
@@ -218,9 +217,8 @@ func (s *stopScreen) showWarnings(c *catalog, st *stop.Stop) {
 		if c.current() != LangZH {
 			text = f.English()
 		}
-		l := widget.NewLabel(text)
-		l.Wrapping = fyne.TextWrapWord
-		l.Importance = widget.DangerImportance
+		l := newWrapText(text, 0)
+		l.ColorName = theme.ColorNameError
 		s.lines = append(s.lines, l)
 		s.warnings.Add(container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, l))
 	}

@@ -24,7 +24,10 @@ const (
 	PaletteDark  Palette = "dark"
 )
 
-var uiFont = fyne.NewStaticResource(assets.UIFontName, assets.UIFont)
+var (
+	uiFont     = fyne.NewStaticResource(assets.UIFontName, assets.UIFont)
+	uiBoldFont = fyne.NewStaticResource(assets.UIBoldFontName, assets.UIBoldFont)
+)
 
 // outdoorTheme is RoadCheck's fyne theme: the bundled CJK font for every
 // text, large text and paddings (buttons ≥ MinTouch), and a palette that
@@ -55,7 +58,9 @@ func (t *outdoorTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.C
 		case theme.ColorNameForeground:
 			return hex(0xF4F6F8)
 		case theme.ColorNameButton:
-			return hex(0x2A2F35)
+			// ≥ 3:1 against the background and the bars (WCAG AA for a
+			// control's edge), white text on it ≥ 4.5:1.
+			return hex(0x5F6B76)
 		case theme.ColorNameInputBackground:
 			return hex(0x1C2024)
 		case theme.ColorNameInputBorder:
@@ -82,7 +87,10 @@ func (t *outdoorTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.C
 		case theme.ColorNameForeground:
 			return hex(0x000000)
 		case theme.ColorNameButton:
-			return hex(0xE3E6EA)
+			// ≥ 3:1 against white and the bars (WCAG AA for a control's
+			// edge: #E3E6EA was 1.25:1, invisible in sunlight), black text
+			// on it ≥ 4.5:1.
+			return hex(0x7F8A95)
 		case theme.ColorNameInputBackground:
 			return hex(0xFFFFFF)
 		case theme.ColorNameInputBorder:
@@ -130,11 +138,16 @@ func (t *outdoorTheme) pick(light, dark uint32) color.NRGBA {
 	return hex(light)
 }
 
-// Font returns the bundled CJK font for every style but monospace and
-// symbols (QR texts are ASCII; icons come from fyne's symbol font).
+// Font returns the bundled CJK fonts for every style but monospace and
+// symbols (QR texts are ASCII; icons come from fyne's symbol font): a real
+// bold face for bold text, so that a Chinese heading is bold in its Chinese
+// characters too, not only in its Latin ones.
 func (t *outdoorTheme) Font(s fyne.TextStyle) fyne.Resource {
-	if s.Monospace || s.Symbol {
+	switch {
+	case s.Monospace || s.Symbol:
 		return theme.DefaultTheme().Font(s)
+	case s.Bold:
+		return uiBoldFont
 	}
 	return uiFont
 }

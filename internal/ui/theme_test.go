@@ -54,13 +54,27 @@ func TestVerdictColoursContrast(t *testing.T) {
 
 func TestThemeFont(t *testing.T) {
 	th := newTheme(PaletteLight)
-	for _, s := range []fyne.TextStyle{{}, {Bold: true}, {Italic: true}} {
+	for _, s := range []fyne.TextStyle{{}, {Italic: true}} {
 		if r := th.Font(s); r.Name() != assets.UIFontName || len(r.Content()) != len(assets.UIFont) {
 			t.Errorf("font for %+v = %s, want the bundled %s", s, r.Name(), assets.UIFontName)
 		}
 	}
-	if len(assets.UIFont) < 1<<20 {
-		t.Errorf("bundled font is %d bytes: not the CJK font", len(assets.UIFont))
+	if r := th.Font(fyne.TextStyle{Bold: true}); r.Name() != assets.UIBoldFontName || len(r.Content()) != len(assets.UIBoldFont) {
+		t.Errorf("bold font = %s, want the bundled bold CJK face", r.Name())
+	}
+	if len(assets.UIFont) < 1<<20 || len(assets.UIBoldFont) < 1<<20 {
+		t.Errorf("bundled fonts are %d and %d bytes: not CJK fonts", len(assets.UIFont), len(assets.UIBoldFont))
+	}
+	// The bold face has every character of the GUI's texts, and the
+	// common ones of names; a rare one is reported missing.
+	c := newCatalog(t, LangZH)
+	for k, v := range c.msgs[LangZH] {
+		if !boldCovers(v) {
+			t.Errorf("the bold face lacks a character of %s: %q", k, v)
+		}
+	}
+	if !boldCovers("张建国 粤B·D1234 有效") || boldCovers("王喆") {
+		t.Errorf("bold coverage: common %v, rare 喆 %v", boldCovers("张建国 粤B·D1234 有效"), boldCovers("王喆"))
 	}
 }
 

@@ -77,8 +77,8 @@ type verdictScreen struct {
 	ident   *wrapText // plate, name or operator, large ("" hidden)
 	sub     *wrapText
 	band    *canvas.Rectangle
-	reasons []*widget.Label
-	fields  map[string]*widget.Label // by field key, when Claims are present
+	reasons []*wrapText
+	fields  map[string]*wrapText // by field key, when Claims are present
 	reveal  *widget.Button
 	actions map[records.Action]*widget.Button
 	// selected is the outcome being saved (set while OnAction runs).
@@ -116,6 +116,7 @@ const (
 	verdictIdentSize = 44
 	verdictSymbolMin = 96
 	bandTextSize     = 28
+	reasonTextSize   = 28
 )
 
 // newVerdictScreen shows res. st (may be nil) is the stop the result joined.
@@ -128,7 +129,7 @@ func buildVerdictScreen(c *catalog, res *verify.Result, st *stop.Stop, act verdi
 	if o == 0 {
 		o = classify(res)
 	}
-	v := &verdictScreen{c: c, kind: o, fields: map[string]*widget.Label{}, actions: map[records.Action]*widget.Button{}}
+	v := &verdictScreen{c: c, kind: o, fields: map[string]*wrapText{}, actions: map[records.Action]*widget.Button{}}
 
 	// The band: symbol, word, identifying line, what was established.
 	v.band = canvas.NewRectangle(outcomeBand(o))
@@ -201,10 +202,8 @@ func buildVerdictScreen(c *catalog, res *verify.Result, st *stop.Stop, act verdi
 // buildNeutral lays out a screen that established nothing about a
 // licence: the band, one sentence on what to do, 扫描下一个. No outcome.
 func (v *verdictScreen) buildNeutral(c *catalog, res *verify.Result, band fyne.CanvasObject, act verdictActions) {
-	hint := widget.NewLabel(c.T("neutral.hint." + v.kind.String()))
-	hint.Wrapping = fyne.TextWrapWord
-	hint.SizeName = theme.SizeNameHeadingText
-	v.reasons = []*widget.Label{hint}
+	hint := newWrapText(c.T("neutral.hint."+v.kind.String()), reasonTextSize)
+	v.reasons = []*wrapText{hint}
 	v.body = container.NewVBox(hint)
 	v.reasonRows = 1
 	v.next = widget.NewButtonWithIcon(c.T("verdict.next"), theme.NavigateNextIcon(), func() {
@@ -249,27 +248,25 @@ func (v *verdictScreen) buildPrompt(c *catalog, res *verify.Result, act verdictA
 func (v *verdictScreen) reasonRowsOf(c *catalog, res *verify.Result) []fyne.CanvasObject {
 	v.reasons = nil
 	var rows []fyne.CanvasObject
-	reason := func(text string, icon fyne.Resource, imp widget.Importance) {
-		l := widget.NewLabel(text)
-		l.Wrapping = fyne.TextWrapWord
-		l.SizeName = theme.SizeNameHeadingText
-		l.Importance = imp
+	reason := func(text string, icon fyne.Resource, ink fyne.ThemeColorName) {
+		l := newWrapText(text, reasonTextSize)
+		l.ColorName = ink
 		v.reasons = append(v.reasons, l)
 		ic := widget.NewIcon(icon)
 		rows = append(rows, container.NewBorder(nil, nil, container.New(&widthLayout{w: 36}, ic), nil, l))
 	}
 	if len(res.Reasons) == 0 {
-		reason(c.T("verdict.allPassed"), theme.NewSuccessThemedResource(theme.ConfirmIcon()), widget.MediumImportance)
+		reason(c.T("verdict.allPassed"), theme.NewSuccessThemedResource(theme.ConfirmIcon()), theme.ColorNameForeground)
 	}
 	found := res.Online.Finding()
 	for _, r := range res.Reasons {
 		switch {
 		case r == found:
-			reason(c.reason(r)+c.foundOnline(), theme.NewErrorThemedResource(theme.ErrorIcon()), widget.DangerImportance)
+			reason(c.reason(r)+c.foundOnline(), theme.NewErrorThemedResource(theme.ErrorIcon()), theme.ColorNameError)
 		case r.IsWarning():
-			reason(c.reason(r), theme.NewWarningThemedResource(theme.WarningIcon()), widget.MediumImportance)
+			reason(c.reason(r), theme.NewWarningThemedResource(theme.WarningIcon()), theme.ColorNameForeground)
 		default:
-			reason(c.reason(r), theme.NewErrorThemedResource(theme.ErrorIcon()), widget.DangerImportance)
+			reason(c.reason(r), theme.NewErrorThemedResource(theme.ErrorIcon()), theme.ColorNameError)
 		}
 	}
 	return rows
@@ -430,8 +427,8 @@ func (v *verdictScreen) licence(c *catalog, cr *credential.Credential, act verdi
 		fs = append(fs, field{holderID, ""})
 	case cr.Practitioner != nil:
 		p := cr.Practitioner
-		fs = []field{{"field.holder", cr.Holder}, {holderID, ""}, {"field.number", number},
-			{"field.categories", strings.Join(p.Categories, "、")}, {"field.validUntil", cr.ValidUntil.String()},
+		fs = []field{{"field.holder", cr.Holder}, {holderID, ""}, {"field.validUntil", cr.ValidUntil.String()},
+			{"field.number", number}, {"field.categories", strings.Join(p.Categories, "、")},
 			{"field.vehicleClass", p.VehicleClass}, {"field.integrityGrade", p.IntegrityGrade},
 			{"field.sex", p.Sex}, {"field.birthDate", p.BirthDate.String()}, {"field.integrityDate", p.IntegrityDate.String()}}
 	case cr.Permit != nil:
@@ -451,7 +448,7 @@ func (v *verdictScreen) licence(c *catalog, cr *credential.Credential, act verdi
 	for _, f := range fs {
 		key := widget.NewLabelWithStyle(c.T(f.key), fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
 		if f.key == holderID {
-			idVal := widget.NewLabel(maskID(cr.HolderID))
+			idVal := newWrapText(maskID(cr.HolderID), 0)
 			v.fields[holderID] = idVal
 			v.reveal = widget.NewButtonWithIcon(c.T("verdict.reveal"), theme.VisibilityIcon(), nil)
 			v.reveal.OnTapped = func() {
@@ -471,8 +468,7 @@ func (v *verdictScreen) licence(c *catalog, cr *credential.Credential, act verdi
 		if f.value == "" {
 			continue
 		}
-		val := widget.NewLabel(f.value)
-		val.Wrapping = fyne.TextWrapWord
+		val := newWrapText(f.value, 0)
 		v.fields[f.key] = val
 		form.Add(key)
 		form.Add(val)
@@ -555,10 +551,10 @@ func (v *verdictScreen) tap(c *catalog, a records.Action, act verdictActions) {
 type verdictLayout struct {
 	band, left, right, bottom fyne.CanvasObject
 	// grids in the bottom panel learn its width before it is measured.
-	grids []*flowGrid
-	wide  *bool
-	holder                    *fyne.Container // the middle part, rebuilt when wide changes
-	root                      *fyne.Container
+	grids  []*flowGrid
+	wide   *bool
+	holder *fyne.Container // the middle part, rebuilt when wide changes
+	root   *fyne.Container
 }
 
 func (l *verdictLayout) container() *fyne.Container {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"image"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -160,78 +159,8 @@ func openDir(t *testing.T, path string, clk clock.Clock) *OfficerDirectory {
 	return d
 }
 
-func TestOfficerDirectory(t *testing.T) {
-	ctx := context.Background()
-	clk := clock.NewFake(demoTime())
-	path := filepath.Join(t.TempDir(), "cfg", OfficersFile)
-	d := openDir(t, path, clk)
-	if n, _ := d.Count(ctx); n != 0 {
-		t.Fatalf("new directory has %d officers", n)
-	}
-	sup := Officer{ID: "9001", Name: "陈刚", Role: RoleSupervisor}
-	for _, tt := range []struct {
-		o    Officer
-		pin  string
-		want error
-	}{
-		{o: sup, pin: "1234", want: ErrWeakPIN},
-		{o: sup, pin: "12345a", want: ErrWeakPIN},
-		{o: Officer{ID: "9 1", Name: "x", Role: RoleInspector}, pin: "123456", want: ErrOfficerFields},
-		{o: Officer{ID: "9002", Role: RoleInspector}, pin: "123456", want: ErrOfficerFields},
-		{o: sup, pin: "246810"},
-		{o: sup, pin: "135790", want: ErrOfficerExists},
-	} {
-		if err := d.Add(ctx, tt.o, tt.pin); !errors.Is(err, tt.want) {
-			t.Errorf("Add(%+v, %q) = %v, want %v", tt.o, tt.pin, err, tt.want)
-		}
-	}
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("directory file: %v, mode %v", err, fi.Mode())
-	}
-	data, _ := os.ReadFile(path)
-	if strings.Contains(string(data), "246810") || !strings.Contains(string(data), `"kdf": "pbkdf2-hmac-sm3"`) {
-		t.Errorf("file content:\n%s", data)
-	}
-	if o, err := d.SignIn(ctx, "9001", "246810"); err != nil || o != sup {
-		t.Fatalf("SignIn = %+v, %v", o, err)
-	}
-	if _, err := d.SignIn(ctx, "4242", "246810"); !errors.Is(err, ErrSignIn) {
-		t.Errorf("unknown ID: %v", err)
-	}
-	// MaxPINAttempts wrong PINs lock the officer out, also with the right
-	// PIN and after a restart, until PINLockout has passed.
-	for i := 1; i <= MaxPINAttempts; i++ {
-		_, err := d.SignIn(ctx, "9001", "000000")
-		if want := ErrSignIn; i == MaxPINAttempts {
-			if !errors.Is(err, ErrLockedOut) {
-				t.Fatalf("attempt %d: %v, want locked out", i, err)
-			}
-		} else if !errors.Is(err, want) {
-			t.Fatalf("attempt %d: %v", i, err)
-		}
-	}
-	d = openDir(t, path, clk)
-	_, err = d.SignIn(ctx, "9001", "246810")
-	var ue *UserError
-	if !errors.Is(err, ErrLockedOut) || !errors.As(err, &ue) || ue.Args[0] != "10:15" {
-		t.Fatalf("locked-out sign-in after restart: %v", err)
-	}
-	clk.Advance(PINLockout)
-	if _, err := d.SignIn(ctx, "9001", "246810"); err != nil {
-		t.Fatalf("after the lock-out: %v", err)
-	}
-	// --add-officer reads the PIN twice.
-	if err := AddOfficerFromInput(ctx, d, "1001", "李明", "inspector", strings.NewReader("112233\n112234\n"), nil); !errors.Is(err, ErrPINMismatch) {
-		t.Errorf("different PINs: %v", err)
-	}
-	if err := AddOfficerFromInput(ctx, d, "1001", "李明", "inspector", strings.NewReader("112233\n112233\n"), nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := d.List(); len(got) != 2 || got[0].ID != "1001" || got[0].Role != RoleInspector {
-		t.Errorf("List = %+v", got)
-	}
-}
+// TestOfficerDirectory moved to officerdir_test.go (TestSealedOfficerDirectory):
+// the directory is the key vault now (issue 10).
 
 // First run outside demo mode: the set-up screen creates the supervisor,
 // who then signs in; wrong PINs lock the account on the sign-in screen.
@@ -271,8 +200,8 @@ func TestSetupAndLockoutScreens(t *testing.T) {
 	}
 	e.clk.Advance(PINLockout)
 	e.signIn(t, "9001", "246810")
-	if a.officer == nil || a.officer.Role != RoleSupervisor || len(a.tabs.Items) != 5 {
-		t.Fatalf("supervisor not signed in after the lock-out")
+	if a.officer == nil || a.officer.Role != RoleSupervisor || len(a.tabs.Items) != 6 || a.tabs.Items[4].Text != "人员" {
+		t.Fatalf("supervisor not signed in after the lock-out: %v", a.officer)
 	}
 }
 

@@ -75,8 +75,22 @@ func (t *wrapText) CreateRenderer() fyne.WidgetRenderer {
 type wrapTextRenderer struct {
 	t     *wrapText
 	texts []*canvas.Text
-	width float32 // the width the lines were broken for
+	// The last breaking, reused while text, size, style and width stay:
+	// layouts ask for MinSize many times per frame.
+	key   wrapKey
 	lines []string
+	seg   float32 // the widest unbreakable segment of key's text
+	segOf wrapKey
+	// Whether the bold face covers boldText.
+	boldText          string
+	boldOK, boldKnown bool
+}
+
+type wrapKey struct {
+	text  string
+	size  float32
+	bold  bool
+	width float32
 }
 
 func (r *wrapTextRenderer) Destroy() {}
@@ -89,7 +103,17 @@ func (r *wrapTextRenderer) Objects() []fyne.CanvasObject {
 	return objs
 }
 
-func (r *wrapTextRenderer) style() fyne.TextStyle { return fyne.TextStyle{Bold: r.t.Bold} }
+// style is bold when asked and when the bold face has every character
+// (a rare character of a name is drawn regular rather than as a box).
+func (r *wrapTextRenderer) style() fyne.TextStyle {
+	if !r.t.Bold {
+		return fyne.TextStyle{}
+	}
+	if r.boldText != r.t.Text || !r.boldKnown {
+		r.boldText, r.boldOK, r.boldKnown = r.t.Text, boldCovers(r.t.Text), true
+	}
+	return fyne.TextStyle{Bold: r.boldOK}
+}
 
 // measure is the width of s as drawn.
 func (r *wrapTextRenderer) measure(s string) float32 {
@@ -102,6 +126,10 @@ func (r *wrapTextRenderer) lineHeight() float32 {
 
 // breakFor breaks the text for an inner width w (≤ 0: no limit).
 func (r *wrapTextRenderer) breakFor(w float32) []string {
+	k := wrapKey{text: r.t.Text, size: r.t.textSize(), bold: r.style().Bold, width: max(w, 0)}
+	if k == r.key && r.lines != nil {
+		return r.lines
+	}
 	var out []string
 	for _, para := range strings.Split(r.t.Text, "\n") {
 		if w <= 0 {
@@ -110,6 +138,7 @@ func (r *wrapTextRenderer) breakFor(w float32) []string {
 		}
 		out = append(out, wrapLines(para, w, r.measure)...)
 	}
+	r.key, r.lines = k, out
 	return out
 }
 
@@ -122,13 +151,15 @@ func (r *wrapTextRenderer) MinSize() fyne.Size {
 	}
 	// The narrowest width that never cuts a run: the widest unbreakable
 	// segment (at most a modest cap, so a layout can always shrink).
-	var seg float32
-	for _, para := range strings.Split(r.t.Text, "\n") {
-		for _, s := range segments(para) {
-			seg = max(seg, r.measure(strings.TrimSpace(s)))
+	if k := (wrapKey{text: r.t.Text, size: r.t.textSize(), bold: r.style().Bold}); k != r.segOf {
+		r.seg, r.segOf = 0, k
+		for _, para := range strings.Split(r.t.Text, "\n") {
+			for _, s := range segments(para) {
+				r.seg = max(r.seg, r.measure(strings.TrimSpace(s)))
+			}
 		}
 	}
-	return fyne.NewSize(min(seg, 12*r.t.textSize())+2*p, float32(len(lines))*r.lineHeight()+2*p)
+	return fyne.NewSize(min(r.seg, 12*r.t.textSize())+2*p, float32(len(lines))*r.lineHeight()+2*p)
 }
 
 func (r *wrapTextRenderer) Layout(size fyne.Size) {
@@ -143,13 +174,12 @@ func (r *wrapTextRenderer) Layout(size fyne.Size) {
 
 // rebuild breaks the lines for inner width w and makes their texts.
 func (r *wrapTextRenderer) rebuild(w float32) {
-	r.width = w
-	r.lines = r.breakFor(w)
-	for len(r.texts) < len(r.lines) {
+	lines := r.breakFor(w)
+	for len(r.texts) < len(lines) {
 		r.texts = append(r.texts, canvas.NewText("", nil))
 	}
-	r.texts = r.texts[:len(r.lines)]
-	for i, l := range r.lines {
+	r.texts = r.texts[:len(lines)]
+	for i, l := range lines {
 		t := r.texts[i]
 		t.Text = l
 		t.TextSize = r.t.textSize()
@@ -185,10 +215,10 @@ func canBreak(a, b rune) bool {
 	switch {
 	case strings.ContainsRune(closing, b), strings.ContainsRune(opening, a):
 		return false
-	case strings.ContainsRune(closing, a) && isWide(a):
-		return true // after 。，、 and the like, before anything
-	case strings.ContainsRune(opening, b) && isWide(b):
-		return true // before （「《
+	case strings.ContainsRune(closing, a) && (isWide(a) || isWide(b)):
+		return true // after 。，、” and the like, before Chinese
+	case strings.ContainsRune(opening, b) && (isWide(b) || isWide(a)):
+		return true // before （「《“ after Chinese
 	}
 	return isWide(a) && isWide(b)
 }

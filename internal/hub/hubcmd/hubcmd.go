@@ -1,11 +1,17 @@
-// Package hubcmd is the rchub command line: serve, token create|list|revoke,
-// device list|revoke, trust anchors, trust publish. app/rchub only calls
-// Main.
+// Package hubcmd is the rchub command line: serve, migrate, retention,
+// backup, restore, keys create, token create|list|revoke, device
+// list|revoke, trust anchors|publish. app/rchub only calls Main.
 //
-// Every command but serve opens the hub database itself, and bbolt lets one
-// process at a time write it: while `rchub serve` runs on a database the
-// other commands report it locked. Stop the hub, run them, start it again
-// (terminals retry meanwhile).
+// Every command names its database with --store: a postgres:// URL (the
+// PostgreSQL store, for replicas) or the path of a bbolt file (--db PATH
+// says the same). On PostgreSQL the commands work directly while hubs
+// serve. A bbolt file is held by the one `rchub serve` on it: the other
+// commands then run inside that process through its admin socket (PATH +
+// ".admin", a Unix socket only the hub's user can open), so tokens are
+// issued and revoked without downtime.
+//
+// `--help` on any command prints its usage to standard output and exits 0;
+// an unknown command suggests the nearest one and exits 3.
 package hubcmd
 
 import (
@@ -15,17 +21,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/demo"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
-	"github.com/roadcheck/roadcheck/internal/storage"
 	"github.com/roadcheck/roadcheck/internal/trust"
 )
 
@@ -39,59 +43,154 @@ const (
 type Env struct {
 	Stdout, Stderr io.Writer
 	Clock          clock.Clock
+
+	// Set when the command runs inside `rchub serve` for an admin client:
+	// the served store, and the client's input files by the paths it gave.
+	served *opened
+	files  map[string][]byte
+	argv   []string
 }
 
-const usage = `usage: rchub COMMAND [FLAGS]
+// command is one rchub command.
+type command struct {
+	name  string // "token create"
+	args  string // synopsis of its flags and arguments
+	brief string
+	run   func(ctx context.Context, env *Env, args []string) int
+	local bool // never forwarded to a serving hub (serve, restore…)
+}
 
-commands:
-  serve --listen ADDR --db PATH [--tls-cert FILE --tls-key FILE] [--demo]
-        serve the hub (plain HTTP only on a loopback address)
-  token create --db PATH [--role device|supervisor] [--label TEXT] [--ttl DURATION]
-        create an enrolment token (one-time, 24 h) or a supervisor bearer token;
-        prints the token, and its id on standard error
-  token list --db PATH [--json]
-        list tokens by id (never the tokens themselves) with role, label and state
-  token revoke --db PATH ID|TOKEN
-        revoke a token: it enrols nothing more, or no longer queries records
-  device list --db PATH [--json]
-        list enrolled devices with their chain heads and revocation
-  device revoke --db PATH DEVICE-ID
-        revoke a lost or stolen terminal: it can no longer push, pull or enrol
-        again under its id (its records stay)
-  trust anchors --db PATH FILE.pem
-        install trust anchors (an explicit local action)
-  trust publish --db PATH (FILE.pem | --demo)
-        validate a trust bundle and publish it on the trust feed
-`
+var commands []command
+
+func init() {
+	commands = []command{
+		{name: "serve", args: "--store URL|PATH [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--keys FILE] [--trust-dir DIR] [--keep DURATION] [--demo]",
+			brief: "serve the hub (plain HTTP only on a loopback address; --listen 127.0.0.1:0 picks a free port)", run: serve, local: true},
+		{name: "migrate", args: "--store URL", brief: "create or upgrade the PostgreSQL schema (each migration in one transaction)", run: migrate, local: true},
+		{name: "retention", args: "--store URL|PATH --keep DURATION", brief: "delete records, flags and counters older than DURATION (e.g. 180d), by whole days", run: retention},
+		{name: "backup", args: "--store PATH --out FILE.tar", brief: "a consistent copy of a bbolt hub (database, feed objects, trust store; not the key file), also while it serves", run: backup},
+		{name: "restore", args: "--store PATH --from FILE.tar", brief: "restore a bbolt hub from a backup (hub stopped); its feed starts a new generation", run: restore, local: true},
+		{name: "keys create", args: "FILE", brief: "create a key file (data and index keys, mode 0600) for hubs on PostgreSQL: every replica uses the same", run: keysCreate, local: true},
+		{name: "token create", args: "--store URL|PATH [--role device|supervisor] [--label TEXT] [--ttl DURATION]",
+			brief: "create an enrolment token (one-time, 24 h) or a supervisor bearer token; prints the token, and its id on standard error", run: tokenCreate},
+		{name: "token list", args: "--store URL|PATH [--json]", brief: "list tokens by id (never the tokens themselves) with role, label and state", run: tokenList.main},
+		{name: "token revoke", args: "--store URL|PATH ID|TOKEN", brief: "revoke a token: it enrols nothing more, or no longer queries records", run: tokenRevoke.main},
+		{name: "device list", args: "--store URL|PATH [--json]", brief: "list enrolled devices with their chain heads and revocation", run: deviceList.main},
+		{name: "device revoke", args: "--store URL|PATH DEVICE-ID",
+			brief: "revoke a lost or stolen terminal: it can no longer push, pull or enrol again under its id (its records stay)", run: deviceRevoke.main},
+		{name: "trust anchors", args: "--store URL|PATH FILE.pem", brief: "install trust anchors (an explicit local action)", run: trustAnchors},
+		{name: "trust publish", args: "--store URL|PATH (FILE.pem | --demo)", brief: "validate a trust bundle and publish it on the trust feed", run: trustPublish},
+	}
+}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: rchub COMMAND [FLAGS]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %s %s\n        %s\n", c.name, c.args, c.brief)
+	}
+	b.WriteString(`
+--store takes a postgres:// URL (several hubs on one database) or the path of
+a bbolt file (--db PATH is the same). Every command takes --help.
+`)
+	return b.String()
+}
+
+func familyUsage(family string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: rchub %s SUBCOMMAND [FLAGS]\n\nsubcommands:\n", family)
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, family+" ") {
+			fmt.Fprintf(&b, "  %s %s\n        %s\n", c.name, c.args, c.brief)
+		}
+	}
+	return b.String()
+}
+
+func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "help" }
 
 // Main runs rchub with args (without the program name).
 func Main(ctx context.Context, env *Env, args []string) int {
+	e := *env
+	env = &e
 	if env.Clock == nil {
 		env.Clock = clock.Real{}
 	}
-	switch {
-	case len(args) >= 1 && args[0] == "serve":
-		return serve(ctx, env, args[1:])
-	case len(args) >= 2 && args[0] == "token" && args[1] == "create":
-		return tokenCreate(ctx, env, args[2:])
-	case len(args) >= 2 && args[0] == "token" && args[1] == "list":
-		return tokenList.main(ctx, env, args[2:])
-	case len(args) >= 2 && args[0] == "token" && args[1] == "revoke":
-		return tokenRevoke.main(ctx, env, args[2:])
-	case len(args) >= 2 && args[0] == "device" && args[1] == "list":
-		return deviceList.main(ctx, env, args[2:])
-	case len(args) >= 2 && args[0] == "device" && args[1] == "revoke":
-		return deviceRevoke.main(ctx, env, args[2:])
-	case len(args) >= 2 && args[0] == "trust" && args[1] == "anchors":
-		return trustAnchors(ctx, env, args[2:])
-	case len(args) >= 2 && args[0] == "trust" && args[1] == "publish":
-		return trustPublish(ctx, env, args[2:])
-	case len(args) >= 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help"):
-		fmt.Fprint(env.Stdout, usage)
+	env.argv = args
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, usage())
+		return ExitError
+	}
+	if isHelp(args[0]) {
+		fmt.Fprint(env.Stdout, usage())
 		return ExitOK
 	}
-	fmt.Fprint(env.Stderr, usage)
+	for _, c := range commands {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
+			if env.served != nil && c.local {
+				return failf(env, "%s cannot run through the admin socket: stop the hub first", c.name)
+			}
+			return c.run(ctx, env, args[len(words):])
+		}
+	}
+	// A family without (or with an unknown) subcommand.
+	families := map[string]bool{}
+	for _, c := range commands {
+		if f, _, ok := strings.Cut(c.name, " "); ok {
+			families[f] = true
+		}
+	}
+	if families[args[0]] {
+		if len(args) >= 2 && isHelp(args[1]) {
+			fmt.Fprint(env.Stdout, familyUsage(args[0]))
+			return ExitOK
+		}
+		if len(args) >= 2 {
+			fmt.Fprintf(env.Stderr, "rchub: unknown command %q%s\n", args[0]+" "+args[1], suggest(args[0]+" "+args[1]))
+		}
+		fmt.Fprint(env.Stderr, familyUsage(args[0]))
+		return ExitError
+	}
+	fmt.Fprintf(env.Stderr, "rchub: unknown command %q%s\n\n", args[0], suggest(strings.Join(args[:min(2, len(args))], " ")))
+	fmt.Fprint(env.Stderr, usage())
 	return ExitError
+}
+
+// suggest names the command nearest to what was typed.
+func suggest(typed string) string {
+	best, dist := "", 1<<30
+	for _, c := range commands {
+		for _, cand := range []string{c.name, strings.Fields(c.name)[0]} {
+			if d := levenshtein(typed, cand); d < dist {
+				best, dist = c.name, d
+			}
+		}
+	}
+	if dist > max(3, len(typed)/2) {
+		return ""
+	}
+	return fmt.Sprintf(": did you mean %q?", "rchub "+best)
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func failf(env *Env, format string, args ...any) int {
@@ -99,117 +198,148 @@ func failf(env *Env, format string, args ...any) int {
 	return ExitError
 }
 
-// opened is a hub database with everything opened on it.
-type opened struct {
-	db    *storage.DB
-	store *hub.BoltStore
-	trust *trust.Store
+// flags is a command's flag set: --help prints its usage to standard
+// output (exit 0), a bad flag the error and the usage to standard error.
+type flags struct {
+	*flag.FlagSet
+	env  *Env
+	name string
 }
 
-func open(ctx context.Context, path string) (*opened, error) {
-	if path == "" {
-		return nil, fmt.Errorf("--db PATH is required")
-	}
-	db, err := storage.Open(ctx, path, storage.Options{})
-	if errors.Is(err, storage.ErrLocked) {
-		return nil, fmt.Errorf("%w (is `rchub serve` running on it? stop it, run this command, start it again)", err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	st, err := hub.NewBoltStore(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	ts, err := trust.New(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &opened{db: db, store: st, trust: ts}, nil
+func newFlags(env *Env, name string) *flags {
+	fs := flag.NewFlagSet("rchub "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	f := &flags{FlagSet: fs, env: env, name: name}
+	fs.Usage = func() {}
+	return f
 }
 
-// withDB opens the hub database at dbPath, runs fn on it and closes it:
-// what every command but serve does once its flags are read. A database
-// that cannot be opened is reported (exit 3) without calling fn.
-func withDB(ctx context.Context, env *Env, dbPath string, fn func(o *opened) int) int {
-	o, err := open(ctx, dbPath)
-	if err != nil {
-		return failf(env, "%v", err)
+func (f *flags) usageText() string {
+	var b strings.Builder
+	for _, c := range commands {
+		if c.name == f.name {
+			fmt.Fprintf(&b, "usage: rchub %s %s\n\n%s\n\nflags:\n", c.name, c.args, c.brief)
+		}
 	}
-	defer o.db.Close()
-	defer o.trust.Close() // first: waits for a background merge
-	return fn(o)
+	out := f.Output()
+	f.SetOutput(&b)
+	f.PrintDefaults()
+	f.SetOutput(out)
+	return b.String()
 }
 
-// dbCmd is a command whose flags are --db (and --json) around a fixed
-// number of positional arguments: main parses them, checks the count
-// (printing argsErr when it differs), opens the database and calls run.
-type dbCmd struct {
-	name    string // "token list"
-	json    bool   // --json is accepted
-	nargs   int    // positional arguments
-	argsErr string // the message for another number of arguments
-	run     func(ctx context.Context, env *Env, c *dbCall) int
+// parse parses args, collecting positional arguments wherever they stand.
+// done reports that the command should exit with code now (help or error).
+func (f *flags) parse(args []string) (pos []string, code int, done bool) {
+	for {
+		err := f.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(f.env.Stdout, f.usageText())
+			return nil, ExitOK, true
+		}
+		if err != nil {
+			fmt.Fprint(f.env.Stderr, f.usageText())
+			return nil, ExitError, true
+		}
+		if f.NArg() == 0 {
+			return pos, 0, false
+		}
+		if isHelp(f.Arg(0)) && f.Arg(0) != "help" {
+			fmt.Fprint(f.env.Stdout, f.usageText())
+			return nil, ExitOK, true
+		}
+		pos = append(pos, f.Arg(0))
+		args = f.Args()[1:]
+	}
 }
 
-// dbCall is what a dbCmd's run gets: the opened database, its path, the
-// positional arguments and --json.
-type dbCall struct {
-	*opened
-	path string
-	args []string
-	json bool
+// storeFlag adds --store and its alias --db.
+func (f *flags) storeFlag() *string {
+	ref := new(string)
+	f.StringVar(ref, "store", "", "the hub's database: a postgres:// URL, or the `path` of a bbolt file")
+	f.StringVar(ref, "db", "", "the `path` of a bbolt hub database (same as --store PATH)")
+	return ref
 }
 
-func (d dbCmd) main(ctx context.Context, env *Env, args []string) int {
-	c := &dbCall{}
-	asJSON := &c.json
-	if !d.json {
-		asJSON = nil
+// readFile reads an input file: from the admin client's files when the
+// command runs inside a serving hub.
+func (env *Env) readFile(path string) ([]byte, error) {
+	if env.served != nil {
+		if b, ok := env.files[path]; ok {
+			return b, nil
+		}
+		return nil, fmt.Errorf("open %s: no such file (on the admin client's side)", path)
 	}
-	dbPath, pos, ok := dbFlags(env, d.name, args, asJSON)
-	if !ok {
-		return ExitError
-	}
-	if len(pos) != d.nargs {
-		return failf(env, "%s", d.argsErr)
-	}
-	c.path, c.args = dbPath, pos
-	return withDB(ctx, env, dbPath, func(o *opened) int {
-		c.opened = o
-		return d.run(ctx, env, c)
-	})
+	return os.ReadFile(path)
 }
 
 func tokenCreate(ctx context.Context, env *Env, args []string) int {
-	fs := flag.NewFlagSet("rchub token create", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	dbPath := fs.String("db", "", "hub database `path`")
-	role := fs.String("role", "device", "token role: device (one-time enrolment) or supervisor (bearer token)")
-	label := fs.String("label", "", "what the token is for (shown to supervisors)")
-	ttl := fs.Duration("ttl", 0, "validity (default: 24h for device tokens, unlimited for supervisor tokens)")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	f := newFlags(env, "token create")
+	ref := f.storeFlag()
+	role := f.String("role", "device", "token role: device (one-time enrolment) or supervisor (bearer token)")
+	label := f.String("label", "", "what the token is for (shown to supervisors)")
+	ttl := f.Duration("ttl", 0, "validity (default: 24h for device tokens, unlimited for supervisor tokens)")
+	pos, code, done := f.parse(args)
+	if done {
+		return code
 	}
-	return withDB(ctx, env, *dbPath, func(o *opened) int {
+	if len(pos) > 0 {
+		return failf(env, "token create: no arguments expected")
+	}
+	return withStore(ctx, env, *ref, func(o *opened) int {
 		tok, err := hub.CreateToken(ctx, o.store, hub.Role(*role), *label, *ttl, env.Clock.Now())
 		if err != nil {
 			return failf(env, "%v", err)
 		}
 		fmt.Fprintln(env.Stdout, tok)
-		fmt.Fprintf(env.Stderr, "token id %s (rchub token revoke --db %s %s)\n", hub.TokenID(gm.SM3([]byte(tok))), *dbPath, hub.TokenID(gm.SM3([]byte(tok))))
+		id := hub.TokenID(gm.SM3([]byte(tok)))
+		fmt.Fprintf(env.Stderr, "token id %s (rchub token revoke --store %s %s)\n", id, o.ref, id)
 		return ExitOK
 	})
 }
 
-// tokenJSON is one token in `token list --json`.
+// dbCmd is a command whose flags are --store (and --json) around a fixed
+// number of positional arguments.
+type dbCmd struct {
+	name    string
+	json    bool
+	nargs   int
+	argsErr string
+	run     func(ctx context.Context, env *Env, c *dbCall) int
+}
+
+type dbCall struct {
+	*opened
+	args []string
+	json bool
+}
+
+func (d dbCmd) main(ctx context.Context, env *Env, args []string) int {
+	f := newFlags(env, d.name)
+	ref := f.storeFlag()
+	c := &dbCall{}
+	if d.json {
+		f.BoolVar(&c.json, "json", false, "print JSON")
+	}
+	pos, code, done := f.parse(args)
+	if done {
+		return code
+	}
+	if len(pos) != d.nargs {
+		return failf(env, "%s", d.argsErr)
+	}
+	c.args = pos
+	return withStore(ctx, env, *ref, func(o *opened) int {
+		c.opened = o
+		return d.run(ctx, env, c)
+	})
+}
+
 type tokenJSON struct {
 	ID      string     `json:"id"`
 	Role    string     `json:"role"`
 	Label   string     `json:"label,omitempty"`
-	State   string     `json:"state"` // active, used, expired, revoked
+	State   string     `json:"state"`
 	Created time.Time  `json:"created"`
 	Expires *time.Time `json:"expires,omitempty"`
 	UsedBy  string     `json:"used_by,omitempty"`
@@ -239,28 +369,6 @@ func stamp(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// dbFlags parses a command's flags (--db, and --json when asJSON is not
-// nil) around its positional arguments, which it returns.
-func dbFlags(env *Env, name string, args []string, asJSON *bool) (string, []string, bool) {
-	fs := flag.NewFlagSet("rchub "+name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	dbPath := fs.String("db", "", "hub database `path`")
-	if asJSON != nil {
-		fs.BoolVar(asJSON, "json", false, "print JSON")
-	}
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return "", nil, false
-		}
-		if fs.NArg() == 0 {
-			return *dbPath, pos, true
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
 
 var tokenList = dbCmd{name: "token list", json: true, argsErr: "token list: no arguments expected", run: runTokenList}
@@ -310,12 +418,11 @@ func runTokenRevoke(ctx context.Context, env *Env, o *dbCall) int {
 	}
 	fmt.Fprintf(env.Stdout, "revoked token %s (%s %s)\n", t.ID(), t.Role, t.Label)
 	if t.UsedBy != "" {
-		fmt.Fprintf(env.Stdout, "note: device %s enrolled with it stays enrolled: rchub device revoke --db %s %s\n", t.UsedBy, o.path, t.UsedBy)
+		fmt.Fprintf(env.Stdout, "note: device %s enrolled with it stays enrolled: rchub device revoke --store %s %s\n", t.UsedBy, o.ref, t.UsedBy)
 	}
 	return ExitOK
 }
 
-// deviceJSON is one device in `device list --json`.
 type deviceJSON struct {
 	ID       string     `json:"id"`
 	Label    string     `json:"label,omitempty"`
@@ -372,26 +479,32 @@ func runDeviceRevoke(ctx context.Context, env *Env, o *dbCall) int {
 }
 
 func trustAnchors(ctx context.Context, env *Env, args []string) int {
-	fs := flag.NewFlagSet("rchub trust anchors", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	dbPath := fs.String("db", "", "hub database `path`")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	f := newFlags(env, "trust anchors")
+	ref := f.storeFlag()
+	pos, code, done := f.parse(args)
+	if done {
+		return code
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return failf(env, "trust anchors: give one PEM file")
 	}
-	data, err := os.ReadFile(fs.Arg(0))
+	data, err := env.readFile(pos[0])
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	return withDB(ctx, env, *dbPath, func(o *opened) int {
-		rep, err := o.trust.AddAnchors(ctx, data)
+	return withTrust(ctx, env, *ref, func(o *opened, ts *trust.Store) int {
+		rep, err := ts.AddAnchors(ctx, data)
 		if rep != nil {
 			printReport(env.Stdout, rep)
 		}
 		if err != nil {
 			return failf(env, "%v", err)
+		}
+		if as, ok := o.store.(hub.AnchorStore); ok {
+			if err := as.PutAnchors(ctx, data, env.Clock.Now()); err != nil {
+				return failf(env, "%v", err)
+			}
+			fmt.Fprintln(env.Stdout, "stored in the database: every hub on it installs them")
 		}
 		return ExitOK
 	})
@@ -407,8 +520,8 @@ func printReport(w io.Writer, rep *trust.Report) {
 	}
 }
 
-func publish(ctx context.Context, env *Env, o *opened, bundle []byte, at time.Time) error {
-	rep, err := hub.Publish(ctx, o.store, o.trust, bundle, at)
+func publish(ctx context.Context, env *Env, o *opened, ts *trust.Store, bundle []byte, at time.Time) error {
+	rep, err := hub.Publish(ctx, o.store, ts, bundle, at)
 	if rep != nil && rep.Import != nil {
 		printReport(env.Stdout, rep.Import)
 	}
@@ -427,95 +540,70 @@ func publish(ctx context.Context, env *Env, o *opened, bundle []byte, at time.Ti
 }
 
 func trustPublish(ctx context.Context, env *Env, args []string) int {
-	fs := flag.NewFlagSet("rchub trust publish", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	dbPath := fs.String("db", "", "hub database `path`")
-	useDemo := fs.Bool("demo", false, "publish the demo world's bundle (installing its anchor)")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	f := newFlags(env, "trust publish")
+	ref := f.storeFlag()
+	useDemo := f.Bool("demo", false, "publish the demo world's bundle (installing its anchor)")
+	pos, code, done := f.parse(args)
+	if done {
+		return code
 	}
-	return withDB(ctx, env, *dbPath, func(o *opened) int {
+	var data []byte
+	if !*useDemo {
+		if len(pos) != 1 {
+			return failf(env, "trust publish: give one bundle PEM file, or --demo")
+		}
+		var err error
+		if data, err = env.readFile(pos[0]); err != nil {
+			return failf(env, "%v", err)
+		}
+	}
+	return withTrust(ctx, env, *ref, func(o *opened, ts *trust.Store) int {
 		if *useDemo {
-			if err := loadDemo(ctx, env, o); err != nil {
+			if err := loadDemo(ctx, env, o, ts); err != nil {
 				return failf(env, "%v", err)
 			}
 			return ExitOK
 		}
-		if fs.NArg() != 1 {
-			return failf(env, "trust publish: give one bundle PEM file, or --demo")
-		}
-		data, err := os.ReadFile(fs.Arg(0))
-		if err != nil {
-			return failf(env, "%v", err)
-		}
-		if err := publish(ctx, env, o, data, env.Clock.Now()); err != nil {
+		if err := publish(ctx, env, o, ts, data, env.Clock.Now()); err != nil {
 			return failf(env, "%v", err)
 		}
 		return ExitOK
 	})
 }
 
-func loadDemo(ctx context.Context, env *Env, o *opened) error {
+func loadDemo(ctx context.Context, env *Env, o *opened, ts *trust.Store) error {
 	// The world for now: its status lists are fresh, and its sequences
 	// supersede those of a demo world published earlier on this database.
 	w, err := demo.Build(demo.DefaultSeed, env.Clock.Now())
 	if err != nil {
 		return err
 	}
-	if _, err := o.trust.AddAnchors(ctx, w.AnchorsPEM); err != nil {
+	if _, err := ts.AddAnchors(ctx, w.AnchorsPEM); err != nil {
 		return err
 	}
-	return publish(ctx, env, o, w.BundlePEM, env.Clock.Now())
+	if as, ok := o.store.(hub.AnchorStore); ok {
+		if err := as.PutAnchors(ctx, w.AnchorsPEM, env.Clock.Now()); err != nil {
+			return err
+		}
+	}
+	return publish(ctx, env, o, ts, w.BundlePEM, env.Clock.Now())
 }
 
-func serve(ctx context.Context, env *Env, args []string) int {
-	fs := flag.NewFlagSet("rchub serve", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	listen := fs.String("listen", "127.0.0.1:8443", "listen `address` host:port")
-	dbPath := fs.String("db", "", "hub database `path` (its keys are in PATH.key)")
-	cert := fs.String("tls-cert", "", "TLS certificate chain `file` (PEM)")
-	key := fs.String("tls-key", "", "TLS private key `file` (PEM)")
-	useDemo := fs.Bool("demo", false, "load the demo world's trust data and print an enrolment token")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+func keysCreate(ctx context.Context, env *Env, args []string) int {
+	f := newFlags(env, "keys create")
+	pos, code, done := f.parse(args)
+	if done {
+		return code
 	}
-	if *cert == "" && !hub.IsLoopback(*listen) {
-		return failf(env, "%v (address %q)", hub.ErrPlainHTTP, *listen)
+	if len(pos) != 1 {
+		return failf(env, "keys create: give the key file to create")
 	}
-	return withDB(ctx, env, *dbPath, func(o *opened) int {
-		keys, err := hub.LoadKeys(hub.KeyFilePath(*dbPath), true)
-		if err != nil {
-			return failf(env, "%v", err)
-		}
-		log := slog.New(slog.NewTextHandler(env.Stderr, nil))
-		srv, err := hub.New(hub.Config{Store: o.store, Trust: o.trust, Keys: keys, Clock: env.Clock, Log: log})
-		if err != nil {
-			return failf(env, "%v", err)
-		}
-		if *useDemo {
-			if err := loadDemo(ctx, env, o); err != nil {
-				return failf(env, "demo: %v", err)
-			}
-			tok, err := hub.CreateToken(ctx, o.store, hub.RoleDevice, "demo", 0, env.Clock.Now())
-			if err != nil {
-				return failf(env, "%v", err)
-			}
-			sup, err := hub.CreateToken(ctx, o.store, hub.RoleSupervisor, "demo", 0, env.Clock.Now())
-			if err != nil {
-				return failf(env, "%v", err)
-			}
-			fmt.Fprintf(env.Stdout, "enrolment token (one-time, 24 h): %s\nsupervisor token: %s\n", tok, sup)
-		}
-		scheme := "http"
-		if *cert != "" {
-			scheme = "https"
-		}
-		err = hub.Serve(ctx, hub.ServeOptions{Addr: *listen, TLSCert: *cert, TLSKey: *key, Ready: func(a net.Addr) {
-			fmt.Fprintf(env.Stdout, "rchub listening on %s://%s\n", scheme, a)
-		}}, srv)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return failf(env, "%v", err)
-		}
-		return ExitOK
-	})
+	if _, err := os.Stat(pos[0]); err == nil {
+		return failf(env, "keys create: %s exists: a hub's keys are never replaced (records sealed with them would be lost)", pos[0])
+	}
+	if _, err := hub.LoadKeys(pos[0], true); err != nil {
+		return failf(env, "%v", err)
+	}
+	fmt.Fprintf(env.Stdout, "created %s (mode 0600): give it to every hub on the database with --keys, and back it up apart from the database\n", pos[0])
+	return ExitOK
 }

@@ -81,6 +81,8 @@ func Sign(req *http.Request, body []byte, device string, t time.Time, sign func(
 	req.Header.Set(HeaderTime, strconv.FormatInt(ms, 10))
 	req.Header.Set(HeaderNonce, nonce)
 	req.Header.Set(HeaderSignature, base64.StdEncoding.EncodeToString(sig))
+	sum := gm.SM3(body)
+	req.Header.Set(HeaderContentSM3, hex.EncodeToString(sum[:])) // the hub authenticates before reading the body
 	return nil
 }
 
@@ -157,6 +159,9 @@ type EnrollRequest struct {
 type EnrollResponse struct {
 	DeviceID string    `json:"device_id"`
 	HubTime  time.Time `json:"hub_time"`
+	// HubKey is the hub's SM2 encryption key (PKIX DER, base64): the
+	// terminal seals its record pushes to it (package envelope).
+	HubKey []byte `json:"hub_key,omitempty"`
 }
 
 // PushRecord is one record of a push: canonical bytes and signature.

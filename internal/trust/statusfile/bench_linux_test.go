@@ -451,6 +451,7 @@ func benchLookupWarm(b *testing.B, deltas int) {
 	}
 	lat := make([]time.Duration, 0, 1<<20)
 	found, i := 0, 0
+	cpu := cpuTime()
 	for b.Loop() {
 		t0 := time.Now()
 		_, ok, err := v.Lookup(keys[i%probes], hs[i%probes], natNow)
@@ -466,6 +467,7 @@ func benchLookupWarm(b *testing.B, deltas int) {
 		}
 		i++
 	}
+	b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(i), "cpu-ns/op")
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
@@ -479,8 +481,8 @@ func BenchmarkLookupWarm(b *testing.B) { benchLookupWarm(b, 0) }
 // BenchmarkLookupWarm3Deltas: the same with three delta overlays.
 func BenchmarkLookupWarm3Deltas(b *testing.B) { benchLookupWarm(b, 3) }
 
-// BenchmarkLookupFirst: Open, View and one lookup with a new Store each
-// time (nothing mapped or verified yet; files in the page cache); reports
+// BenchmarkLookupFirst: Open, ViewLazy and one lookup with a new Store
+// each time (nothing mapped or verified yet; files in the page cache); reports
 // the first lookup alone and the whole.
 func BenchmarkLookupFirst(b *testing.B) {
 	ctx := context.Background()
@@ -488,6 +490,7 @@ func BenchmarkLookupFirst(b *testing.B) {
 	r := rand.New(rand.NewPCG(2, 2))
 	cum := cumSizes()
 	var first, open []time.Duration
+	var firstCPU time.Duration
 	for b.Loop() {
 		k, h := lookupProbe(r, cum)
 		t0 := time.Now()
@@ -495,15 +498,17 @@ func BenchmarkLookupFirst(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		v, err := s.View(ctx)
+		v, err := s.ViewLazy(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
+		c1 := cpuTime()
 		t1 := time.Now()
 		if _, _, err := v.Lookup(k, h, natNow); err != nil {
 			b.Fatal(err)
 		}
 		t2 := time.Now()
+		firstCPU += cpuTime() - c1
 		first = append(first, t2.Sub(t1))
 		open = append(open, t1.Sub(t0))
 		v.Release()
@@ -514,9 +519,13 @@ func BenchmarkLookupFirst(b *testing.B) {
 	b.ReportMetric(float64(first[len(first)/2].Microseconds()), "first-p50-µs")
 	b.ReportMetric(float64(first[len(first)*99/100].Microseconds()), "first-p99-µs")
 	b.ReportMetric(float64(open[len(open)/2].Microseconds()), "open+view-p50-µs")
+	b.ReportMetric(float64(firstCPU.Microseconds())/float64(len(first)), "first-cpu-µs")
 }
 
-const envFreshChild = "STATUSFILE_FRESH_CHILD"
+const (
+	envFreshChild = "STATUSFILE_FRESH_CHILD"
+	envFreshLazy  = "STATUSFILE_FRESH_LAZY" // take the View with ViewLazy
+)
 
 // freshChild opens the store, takes a View, looks one idHash up and
 // prints the time each took (run in a new process).
@@ -528,7 +537,11 @@ func freshChild(dir string) int {
 		return 3
 	}
 	t1 := time.Now()
-	v, err := s.View(ctx)
+	view := s.View
+	if os.Getenv(envFreshLazy) != "" {
+		view = s.ViewLazy
+	}
+	v, err := view(ctx)
 	if err != nil {
 		return 3
 	}
@@ -543,14 +556,23 @@ func freshChild(dir string) int {
 	return 0
 }
 
-// BenchmarkOpenFreshProcess: Open + View + one lookup in a new process
-// (2 MiB of meta verified at View), as `rcctl verify` does.
+// BenchmarkOpenFreshProcess: Open + View + one lookup in a new process,
+// as `rcctl verify` does: View verifies the 2 MiB meta blob, ViewLazy
+// does not.
 func BenchmarkOpenFreshProcess(b *testing.B) {
+	b.Run("View", func(b *testing.B) { benchFresh(b, false) })
+	b.Run("ViewLazy", func(b *testing.B) { benchFresh(b, true) })
+}
+
+func benchFresh(b *testing.B, lazy bool) {
 	dir := golden(b)
 	var open, view, look []float64
 	for b.Loop() {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envFreshChild+"="+dir)
+		if lazy {
+			cmd.Env = append(cmd.Env, envFreshLazy+"=1")
+		}
 		out, err := cmd.Output()
 		if err != nil {
 			b.Fatal(err)

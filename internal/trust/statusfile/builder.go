@@ -181,7 +181,7 @@ func (b *builder) write(w *fileWriter, tag [8]byte) *runInfo {
 		counts := make([]uint32, max(1, 1<<bb))
 		b.groups(func(g []rec) { counts[bucketOf(g[0].hi, bb)]++ })
 		return counts
-	})
+	}, nil)
 	b.groups(rw.addGroup)
 	return rw.finish()
 }

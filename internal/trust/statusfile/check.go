@@ -65,26 +65,34 @@ func (s *Store) Check(ctx context.Context) ([]Key, error) {
 	return out, nil
 }
 
+// walkRun reads every entry of a run, checking its structure and that it
+// holds the entries the manifest says.
 func walkRun(vf *vfile, k Key, r runRef) error {
 	c, err := newCursor(vf, k, r)
 	if err != nil {
 		return err
 	}
+	var e int64
 	for {
 		if err := c.next(); err != nil {
 			return err
 		}
 		if !c.ok {
-			return nil
+			break
 		}
+		e++
 	}
+	if e != r.e {
+		return damaged(vf.name, "run at %d holds %d entries, the manifest says %d", r.off, e, r.e)
+	}
+	return nil
 }
 
 // Stats describes the current generation.
 type Stats struct {
 	Files    int   // data files (bases, overlay segments, meta)
 	Bytes    int64 // their sizes plus the manifest's
-	Entries  int64 // stored records, over all runs
+	Entries  int64 // stored entries, over all runs (after compaction rules)
 	Overlays int   // overlay segment files (merged away by Compact)
 }
 
@@ -109,7 +117,7 @@ func (s *Store) Stats() Stats {
 	}
 	for _, k := range g.man.keys {
 		for _, r := range k.runs {
-			st.Entries += r.n
+			st.Entries += r.e
 		}
 	}
 	return st

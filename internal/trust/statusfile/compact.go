@@ -96,7 +96,7 @@ func (s *Store) compactBatch(ctx context.Context, skip map[Key]bool, errs *[]err
 			nm.nextID++
 			created = append(created, id)
 			nm.files[id] = *res.fi
-			kr.runs = []runRef{{file: id, off: res.ri.off, n: res.ri.n}}
+			kr.runs = []runRef{{file: id, off: res.ri.off, n: res.ri.n, e: res.ri.entries}}
 			written += res.fi.size
 		}
 	}
@@ -245,7 +245,7 @@ func (m *merger) merge(k *keyRec, id uint64) (mergeResult, error) {
 			}
 		}
 		return counts
-	})
+	}, nil)
 	var n2 int64
 	_, err = m.pass(k, func(g []rec) {
 		if n2++; n2 <= sh.n {
@@ -272,6 +272,7 @@ func (m *merger) merge(k *keyRec, id uint64) (mergeResult, error) {
 type cursor struct {
 	vf           *vfile
 	ri           *runInfo
+	filter       []byte // the run's filter, if any (checked to hold every record)
 	vec          []byte // the directory's bits (validated)
 	vpos         int64
 	hist         []byte
@@ -306,6 +307,13 @@ func newCursor(vf *vfile, k Key, r runRef) (*cursor, error) {
 // cursorFor starts a cursor on a parsed run.
 func cursorFor(vf *vfile, ri *runInfo) (*cursor, error) {
 	c := &cursor{vf: vf, ri: ri, raw: make([]byte, cursorChunk+2<<maxLeafShift)}
+	if ri.fBlocks > 0 {
+		f, err := vf.read(ri.filterOff, ri.fBlocks*filterBlk, true, nil)
+		if err != nil {
+			return nil, err
+		}
+		c.filter = slices.Clone(f)
+	}
 	if ri.bb > 0 {
 		d, err := vf.read(ri.dirOff, ri.recOff-ri.dirOff, true, nil)
 		if err != nil {
@@ -399,6 +407,12 @@ func (c *cursor) next() error {
 		return damaged(c.vf.name, "records out of order")
 	}
 	c.prevHi, c.prevLo, c.started = hi, lo, true
+	if c.filter != nil {
+		blk, p := filterPos(hi, lo, ri.fBlocks)
+		if !filterHas(c.filter[blk*filterBlk:(blk+1)*filterBlk], &p) {
+			return damaged(c.vf.name, "filter lacks a record")
+		}
+	}
 	rc, err := ri.decodeRecord(c.vf.name, r)
 	if err != nil {
 		return err

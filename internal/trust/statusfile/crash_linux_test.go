@@ -49,7 +49,13 @@ const crashKeys = 6
 
 // crashOp is operation n (n ≥ 1) of the crash workload, deterministic.
 // It applies to tx when tx is not nil and to m in any case.
-func crashOp(n int, tx *Tx, m *model) error { return workOp(n, 1, tx, m) }
+func crashOp(n int, tx *Tx, m *model) error {
+	div := 1
+	if raceOn {
+		div = 10
+	}
+	return workOp(n, div, tx, m)
+}
 
 // workOp is operation n of a workload whose lists have up to 35000/div
 // entries.
@@ -176,13 +182,20 @@ func TestCrashAtRandomMoments(t *testing.T) {
 			close(lines)
 			lastLine <- l
 		}()
-		// Wait for the first commit half of the time (so kills also land
-		// late in Compact), then a random delay.
-		if kill%2 == 0 {
-			select {
-			case <-lines:
-			case <-time.After(20 * time.Second):
-				t.Fatal("child made no progress")
+		// Wait for the first commit two times in three (so kills also
+		// land late, in Compact), then a random delay.
+		if kill%3 != 2 {
+			deadline := time.After(60 * time.Second)
+		wait:
+			for {
+				select {
+				case l := <-lines:
+					if strings.HasPrefix(l, "committed") {
+						break wait
+					}
+				case <-deadline:
+					t.Fatal("child made no progress")
+				}
 			}
 		}
 		time.Sleep(time.Duration(r.IntN(120_000)) * time.Microsecond)
@@ -190,7 +203,7 @@ func TestCrashAtRandomMoments(t *testing.T) {
 		cmd.Wait()
 		for range lines {
 		}
-		during[strings.Fields(<-lastLine+" start")[0]]++
+		during[strings.Fields(<-lastLine + " start")[0]]++
 
 		s, err := Open(context.Background(), dir)
 		if err != nil {

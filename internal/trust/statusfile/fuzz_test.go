@@ -131,6 +131,8 @@ func exerciseRun(t *testing.T, vf *vfile, off int64, ok func(error)) {
 				putBE(&h, hi, lo)
 			}
 		}
+		_, err := ri.mayHold(beHi(&h), beLo(&h), read)
+		ok(err)
 		lo, hi, err := ri.bucketRange(vf.name, ri.bucket(&h), read)
 		ok(err)
 		if err != nil {
@@ -166,7 +168,10 @@ func exerciseRun(t *testing.T, vf *vfile, off int64, ok func(error)) {
 		p.files[1] = vf
 		pr := &priorRun{vf: vf, ri: ri}
 		var err error
-		if pr.dir, err = vf.read(ri.dirOff, ri.recOff-ri.dirOff, true, nil); err == nil {
+		if pr.filter, err = vf.read(ri.filterOff, ri.fBlocks*filterBlk, true, nil); err == nil {
+			pr.dir, err = vf.read(ri.dirOff, ri.recOff-ri.dirOff, true, nil)
+		}
+		if err == nil {
 			if pr.hist, err = vf.read(ri.histOff, ri.end-ri.histOff, true, nil); err == nil {
 				p.cur = []*priorRun{pr}
 				pr.dense = true

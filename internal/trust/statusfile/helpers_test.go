@@ -45,4 +45,3 @@ func checkClean(t *testing.T, dir string) {
 		t.Errorf("stray file %s after Open", name)
 	}
 }
-

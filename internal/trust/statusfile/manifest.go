@@ -21,11 +21,13 @@ const (
 )
 
 // runRef places one run of a key: file id, offset of the run header in its
-// data area, and its record count (for Stats without opening files).
+// data area, and its record and entry counts (for Stats without opening
+// files).
 type runRef struct {
 	file uint64
 	off  int64
-	n    int64
+	n    int64 // records (idHashes)
+	e    int64 // entries (n, plus the extra entries of idHashes with several)
 }
 
 type keyRec struct {
@@ -110,6 +112,7 @@ func (m *manifest) encode() []byte {
 			b = binary.AppendUvarint(b, index[r.file])
 			b = binary.AppendUvarint(b, uint64(r.off))
 			b = binary.AppendUvarint(b, uint64(r.n))
+			b = binary.AppendUvarint(b, uint64(r.e-r.n))
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(m.retired)))
@@ -205,6 +208,7 @@ func parseManifest(b []byte) (*manifest, error) {
 				break
 			}
 			ref := runRef{file: ids[fi], off: int64(r.uvarint(maxInt)), n: int64(r.uvarint(1<<32 - 1))}
+			ref.e = ref.n + int64(r.uvarint(1<<32-1))
 			if kind := m.files[ref.file].kind; kind == kindMeta || ref.n == 0 || ref.off >= m.files[ref.file].size {
 				r.bad = true
 			}

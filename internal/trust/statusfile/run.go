@@ -9,20 +9,24 @@ import (
 )
 
 // A run is the sorted entries of one key inside a file (see doc.go): a
-// 32-byte header, a bucket directory, one bit-packed record per idHash,
-// and a history area for idHashes with several surviving entries.
+// 40-byte header, a filter (overlay runs), a bucket directory, one
+// bit-packed record per idHash, and a history area for idHashes with
+// several surviving entries.
 const (
 	runMagic  = "RUN2"
-	runHdrLen = 32
-	maxBB     = 24 // at most 2^24 buckets
+	runHdrLen = 40
+	filterBlk = 64  // bytes of a filter block (one cache line)
+	filterK   = 6   // bits set per idHash, all in one block
+	maxBB     = 24  // at most 2^24 buckets
 	selStep   = 256 // zeros between select samples of a directory
-	stMulti   = 3  // record status: the entries are in the history area
+	stMulti   = 3   // record status: the entries are in the history area
 )
 
 type runInfo struct {
 	off       int64 // of the run header in the data area
 	n         int64 // records (distinct idHashes)
 	histN     int64 // history entries
+	entries   int64 // all entries (known to writers only)
 	bb        uint  // bucket bits: the table has 2^bb+1 entries (none when 0)
 	sinceBits uint
 	ptrBits   uint
@@ -33,8 +37,10 @@ type runInfo struct {
 	hw        int64 // bytes of a history entry
 	sinceBase int64
 	tag       [8]byte
+	fBlocks   int64 // filter blocks (0: no filter)
 	sampN     int64 // select samples
 	vecWords  int64 // 64-bit words of the unary bucket sizes
+	filterOff int64
 	dirOff    int64
 	vecOff    int64
 	recOff    int64
@@ -74,6 +80,7 @@ type shape struct {
 	n, histN   int64 // idHashes; entries of idHashes with several
 	maxM       int   // most entries of one idHash
 	minS, maxS int64
+	filter     bool // give the run a filter (overlays: most lookups miss them)
 }
 
 func (sh *shape) addGroup(g []rec) {
@@ -115,18 +122,23 @@ func (sh *shape) layout(off int64, tag [8]byte) *runInfo {
 			best, bb = cost, b
 		}
 	}
-	return newRunInfo(off, sh.n, sh.histN, bb, sinceBits, ptrBits, cntBits, base, tag)
+	var fb int64
+	if sh.filter {
+		fb = (sh.n*10 + filterBlk*8 - 1) / (filterBlk * 8) // about 10 bits an idHash
+	}
+	return newRunInfo(off, sh.n, sh.histN, bb, sinceBits, ptrBits, cntBits, base, tag, fb)
 }
 
-func newRunInfo(off, n, histN int64, bb, sinceBits, ptrBits, cntBits uint, base int64, tag [8]byte) *runInfo {
+func newRunInfo(off, n, histN int64, bb, sinceBits, ptrBits, cntBits uint, base int64, tag [8]byte, fb int64) *runInfo {
 	r := &runInfo{off: off, n: n, histN: histN, bb: bb, sinceBits: sinceBits, ptrBits: ptrBits, cntBits: cntBits,
-		sinceBase: base, tag: tag}
+		sinceBase: base, tag: tag, fBlocks: fb}
 	r.remBits = 128 - bb
 	r.payBits = max(sinceBits, ptrBits+cntBits)
 	r.recW = int64(r.remBits+2+r.payBits+7) / 8
 	r.hw = int64(2+sinceBits+7) / 8
 	r.sampN, r.vecWords = dirSizes(n, bb)
-	r.dirOff = off + runHdrLen
+	r.filterOff = off + runHdrLen
+	r.dirOff = r.filterOff + fb*filterBlk
 	r.vecOff = r.dirOff + r.sampN*4
 	r.recOff = r.vecOff + r.vecWords*8
 	r.histOff = r.recOff + n*r.recW
@@ -142,6 +154,7 @@ func (r *runInfo) header() []byte {
 	binary.LittleEndian.PutUint32(b[12:], uint32(r.histN))
 	binary.LittleEndian.PutUint64(b[16:], uint64(r.sinceBase))
 	copy(b[24:], r.tag[:])
+	binary.LittleEndian.PutUint32(b[32:], uint32(r.fBlocks))
 	return b
 }
 
@@ -157,9 +170,13 @@ func parseRunHeader(name string, b []byte, off, dataLen int64) (*runInfo, error)
 		(hn > 0 && uint(bits.Len64(uint64(hn-1))) > pb) {
 		return nil, damaged(name, "impossible run header at %d", off)
 	}
+	fb := int64(binary.LittleEndian.Uint32(b[32:]))
+	if binary.LittleEndian.Uint32(b[36:]) != 0 || (fb > 0 && (n == 0 || fb > n)) {
+		return nil, damaged(name, "impossible run header at %d", off)
+	}
 	var tag [8]byte
-	copy(tag[:], b[24:])
-	r := newRunInfo(off, n, hn, bb, sb, pb, cb, int64(binary.LittleEndian.Uint64(b[16:])), tag)
+	copy(tag[:], b[24:32])
+	r := newRunInfo(off, n, hn, bb, sb, pb, cb, int64(binary.LittleEndian.Uint64(b[16:])), tag, fb)
 	if r.end > dataLen || r.end < r.off {
 		return nil, damaged(name, "run at %d overruns the data area", off)
 	}
@@ -279,6 +296,42 @@ func (r *runInfo) bucketRange(name string, b int64, read dirReader) (int64, int6
 		return 0, 0, damaged(name, "bucket directory out of order")
 	}
 	return lo, hi, nil
+}
+
+// filterPos returns an idHash's filter block and its filterK bits in the
+// block. The idHash is uniform (SM3): its low bits serve as the hashes of
+// this non-cryptographic index.
+func filterPos(hi, lo uint64, blocks int64) (int64, [filterK]uint) {
+	blk := int64((lo >> 32) * uint64(blocks) >> 32)
+	x := hi<<32 | lo&0xffffffff
+	var p [filterK]uint
+	for i := range p {
+		p[i] = uint(x>>(9*i)) & (filterBlk*8 - 1)
+	}
+	return blk, p
+}
+
+// filterHas reports whether block b (filterBlk bytes) may hold the idHash.
+func filterHas(b []byte, p *[filterK]uint) bool {
+	for _, q := range p {
+		if b[q/8]&(1<<(q%8)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// mayHold reads the filter: false means the run surely lacks the idHash.
+func (r *runInfo) mayHold(hi, lo uint64, read dirReader) (bool, error) {
+	if r.fBlocks == 0 {
+		return true, nil
+	}
+	blk, p := filterPos(hi, lo, r.fBlocks)
+	b, err := read(r.filterOff+blk*filterBlk, filterBlk)
+	if err != nil {
+		return false, err
+	}
+	return filterHas(b, &p), nil
 }
 
 // bucketOf is the bucket of a hash whose first 8 bytes are hi.
@@ -512,9 +565,19 @@ type runWriter struct {
 
 // startRun writes the header and table (counts[b] = records in bucket b)
 // of a run shaped by sh at w's current offset.
-func startRun(w *fileWriter, sh *shape, tag [8]byte, counts func(bb uint) []uint32) *runWriter {
+func startRun(w *fileWriter, sh *shape, tag [8]byte, counts func(bb uint) []uint32, hashes func(fn func(hi, lo uint64))) *runWriter {
 	ri := sh.layout(w.n, tag)
 	w.write(ri.header())
+	if ri.fBlocks > 0 {
+		f := make([]byte, ri.fBlocks*filterBlk)
+		hashes(func(hi, lo uint64) {
+			blk, p := filterPos(hi, lo, ri.fBlocks)
+			for _, q := range p {
+				f[blk*filterBlk+int64(q/8)] |= 1 << (q % 8)
+			}
+		})
+		w.write(f)
+	}
 	if ri.bb > 0 {
 		w.write(ri.directory(counts(ri.bb)))
 	}
@@ -543,6 +606,7 @@ func (rw *runWriter) addGroup(g []rec) {
 	}
 	rw.buf = append(rw.buf, rec[:ri.recW]...)
 	rw.cnt++
+	ri.entries += int64(len(g))
 	if len(rw.buf) > cap(rw.buf)-64 {
 		rw.w.write(rw.buf)
 		rw.buf = rw.buf[:0]

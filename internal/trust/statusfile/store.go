@@ -85,6 +85,9 @@ type mfile struct {
 // writer holds the lock it removes files no manifest refers to (left by a
 // crash). Nothing is hashed at open: files are verified as they are read.
 func Open(ctx context.Context, dir string) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("statusfile: %w", err)
 	}
@@ -108,7 +111,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		}
 		unlock(lf)
 	}
-	return s, ctx.Err()
+	return s, nil
 }
 
 // Close releases the store. Views taken before stay usable until released.

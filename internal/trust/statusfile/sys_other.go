@@ -5,11 +5,11 @@ package statusfile
 import "os"
 
 func mmapFile(f *os.File, size int64) ([]byte, error) { return nil, ErrUnsupported }
-func munmap(b []byte)                                  {}
-func tryLock(f *os.File) (bool, error)                 { return false, ErrUnsupported }
-func unlock(f *os.File)                                {}
-func syncDir(dir string) error                         { return nil }
-func isFull(err error) bool                            { return false }
+func munmap(b []byte)                                 {}
+func tryLock(f *os.File) (bool, error)                { return false, ErrUnsupported }
+func unlock(f *os.File)                               {}
+func syncDir(dir string) error                        { return nil }
+func isFull(err error) bool                           { return false }
 
 type identity struct {
 	size  int64
@@ -20,5 +20,5 @@ func identityOf(fi os.FileInfo) identity {
 	return identity{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
 }
 
-func faultGuard() bool       { return false }
+func faultGuard() bool      { return false }
 func faultRestore(old bool) {}

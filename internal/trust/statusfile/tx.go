@@ -115,6 +115,9 @@ func (tx *Tx) SetMeta(b []byte) {
 	tx.meta, tx.metaSet, tx.changed = bytes.Clone(b), true, true
 }
 
+// Has reports whether k has a list as this Tx stands.
+func (tx *Tx) Has(k Key) bool { return tx.keys[k] != nil }
+
 // Drop removes list k.
 func (tx *Tx) Drop(k Key) {
 	if tx.done {
@@ -173,7 +176,7 @@ func (tx *Tx) Replace(k Key, entries iter.Seq2[Entry, error]) error {
 			return err
 		}
 		tx.files[id] = fi
-		kr.runs = []runRef{{file: id, off: ri.off, n: ri.n}}
+		kr.runs = []runRef{{file: id, off: ri.off, n: ri.n, e: ri.entries}}
 	}
 	tx.keys[k] = kr
 	delete(tx.pending, k)
@@ -276,7 +279,7 @@ func (tx *Tx) writeSegment(nm *manifest) error {
 		}
 		kr.count = count
 		if ri != nil {
-			kr.runs = append(kr.runs, runRef{file: id, off: ri.off, n: ri.n})
+			kr.runs = append(kr.runs, runRef{file: id, off: ri.off, n: ri.n, e: ri.entries})
 			wrote = true
 		}
 	}
@@ -308,6 +311,7 @@ func (tx *Tx) deltaRun(w *fileWriter, kr *keyRec, entries []Entry) (*runInfo, in
 	count := kr.count
 	var groups [][]rec
 	sh := newShape()
+	sh.filter = true
 	for a := 0; a < len(recs); {
 		z := a + 1
 		for z < len(recs) && recs[z].hi == recs[a].hi && recs[z].lo == recs[a].lo {
@@ -338,6 +342,10 @@ func (tx *Tx) deltaRun(w *fileWriter, kr *keyRec, entries []Entry) (*runInfo, in
 			counts[bucketOf(g[0].hi, bb)]++
 		}
 		return counts
+	}, func(fn func(hi, lo uint64)) {
+		for _, g := range groups {
+			fn(g[0].hi, g[0].lo)
+		}
 	})
 	for _, g := range groups {
 		rw.addGroup(g)
@@ -362,6 +370,7 @@ type priorRun struct {
 	vf     *vfile
 	ri     *runInfo
 	dir    []byte // the bucket directory
+	filter []byte
 	recs   []byte // the whole records area of a small run
 	hist   []byte // the history area
 	dense  bool
@@ -408,6 +417,9 @@ func (p *priorReader) run(k Key, r runRef, files map[uint64]fileInfo) (*priorRun
 	if pr.dir, err = vf.read(ri.dirOff, ri.recOff-ri.dirOff, true, nil); err != nil {
 		return nil, err
 	}
+	if pr.filter, err = vf.read(ri.filterOff, ri.fBlocks*filterBlk, true, nil); err != nil {
+		return nil, err
+	}
 	if pr.hist, err = vf.read(ri.histOff, ri.end-ri.histOff, true, nil); err != nil {
 		return nil, err
 	}
@@ -429,6 +441,11 @@ func (p *priorReader) latest(hi, lo uint64) (bool, uint8, error) {
 	for i := len(p.cur) - 1; i >= 0; i-- {
 		pr := p.cur[i]
 		ri := pr.ri
+		if may, err := ri.mayHold(hi, lo, pr.readFilter); err != nil {
+			return false, 0, err
+		} else if !may {
+			continue
+		}
 		a, z, err := ri.bucketRange(pr.vf.name, ri.bucket(&h), pr.readDir)
 		if err != nil {
 			return false, 0, err
@@ -474,6 +491,11 @@ const (
 	denseGap  = 8 << 10 // a pread costs about as much as copying this
 	winLength = 64 << 10
 )
+
+func (pr *priorRun) readFilter(off, n int64) ([]byte, error) {
+	o := off - pr.ri.filterOff
+	return pr.filter[o : o+n], nil
+}
 
 func (pr *priorRun) readDir(off, n int64) ([]byte, error) {
 	o := off - pr.ri.dirOff

@@ -8,23 +8,27 @@
 // verdicts, verify.StatusChecker).
 //
 // Outside demo mode the record store is locked until an officer signs in:
-// Unlock opens it with the officer's PIN slot (records.OfficerPIN), and
-// migrates a terminal whose data key is still wrapped by the key file.
+// the terminal's key vault (Vault: the officer directory in the database,
+// bound to the TPM or, without one, to the device file) unseals the
+// keyring with the officer's PIN, and OpenRecords opens the store with it
+// after auditing the record chain. The vault migrates a terminal whose
+// data key is still wrapped by the key file or the PIN slots of an earlier
+// version.
 package terminal
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
+	"sync"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/demo"
+	"github.com/roadcheck/roadcheck/internal/keys"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/storage"
 	"github.com/roadcheck/roadcheck/internal/trust"
@@ -43,6 +47,17 @@ type Options struct {
 	Clock clock.Clock
 	// NoSync skips fsync (tests only; see storage.Options.NoSync).
 	NoSync bool
+	// Device names the device root of the key vault (keys.OpenDevice: ""
+	// the TPM at keys.DefaultTPMPath when there is one, else the device
+	// file; "none"; "unix:PATH" for a software TPM). app/roadcheck passes
+	// $RC_TPM. Ignored in demo mode.
+	Device string
+	// Iterations is the PBKDF2 count of new PINs (0: keys.DefaultIterations;
+	// tests use fewer).
+	Iterations int
+	// Retention is how long delivered records keep their personal fields
+	// (0: records.DefaultRetention); each sign-in purges older ones.
+	Retention time.Duration
 }
 
 // Terminal is an open terminal database with its services.
@@ -52,17 +67,29 @@ type Terminal struct {
 	DB    *storage.DB
 	Trust *trust.Store
 	// Records is the record store in demo mode; outside demo mode it is nil
-	// (Unlock opens the store with an officer's PIN).
+	// (Unlock or OpenRecords opens the store once an officer signed in).
 	Records *records.Store
-	Sync    *SyncService
+	// Vault is the key vault and officer directory (nil in demo mode).
+	Vault *keys.Vault
+	Sync  *SyncService
 	// Samples are the demo world's codes (demo mode only).
 	Samples []demo.Sample
 	// Demo is the demo world (demo mode only).
 	Demo *demo.World
 
-	tmp  string
-	clk  clock.Clock
-	path string // of terminal.db
+	tmp       string
+	clk       clock.Clock
+	path      string // of terminal.db
+	dev       keys.Device
+	retention time.Duration
+
+	mu        sync.Mutex
+	audit     *records.AuditReport // of the last sign-in
+	auditErr  error
+	auditDone chan struct{} // closed when the last sign-in's audit ended
+	auditCtx  context.Context
+	stopAudit context.CancelFunc
+	audits    sync.WaitGroup
 
 	stopCheck context.CancelFunc // ends the periodic trust check
 	checkDone chan struct{}
@@ -115,7 +142,7 @@ func Open(ctx context.Context, o Options) (_ *Terminal, err error) {
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	t := &Terminal{Dir: o.Dir, clk: clk}
+	t := &Terminal{Dir: o.Dir, clk: clk, retention: o.Retention}
 	defer func() {
 		if err != nil {
 			t.Close()
@@ -166,6 +193,14 @@ func Open(ctx context.Context, o Options) (_ *Terminal, err error) {
 			}
 		}
 		t.Samples = t.Demo.Samples
+	} else {
+		if t.dev, err = keys.OpenDevice(o.Device, path); err != nil {
+			return nil, err
+		}
+		vo := keys.VaultOptions{Clock: clk, Iterations: o.Iterations, LegacyKeyFile: records.KeyFilePath(path)}
+		if t.Vault, err = keys.OpenVault(ctx, t.DB, t.dev, vo); err != nil {
+			return nil, err
+		}
 	}
 	t.Sync = NewSyncService(t.Records, t.Trust, clk)
 	var cctx context.Context
@@ -187,6 +222,13 @@ func (t *Terminal) Close() error {
 		<-t.checkDone
 		t.stopCheck = nil
 	}
+	t.mu.Lock()
+	stop := t.stopAudit
+	t.mu.Unlock()
+	if stop != nil {
+		stop()
+		t.audits.Wait() // before the database closes
+	}
 	if t.Trust != nil {
 		errs = append(errs, t.Trust.Close()) // waits for a background merge
 		t.Trust = nil
@@ -195,17 +237,16 @@ func (t *Terminal) Close() error {
 		errs = append(errs, t.DB.Close())
 		t.DB = nil
 	}
+	if t.dev != nil {
+		errs = append(errs, t.dev.Close())
+		t.dev = nil
+	}
 	if t.tmp != "" {
 		errs = append(errs, os.RemoveAll(t.tmp))
 		t.tmp = ""
 	}
 	return errors.Join(errs...)
 }
-
-// ErrNoKeySlot is returned by Unlock when the database has a device but no
-// slot for the officer (and no key-file slot to migrate from): a supervisor
-// must add the officer again (roadcheck --add-officer).
-var ErrNoKeySlot = errors.New("terminal: the officer has no key slot on this terminal")
 
 // DeviceID is the terminal's device id, read without unlocking ("" before
 // the first sign-in creates the device).
@@ -217,78 +258,107 @@ func (t *Terminal) DeviceID(ctx context.Context) (string, error) {
 	return d.ID, err
 }
 
-// Unlock opens the record store with officerID's PIN. Call it only after the
-// officer directory accepted that PIN: it is the key, and for the migration
-// below it is trusted.
-//
-//   - No device yet (first sign-in): the device is created, its data key
-//     wrapped under the officer's PIN slot.
-//   - The officer has a slot: the PIN unlocks it (records.ErrWrongKey
-//     otherwise).
-//   - No slot but the key-file slot (a terminal set up before PIN slots):
-//     the key file unlocks the store and the officer's slot is added.
-//
-// Then, once every officer of officers (the directory's IDs) has a slot,
-// the key-file slot is removed and the key file deleted: from then on only
-// PINs unlock the personal data.
-func (t *Terminal) Unlock(ctx context.Context, officerID, pin string, officers []string) (*records.Store, error) {
-	dev, err := records.PeekDevice(ctx, t.DB)
+// ErrDemo: demo mode has no key vault (its officers are in memory and its
+// database is thrown away at exit).
+var ErrDemo = errors.New("terminal: demo mode has no key vault")
+
+// Unlock signs officerID in on the vault with pin (keys.Vault.SignIn: on a
+// TPM the TPM counts a wrong PIN) and opens the record store with the
+// keyring it unseals (OpenRecords). The vault's errors come back as they
+// are: keys.ErrSignIn, *keys.LockedOutError, keys.ErrDeviceLockout,
+// keys.ErrDirectory. The GUI signs in through ui.OfficerDirectory and
+// calls OpenRecords with the keyring instead.
+func (t *Terminal) Unlock(ctx context.Context, officerID, pin string) (*records.Store, *keys.Session, error) {
+	if t.Vault == nil {
+		return nil, nil, ErrDemo
+	}
+	s, err := t.Vault.SignIn(ctx, officerID, pin)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := t.OpenRecords(ctx, s.Keyring())
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, s, nil
+}
+
+// OpenRecords opens the record store with the keyring a vault session
+// unlocked, creating the device at the first sign-in, and starts the
+// chain audit of the sign-in in the background (about 0.1 ms a record:
+// sign-in does not wait for it); Audit waits for its report. Problems are
+// logged; the store is used all the same, so checks go on and the next
+// sync tells the hub. After the audit, the personal fields of records the
+// hub acknowledged more than Options.Retention ago are erased
+// (records.Store.Purge: the chain still verifies).
+func (t *Terminal) OpenRecords(ctx context.Context, kr *keys.Keyring) (*records.Store, error) {
+	st, err := records.Open(ctx, t.DB, records.Unlocked(kr), records.Options{Clock: t.clk})
 	if err != nil {
 		return nil, err
 	}
-	ks := records.OfficerPIN(officerID, pin)
-	opts := records.Options{Clock: t.clk}
-	var st *records.Store
-	switch {
-	case dev.ID == "" || dev.HasSlot(ks.Slot()):
-		if st, err = records.Open(ctx, t.DB, ks, opts); err != nil {
-			return nil, err
-		}
-	case dev.HasSlot(keyFileSlot):
-		if st, err = records.Open(ctx, t.DB, records.KeyFile(records.KeyFilePath(t.path)), opts); err != nil {
-			return nil, err
-		}
-		if err := st.AddKeySource(ctx, ks); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("%w: %s", ErrNoKeySlot, officerID)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopAudit == nil {
+		var actx context.Context
+		actx, t.stopAudit = context.WithCancel(context.WithoutCancel(ctx))
+		t.auditCtx = actx
 	}
-	if err := t.retireKeyFile(ctx, st, officers); err != nil {
-		return nil, err
-	}
+	done := make(chan struct{})
+	t.audit, t.auditErr, t.auditDone = nil, nil, done
+	t.audits.Add(1)
+	go func() {
+		defer t.audits.Done()
+		defer close(done)
+		a, err := st.Audit(t.auditCtx)
+		if err == nil {
+			for _, p := range a.Problems {
+				slog.Warn("record chain audit", "seq", p.Seq, "kind", p.Kind, "detail", p.Detail)
+			}
+			if rep, perr := st.Purge(t.auditCtx, time.Time{}, t.retention); perr != nil {
+				slog.Warn("purge of delivered records failed", "err", perr)
+			} else if rep.Purged > 0 {
+				slog.Info("personal fields of delivered records erased", "records", rep.Purged)
+			}
+		}
+		t.mu.Lock()
+		if t.auditDone == done {
+			t.audit, t.auditErr = a, err
+		}
+		t.mu.Unlock()
+	}()
 	return st, nil
 }
 
-// keyFileSlot is the slot name of records.KeyFile sources.
-const keyFileSlot = "keyfile"
-
-// retireKeyFile removes the key-file slot and the key file once every
-// officer has a slot.
-func (t *Terminal) retireKeyFile(ctx context.Context, st *records.Store, officers []string) error {
-	slots, err := st.KeySlots(ctx)
-	if err != nil {
-		return err
+// Audit waits for the chain audit of the last sign-in (OpenRecords) and
+// returns its report: the GUI shows a damaged chain (records damaged,
+// missing or reordered) from it. Before any sign-in it returns nil, nil.
+func (t *Terminal) Audit(ctx context.Context) (*records.AuditReport, error) {
+	t.mu.Lock()
+	done := t.auditDone
+	t.mu.Unlock()
+	if done == nil {
+		return nil, nil
 	}
-	if !slices.Contains(slots, keyFileSlot) || len(officers) == 0 {
-		return nil
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	for _, id := range officers {
-		if !slices.Contains(slots, records.OfficerSlotPrefix+id) {
-			return nil
-		}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.auditDone != done {
+		return nil, fmt.Errorf("terminal: another sign-in started a new audit")
 	}
-	if err := st.RemoveKeySource(ctx, keyFileSlot); err != nil {
-		return err
-	}
-	if err := os.Remove(records.KeyFilePath(t.path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("terminal: removing the key file: %w", err)
-	}
-	return nil
+	return t.audit, t.auditErr
 }
 
-// AddOfficerKey gives officerID's PIN a slot on the unlocked store st (a
-// supervisor adding an officer).
-func AddOfficerKey(ctx context.Context, st *records.Store, officerID, pin string) error {
-	return st.AddKeySource(ctx, records.OfficerPIN(officerID, pin))
+// KeyStatus says what protects the terminal's keys, for the status bar
+// and the trust summary: with a TPM, Bound and the TPM's description;
+// without one, Warning says what remains exposed (keys.NoTPMWarning). In
+// demo mode: Kind "demo", nothing bound.
+func (t *Terminal) KeyStatus() keys.Status {
+	if t.Vault == nil {
+		return keys.Status{Kind: "demo", Text: "demo mode: a temporary database whose keys are thrown away at exit"}
+	}
+	return t.Vault.Status()
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/demo"
+	"github.com/roadcheck/roadcheck/internal/keys"
+	"github.com/roadcheck/roadcheck/internal/keys/keystest"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
 	"github.com/roadcheck/roadcheck/internal/verify"
@@ -50,7 +52,7 @@ func TestOpenDemo(t *testing.T) {
 func TestOpenDirNotEnrolled(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "data")
-	tm, err := Open(ctx, Options{Dir: dir, NoSync: true})
+	tm, err := Open(ctx, Options{Dir: dir, NoSync: true, Device: "none", Iterations: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +75,17 @@ func TestOpenDirNotEnrolled(t *testing.T) {
 	if _, err := tm.Sync.SyncState(ctx); !errors.Is(err, ErrLocked) {
 		t.Errorf("SyncState while locked: %v", err)
 	}
-	// First sign-in: the device is created under the officer's PIN slot,
-	// with no key file.
-	st, err := tm.Unlock(ctx, "9001", "900190", []string{"9001"})
+	// The first supervisor (the set-up screen) and their first sign-in:
+	// the device is created under the vault, with no key file.
+	if _, err := tm.Vault.Provision(ctx, keys.Officer{ID: "9001", Name: "陈刚", Role: keys.RoleSupervisor}, "900190", nil); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := tm.Unlock(ctx, "9001", "900190")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if a, err := tm.Audit(ctx); err != nil || a == nil || !a.OK() {
+		t.Errorf("audit at sign-in: %+v %v", a, err)
 	}
 	if err := tm.Sync.SetRecords(st); err != nil {
 		t.Fatal(err)
@@ -91,13 +99,48 @@ func TestOpenDirNotEnrolled(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, DBFile+".key")); !os.IsNotExist(err) {
 		t.Errorf("key file created: %v", err)
 	}
-	if _, err := tm.Unlock(ctx, "9001", "900191", []string{"9001"}); !errors.Is(err, records.ErrWrongKey) {
+	if _, _, err := tm.Unlock(ctx, "9001", "900191"); !errors.Is(err, keys.ErrSignIn) {
 		t.Errorf("wrong PIN: %v", err)
 	}
-	if _, err := tm.Unlock(ctx, "1001", "100110", []string{"9001", "1001"}); !errors.Is(err, ErrNoKeySlot) {
-		t.Errorf("officer without slot: %v", err)
+	if _, _, err := tm.Unlock(ctx, "1001", "100110"); !errors.Is(err, keys.ErrSignIn) {
+		t.Errorf("unknown officer: %v", err)
+	}
+	if ks := tm.KeyStatus(); ks.Kind != keys.KindFile || ks.Bound || ks.Warning == "" {
+		t.Errorf("key status without a TPM: %+v", ks)
 	}
 	if err := tm.Sync.SetRecords(nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// On a TPM (a real software TPM here) the terminal's keys are bound to it:
+// the status says so, sign-in unseals inside the TPM, and the database
+// copied with every file beside it does not open on a device file.
+func TestOpenWithTPM(t *testing.T) {
+	ctx := context.Background()
+	spec := keystest.SWTPM(t)
+	dir := t.TempDir()
+	tm, err := Open(ctx, Options{Dir: dir, NoSync: true, Device: spec, Iterations: 1000, Clock: clock.NewFake(demo.ReferenceTime)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ks := tm.KeyStatus(); ks.Kind != keys.KindTPM || !ks.Bound || ks.Warning != "" {
+		t.Errorf("key status: %+v", ks)
+	}
+	if _, err := tm.Vault.Provision(ctx, keys.Officer{ID: "9001", Name: "陈刚", Role: keys.RoleSupervisor}, "900190", nil); err != nil {
+		t.Fatal(err)
+	}
+	st, s, err := tm.Unlock(ctx, "9001", "900190")
+	if err != nil || s.Officer.Role != keys.RoleSupervisor {
+		t.Fatalf("sign-in on the TPM: %v", err)
+	}
+	if _, err := st.Append(ctx, records.Check{Officer: "9001", Action: records.ActionRelease}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, Options{Dir: dir, NoSync: true, Device: "none"}); !errors.Is(err, keys.ErrDevice) {
+		t.Fatalf("the TPM-bound database opened on a device file: %v", err)
 	}
 }

@@ -42,7 +42,14 @@ func main() {
 	deltas := fs.Int("deltas", 10, "daily 1 % deltas the world carries")
 	db := fs.String("db", "", "terminal database path (trust files beside it)")
 	day := fs.Int("day", 1, "delta day (delta)")
-	n := fs.Int("n", 200000, "lookups (lookup)")
+	n := fs.Int("n", 200000, "lookups (lookup); terminals (hub-many)")
+	hubURL := fs.String("hub", "", "hub URL (hub-sync, hub-many)")
+	token := fs.String("token", "", "enrolment token (hub-sync: enrol first)")
+	tokens := fs.String("tokens", "", "file of enrolment tokens (hub-many)")
+	pid := fs.Int("pid", 0, "the hub's process id (hub-many)")
+	prefix := fs.String("prefix", "fresh", "figure name prefix (hub-sync)")
+	upto := fs.Int("upto", 0, "bundle: also the deltas of days 1..upto (with -day 0)")
+	check := fs.Bool("check", false, "hub-sync: licences revoked in the newest lists must verify INVALID afterwards")
 	prof := fs.String("cpuprofile", "", "write a CPU profile")
 	fs.Parse(args)
 	if *prof != "" {
@@ -69,6 +76,12 @@ func main() {
 		err = code(ctx, *world)
 	case "appends":
 		err = appends(ctx, *world, *db)
+	case "bundle":
+		err = bundle(ctx, *world, *db, *day, *upto)
+	case "hub-sync":
+		err = hubSync(ctx, *world, *db, *hubURL, *token, *prefix, *check)
+	case "hub-many":
+		err = hubMany(ctx, *world, *db, *hubURL, *tokens, *pid, *n)
 	default:
 		err = fmt.Errorf("unknown step %q", cmd)
 	}

@@ -467,8 +467,9 @@ func renderPhys(spec Spec, r *rand.Rand, p phys, text string) (*Frame, error) {
 	// Background in linear light.
 	lum := make([]float64, W*H)
 	background(r, lum, W, H, p.base)
+	toLinear := newCurve(2.2)
 	for i, v := range lum {
-		lum[i] = math.Pow(v, 2.2) * 0.8
+		lum[i] = toLinear.at(v) * 0.8
 	}
 	rasterise(lum, W, H, cam, bits, p, quiet, ext)
 
@@ -501,9 +502,11 @@ func renderPhys(spec Spec, r *rand.Rand, p phys, text string) (*Frame, error) {
 			v := lum[i] * (1 - p.base.vignette*(dx*dx+dy*dy)/diag2)
 			if p.glareOn >= 0 {
 				ddx, ddy := float64(x)+0.5-gx, float64(y)+0.5-gy
-				d2 := (ddx*ddx + ddy*ddy) / (gs * gs)
-				// A lamp's reflection: a bright core with a soft halo.
-				v += p.glare * p.paper * (0.75*math.Exp(-d2/2) + 0.25*math.Exp(-d2/8))
+				// A lamp's reflection: a bright core with a soft halo
+				// (nothing left of it beyond 12σ).
+				if d2 := (ddx*ddx + ddy*ddy) / (gs * gs); d2 < 144 {
+					v += p.glare * p.paper * (0.75*math.Exp(-d2/2) + 0.25*math.Exp(-d2/8))
+				}
 			}
 			if veil != nil {
 				v = v*0.9 + p.veil*veil[i]
@@ -544,8 +547,9 @@ func renderPhys(spec Spec, r *rand.Rand, p phys, text string) (*Frame, error) {
 		}
 	}
 	// Display encoding.
+	toDisplay := newCurve(1 / 2.2)
 	for i, v := range lum {
-		lum[i] = math.Pow(math.Max(v, 0), 1/2.2)
+		lum[i] = toDisplay.at(v)
 	}
 	cp := p.base
 	cp.noise = p.noise
@@ -583,36 +587,6 @@ func rasterise(lum []float64, W, H int, cam *camera, bits *gozxing.BitMatrix, p 
 	dim := cam.dim
 	bg := append([]float64(nil), lum...)
 	lo, hi := -ext-1.5, dim+ext+1.5
-	const step = 0.5
-	n := int(math.Ceil((hi - lo) / step))
-	type vert struct {
-		x, y, u, v float64
-		ok         bool
-	}
-	verts := make([]vert, (n+1)*(n+1))
-	for j := 0; j <= n; j++ {
-		for i := 0; i <= n; i++ {
-			u, v := lo+float64(i)*step, lo+float64(j)*step
-			x, y, ok := cam.project(u, v)
-			verts[j*(n+1)+i] = vert{x, y, u, v, ok}
-		}
-	}
-	ink, paper := p.ink, p.paper
-	bezel := 0.004
-	value := func(u, v float64) (float64, bool) {
-		switch {
-		case u >= 0 && v >= 0 && u < dim && v < dim:
-			if bits.Get(int(u), int(v)) {
-				return ink, true
-			}
-			return paper, true
-		case u >= -quiet && v >= -quiet && u < dim+quiet && v < dim+quiet:
-			return paper, true
-		case p.screen && u >= -ext && v >= -ext && u < dim+ext && v < dim+ext:
-			return bezel, true
-		}
-		return 0, false
-	}
 	// Paper is lit: ambient plus a directional light on the curved
 	// surface. A screen emits.
 	shade := func(u, v float64) float64 {
@@ -623,14 +597,51 @@ func rasterise(lum []float64, W, H int, cam *camera, bits *gozxing.BitMatrix, p 
 		lambert := nn[0]*p.light[0] + nn[1]*p.light[1] + nn[2]*p.light[2]
 		return p.ambient + (1-p.ambient)*math.Max(0, lambert)
 	}
+	const step = 1.0
+	n := int(math.Ceil((hi - lo) / step))
+	type vert struct {
+		x, y, u, v, sh float64
+		ok             bool
+	}
+	verts := make([]vert, (n+1)*(n+1))
+	for j := 0; j <= n; j++ {
+		for i := 0; i <= n; i++ {
+			u, v := lo+float64(i)*step, lo+float64(j)*step
+			x, y, ok := cam.project(u, v)
+			verts[j*(n+1)+i] = vert{x, y, u, v, shade(u, v), ok}
+		}
+	}
+	ink, paper := p.ink, p.paper
+	bezel := 0.004
+	idim := int(dim)
+	mods := make([]float64, idim*idim)
+	for y := range idim {
+		for x := range idim {
+			mods[y*idim+x] = paper
+			if bits.Get(x, y) {
+				mods[y*idim+x] = ink
+			}
+		}
+	}
 	tri := func(a, b, c vert) {
 		if !a.ok || !b.ok || !c.ok {
 			return
 		}
-		// Affine map image → module: solve from the three vertices.
+		// Affine map image → module over the triangle, from barycentric
+		// coordinates l1 (towards b) and l2 (towards c).
 		det := (b.x-a.x)*(c.y-a.y) - (c.x-a.x)*(b.y-a.y)
 		if math.Abs(det) < 1e-9 {
 			return
+		}
+		l1x, l1y := (c.y-a.y)/det, -(c.x-a.x)/det
+		l2x, l2y := -(b.y-a.y)/det, (b.x-a.x)/det
+		dux := l1x*(b.u-a.u) + l2x*(c.u-a.u)
+		duy := l1y*(b.u-a.u) + l2y*(c.u-a.u)
+		dvx := l1x*(b.v-a.v) + l2x*(c.v-a.v)
+		dvy := l1y*(b.v-a.v) + l2y*(c.v-a.v)
+		var offU, offV [9]float64
+		for k, o := range subsamples {
+			offU[k], offV[k] = dux*o[0]+duy*o[1], dvx*o[0]+dvy*o[1]
 		}
 		minX := int(math.Floor(math.Min(a.x, math.Min(b.x, c.x))))
 		maxX := int(math.Ceil(math.Max(a.x, math.Max(b.x, c.x))))
@@ -638,33 +649,31 @@ func rasterise(lum []float64, W, H int, cam *camera, bits *gozxing.BitMatrix, p 
 		maxY := int(math.Ceil(math.Max(a.y, math.Max(b.y, c.y))))
 		minX, minY = max(minX, 0), max(minY, 0)
 		maxX, maxY = min(maxX, W-1), min(maxY, H-1)
-		bary := func(x, y float64) (float64, float64) {
-			l1 := ((x-a.x)*(c.y-a.y) - (c.x-a.x)*(y-a.y)) / det
-			l2 := ((b.x-a.x)*(y-a.y) - (x-a.x)*(b.y-a.y)) / det
-			return l1, l2
-		}
-		uv := func(x, y float64) (float64, float64) {
-			l1, l2 := bary(x, y)
-			return a.u + l1*(b.u-a.u) + l2*(c.u-a.u), a.v + l1*(b.v-a.v) + l2*(c.v-a.v)
-		}
 		for py := minY; py <= maxY; py++ {
+			cy := float64(py) + 0.5 - a.y
 			for px := minX; px <= maxX; px++ {
-				l1, l2 := bary(float64(px)+0.5, float64(py)+0.5)
+				cx := float64(px) + 0.5 - a.x
+				l1 := l1x*cx + l1y*cy
+				l2 := l2x*cx + l2y*cy
 				if l1 < -1e-9 || l2 < -1e-9 || l1+l2 > 1+1e-9 {
 					continue
 				}
 				k := py*W + px
-				cu, cv := uv(float64(px)+0.5, float64(py)+0.5)
-				sh := shade(cu, cv)
+				cu := a.u + dux*cx + duy*cy
+				cv := a.v + dvx*cx + dvy*cy
+				sh := a.sh + l1*(b.sh-a.sh) + l2*(c.sh-a.sh)
 				sum := 0.0
-				for sy := range 3 {
-					for sx := range 3 {
-						u, v := uv(float64(px)+(float64(sx)+0.5)/3, float64(py)+(float64(sy)+0.5)/3)
-						if val, ok := value(u, v); ok {
-							sum += val * sh
-						} else {
-							sum += bg[k]
-						}
+				for s := range 9 {
+					u, v := cu+offU[s], cv+offV[s]
+					switch {
+					case u >= 0 && v >= 0 && u < dim && v < dim:
+						sum += mods[int(v)*idim+int(u)] * sh
+					case u >= -quiet && v >= -quiet && u < dim+quiet && v < dim+quiet:
+						sum += paper * sh
+					case p.screen && u >= -ext && v >= -ext && u < dim+ext && v < dim+ext:
+						sum += bezel * sh
+					default:
+						sum += bg[k]
 					}
 				}
 				lum[k] = sum / 9
@@ -683,6 +692,13 @@ func rasterise(lum []float64, W, H int, cam *camera, bits *gozxing.BitMatrix, p 
 	}
 }
 
+// subsamples are the 3×3 sample offsets within a pixel, from its centre.
+var subsamples = [9][2]float64{
+	{-1.0 / 3, -1.0 / 3}, {0, -1.0 / 3}, {1.0 / 3, -1.0 / 3},
+	{-1.0 / 3, 0}, {0, 0}, {1.0 / 3, 0},
+	{-1.0 / 3, 1.0 / 3}, {0, 1.0 / 3}, {1.0 / 3, 1.0 / 3},
+}
+
 // veilField is the reflection of the surroundings on glass: a few large
 // soft bright shapes, 0..1.
 func veilField(r *rand.Rand, W, H int) []float64 {
@@ -694,17 +710,57 @@ func veilField(r *rand.Rand, W, H int) []float64 {
 	}
 	ang := r.Float64() * math.Pi
 	ca, sa := math.Cos(ang), math.Sin(ang)
+	at := func(x, y float64) float64 {
+		v := 0.3 + 0.2*(x*ca+y*sa)/float64(W)
+		for _, b := range bs {
+			dx, dy := x-b.x, y-b.y
+			v += b.a * math.Exp(-(dx*dx+dy*dy)/(2*b.s*b.s))
+		}
+		return math.Min(v, 1.5)
+	}
+	// The shapes are large and soft: evaluate every 8 pixels and
+	// interpolate.
+	const step = 8
+	gw, gh := W/step+2, H/step+2
+	grid := make([]float64, gw*gh)
+	for j := range gh {
+		for i := range gw {
+			grid[j*gw+i] = at(float64(i*step), float64(j*step))
+		}
+	}
 	for y := range H {
+		j, fy := y/step, float64(y%step)/step
 		for x := range W {
-			v := 0.3 + 0.2*(float64(x)*ca+float64(y)*sa)/float64(W)
-			for _, b := range bs {
-				dx, dy := float64(x)-b.x, float64(y)-b.y
-				v += b.a * math.Exp(-(dx*dx+dy*dy)/(2*b.s*b.s))
-			}
-			out[y*W+x] = math.Min(v, 1.5)
+			i, fx := x/step, float64(x%step)/step
+			a := grid[j*gw+i]*(1-fx) + grid[j*gw+i+1]*fx
+			b := grid[(j+1)*gw+i]*(1-fx) + grid[(j+1)*gw+i+1]*fx
+			out[y*W+x] = a*(1-fy) + b*fy
 		}
 	}
 	return out
+}
+
+// curve is v ↦ v^γ on [0, 1] (values outside clamped), tabulated.
+type curve struct{ t [4097]float64 }
+
+func newCurve(gamma float64) *curve {
+	c := &curve{}
+	for i := range c.t {
+		c.t[i] = math.Pow(float64(i)/4096, gamma)
+	}
+	return c
+}
+
+func (c *curve) at(v float64) float64 {
+	if v <= 0 {
+		return 0
+	}
+	if v >= 1 {
+		return 1
+	}
+	f := v * 4096
+	i := int(f)
+	return c.t[i] + (c.t[min(i+1, 4096)]-c.t[i])*(f-float64(i))
 }
 
 // ghosted adds the second image of a glass pane: lum plus a·lum displaced

@@ -59,6 +59,8 @@ func TestRenderErrors(t *testing.T) {
 		wantErr error
 	}{
 		{name: "unknown condition", spec: Spec{Condition: "fog", Size: Size{W: 320, H: 240}}, wantErr: ErrBadSpec},
+		{name: "small code in a small frame", spec: Spec{Condition: Small, Size: Size{W: 640, H: 480}}, wantErr: ErrBadSpec},
+		{name: "decoy in a hard family", spec: Spec{Condition: Glass, Size: Size{W: 640, H: 480}, Decoy: "HTTPS://X"}, wantErr: ErrBadSpec},
 		{name: "too small", spec: Spec{Condition: Clean, Size: Size{W: 10, H: 10}}, wantErr: ErrBadSpec},
 		{name: "too big", spec: Spec{Condition: Clean, Size: Size{W: 100000, H: 10}}, wantErr: ErrBadSpec},
 		{name: "not encodable", spec: Spec{Condition: Clean, Size: Size{W: 320, H: 240}, Text: strings.Repeat("A", 5000)}, wantErr: ErrBadSpec},
@@ -94,6 +96,15 @@ func TestSpecs(t *testing.T) {
 	a := Specs(1, 3, Sizes, Conditions)
 	if len(a) != 3*len(Sizes)*len(Conditions) {
 		t.Fatalf("%d specs", len(a))
+	}
+	// The small family has no 640x480 frames.
+	if h := Specs(1, 3, Sizes, Hard); len(h) != 3*len(Sizes)*len(Hard)-3 {
+		t.Errorf("%d hard specs, want %d", len(h), 3*len(Sizes)*len(Hard)-3)
+	}
+	for _, sp := range Specs(1, 2, Sizes, []Condition{Small}) {
+		if sp.Size.W < 1280 {
+			t.Errorf("small-code spec at %s", sp.Size)
+		}
 	}
 	seen := map[uint64]bool{}
 	for _, s := range a {

@@ -1,0 +1,17 @@
+package audit
+
+import "errors"
+
+// Sentinel errors of the audit log.
+var (
+	// ErrConflict: an append did not continue the stored chain (another
+	// writer appended first); the Log reloads the head and retries.
+	ErrConflict = errors.New("audit: append does not continue the stored chain")
+	// ErrClosed: the Log was closed.
+	ErrClosed = errors.New("audit: log closed")
+	// ErrNoCheckpoint: retention found no signed checkpoint old enough to
+	// rotate up to.
+	ErrNoCheckpoint = errors.New("audit: no checkpoint old enough to rotate to")
+	// ErrBadInput: a query or an entry that is not one.
+	ErrBadInput = errors.New("audit: bad input")
+)

@@ -1,0 +1,6 @@
+package limit
+
+import "errors"
+
+// ErrBadInput: limits that are not usable.
+var ErrBadInput = errors.New("limit: bad input")

@@ -1,0 +1,305 @@
+package limit
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/roadcheck/roadcheck/internal/clock"
+	"golang.org/x/time/rate"
+)
+
+// Limits are the quotas. A rate of 0 or less disables that quota; a cap of
+// 0 or less disables that cap.
+type Limits struct {
+	// Requests of one device: a sustained rate per second and a burst.
+	RequestsPerSecond float64
+	RequestBurst      int
+	// Records one device may push: per day, and the burst (the backlog a
+	// terminal offline for long may deliver at once).
+	RecordsPerDay float64
+	RecordBurst   int
+	// Flags one device's pushes may raise (rejections, gaps, clock
+	// doubts): per day and burst. A push is refused while the device's
+	// flag budget is spent; the push that spends it is still ingested.
+	FlagsPerDay float64
+	FlagBurst   int
+	// Request bodies read at once: per device, and across the hub.
+	BodiesPerDevice int
+	Bodies          int
+	// Requests handled before authentication at once, across the hub.
+	PreAuth int
+	// Failed authentications (and enrolments) per source address: per
+	// minute and burst; beyond, the address gets 429 until it slows down.
+	FailuresPerMinute float64
+	FailureBurst      int
+}
+
+// Default returns the hub's default limits: generous for a real terminal
+// (a month offline delivers well under RecordBurst), tight for a flood.
+func Default() Limits {
+	return Limits{
+		RequestsPerSecond: 50, RequestBurst: 500,
+		RecordsPerDay: 120_000, RecordBurst: 120_000,
+		FlagsPerDay: 10_000, FlagBurst: 10_000,
+		BodiesPerDevice: 2, Bodies: 16, PreAuth: 64,
+		FailuresPerMinute: 10, FailureBurst: 30,
+	}
+}
+
+// Decision is the answer to a charge: OK, or refused with the time after
+// which the same charge may pass (Retry-After) and what ran out.
+type Decision struct {
+	OK         bool
+	RetryAfter time.Duration
+	What       string // "requests", "records", "flags", "bodies", "pre-auth", "failures"
+}
+
+// RetryAfterSeconds is RetryAfter rounded up to whole seconds (at least 1),
+// the value of a Retry-After header.
+func (d Decision) RetryAfterSeconds() int {
+	return max(1, int(math.Ceil(d.RetryAfter.Seconds())))
+}
+
+func allow() Decision { return Decision{OK: true} }
+
+// Store counts charges in fixed windows shared by several hub processes.
+type Store interface {
+	// TakeWindow adds n to the counter of key in the window starting at
+	// start (truncated to the window by the caller) unless the total
+	// would exceed max, and returns whether it did and the total. Windows
+	// older than a day may be forgotten.
+	TakeWindow(ctx context.Context, key string, start time.Time, n, max int) (ok bool, total int, err error)
+}
+
+// Limiter applies Limits.
+type Limiter struct {
+	l      Limits
+	clk    clock.Clock
+	shared Store
+
+	mu      sync.Mutex
+	devices map[string]*deviceState
+	sources map[string]*rate.Limiter
+	bodies  chan struct{}
+	preAuth chan struct{}
+}
+
+type deviceState struct {
+	requests, records, flags *rate.Limiter
+	bodies                   int
+}
+
+const maxSources = 100_000 // source addresses remembered before a reset
+
+// New returns a Limiter with limits on clk (nil: the real clock). With a
+// shared store, the per-device quotas are also counted there (per hour for
+// records and flags, per minute for requests), so that every hub process
+// on it sees one budget.
+func New(l Limits, clk clock.Clock, shared Store) (*Limiter, error) {
+	if l.RecordBurst < 0 || l.FlagBurst < 0 || l.RequestBurst < 0 || l.FailureBurst < 0 {
+		return nil, fmt.Errorf("%w: negative burst", ErrBadInput)
+	}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	lim := &Limiter{l: l, clk: clk, shared: shared, devices: map[string]*deviceState{}, sources: map[string]*rate.Limiter{}}
+	if l.Bodies > 0 {
+		lim.bodies = make(chan struct{}, l.Bodies)
+	}
+	if l.PreAuth > 0 {
+		lim.preAuth = make(chan struct{}, l.PreAuth)
+	}
+	return lim, nil
+}
+
+// Limits returns the limits in force.
+func (l *Limiter) Limits() Limits { return l.l }
+
+func bucket(perSecond float64, burst int) *rate.Limiter {
+	if perSecond <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), max(burst, 1))
+}
+
+func (l *Limiter) device(id string) *deviceState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := l.devices[id]
+	if d == nil {
+		d = &deviceState{requests: bucket(l.l.RequestsPerSecond, l.l.RequestBurst), records: bucket(l.l.RecordsPerDay/86400, l.l.RecordBurst),
+			flags: bucket(l.l.FlagsPerDay/86400, l.l.FlagBurst)}
+		l.devices[id] = d
+	}
+	return d
+}
+
+// takeN charges n tokens of b at now, or tells how long until n are there.
+// A charge larger than the burst is cut to the burst.
+func takeN(b *rate.Limiter, now time.Time, n int, what string) Decision {
+	if b == nil || n <= 0 {
+		return allow()
+	}
+	n = min(n, b.Burst())
+	r := b.ReserveN(now, n)
+	if !r.OK() {
+		return Decision{RetryAfter: time.Hour, What: what}
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return Decision{RetryAfter: d, What: what}
+	}
+	return allow()
+}
+
+func (l *Limiter) takeShared(ctx context.Context, key string, window time.Duration, perSecond float64, burst, n int, what string) (Decision, error) {
+	if l.shared == nil || perSecond <= 0 {
+		return allow(), nil
+	}
+	now := l.clk.Now()
+	start := now.Truncate(window)
+	quota := int(perSecond*window.Seconds()) + burst
+	ok, _, err := l.shared.TakeWindow(ctx, key, start, n, quota)
+	if err != nil {
+		return Decision{}, err
+	}
+	if !ok {
+		return Decision{RetryAfter: start.Add(window).Sub(now), What: what}, nil
+	}
+	return allow(), nil
+}
+
+// Request charges one request of device.
+func (l *Limiter) Request(ctx context.Context, device string) (Decision, error) {
+	d := l.device(device)
+	if dec := takeN(d.requests, l.clk.Now(), 1, "requests"); !dec.OK {
+		return dec, nil
+	}
+	return l.takeShared(ctx, "requests/"+device, time.Minute, l.l.RequestsPerSecond, l.l.RequestBurst, 1, "requests")
+}
+
+// Records charges n pushed records of device (a batch at most the burst:
+// larger batches are charged the burst), before they are ingested; while
+// the device's flag budget is spent the push is refused too.
+func (l *Limiter) Records(ctx context.Context, device string, n int) (Decision, error) {
+	d := l.device(device)
+	now := l.clk.Now()
+	if d.flags != nil && d.flags.TokensAt(now) < 1 {
+		need := 1 - d.flags.TokensAt(now)
+		return Decision{RetryAfter: time.Duration(need / float64(d.flags.Limit()) * float64(time.Second)), What: "flags"}, nil
+	}
+	if l.shared != nil && l.l.FlagsPerDay > 0 {
+		// Taking nothing tells whether the hour's flags are over the quota.
+		if dec, err := l.takeShared(ctx, "flags/"+device, time.Hour, l.l.FlagsPerDay/86400, l.l.FlagBurst, 0, "flags"); err != nil || !dec.OK {
+			return dec, err
+		}
+	}
+	if dec := takeN(d.records, now, n, "records"); !dec.OK {
+		return dec, nil
+	}
+	return l.takeShared(ctx, "records/"+device, time.Hour, l.l.RecordsPerDay/86400, l.l.RecordBurst, n, "records")
+}
+
+// Flags charges n flags raised by device's push after the fact: the budget
+// may go into debt, and the device's next pushes wait until it recovers.
+func (l *Limiter) Flags(ctx context.Context, device string, n int) error {
+	d := l.device(device)
+	now := l.clk.Now()
+	for left := n; d.flags != nil && left > 0; left -= d.flags.Burst() {
+		d.flags.ReserveN(now, min(left, d.flags.Burst()))
+	}
+	if l.shared != nil && n > 0 && l.l.FlagsPerDay > 0 {
+		_, _, err := l.shared.TakeWindow(ctx, "flags/"+device, now.Truncate(time.Hour), n, math.MaxInt32)
+		return err
+	}
+	return nil
+}
+
+// Body reserves the reading of one request body of device. On OK the
+// caller must call release when the body is read (or abandoned).
+func (l *Limiter) Body(device string) (release func(), dec Decision) {
+	d := l.device(device)
+	l.mu.Lock()
+	if l.l.BodiesPerDevice > 0 && d.bodies >= l.l.BodiesPerDevice {
+		l.mu.Unlock()
+		return nil, Decision{RetryAfter: time.Second, What: "bodies"}
+	}
+	d.bodies++
+	l.mu.Unlock()
+	undo := func() {
+		l.mu.Lock()
+		d.bodies--
+		l.mu.Unlock()
+	}
+	if l.bodies != nil {
+		select {
+		case l.bodies <- struct{}{}:
+		default:
+			undo()
+			return nil, Decision{RetryAfter: time.Second, What: "bodies"}
+		}
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			if l.bodies != nil {
+				<-l.bodies
+			}
+			undo()
+		})
+	}, allow()
+}
+
+// PreAuth reserves the handling of one request before its authentication
+// (at most Limits.PreAuth at once across the hub). On OK the caller must
+// call release.
+func (l *Limiter) PreAuth() (release func(), dec Decision) {
+	if l.preAuth == nil {
+		return func() {}, allow()
+	}
+	select {
+	case l.preAuth <- struct{}{}:
+		var once sync.Once
+		return func() { once.Do(func() { <-l.preAuth }) }, allow()
+	default:
+		return nil, Decision{RetryAfter: time.Second, What: "pre-auth"}
+	}
+}
+
+// Source tells whether source (an IP address) may still try: it is refused
+// while its recent failures exceed the quota.
+func (l *Limiter) Source(source string) Decision {
+	if l.l.FailuresPerMinute <= 0 || source == "" {
+		return allow()
+	}
+	l.mu.Lock()
+	b := l.sources[source]
+	l.mu.Unlock()
+	now := l.clk.Now()
+	if b == nil || b.TokensAt(now) >= 1 {
+		return allow()
+	}
+	need := 1 - b.TokensAt(now)
+	return Decision{RetryAfter: time.Duration(need / float64(b.Limit()) * float64(time.Second)), What: "failures"}
+}
+
+// Failure charges one failed authentication or enrolment of source.
+func (l *Limiter) Failure(source string) {
+	if l.l.FailuresPerMinute <= 0 || source == "" {
+		return
+	}
+	l.mu.Lock()
+	b := l.sources[source]
+	if b == nil {
+		if len(l.sources) >= maxSources {
+			clear(l.sources)
+		}
+		b = rate.NewLimiter(rate.Limit(l.l.FailuresPerMinute/60), max(l.l.FailureBurst, 1))
+		l.sources[source] = b
+	}
+	l.mu.Unlock()
+	b.ReserveN(l.clk.Now(), 1) // may go into debt
+}

@@ -1,0 +1,687 @@
+package pgstore_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/hub"
+	"github.com/roadcheck/roadcheck/internal/hub/limit"
+	"github.com/roadcheck/roadcheck/internal/hub/pgstore"
+	"github.com/roadcheck/roadcheck/internal/hub/pgstore/pgtest"
+	"github.com/roadcheck/roadcheck/internal/hub/wire"
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/storage"
+	"github.com/roadcheck/roadcheck/internal/trust"
+	"github.com/roadcheck/roadcheck/internal/verify"
+)
+
+// The hub benchmarks (make bench-hub) run on both stores, with fsync on:
+// bbolt on a file, PostgreSQL on a throwaway durable cluster.
+
+// benchStore is a store under benchmark and how to measure its size.
+type benchStore struct {
+	name  string
+	store hub.Store
+	bytes func() int64 // storage of records, indexes and rollups
+}
+
+var durableOnce struct {
+	sync.Once
+	c   *pgtest.Cluster
+	err error
+}
+
+// durable is a cluster with fsync on, shared by the benchmarks of a run.
+func durable(b *testing.B) *pgtest.Cluster {
+	durableOnce.Do(func() {
+		durableOnce.c, durableOnce.err = pgtest.Start(context.Background(), pgtest.Options{Durable: true,
+			Settings: map[string]string{"shared_buffers": "512MB", "commit_delay": "200", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}})
+	})
+	if durableOnce.err != nil {
+		b.Fatal(durableOnce.err)
+	}
+	return durableOnce.c
+}
+
+var benchDB atomic.Int64
+
+func openBench(b *testing.B, kind string) benchStore {
+	b.Helper()
+	ctx := context.Background()
+	if kind == "bbolt" {
+		path := filepath.Join(b.TempDir(), "hub.db")
+		db, err := storage.Open(ctx, path, storage.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		st, err := hub.NewBoltStore(ctx, db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return benchStore{name: kind, store: st, bytes: func() int64 {
+			fi, _ := os.Stat(path)
+			return fi.Size()
+		}}
+	}
+	c := durable(b)
+	name := fmt.Sprintf("bench%d", benchDB.Add(1))
+	if err := c.Exec(ctx, "postgres", "CREATE DATABASE "+name); err != nil {
+		b.Fatal(err)
+	}
+	url := c.URL(name)
+	if _, err := pgstore.Migrate(ctx, url, pgstore.Migrations(), nil); err != nil {
+		b.Fatal(err)
+	}
+	st, err := pgstore.Open(ctx, url, pgstore.Options{MaxConns: 64})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(st.Close)
+	if err := st.Maintain(ctx, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	return benchStore{name: kind, store: st, bytes: func() int64 { return pgBytes(b, url) }}
+}
+
+// pgBytes is the size of the records (every partition, with its indexes
+// and TOAST) and of the rollups.
+func pgBytes(b *testing.B, url string) int64 {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	conn.Exec(ctx, "CHECKPOINT")
+	var n int64
+	err = conn.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c
+		WHERE c.relkind = 'r' AND (c.relname LIKE 'records%' OR c.relname = 'counters')`).Scan(&n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// terminalSim is a simulated terminal: its key and pre-signed batches.
+type terminalSim struct {
+	id      string
+	key     *gm.PrivateKey
+	batches [][]byte // JSON push bodies
+}
+
+// newTerminals enrols n terminals in st and signs for each `batches`
+// batches of `size` records, in chain order.
+func newTerminals(b *testing.B, st hub.Store, n, batches, size int, t0 time.Time) []*terminalSim {
+	b.Helper()
+	ctx := context.Background()
+	out := make([]*terminalSim, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		tm := &terminalSim{id: fmt.Sprintf("T-%04d", i)}
+		out[i] = tm
+		var err error
+		if tm.key, err = gm.GenerateKey(rand.Reader); err != nil {
+			b.Fatal(err)
+		}
+		pub, err := tm.key.Public().MarshalPKIX()
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := gm.SM3([]byte("bench token " + tm.id + strconv.FormatInt(t0.UnixNano(), 10)))
+		if err := st.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: t0}); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.Enroll(ctx, h, hub.Device{ID: tm.id, PublicKey: pub, Enrolled: t0, NextSeq: 1}, t0); err != nil {
+			b.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var prev [gm.SM3Size]byte
+			seq := uint64(0)
+			for range batches {
+				var req wire.PushRequest
+				for range size {
+					seq++
+					r := benchRecord(tm.id, seq, prev, t0.Add(time.Duration(seq)*time.Second))
+					canon, err := r.Canonical()
+					if err != nil {
+						errs <- err
+						return
+					}
+					sig, err := tm.key.Sign(rand.Reader, canon)
+					if err != nil {
+						errs <- err
+						return
+					}
+					prev = records.Hash(canon)
+					req.Records = append(req.Records, wire.PushRecord{Body: canon, Sig: sig})
+				}
+				body, err := json.Marshal(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				tm.batches = append(tm.batches, body)
+			}
+		}()
+		if i%runtime.GOMAXPROCS(0) == 0 {
+			wg.Wait()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	return out
+}
+
+func benchRecord(dev string, seq uint64, prev [gm.SM3Size]byte, at time.Time) *records.Record {
+	var id records.ID
+	binary.BigEndian.PutUint64(id[:8], uint64(at.UnixMilli())<<16)
+	rand.Read(id[6:])
+	return &records.Record{ID: id, Seq: seq, Device: dev, Prev: prev, Wall: at,
+		Check: records.Check{Officer: fmt.Sprintf("%06d", seq%7), Number: "粤交运管深字440300123456号", Kind: 3, Verdict: verify.Valid,
+			KID: []byte{1, 2, 3, 4, 5, 6, 7, 8}, IDHash: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+			Location: &records.Location{Lat: 22.543096, Lon: 114.057865, Place: "G4 京港澳高速 K12+300"},
+			Action:   records.ActionRelease, Holder: "深圳市顺达货运有限公司", HolderID: "91440300MA5FXXXX1X", Plate: fmt.Sprintf("粤B%05d", seq%100000)}}
+}
+
+// benchServer serves st over loopback HTTP.
+func benchServer(b *testing.B, st hub.Store) (*httptest.Server, *hub.Keys) {
+	b.Helper()
+	ts, err := trust.Open(context.Background(), b.TempDir(), trust.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ts.Close() })
+	keys, err := hub.NewKeys(bytes.Repeat([]byte{7}, 16), bytes.Repeat([]byte{9}, 16))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := hub.New(hub.Config{Store: st, Trust: ts, Keys: keys, Clock: clock.Real{}, Security: benchSecurity()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	b.Cleanup(hs.Close)
+	return hs, keys
+}
+
+// push sends the signed batches of terminals, each terminal on its own
+// goroutine, and returns the records accepted.
+func push(b *testing.B, url string, terms []*terminalSim) int64 {
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(terms)}}
+	for _, tm := range terms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, body := range tm.batches {
+				for attempt := 0; ; attempt++ {
+					req, _ := http.NewRequest(http.MethodPost, url+"/v1/records", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					if err := wire.Sign(req, body, tm.id, time.Now(), func(m []byte) ([]byte, error) { return tm.key.Sign(rand.Reader, m) }); err != nil {
+						b.Error(err)
+						return
+					}
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					var pr wire.PushResponse
+					err = json.NewDecoder(resp.Body).Decode(&pr)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+						if attempt > 50 {
+							b.Errorf("push: still %d", resp.StatusCode)
+							return
+						}
+						time.Sleep(20 * time.Millisecond)
+						continue
+					}
+					if err != nil || resp.StatusCode != http.StatusOK {
+						b.Errorf("push: %d %v", resp.StatusCode, err)
+						return
+					}
+					for _, r := range pr.Results {
+						if r.Status == wire.StatusAccepted {
+							accepted.Add(1)
+						}
+					}
+					break
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return accepted.Load()
+}
+
+// benchSecurity lifts the quotas (50 terminals at once exceed the
+// defaults' concurrency caps: the benchmark measures the stores) and logs
+// device requests only when refused.
+func benchSecurity() hub.Security {
+	l := limit.Default()
+	l.RequestsPerSecond, l.RequestBurst = 1e6, 1e6
+	l.RecordsPerDay, l.RecordBurst = 1e9, 1e9
+	l.BodiesPerDevice, l.Bodies, l.PreAuth = 8, 1024, 1024
+	return hub.Security{Limits: &l, QuietDevices: true}
+}
+
+func benchEnv(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkIngest: 50 terminals push at once over loopback HTTP (device
+// signatures checked, records verified and sealed), in batches of 250
+// and one record at a time. It reports records (or requests) per second
+// and the storage per record, records with indexes and rollups.
+func BenchmarkIngest(b *testing.B) {
+	const terminals = 50
+	for _, kind := range []string{"bbolt", "postgres"} {
+		for _, size := range []int{250, 1} {
+			b.Run(fmt.Sprintf("%s/batch=%d", kind, size), func(b *testing.B) {
+				batches := benchEnv("RC_BENCH_BATCHES", 8)
+				if size == 1 {
+					batches = benchEnv("RC_BENCH_SINGLES", 100)
+				}
+				for range b.N {
+					b.StopTimer()
+					bs := openBench(b, kind)
+					hs, _ := benchServer(b, bs.store)
+					terms := newTerminals(b, bs.store, terminals, batches, size, time.Now().Add(-time.Hour))
+					runtime.GC()
+					b.StartTimer()
+					start := time.Now()
+					n := push(b, hs.URL, terms)
+					el := time.Since(start)
+					b.StopTimer()
+					if want := int64(terminals * batches * size); n != want {
+						b.Fatalf("%d records accepted, want %d", n, want)
+					}
+					if size == 1 {
+						b.ReportMetric(float64(n)/el.Seconds(), "req/s")
+					} else {
+						b.ReportMetric(float64(n)/el.Seconds(), "records/s")
+						b.ReportMetric(float64(bs.bytes())/float64(n), "B/record")
+					}
+				}
+			})
+		}
+	}
+}
+
+// The query, counter and export benchmarks run on a fixture of
+// RC_BENCH_RECORDS records (default 1,000,000; make bench-hub: 10,000,000)
+// over 30 days, loaded with COPY (with their rollups) into the throwaway
+// durable cluster once per run: loading 10 M records takes a while.
+
+const fixtureDays = 30
+
+var fixtureT0 = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	c     *pgtest.Cluster
+	url   string
+	n     int
+	store *pgstore.Store
+	keys  *hub.Keys
+}
+
+var fixtureOnce struct {
+	sync.Once
+	f   *fixture
+	err error
+}
+
+func loadFixture(b *testing.B) *fixture {
+	fixtureOnce.Do(func() { fixtureOnce.f, fixtureOnce.err = buildFixture(b) })
+	if fixtureOnce.err != nil {
+		b.Fatal(fixtureOnce.err)
+	}
+	return fixtureOnce.f
+}
+
+// Fixture shape: devices, officers, issuers, share of plates and stops.
+const (
+	fxDevices  = 2000
+	fxOfficers = 3000
+	fxIssuers  = 24
+	fxPlates   = 400_000
+)
+
+func buildFixture(b *testing.B) (*fixture, error) {
+	ctx := context.Background()
+	n := benchEnv("RC_BENCH_RECORDS", 1_000_000)
+	c := durable(b)
+	name := fmt.Sprintf("fixture%d", n)
+	f := &fixture{c: c, url: c.URL(name), n: n}
+	var err error
+	if f.keys, err = hub.NewKeys(bytes.Repeat([]byte{7}, 16), bytes.Repeat([]byte{9}, 16)); err != nil {
+		return nil, err
+	}
+	if err := c.Exec(ctx, "postgres", "CREATE DATABASE "+name); err != nil {
+		return nil, err
+	}
+	if _, err := pgstore.Migrate(ctx, f.url, pgstore.Migrations(), nil); err != nil {
+		return nil, err
+	}
+	if f.store, err = pgstore.Open(ctx, f.url, pgstore.Options{MaxConns: 16}); err != nil {
+		return nil, err
+	}
+	if _, err := f.store.EnsurePartitions(ctx, fixtureT0, fixtureT0.AddDate(0, 0, fixtureDays-1)); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	for d := range fxDevices {
+		h := gm.SM3([]byte(fmt.Sprint("fixture token ", d)))
+		if err := f.store.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: fixtureT0}); err != nil {
+			return nil, err
+		}
+		if err := f.store.Enroll(ctx, h, hub.Device{ID: fmt.Sprintf("D-%04d", d), PublicKey: []byte{1}, Enrolled: fixtureT0, NextSeq: 1}, fixtureT0); err != nil {
+			return nil, err
+		}
+	}
+	// One real evidence (a signed record), sealed for each id, so that
+	// exports unseal what they read.
+	key, _ := gm.GenerateKey(rand.Reader)
+	canon, _ := benchRecord("D-0000", 1, [32]byte{}, fixtureT0).Canonical()
+	sig, _ := key.Sign(rand.Reader, canon)
+	// Records in id order, spread evenly over the days; COPY in chunks
+	// through the store's own batches would take far longer.
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	step := int64(fixtureDays*24*3600*1000) / int64(n)
+	seq := make([]int64, fxDevices)
+	counters := map[[3]any]*hub.Count{}
+	type rowT = []any
+	const chunk = 50_000
+	for lo := 0; lo < n; lo += chunk {
+		rows := make([]rowT, 0, chunk)
+		for i := lo; i < min(lo+chunk, n); i++ {
+			ms := fixtureT0.UnixMilli() + int64(i)*step
+			var id [16]byte
+			binary.BigEndian.PutUint64(id[:8], uint64(ms)<<16)
+			binary.BigEndian.PutUint64(id[8:], rng.Uint64())
+			dev := int32(rng.IntN(fxDevices))
+			seq[dev]++
+			verdict := "VALID"
+			switch x := rng.IntN(100); {
+			case x < 3:
+				verdict = "INVALID"
+			case x < 10:
+				verdict = "LIMITED"
+			}
+			officer := fmt.Sprintf("%06d", (int(dev)*3+rng.IntN(3))%fxOfficers)
+			kid := int64(1<<56 | rng.IntN(fxIssuers))
+			plate := gm.SM3([]byte(fmt.Sprint("plate ", rng.IntN(fxPlates))))
+			var flags []string
+			if rng.IntN(100) == 0 {
+				flags = []string{"clock_skewed"}
+			}
+			var stop *string
+			if rng.IntN(10) == 0 {
+				s := fmt.Sprintf("S-%d-%d", dev, seq[dev]/4)
+				stop = &s
+			}
+			sealed, err := f.keys.SealEvidence(id, canon, sig)
+			if err != nil {
+				return nil, err
+			}
+			kind := int16(1 + rng.IntN(3))
+			hash := gm.SM3(id[:])
+			rows = append(rows, rowT{id, ms, ms + 60_000, seq[dev], kid, dev + 1, kind, hash[:], officer, verdict, plate[:], flags, stop, sealed})
+			r := hub.StoredRecord{Verdict: verdict, Flags: flags}
+			cnt := hub.CountOf(&r)
+			hour := ms / 3_600_000
+			var kidB [8]byte
+			binary.BigEndian.PutUint64(kidB[:], uint64(kid))
+			for _, k := range []struct {
+				dim hub.CounterDim
+				key string
+			}{{hub.DimAll, ""}, {hub.DimOfficer, officer}, {hub.DimDevice, fmt.Sprintf("D-%04d", dev)},
+				{hub.DimIssuer, fmt.Sprintf("%x", kidB)}, {hub.DimKind, strconv.Itoa(int(kind))}} {
+				ck := [3]any{k.dim, hour, k.key}
+				if counters[ck] == nil {
+					counters[ck] = &hub.Count{}
+				}
+				counters[ck].Add(cnt)
+			}
+		}
+		conn, err := pgx.Connect(ctx, f.url)
+		if err != nil {
+			return nil, err
+		}
+		_, err = conn.CopyFrom(ctx, pgx.Identifier{"records"}, []string{"id", "wall", "received", "seq", "issuer", "device_no", "kind", "hash",
+			"officer", "verdict", "plate", "flags", "stop", "sealed"}, pgx.CopyFromRows(rows))
+		conn.Close(ctx)
+		if err != nil {
+			return nil, err
+		}
+	}
+	conn, err := pgx.Connect(ctx, f.url)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	var crow [][]any
+	for k, c := range counters {
+		crow = append(crow, []any{int16(k[0].(hub.CounterDim)), int32(k[1].(int64)), k[2].(string), int16(0), c.Total, c.Valid, c.Limited, c.Invalid, c.Flagged})
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"counters"}, []string{"dim", "hour", "key", "shard", "total", "valid", "limited", "invalid", "flagged"},
+		pgx.CopyFromRows(crow)); err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "fixture: %d records loaded with COPY in %s\n", n, time.Since(start).Round(time.Second))
+	return f, nil
+}
+
+func p95(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)*95/100]
+}
+
+// BenchmarkQuery: first pages (100 records) of supervisor queries, one
+// filter and a time range of one day, on the fixture; it reports the 95th
+// percentile per filter.
+func BenchmarkQuery(b *testing.B) {
+	f := loadFixture(b)
+	ctx := context.Background()
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	day := func() (time.Time, time.Time) {
+		from := fixtureT0.AddDate(0, 0, rng.IntN(fixtureDays))
+		return from, from.Add(24*time.Hour - time.Millisecond)
+	}
+	filters := map[string]func(q *hub.RecordQuery){
+		"time":    func(q *hub.RecordQuery) {},
+		"device":  func(q *hub.RecordQuery) { q.Device = fmt.Sprintf("D-%04d", rng.IntN(fxDevices)) },
+		"officer": func(q *hub.RecordQuery) { q.Officer = fmt.Sprintf("%06d", rng.IntN(fxOfficers)) },
+		"plate": func(q *hub.RecordQuery) {
+			h := gm.SM3([]byte(fmt.Sprint("plate ", rng.IntN(fxPlates))))
+			q.PlateHash = h[:]
+		},
+		"verdict": func(q *hub.RecordQuery) { q.Verdict = "INVALID" },
+		"issuer": func(q *hub.RecordQuery) {
+			var k [8]byte
+			binary.BigEndian.PutUint64(k[:], uint64(1<<56|rng.IntN(fxIssuers)))
+			q.Issuer = k[:]
+		},
+		"flagged": func(q *hub.RecordQuery) { q.FlaggedOnly = true },
+		"kind":    func(q *hub.RecordQuery) { q.Kind = 2 },
+		"stop":    func(q *hub.RecordQuery) { q.Stop = fmt.Sprintf("S-%d-%d", rng.IntN(fxDevices), rng.IntN(20)) },
+	}
+	names := make([]string, 0, len(filters))
+	for k := range filters {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				var lat []time.Duration
+				for range 200 {
+					from, to := day()
+					q := hub.RecordQuery{From: from, To: to, Limit: 100}
+					filters[name](&q)
+					start := time.Now()
+					if _, err := f.store.QueryRecords(ctx, q); err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(start))
+				}
+				b.ReportMetric(float64(p95(lat).Microseconds())/1000, "ms-p95/page")
+			}
+		})
+	}
+}
+
+// BenchmarkCounters: counters of one day and of the fixture's month, by
+// officer and by day (exact, from the rollups).
+func BenchmarkCounters(b *testing.B) {
+	f := loadFixture(b)
+	ctx := context.Background()
+	for _, span := range []struct {
+		name string
+		days int
+	}{{"day", 1}, {"month", fixtureDays}} {
+		for _, dim := range []hub.CounterDim{hub.DimOfficer, hub.DimAll} {
+			b.Run(fmt.Sprintf("%s/%c", span.name, dim), func(b *testing.B) {
+				var lat []time.Duration
+				for range b.N {
+					start := time.Now()
+					rows, err := f.store.Counters(ctx, hub.CounterQuery{Dim: dim, From: fixtureT0, To: fixtureT0.AddDate(0, 0, span.days), ByHour: dim == hub.DimAll})
+					if err != nil || len(rows) == 0 {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(start))
+				}
+				b.ReportMetric(float64(p95(lat).Microseconds())/1000, "ms-p95")
+			})
+		}
+	}
+}
+
+func rssKB() int64 {
+	fh, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// BenchmarkExport: a streamed CSV export of RC_BENCH_EXPORT records
+// (default 1,000,000, at most the fixture) through the hub's HTTP handler;
+// it reports the time and the process's resident memory above idle at its
+// peak (sampled every 10 ms; the client discards what it reads).
+func BenchmarkExport(b *testing.B) {
+	f := loadFixture(b)
+	n := min(benchEnv("RC_BENCH_EXPORT", 1_000_000), f.n)
+	ts, err := trust.Open(context.Background(), b.TempDir(), trust.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ts.Close()
+	srv, err := hub.New(hub.Config{Store: f.store, Trust: ts, Keys: f.keys, Clock: clock.Real{}, Security: benchSecurity()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	tok, err := hub.CreateToken(context.Background(), f.store, hub.RoleSupervisor, "bench", 0, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	step := time.Duration(int64(fixtureDays*24*time.Hour) / int64(f.n))
+	to := fixtureT0.Add(time.Duration(n)*step - time.Millisecond)
+	for range b.N {
+		runtime.GC()
+		idle := rssKB()
+		var peak atomic.Int64
+		stop := make(chan struct{})
+		go func() {
+			t := time.NewTicker(10 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					if r := rssKB(); r > peak.Load() {
+						peak.Store(r)
+					}
+				}
+			}
+		}()
+		req, _ := http.NewRequest(http.MethodGet, hs.URL+"/v1/records/export?format=csv&from="+fixtureT0.Format(time.RFC3339)+"&to="+to.Format(time.RFC3339Nano), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines := 0
+		br := bufio.NewReaderSize(resp.Body, 1<<20)
+		for {
+			_, err := br.ReadSlice('\n')
+			if err == io.EOF {
+				break
+			}
+			if err != nil && err != bufio.ErrBufferFull {
+				b.Fatal(err)
+			}
+			if err == nil {
+				lines++
+			}
+		}
+		resp.Body.Close()
+		el := time.Since(start)
+		close(stop)
+		if lines < n { // header + n rows (notes may hold no newline)
+			b.Fatalf("%d lines, want %d", lines, n+1)
+		}
+		b.ReportMetric(el.Seconds(), "s/export")
+		b.ReportMetric(float64(n)/el.Seconds(), "records/s")
+		b.ReportMetric(float64(max(peak.Load()-idle, 0))/1024, "MB-RSS-above-idle")
+	}
+}

@@ -1,0 +1,221 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/hub"
+)
+
+// maintLock is the advisory lock key of partition work (one hub at a time).
+const maintLock = 0x52434855_42000001
+
+// AheadDays is how many days of partitions Maintain makes ahead of now.
+const AheadDays = 7
+
+var partName = regexp.MustCompile(`^records_(\d{8})$`)
+
+func dayOf(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+func partitionName(day time.Time) string { return "records_" + day.Format("20060102") }
+
+// Partitions lists the day partitions of records (their days, ascending).
+func (s *Store) Partitions(ctx context.Context) ([]time.Time, error) {
+	rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'records'::regclass ORDER BY c.relname`)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		if m := partName.FindStringSubmatch(name); m != nil {
+			if d, err := time.Parse("20060102", m[1]); err == nil {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, wrap(rows.Err())
+}
+
+// EnsurePartitions makes the day partitions of records from from's day to
+// to's day that are missing, each in one transaction that moves the day's
+// records out of the default partition into it.
+func (s *Store) EnsurePartitions(ctx context.Context, from, to time.Time) (int, error) {
+	have, err := s.Partitions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	exists := map[time.Time]bool{}
+	for _, d := range have {
+		exists[d] = true
+	}
+	made := 0
+	for d := dayOf(from); !d.After(dayOf(to)); d = d.AddDate(0, 0, 1) {
+		if exists[d] {
+			continue
+		}
+		ok, err := s.makePartition(ctx, d)
+		if err != nil {
+			return made, err
+		}
+		if ok {
+			made++
+		}
+	}
+	return made, nil
+}
+
+func (s *Store) makePartition(ctx context.Context, day time.Time) (bool, error) {
+	name := pgx.Identifier{partitionName(day)}.Sanitize()
+	lo, hi := ulidAt(day.UnixMilli()), ulidAt(day.AddDate(0, 0, 1).UnixMilli())
+	made := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(maintLock)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '10s'"); err != nil {
+			return err
+		}
+		var there bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", partitionName(day)).Scan(&there); err != nil || there {
+			return err
+		}
+		for _, stmt := range []string{
+			"CREATE TABLE " + name + " (LIKE records INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)",
+			"INSERT INTO " + name + " SELECT * FROM records_default WHERE id >= $1 AND id < $2",
+			"DELETE FROM records_default WHERE id >= $1 AND id < $2",
+			"ALTER TABLE records ATTACH PARTITION " + name + " FOR VALUES FROM ('" + uuidText(lo) + "') TO ('" + uuidText(hi) + "')",
+		} {
+			var err error
+			if len(stmt) > 6 && (stmt[:6] == "INSERT" || stmt[:6] == "DELETE") {
+				_, err = tx.Exec(ctx, stmt, lo, hi)
+			} else {
+				_, err = tx.Exec(ctx, stmt)
+			}
+			if err != nil {
+				return fmt.Errorf("partition %s: %w", partitionName(day), err)
+			}
+		}
+		made = true
+		return nil
+	})
+	return made, wrap(err)
+}
+
+func uuidText(b [16]byte) string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// Maintain implements hub.Maintainer: it makes the partitions of the day
+// before now to AheadDays after, and deletes expired replay nonces and
+// rate-limit windows older than a day.
+func (s *Store) Maintain(ctx context.Context, now time.Time) error {
+	if _, err := s.EnsurePartitions(ctx, now.AddDate(0, 0, -1), now.AddDate(0, 0, AheadDays)); err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, "DELETE FROM nonces WHERE expires < $1", now.UnixMilli()); err != nil {
+		return wrap(err)
+	}
+	_, err := s.pool.Exec(ctx, "DELETE FROM rate_windows WHERE start < $1", now.Add(-24*time.Hour).UnixMilli())
+	return wrap(err)
+}
+
+// Retain implements hub.Store: whole day partitions before the cutoff are
+// dropped; what is left before it (in the default partition, or all of it
+// when the cutoff is not at a day's start) is deleted by range.
+func (s *Store) Retain(ctx context.Context, before time.Time) (hub.RetainReport, error) {
+	var rep hub.RetainReport
+	days, err := s.Partitions(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for _, d := range days {
+		if d.AddDate(0, 0, 1).After(before) {
+			continue
+		}
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '30s'"); err != nil {
+				return err
+			}
+			name := pgx.Identifier{partitionName(d)}.Sanitize()
+			var n int64
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+name).Scan(&n); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "DROP TABLE "+name); err != nil {
+				return err
+			}
+			rep.Records += n
+			rep.Partitions++
+			return nil
+		})
+		if err != nil {
+			return rep, wrap(err)
+		}
+	}
+	cut := ulidAt(before.UnixMilli())
+	tag, err := s.pool.Exec(ctx, "DELETE FROM records WHERE id < $1", cut)
+	if err != nil {
+		return rep, wrap(err)
+	}
+	rep.Records += tag.RowsAffected()
+	if tag, err = s.pool.Exec(ctx, "DELETE FROM flags WHERE id < $1", cut); err != nil {
+		return rep, wrap(err)
+	}
+	rep.Flags = tag.RowsAffected()
+	_, err = s.pool.Exec(ctx, "DELETE FROM counters WHERE hour < $1", hub.HourOf(before))
+	return rep, wrap(err)
+}
+
+// PutAnchors implements hub.AnchorStore.
+func (s *Store) PutAnchors(ctx context.Context, pemData []byte, at time.Time) error {
+	b := &pgx.Batch{}
+	for rest := pemData; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		d := gm.SM3(blk.Bytes)
+		b.Queue("INSERT INTO trust_anchors (digest, pem, added) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", d[:], pem.EncodeToMemory(blk), ms(at))
+	}
+	if b.Len() == 0 {
+		return errors.New("pgstore: no CERTIFICATE block in the anchors")
+	}
+	return wrap(s.pool.SendBatch(ctx, b).Close())
+}
+
+// Anchors implements hub.AnchorStore.
+func (s *Store) Anchors(ctx context.Context) ([]byte, error) {
+	rows, err := s.pool.Query(ctx, "SELECT pem FROM trust_anchors ORDER BY added, digest")
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []byte
+	for rows.Next() {
+		var p []byte
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p...)
+	}
+	return out, wrap(rows.Err())
+}

@@ -1,0 +1,417 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/hub"
+)
+
+// ScanLimit bounds the records one page of a query with several filters
+// examines (one filter drives an index range scan, the others are checked
+// on each record it yields); the page then ends at the last record
+// examined.
+const ScanLimit = 10_000
+
+const recordCols = "id, device_no, seq, hash, wall, received, officer, verdict, kind, plate, flags, stop, sealed, issuer"
+
+// recordRow receives recordCols; every field may be NULL (outer joins).
+type recordRow struct {
+	id                  *[16]byte
+	devNo               *int32
+	seq, wall, received *int64
+	hash, plate, sealed []byte
+	officer, verdict    *string
+	kind                *int16
+	flags               []string
+	stop                *string
+	issuer              *int64
+}
+
+func (r *recordRow) dest() []any {
+	return []any{&r.id, &r.devNo, &r.seq, &r.hash, &r.wall, &r.received, &r.officer, &r.verdict, &r.kind, &r.plate, &r.flags,
+		&r.stop, &r.sealed, &r.issuer}
+}
+
+func (r *recordRow) record() (hub.StoredRecord, error) {
+	if r.id == nil || r.devNo == nil || r.seq == nil || r.wall == nil || r.received == nil || r.officer == nil || r.verdict == nil ||
+		r.kind == nil || len(r.hash) != gm.SM3Size {
+		return hub.StoredRecord{}, fmt.Errorf("pgstore: damaged record row")
+	}
+	out := hub.StoredRecord{ID: *r.id, Seq: uint64(*r.seq), Hash: [gm.SM3Size]byte(r.hash), Wall: tm(*r.wall), Received: tm(*r.received),
+		Officer: *r.officer, Verdict: *r.verdict, Kind: uint8(*r.kind), PlateHash: r.plate, Flags: r.flags, Sealed: r.sealed}
+	if r.stop != nil {
+		out.Stop = *r.stop
+	}
+	if r.issuer != nil {
+		out.Issuer = binary.BigEndian.AppendUint64(nil, uint64(*r.issuer))
+	}
+	return out, nil
+}
+
+// scanRecords reads rows of recordCols, naming their devices.
+func (s *Store) scanRecords(ctx context.Context, rows pgx.Rows) ([]hub.StoredRecord, error) {
+	defer rows.Close()
+	var out []hub.StoredRecord
+	var nos []int32
+	for rows.Next() {
+		var rr recordRow
+		if err := rows.Scan(rr.dest()...); err != nil {
+			return nil, err
+		}
+		r, err := rr.record()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+		nos = append(nos, *rr.devNo)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err)
+	}
+	return out, s.nameDevices(ctx, out, nos)
+}
+
+func (s *Store) nameDevices(ctx context.Context, recs []hub.StoredRecord, nos []int32) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	ids, err := s.deviceIDs(ctx, nos)
+	if err != nil {
+		return err
+	}
+	for i := range recs {
+		recs[i].Device = ids[nos[i]]
+	}
+	return nil
+}
+
+// ulidAt is the smallest id of millisecond ms.
+func ulidAt(ms int64) [16]byte {
+	var k [16]byte
+	if ms > 0 {
+		var t [8]byte
+		binary.BigEndian.PutUint64(t[:], uint64(ms))
+		copy(k[:], t[2:])
+	}
+	return k
+}
+
+// query builds a statement's WHERE clause and arguments.
+type query struct {
+	args  []any
+	conds []string
+}
+
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return "$" + strconv.Itoa(len(q.args))
+}
+
+func (q *query) where(format string, args ...any) {
+	ph := make([]any, len(args))
+	for i, a := range args {
+		ph[i] = q.arg(a)
+	}
+	q.conds = append(q.conds, fmt.Sprintf(format, ph...))
+}
+
+func (q *query) sql() string {
+	if len(q.conds) == 0 {
+		return "true"
+	}
+	return strings.Join(q.conds, " AND ")
+}
+
+// bounds adds the time range and the page token.
+func bounds(w *query, from, to time.Time, after [16]byte) {
+	lo := ulidAt(ms(from))
+	if after != ([16]byte{}) && string(after[:]) >= string(lo[:]) {
+		w.where("id > %s", after)
+	} else if !from.IsZero() {
+		w.where("id >= %s", lo)
+	}
+	if !from.IsZero() {
+		w.where("wall >= %s", from.UnixMilli())
+	}
+	if !to.IsZero() {
+		w.where("id < %s", ulidAt(to.UnixMilli()+1))
+		w.where("wall <= %s", to.UnixMilli())
+	}
+}
+
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 100
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
+// Records implements hub.Store.
+func (s *Store) Records(ctx context.Context, q hub.RecordQuery) ([]hub.StoredRecord, bool, error) {
+	return hub.RecordsOf(func(q hub.RecordQuery) (hub.RecordPage, error) { return s.QueryRecords(ctx, q) }, q)
+}
+
+// QueryRecords implements hub.Store. The most selective filter given
+// drives an index range scan in id order (plate, stop, device, officer,
+// issuer, flagged, a LIMITED or INVALID verdict; else the primary key);
+// the other filters are checked on the records it yields, at most
+// ScanLimit of them per page.
+func (s *Store) QueryRecords(ctx context.Context, rq hub.RecordQuery) (hub.RecordPage, error) {
+	var page hub.RecordPage
+	limit := pageLimit(rq.Limit)
+	drive, rest := &query{}, &query{}
+	driven := false
+	by := func(cond bool, format string, args ...any) {
+		switch {
+		case !cond:
+		case !driven:
+			drive.where(format, args...)
+			driven = true
+		default:
+			rest.where(format, args...)
+		}
+	}
+	var devNo int32
+	if rq.Device != "" {
+		no, ok, err := s.deviceNo(ctx, rq.Device)
+		if err != nil || !ok {
+			return page, err
+		}
+		devNo = no
+	}
+	if rq.PlateHash != nil {
+		prefix := rq.PlateHash[:min(8, len(rq.PlateHash))]
+		by(true, "substring(plate FROM 1 FOR 8) = %s AND plate = %s AND plate IS NOT NULL", prefix, rq.PlateHash)
+	}
+	by(rq.Stop != "", "stop = %s AND stop IS NOT NULL", rq.Stop)
+	by(rq.Device != "", "device_no = %s", devNo)
+	by(rq.Officer != "", "officer = %s AND officer <> ''", rq.Officer)
+	if rq.Issuer != nil {
+		v := issuerValue(rq.Issuer)
+		if v == nil {
+			return page, fmt.Errorf("%w: issuer kid of %d bytes", hub.ErrBadInput, len(rq.Issuer))
+		}
+		by(true, "issuer = %s AND issuer IS NOT NULL", *v)
+	}
+	by(rq.FlaggedOnly, "flags IS NOT NULL")
+	switch rq.Verdict {
+	case "":
+	case "LIMITED", "INVALID": // partial indexes: the literal must be in the statement
+		by(true, "verdict = '"+rq.Verdict+"'")
+	default:
+		if !driven {
+			rest.where("verdict = %s", rq.Verdict)
+		} else {
+			by(true, "verdict = %s", rq.Verdict)
+		}
+	}
+	if rq.Kind != 0 {
+		rest.where("kind = %s", int16(rq.Kind))
+	}
+	bounds(drive, rq.From, rq.To, rq.After)
+
+	if len(rest.conds) == 0 {
+		rows, err := s.pool.Query(ctx, "SELECT "+recordCols+" FROM records WHERE "+drive.sql()+" ORDER BY id LIMIT "+strconv.Itoa(limit+1), drive.args...)
+		if err != nil {
+			return page, wrap(err)
+		}
+		recs, err := s.scanRecords(ctx, rows)
+		if err != nil {
+			return page, wrap(err)
+		}
+		if len(recs) > limit {
+			recs = recs[:limit]
+			page.More, page.Next = true, recs[limit-1].ID
+		}
+		page.Records = recs
+		return page, nil
+	}
+	// Several filters: scan at most ScanLimit records in id order by the
+	// driving one, check the rest on them, then read the hits whole.
+	// The rest's placeholders follow the driver's.
+	restSQL := renumber(rest.sql(), len(drive.args))
+	args := append(append([]any{}, drive.args...), rest.args...)
+	stmt := `WITH scan AS MATERIALIZED (
+			SELECT id, device_no, kind, officer, verdict, plate, flags, stop, issuer FROM records
+			WHERE ` + drive.sql() + ` ORDER BY id LIMIT ` + strconv.Itoa(s.scanLimit) + `),
+		hit AS (SELECT id FROM scan WHERE ` + restSQL + ` ORDER BY id LIMIT ` + strconv.Itoa(limit+1) + `),
+		summary AS (SELECT (SELECT id FROM scan ORDER BY id DESC LIMIT 1) AS last, (SELECT count(*) FROM scan) AS n)
+		SELECT summary.last, summary.n, ` + prefixCols("r.") + `
+		FROM summary LEFT JOIN (hit JOIN records r ON r.id = hit.id) ON true ORDER BY r.id`
+	rows, err := s.pool.Query(ctx, stmt, args...)
+	if err != nil {
+		return page, wrap(err)
+	}
+	defer rows.Close()
+	var (
+		last    *[16]byte
+		scanned int64
+		recs    []hub.StoredRecord
+		nos     []int32
+	)
+	for rows.Next() {
+		var rr recordRow
+		if err := rows.Scan(append([]any{&last, &scanned}, rr.dest()...)...); err != nil {
+			return page, err
+		}
+		if rr.id == nil {
+			continue
+		}
+		r, err := rr.record()
+		if err != nil {
+			return page, err
+		}
+		recs, nos = append(recs, r), append(nos, *rr.devNo)
+	}
+	if err := rows.Err(); err != nil {
+		return page, wrap(err)
+	}
+	if err := s.nameDevices(ctx, recs, nos); err != nil {
+		return page, err
+	}
+	switch {
+	case len(recs) > limit:
+		recs = recs[:limit]
+		page.More, page.Next = true, recs[limit-1].ID
+	case scanned == int64(s.scanLimit) && last != nil:
+		page.More, page.Next, page.Scanned = true, *last, true
+	}
+	page.Records = recs
+	return page, nil
+}
+
+func prefixCols(p string) string {
+	cols := strings.Split(recordCols, ", ")
+	for i := range cols {
+		cols[i] = p + cols[i]
+	}
+	return strings.Join(cols, ", ")
+}
+
+// renumber shifts the placeholders $1… of stmt by n.
+func renumber(stmt string, n int) string {
+	var b strings.Builder
+	for i := 0; i < len(stmt); i++ {
+		if stmt[i] != '$' {
+			b.WriteByte(stmt[i])
+			continue
+		}
+		j := i + 1
+		for j < len(stmt) && stmt[j] >= '0' && stmt[j] <= '9' {
+			j++
+		}
+		v, _ := strconv.Atoi(stmt[i+1 : j])
+		b.WriteString("$" + strconv.Itoa(v+n))
+		i = j - 1
+	}
+	return b.String()
+}
+
+// CountRecords implements hub.Store.
+func (s *Store) CountRecords(ctx context.Context, device string) (int, error) {
+	var n int
+	if device == "" {
+		err := s.pool.QueryRow(ctx, "SELECT count(*) FROM records").Scan(&n)
+		return n, wrap(err)
+	}
+	no, ok, err := s.deviceNo(ctx, device)
+	if err != nil || !ok {
+		return 0, err
+	}
+	err = s.pool.QueryRow(ctx, "SELECT count(*) FROM records WHERE device_no = $1", no).Scan(&n)
+	return n, wrap(err)
+}
+
+// Flags implements hub.Store.
+func (s *Store) Flags(ctx context.Context, fq hub.FlagQuery) ([]hub.Flag, bool, error) {
+	limit := pageLimit(fq.Limit)
+	w := &query{}
+	lo := ulidAt(ms(fq.From))
+	if string(fq.After[:]) > string(lo[:]) {
+		w.where("id > %s", fq.After)
+	} else if !fq.From.IsZero() {
+		w.where("id >= %s", lo)
+	}
+	if !fq.From.IsZero() {
+		w.where("at >= %s", fq.From.UnixMilli())
+	}
+	if !fq.To.IsZero() {
+		w.where("id < %s", ulidAt(fq.To.UnixMilli()+1))
+		w.where("at <= %s", fq.To.UnixMilli())
+	}
+	if fq.Device != "" {
+		w.where("device = %s", fq.Device)
+	}
+	if fq.Kind != "" {
+		w.where("kind = %s", fq.Kind)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, key, device, kind, reason, from_seq, to_seq, record_id, detail, at FROM flags
+		WHERE `+w.sql()+` ORDER BY id LIMIT `+strconv.Itoa(limit+1), w.args...)
+	if err != nil {
+		return nil, false, wrap(err)
+	}
+	defer rows.Close()
+	var out []hub.Flag
+	for rows.Next() {
+		var (
+			f            hub.Flag
+			key          []byte
+			from, to, at int64
+		)
+		if err := rows.Scan(&f.ID, &key, &f.Device, &f.Kind, &f.Reason, &from, &to, &f.RecordID, &f.Detail, &at); err != nil {
+			return nil, false, err
+		}
+		if len(key) == gm.SM3Size {
+			f.Key = [gm.SM3Size]byte(key)
+		}
+		f.FromSeq, f.ToSeq, f.At = uint64(from), uint64(to), tm(at)
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, wrap(err)
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// Counters implements hub.Store.
+func (s *Store) Counters(ctx context.Context, cq hub.CounterQuery) ([]hub.CounterRow, error) {
+	from, to := hub.HourOf(cq.From), hub.HourOf(cq.To)
+	sums := "sum(total)::bigint, sum(valid)::bigint, sum(limited)::bigint, sum(invalid)::bigint, sum(flagged)::bigint"
+	stmt := "SELECT 0, key COLLATE \"C\", " + sums + " FROM counters WHERE dim = $1 AND hour >= $2 AND hour < $3 GROUP BY key ORDER BY key COLLATE \"C\""
+	if cq.ByHour {
+		stmt = "SELECT hour, key COLLATE \"C\", " + sums + " FROM counters WHERE dim = $1 AND hour >= $2 AND hour < $3 GROUP BY hour, key ORDER BY hour, key COLLATE \"C\""
+	}
+	rows, err := s.pool.Query(ctx, stmt, int16(cq.Dim), from, to)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []hub.CounterRow
+	for rows.Next() {
+		var (
+			r    hub.CounterRow
+			hour int64
+		)
+		if err := rows.Scan(&hour, &r.Key, &r.Count.Total, &r.Count.Valid, &r.Count.Limited, &r.Count.Invalid, &r.Count.Flagged); err != nil {
+			return nil, err
+		}
+		if cq.ByHour {
+			r.Hour = hub.HourTime(hour)
+		}
+		out = append(out, r)
+	}
+	return out, wrap(rows.Err())
+}

@@ -1,0 +1,123 @@
+package envelope_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/hub/wire/envelope"
+)
+
+func key(t testing.TB) *gm.PrivateKey {
+	t.Helper()
+	k, err := gm.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestSealOpen(t *testing.T) {
+	hub, other := key(t), key(t)
+	msg := []byte(`{"records":[{"body":"AAEC","sig":"AAEC"}]}`)
+	b, err := envelope.Marshal(hub.Public(), envelope.TypePush, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("records")) {
+		t.Fatal("the plaintext shows in the envelope")
+	}
+	pt, err := envelope.Unmarshal(b, hub, envelope.TypePush)
+	if err != nil || !bytes.Equal(pt, msg) {
+		t.Fatalf("open: %q %v", pt, err)
+	}
+	e, _ := envelope.Parse(b)
+	// Re-address the envelope to another key's id: the AD no longer matches.
+	readdressed := *e
+	readdressed.KeyID, _ = envelope.KeyID(other.Public())
+	flipped := *e
+	flipped.Data = bytes.Clone(e.Data)
+	flipped.Data[len(flipped.Data)-1] ^= 1
+	retyped := *e
+	retyped.Type = envelope.TypeRecords
+	tests := []struct {
+		name    string
+		env     envelope.Envelope
+		key     *gm.PrivateKey
+		typ     string
+		wantErr error
+	}{
+		{name: "another recipient", env: *e, key: other, typ: envelope.TypePush, wantErr: envelope.ErrRecipient},
+		{name: "re-addressed", env: readdressed, key: other, typ: envelope.TypePush, wantErr: envelope.ErrOpen},
+		{name: "tampered", env: flipped, key: hub, typ: envelope.TypePush, wantErr: envelope.ErrOpen},
+		{name: "wrong expected type", env: *e, key: hub, typ: envelope.TypeReveal, wantErr: envelope.ErrOpen},
+		{name: "type changed", env: retyped, key: hub, typ: envelope.TypeRecords, wantErr: envelope.ErrOpen},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := tt.env.Open(tt.key, tt.typ); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseRefuses(t *testing.T) {
+	hub := key(t)
+	good, _ := envelope.Seal(hub.Public(), envelope.TypePush, []byte("x"))
+	mut := func(f func(e *envelope.Envelope)) []byte {
+		e := *good
+		f(&e)
+		b, _ := json.Marshal(e)
+		return b
+	}
+	tests := []struct {
+		name string
+		in   []byte
+	}{
+		{name: "not JSON", in: []byte("{")},
+		{name: "unknown field", in: []byte(`{"v":1,"extra":1}`)},
+		{name: "trailing", in: append(mut(func(e *envelope.Envelope) {}), []byte(" {}")...)},
+		{name: "version", in: mut(func(e *envelope.Envelope) { e.V = 2 })},
+		{name: "algorithm", in: mut(func(e *envelope.Envelope) { e.Alg = "RSA" })},
+		{name: "short key", in: mut(func(e *envelope.Envelope) { e.Key = e.Key[:10] })},
+		{name: "no type", in: mut(func(e *envelope.Envelope) { e.Type = "" })},
+		{name: "no data", in: mut(func(e *envelope.Envelope) { e.Data = nil })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := envelope.Parse(tt.in); !errors.Is(err, envelope.ErrMalformed) {
+				t.Fatalf("err %v", err)
+			}
+		})
+	}
+}
+
+// FuzzParse: no input panics Parse or Open; what parses re-encodes.
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*.json")
+	for _, p := range seeds {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	k := key(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := envelope.Parse(b)
+		if err != nil {
+			return
+		}
+		if _, err := json.Marshal(e); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Open(k, e.Type); err == nil {
+			t.Fatal("an envelope for another key opened")
+		}
+	})
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package statusfile
+
+const raceOn = false

@@ -1,0 +1,6 @@
+//go:build race
+
+package statusfile
+
+// raceOn: the race detector slows everything about tenfold.
+const raceOn = true
