@@ -3,6 +3,7 @@ package trust
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,7 +17,44 @@ import (
 
 // metaVersion is the version of the metadata blob kept with every
 // generation of the trust files.
-const metaVersion = 1
+const metaVersion = 2
+
+// The metadata blob is metaMagic, the index's length (4 bytes, big
+// endian), the index (CBOR metaFile), then the region of certificate and
+// CRL DER bytes that the index points into. A verifying process reads (and
+// the status files verify) the index and only the DER it parses: a few
+// hundred kilobytes instead of every certificate.
+const (
+	metaMagic  = "RTCMETA2"
+	metaHeader = len(metaMagic) + 4
+)
+
+// metaReader reads n bytes of the blob at off (verified by the status
+// files when it comes from a view).
+type metaReader func(off, n int64) ([]byte, error)
+
+func bytesReader(b []byte) metaReader {
+	return func(off, n int64) ([]byte, error) {
+		if off < 0 || n < 0 || off+n > int64(len(b)) {
+			return nil, fmt.Errorf("%w: trust metadata: read %d+%d of %d bytes", ErrDamaged, off, n, len(b))
+		}
+		return b[off : off+n], nil
+	}
+}
+
+// metaIndexBytes is the index part of a blob (nil when it has none): equal
+// index bytes mean equal metadata, since the index names every
+// certificate by hash and every CRL by digest.
+func metaIndexBytes(b []byte) []byte {
+	if len(b) < metaHeader || string(b[:len(metaMagic)]) != metaMagic {
+		return nil
+	}
+	n := int(binary.BigEndian.Uint32(b[len(metaMagic):]))
+	if metaHeader+n > len(b) {
+		return nil
+	}
+	return b[metaHeader : metaHeader+n]
+}
 
 // metaFile is the metadata blob (CBOR): every anchor and certificate with
 // what the verification path needs without parsing it, every CA's newest
@@ -30,7 +68,8 @@ type metaFile struct {
 }
 
 type metaCertRec struct {
-	DER     []byte   `cbor:"1,keyasint"`
+	Off     int64    `cbor:"1,keyasint"` // DER in the region, from its start
+	Len     int64    `cbor:"8,keyasint"`
 	Hash    []byte   `cbor:"2,keyasint"`
 	Parents [][]byte `cbor:"3,keyasint,omitempty"`
 	Anchor  bool     `cbor:"4,keyasint,omitempty"`
@@ -39,8 +78,10 @@ type metaCertRec struct {
 }
 
 type metaCRLRec struct {
-	CA  []byte `cbor:"1,keyasint"`
-	DER []byte `cbor:"2,keyasint"`
+	CA     []byte `cbor:"1,keyasint"`
+	Off    int64  `cbor:"2,keyasint"`
+	Len    int64  `cbor:"3,keyasint"`
+	Digest []byte `cbor:"4,keyasint"` // SM3 of the DER
 }
 
 type metaListRec struct {
@@ -66,19 +107,38 @@ type metaIndex struct {
 	order []Hash // parents before children
 	certs map[Hash]*metaCert
 	byKID map[[credential.KIDSize]byte][]Hash
-	crls  map[Hash][]byte
+	crls  map[Hash]metaSpan
 	lists map[listKey]*ListInfo
+	raw   []byte     // the index bytes
+	read  metaReader // reads the blob
+	base  int64      // where the DER region starts
+	size  int64      // the blob's length
 }
 
+// metaSpan is a DER in the region.
+type metaSpan struct{ off, n int64 }
+
 type metaCert struct {
-	DER     []byte
+	span    metaSpan
 	Parents []Hash
 	Anchor  bool
 }
 
 func emptyMeta() *metaIndex {
 	return &metaIndex{certs: map[Hash]*metaCert{}, byKID: map[[credential.KIDSize]byte][]Hash{},
-		crls: map[Hash][]byte{}, lists: map[listKey]*ListInfo{}}
+		crls: map[Hash]metaSpan{}, lists: map[listKey]*ListInfo{}}
+}
+
+// der reads the DER at sp.
+func (m *metaIndex) der(sp metaSpan) ([]byte, error) {
+	if m.read == nil {
+		return nil, fmt.Errorf("%w: trust metadata: no region", ErrDamaged)
+	}
+	b, err := m.read(m.base+sp.off, sp.n)
+	if err != nil {
+		return nil, fmt.Errorf("%w: trust metadata: %v", ErrDamaged, filesErr(err))
+	}
+	return bytes.Clone(b), nil
 }
 
 var metaDec = func() cbor.DecMode {
@@ -96,16 +156,40 @@ func hashOf(b []byte) (Hash, bool) {
 	return Hash(b), true
 }
 
-// decodeMeta decodes a metadata blob; an empty blob is an empty store.
-// The blob's integrity is the status files' business (its SM3 digest is in
-// their manifest); here only its structure is checked.
-func decodeMeta(b []byte) (*metaIndex, error) {
+// decodeMeta decodes the index of a metadata blob of size bytes read
+// through read; an empty blob is an empty store. The blob's integrity is the
+// status files' business (they verify every block read); here only its
+// structure is checked.
+func decodeMeta(read metaReader, size int64) (*metaIndex, error) {
 	m := emptyMeta()
-	if len(b) == 0 {
+	if size == 0 {
 		return m, nil
 	}
+	if size < int64(metaHeader) {
+		return nil, fmt.Errorf("%w: trust metadata of %d bytes", ErrDamaged, size)
+	}
+	hdr, err := read(0, int64(metaHeader))
+	if err != nil {
+		return nil, fmt.Errorf("%w: trust metadata: %v", ErrDamaged, filesErr(err))
+	}
+	if string(hdr[:len(metaMagic)]) != metaMagic {
+		return nil, fmt.Errorf("%w: trust metadata is not version %d (this program knows only it)", ErrDamaged, metaVersion)
+	}
+	n := int64(binary.BigEndian.Uint32(hdr[len(metaMagic):]))
+	if int64(metaHeader)+n > size {
+		return nil, fmt.Errorf("%w: trust metadata index of %d bytes in a blob of %d", ErrDamaged, n, size)
+	}
+	raw, err := read(int64(metaHeader), n)
+	if err != nil {
+		return nil, fmt.Errorf("%w: trust metadata: %v", ErrDamaged, filesErr(err))
+	}
+	m.raw, m.read, m.base, m.size = bytes.Clone(raw), read, int64(metaHeader)+n, size
+	region := size - m.base
+	span := func(off, l int64) (metaSpan, bool) {
+		return metaSpan{off, l}, off >= 0 && l > 0 && off+l <= region
+	}
 	var f metaFile
-	if err := metaDec.Unmarshal(b, &f); err != nil {
+	if err := metaDec.Unmarshal(m.raw, &f); err != nil {
 		return nil, fmt.Errorf("%w: trust metadata: %v", ErrDamaged, err)
 	}
 	if f.Version != metaVersion {
@@ -114,10 +198,11 @@ func decodeMeta(b []byte) (*metaIndex, error) {
 	for i := range f.Certs {
 		r := &f.Certs[i]
 		h, ok := hashOf(r.Hash)
-		if !ok || len(r.DER) == 0 {
+		sp, sok := span(r.Off, r.Len)
+		if !ok || !sok {
 			return nil, fmt.Errorf("%w: trust metadata: certificate %d", ErrDamaged, i)
 		}
-		mc := &metaCert{DER: r.DER, Anchor: r.Anchor}
+		mc := &metaCert{span: sp, Anchor: r.Anchor}
 		for _, p := range r.Parents {
 			ph, ok := hashOf(p)
 			if !ok || m.certs[ph] == nil {
@@ -140,10 +225,11 @@ func decodeMeta(b []byte) (*metaIndex, error) {
 	}
 	for i, r := range f.CRLs {
 		ca, ok := hashOf(r.CA)
-		if !ok || m.certs[ca] == nil {
+		sp, sok := span(r.Off, r.Len)
+		if !ok || !sok || m.certs[ca] == nil {
 			return nil, fmt.Errorf("%w: trust metadata: CRL %d of an unknown CA", ErrDamaged, i)
 		}
-		m.crls[ca] = r.DER
+		m.crls[ca] = sp
 	}
 	for i, r := range f.Lists {
 		ca, ok := hashOf(r.CA) // the CA's identity, not a certificate hash
@@ -160,6 +246,12 @@ func decodeMeta(b []byte) (*metaIndex, error) {
 // encodeMeta writes idx as a metadata blob.
 func encodeMeta(idx *index) ([]byte, error) {
 	f := metaFile{Version: metaVersion}
+	var region []byte
+	put := func(der []byte) (int64, int64) {
+		off := int64(len(region))
+		region = append(region, der...)
+		return off, int64(len(der))
+	}
 	done := map[Hash]bool{}
 	var visit func(c *Cert)
 	visit = func(c *Cert) {
@@ -167,7 +259,8 @@ func encodeMeta(idx *index) ([]byte, error) {
 			return
 		}
 		done[c.Hash] = true
-		rec := metaCertRec{DER: c.Cert.Raw, Hash: slices.Clone(c.Hash[:]), Anchor: c.Anchor, CA: c.CA}
+		off, n := put(c.Cert.Raw)
+		rec := metaCertRec{Off: off, Len: n, Hash: slices.Clone(c.Hash[:]), Anchor: c.Anchor, CA: c.CA}
 		for _, p := range c.Parents {
 			visit(p)
 			rec.Parents = append(rec.Parents, slices.Clone(p.Hash[:]))
@@ -191,7 +284,9 @@ func encodeMeta(idx *index) ([]byte, error) {
 	}
 	slices.SortFunc(cas, func(a, b Hash) int { return cmpString(string(a[:]), string(b[:])) })
 	for _, h := range cas {
-		f.CRLs = append(f.CRLs, metaCRLRec{CA: slices.Clone(h[:]), DER: idx.crls[h].DER})
+		off, n := put(idx.crls[h].DER)
+		d := HashOf(idx.crls[h].DER)
+		f.CRLs = append(f.CRLs, metaCRLRec{CA: slices.Clone(h[:]), Off: off, Len: n, Digest: d[:]})
 	}
 	lk := make([]listKey, 0, len(idx.lists))
 	for k := range idx.lists {
@@ -208,7 +303,15 @@ func encodeMeta(idx *index) ([]byte, error) {
 		f.Lists = append(f.Lists, metaListRec{CA: slices.Clone(k.ca[:]), Issuer: k.issuer, Sequence: l.Sequence,
 			ThisUpdate: l.ThisUpdate.Unix(), NextUpdate: l.NextUpdate.Unix(), Digest: slices.Clone(l.Digest[:]), Applied: l.applied, Damaged: l.Damaged, Floor: l.Floor, FullSequence: l.FullSequence})
 	}
-	return cbor.Marshal(f)
+	ib, err := cbor.Marshal(f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, metaHeader+len(ib)+len(region))
+	out = append(out, metaMagic...)
+	out = binary.BigEndian.AppendUint32(out, uint32(len(ib)))
+	out = append(out, ib...)
+	return append(out, region...), nil
 }
 
 // errNoChange ends an update that has nothing to store.
@@ -254,7 +357,7 @@ func (s *Store) update(ctx context.Context, fn func(idx *index, tx *statusfile.T
 		return err
 	}
 	st, err := s.load(ctx)
-	if err == nil && st.view != nil && bytes.Equal(st.view.Meta(), written) {
+	if err == nil && st.meta.raw != nil && bytes.Equal(st.meta.raw, metaIndexBytes(written)) {
 		// The generation just committed is the index fn left: keep it
 		// instead of parsing every certificate again.
 		st.fullOnce.Do(func() { st.full = result })
@@ -270,14 +373,14 @@ func (s *Store) indexFor(meta []byte) (*index, error) {
 	s.mu.Lock()
 	cur := s.cur
 	s.mu.Unlock()
-	if cur != nil && cur.view != nil && bytes.Equal(cur.view.Meta(), meta) {
+	if cur != nil && cur.meta.raw != nil && bytes.Equal(cur.meta.raw, metaIndexBytes(meta)) {
 		idx, err := cur.index()
 		if err != nil {
 			return nil, err
 		}
 		return idx.clone(), nil
 	}
-	m, err := decodeMeta(meta)
+	m, err := decodeMeta(bytesReader(meta), int64(len(meta)))
 	if err != nil {
 		return nil, err
 	}

@@ -224,7 +224,9 @@ type state struct {
 // load returns the current generation's state, reloading when another
 // writer (this process or another) committed since.
 func (s *Store) load(ctx context.Context) (*state, error) {
-	v, err := s.files.View(ctx)
+	// A lazy view: the metadata's index and the certificates a
+	// verification parses are read (and their blocks verified) on demand.
+	v, err := s.files.ViewLazy(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("trust: %w", filesErr(err))
 	}
@@ -234,7 +236,12 @@ func (s *Store) load(ctx context.Context) (*state, error) {
 		v.Release()
 		return s.cur, nil
 	}
-	m, err := decodeMeta(v.Meta())
+	size, err := v.MetaSize()
+	if err != nil {
+		v.Release()
+		return nil, fmt.Errorf("trust: %w", filesErr(err))
+	}
+	m, err := decodeMeta(v.ReadMeta, size)
 	if err != nil {
 		v.Release()
 		return nil, err
@@ -385,7 +392,11 @@ func (st *state) parseOne(h Hash) (*Cert, error) {
 	if rec == nil {
 		return nil, fmt.Errorf("%w: missing certificate %s", ErrDamaged, h)
 	}
-	c, err := parseCert(rec.DER)
+	der, err := st.meta.der(rec.span)
+	if err != nil {
+		return nil, err
+	}
+	c, err := parseCert(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: stored certificate %s: %v", ErrDamaged, h, err)
 	}
@@ -430,7 +441,7 @@ func (st *state) certLocked(h Hash, depth int) (*Cert, error) {
 
 // crl parses (once) the stored CRL of CA ca; nil when there is none.
 func (st *state) crl(ca Hash) (*CRL, error) {
-	der, ok := st.meta.crls[ca]
+	sp, ok := st.meta.crls[ca]
 	if !ok {
 		return nil, nil
 	}
@@ -443,10 +454,13 @@ func (st *state) crl(ca Hash) (*CRL, error) {
 	if crl, ok := st.crlOf[ca]; ok {
 		return crl, st.crlErr[ca]
 	}
-	crl, err := parseCRL(der, c)
-	if err != nil {
-		err = fmt.Errorf("%w: stored CRL of %s: %v", ErrDamaged, ca, err)
-		crl = nil
+	der, err := st.meta.der(sp)
+	var crl *CRL
+	if err == nil {
+		if crl, err = parseCRL(der, c); err != nil {
+			err = fmt.Errorf("%w: stored CRL of %s: %v", ErrDamaged, ca, err)
+			crl = nil
+		}
 	}
 	st.crlOf[ca], st.crlErr[ca] = crl, err
 	return crl, err
