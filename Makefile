@@ -4,7 +4,7 @@ BIN      := build/bin
 GOFLAGS  ?= -buildvcs=false
 export GOFLAGS
 
-.PHONY: run run-cli test build package gui-perf bench bench-scan bench-trust-scale lint tidy-check fuzz deps-gui deps-test clean
+.PHONY: run run-cli test build package gui-perf bench bench-hub bench-scan bench-trust-scale lint tidy-check fuzz deps-gui deps-test clean
 
 ## run: the terminal GUI on the demo world (installs the Debian packages it needs)
 run: deps-gui
@@ -42,12 +42,17 @@ bench:
 	$(GO) test -run '^$$' -bench 'Import' -benchtime 5x ./internal/trust
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/records/... ./internal/syncclient/... ./internal/hub/...
 
+## bench-hub: the hub on both stores (bbolt, PostgreSQL started by the tests): ingestion, storage, queries, counters and export at 10 M records
+bench-hub: deps-test
+	RC_BENCH_RECORDS=$${RC_BENCH_RECORDS:-10000000} $(GO) test -run '^$$' -bench 'Ingest|Query|Counters|Export' -benchtime 1x -timeout 180m ./internal/hub/pgstore
+
 ## bench-trust-scale: the trust store and feed on the national world (10 M entries; generated once into $$TMPDIR)
 bench-trust-scale:
 	bash build/bench-trust-scale.sh
 
-## bench-scan: the QR decoder against zbarimg on the generated camera corpus
+## bench-scan: the QR decoder against zbarimg on the generated camera corpus (classic and hard families)
 bench-scan:
+	@bash build/deps.sh scan
 	bash build/bench-scan.sh
 
 ## lint: formatting (fails on any unformatted file) and go vet

@@ -4,7 +4,7 @@
 set -euo pipefail
 declare -A groups=(
   [gui]="gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev"
-  [test]="xvfb libgl1-mesa-dri imagemagick x11-utils xdotool swtpm swtpm-tools"
+  [test]="xvfb libgl1-mesa-dri imagemagick x11-utils xdotool swtpm swtpm-tools postgresql"
   [scan]="zbar-tools"
 )
 want=()

@@ -68,6 +68,8 @@ var rules = []rule{
 	{name: "SM2/SM3/SM4 only through gm", lib: []string{"github.com/emmansun/gmsm/sm2", "github.com/emmansun/gmsm/sm3", "github.com/emmansun/gmsm/sm4"}, allowed: []string{"internal/gm"}},
 	{name: "retryablehttp only in the sync client", lib: []string{"github.com/hashicorp/go-retryablehttp"}, allowed: []string{"internal/syncclient"}},
 	{name: "camera access only in scan", lib: []string{"github.com/blackjack/webcam"}, allowed: []string{"internal/scan"}},
+	{name: "TOTP only in the hub's accounts", lib: []string{"github.com/pquerna/otp"}, allowed: []string{"internal/hub"}},
+	{name: "rate limiting only in the hub", lib: []string{"golang.org/x/time"}, allowed: []string{"internal/hub"}},
 	{name: "PostgreSQL (pgx, goose) only in the hub's PostgreSQL store", lib: []string{"github.com/jackc/pgx/v5", "github.com/pressly/goose/v3"}, allowed: []string{"internal/hub/pgstore"}},
 	{name: "Prometheus only in the hub", lib: []string{"github.com/prometheus/client_golang"}, allowed: []string{"internal/hub"}},
 }
@@ -102,7 +104,7 @@ var order = [][]string{
 	{"internal/keys"},
 	{"internal/trust", "internal/issuer", "internal/scan"},
 	{"internal/verify"},
-	{"internal/records", "internal/stop", "internal/demo", "internal/hub/wire"},
+	{"internal/records", "internal/stop", "internal/demo", "internal/hub/wire", "internal/policy"},
 	{"internal/hub", "internal/syncclient"},
 	{"internal/cli", "internal/ui"},
 	{"app"},

@@ -33,6 +33,10 @@ type Env struct {
 	DBPath string
 	// Getenv reads environment variables (os.Getenv in production).
 	Getenv func(string) string
+	// PINIterations is the PBKDF2 count of PINs set by this run (0:
+	// keys.DefaultIterations). Tests lower it for speed; the vault's floor
+	// follows (keys.VaultOptions.Iterations).
+	PINIterations int
 }
 
 type command struct {

@@ -32,7 +32,7 @@ func run(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
 	args, stdin = asOfficer(t, args, stdin)
 	var out, errb bytes.Buffer
-	env := &Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Clock: clock.NewFake(demo.ReferenceTime)}
+	env := &Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Clock: clock.NewFake(demo.ReferenceTime), PINIterations: testIterations}
 	code := Main(context.Background(), env, args)
 	return result{code, out.String(), errb.String()}
 }
@@ -306,6 +306,11 @@ func TestUsage(t *testing.T) {
 // testPIN is the PIN of the officers asOfficer provisions.
 const testPIN = "246810"
 
+// testIterations is the PBKDF2 count of the tests' PINs (Env.PINIterations):
+// every Env that opens a provisioned database gives it, or the vault
+// refuses the directory as below its floor.
+const testIterations = 1000
+
 var provisioned sync.Map // database path → true
 
 // asOfficer makes a record, sync or enroll command act for an
@@ -345,7 +350,7 @@ func asOfficer(t *testing.T, args []string, stdin string) ([]string, string) {
 	if _, done := provisioned.Load(db); !done {
 		mk := func(in string, a ...string) {
 			var out, errb bytes.Buffer
-			env := &Env{Stdin: strings.NewReader(in), Stdout: &out, Stderr: &errb, Clock: clock.NewFake(demo.ReferenceTime), Getenv: func(string) string { return "" }}
+			env := &Env{Stdin: strings.NewReader(in), Stdout: &out, Stderr: &errb, Clock: clock.NewFake(demo.ReferenceTime), Getenv: func(string) string { return "" }, PINIterations: testIterations}
 			if code := Main(context.Background(), env, append([]string{"--db", db}, a...)); code != ExitOK && !strings.Contains(errb.String(), "already has officers") && !strings.Contains(errb.String(), "is taken") {
 				t.Fatalf("rcctl %v: %d %s", a, code, errb.String())
 			}

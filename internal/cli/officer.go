@@ -79,7 +79,7 @@ func openVault(ctx context.Context, env *Env, db *storage.DB) (*keys.Vault, func
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := keys.OpenVault(ctx, db, dev, keys.VaultOptions{Clock: env.Clock, LegacyKeyFile: keys.KeyFilePath(env.DBPath)})
+	v, err := keys.OpenVault(ctx, db, dev, keys.VaultOptions{Clock: env.Clock, Iterations: env.PINIterations, LegacyKeyFile: keys.KeyFilePath(env.DBPath)})
 	if err != nil {
 		dev.Close()
 		return nil, nil, err

@@ -59,7 +59,7 @@ func TestSyncRetryProgress(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := &sleepingClock{Fake: clock.NewFake(demo.ReferenceTime)}
 			var out, errb bytes.Buffer
-			env := &Env{Stdin: strings.NewReader(testPIN + "\n"), Stdout: &out, Stderr: &errb, Clock: clk}
+			env := &Env{Stdin: strings.NewReader(testPIN + "\n"), Stdout: &out, Stderr: &errb, Clock: clk, PINIterations: testIterations}
 			code := Main(context.Background(), env, append([]string{"--db", db, "sync", "--officer", "1001", "--pin-stdin"}, tt.args...))
 			if code != tt.wantCode || !strings.Contains(errb.String(), tt.wantErr) {
 				t.Fatalf("exit %d (want %d), stdout %q, stderr %q", code, tt.wantCode, out.String(), errb.String())

@@ -58,7 +58,7 @@ func TestSyncNeverBlocksChecks(t *testing.T) {
 	var out, errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		env := &Env{Stdin: strings.NewReader(testPIN + "\n"), Stdout: &out, Stderr: &errb, Clock: clk}
+		env := &Env{Stdin: strings.NewReader(testPIN + "\n"), Stdout: &out, Stderr: &errb, Clock: clk, PINIterations: testIterations}
 		done <- Main(context.Background(), env, []string{"--db", db, "sync", "--officer", "1001", "--pin-stdin"})
 	}()
 	select {

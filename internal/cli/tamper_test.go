@@ -271,7 +271,7 @@ func TestRecordCommandsNeedThePIN(t *testing.T) {
 	}
 	direct := func(stdin string, env func(string) string, args ...string) result {
 		var out, errb bytes.Buffer
-		e := &Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Clock: clock.NewFake(demo.ReferenceTime), Getenv: env}
+		e := &Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Clock: clock.NewFake(demo.ReferenceTime), Getenv: env, PINIterations: testIterations}
 		c := Main(context.Background(), e, append([]string{"--db", db}, args...))
 		return result{c, out.String(), errb.String()}
 	}

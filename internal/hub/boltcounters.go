@@ -72,6 +72,11 @@ func (s *BoltStore) Counters(ctx context.Context, q CounterQuery) ([]CounterRow,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return CombineCounters(q, s.countersRange)
+}
+
+// countersRange reads the rows of dim in the hours [from, to).
+func (s *BoltStore) countersRange(dim CounterDim, from, to int64, byHour bool) ([]CounterRow, error) {
 	var out []CounterRow
 	byKey := map[string]Count{}
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -79,11 +84,10 @@ func (s *BoltStore) Counters(ctx context.Context, q CounterQuery) ([]CounterRow,
 		if b == nil {
 			return nil
 		}
-		from, to := HourOf(q.From), HourOf(q.To)
-		end := counterKey(q.Dim, to, "")
+		end := counterKey(dim, to, "")
 		c := b.Cursor()
-		for k, v := c.Seek(counterKey(q.Dim, from, "")); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
-			if len(k) < 9 || CounterDim(k[0]) != q.Dim {
+		for k, v := c.Seek(counterKey(dim, from, "")); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
+			if len(k) < 9 || CounterDim(k[0]) != dim {
 				break
 			}
 			n, err := decodeCount(v)
@@ -91,7 +95,7 @@ func (s *BoltStore) Counters(ctx context.Context, q CounterQuery) ([]CounterRow,
 				return err
 			}
 			key := string(k[9:])
-			if q.ByHour {
+			if byHour {
 				out = append(out, CounterRow{Hour: HourTime(int64(binary.BigEndian.Uint64(k[1:9]) ^ (1 << 63))), Key: key, Count: n})
 				continue
 			}
@@ -101,7 +105,7 @@ func (s *BoltStore) Counters(ctx context.Context, q CounterQuery) ([]CounterRow,
 		}
 		return nil
 	})
-	if err != nil || q.ByHour {
+	if err != nil || byHour {
 		return out, err
 	}
 	for k, c := range byKey {

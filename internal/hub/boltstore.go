@@ -384,9 +384,9 @@ func (t *boltIngest) PutRecord(r StoredRecord) error {
 	if t.counts == nil {
 		t.counts = map[string]Count{}
 	}
-	hour, c := HourOf(r.Wall), CountOf(&r)
+	c := CountOf(&r)
 	for _, k := range CounterKeys(&r) {
-		ck := string(counterKey(k.Dim, hour, k.Key))
+		ck := string(counterKey(k.Dim, k.Hour, k.Key))
 		sum := t.counts[ck]
 		sum.Add(c)
 		t.counts[ck] = sum

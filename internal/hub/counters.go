@@ -2,7 +2,9 @@ package hub
 
 import (
 	"encoding/hex"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,8 +20,31 @@ const (
 	DimKind    CounterDim = 'k' // "0"–"3"
 )
 
+// Daily twins of the dimensions with many keys: the same counts per UTC
+// day (their hour is the day's first), so that a month by officer sums
+// one row per officer and day, not per hour. Stores keep both and answer
+// a range from the days inside it and the hours at its edges.
+const (
+	DimOfficerDay CounterDim = 'O'
+	DimDeviceDay  CounterDim = 'D'
+	DimIssuerDay  CounterDim = 'I'
+)
+
 // CounterDims lists every dimension a record is counted in.
-var CounterDims = []CounterDim{DimAll, DimOfficer, DimDevice, DimIssuer, DimKind}
+var CounterDims = []CounterDim{DimAll, DimOfficer, DimDevice, DimIssuer, DimKind, DimOfficerDay, DimDeviceDay, DimIssuerDay}
+
+// dailyOf is the daily twin of a dimension (0: none).
+func dailyOf(d CounterDim) CounterDim {
+	switch d {
+	case DimOfficer:
+		return DimOfficerDay
+	case DimDevice:
+		return DimDeviceDay
+	case DimIssuer:
+		return DimIssuerDay
+	}
+	return 0
+}
 
 // Count is how many records, by verdict, and how many were flagged.
 type Count struct {
@@ -52,19 +77,62 @@ func CountOf(r *StoredRecord) Count {
 	return c
 }
 
-// CounterKey is one counter a record is counted in, within its hour.
+// CounterKey is one counter a record is counted in: a dimension, a key and
+// the hour the counter covers (for a daily dimension, its day's first).
 type CounterKey struct {
-	Dim CounterDim
-	Key string
+	Dim  CounterDim
+	Key  string
+	Hour int64
 }
 
 // CounterKeys returns the counters record r is counted in, one per
 // dimension (a record without officer or issuer counts under "").
-func CounterKeys(r *StoredRecord) [5]CounterKey {
-	return [5]CounterKey{
-		{DimAll, ""}, {DimOfficer, r.Officer}, {DimDevice, r.Device},
-		{DimIssuer, hex.EncodeToString(r.Issuer)}, {DimKind, strconv.Itoa(int(r.Kind))},
+func CounterKeys(r *StoredRecord) [8]CounterKey {
+	h := HourOf(r.Wall)
+	d := h - ((h%24)+24)%24
+	issuer := hex.EncodeToString(r.Issuer)
+	return [8]CounterKey{
+		{DimAll, "", h}, {DimOfficer, r.Officer, h}, {DimDevice, r.Device, h},
+		{DimIssuer, issuer, h}, {DimKind, strconv.Itoa(int(r.Kind)), h},
+		{DimOfficerDay, r.Officer, d}, {DimDeviceDay, r.Device, d}, {DimIssuerDay, issuer, d},
 	}
+}
+
+// CombineCounters answers q from raw, which reads one dimension's rows in
+// the hours [from, to) (summed per key, or per hour and key): a dimension
+// with a daily twin is read per day for the whole UTC days inside the
+// range and per hour at its edges, and the parts summed per key.
+func CombineCounters(q CounterQuery, raw func(dim CounterDim, from, to int64, byHour bool) ([]CounterRow, error)) ([]CounterRow, error) {
+	from, to := HourOf(q.From), HourOf(q.To)
+	day := dailyOf(q.Dim)
+	firstDay, lastDay := (from+23)/24*24, to/24*24
+	if from < 0 || q.ByHour || day == 0 || firstDay >= lastDay {
+		return raw(q.Dim, from, to, q.ByHour)
+	}
+	sums := map[string]Count{}
+	for _, part := range []struct {
+		dim      CounterDim
+		from, to int64
+	}{{q.Dim, from, firstDay}, {day, firstDay, lastDay}, {q.Dim, lastDay, to}} {
+		if part.from >= part.to {
+			continue
+		}
+		rows, err := raw(part.dim, part.from, part.to, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			c := sums[r.Key]
+			c.Add(r.Count)
+			sums[r.Key] = c
+		}
+	}
+	out := make([]CounterRow, 0, len(sums))
+	for k, c := range sums {
+		out = append(out, CounterRow{Key: k, Count: c})
+	}
+	slices.SortFunc(out, func(a, b CounterRow) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
 }
 
 // HourOf is the rollup hour of t: whole hours since the Unix epoch (UTC).

@@ -16,9 +16,15 @@
 // then no longer push, pull, check status or enrol again under its id,
 // while the records it delivered stay.
 //
-// Storage is behind the Store interface (BoltStore now; PostgreSQL can
-// follow and must pass the shared suite in package storetest); BoltStore
-// keeps the feed's objects as files beside the database (PATH.objects).
+// Storage is behind the Store interface: BoltStore (one machine; the feed's
+// objects as files beside the database, PATH.objects) and, in package
+// pgstore, PostgreSQL (several hubs on one database); both pass the shared
+// suite in package storetest. Stores keep rollups at ingestion, from which
+// GET /v1/counters answers exactly; GET /v1/records/export streams every
+// record of a query as CSV or XLSX. /metrics (Prometheus), /v1/ready and
+// JSON logs (log/slog, never personal data or tokens) serve operations; a
+// store that cannot answer (database down or read-only) makes requests
+// answer 503 with Retry-After.
 // Record
 // evidence (canonical bytes and signature) is sealed with SM4-GCM under the
 // hub's data key; plates are searchable through a keyed SM3 hash (HMAC-SM3

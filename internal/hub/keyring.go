@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -156,10 +157,16 @@ type Keyring struct {
 // wrapped keyring without kek, or with another KEK, gives ErrKEK; an
 // unwrapped one opened with a KEK is wrapped now.
 func OpenKeyring(dbPath string, kek []byte, create bool) (*Keyring, error) {
-	path := KeyringPath(dbPath)
+	return OpenKeyringAt(KeyringPath(dbPath), KeyFilePath(dbPath), kek, create)
+}
+
+// OpenKeyringAt is OpenKeyring with the keyring's path and the legacy key
+// file's (to migrate from) given: for hubs whose keys are not beside a
+// bbolt file (PostgreSQL replicas share one keyring).
+func OpenKeyringAt(path, legacy string, kek []byte, create bool) (*Keyring, error) {
 	f, err := readKeyring(path)
 	if errors.Is(err, fs.ErrNotExist) && create {
-		return createKeyring(dbPath, kek)
+		return createKeyring(path, legacy, kek)
 	}
 	if err != nil {
 		return nil, err
@@ -182,10 +189,9 @@ func OpenKeyring(dbPath string, kek []byte, create bool) (*Keyring, error) {
 	return kr, nil
 }
 
-// Rewrap stores the keyring of dbPath wrapped under newKEK (opening it with
+// Rewrap stores the keyring at path wrapped under newKEK (opening it with
 // oldKEK, nil when it is unwrapped).
-func Rewrap(dbPath string, oldKEK, newKEK []byte) error {
-	path := KeyringPath(dbPath)
+func Rewrap(path string, oldKEK, newKEK []byte) error {
 	f, err := readKeyring(path)
 	if err != nil {
 		return err
@@ -229,12 +235,12 @@ func (m *keyMaterial) keys() (*Keys, error) {
 	if k.sign, err = gm.ParsePKCS8(m.Sign); err != nil {
 		return nil, fmt.Errorf("%w: keyring signing key: %v", ErrKeyFile, err)
 	}
+	k.derived = false
 	return k, nil
 }
 
-func createKeyring(dbPath string, kek []byte) (*Keyring, error) {
+func createKeyring(path, legacy string, kek []byte) (*Keyring, error) {
 	m := &keyMaterial{}
-	legacy := KeyFilePath(dbPath)
 	raw, err := readLegacyKeys(legacy)
 	migrated := err == nil
 	switch {
@@ -249,16 +255,30 @@ func createKeyring(dbPath string, kek []byte) (*Keyring, error) {
 	default:
 		return nil, err
 	}
-	for _, dst := range []*[]byte{&m.Enc, &m.Sign} {
-		k, err := gm.GenerateKey(nil)
+	enc, sign := (*gm.PrivateKey)(nil), (*gm.PrivateKey)(nil)
+	if migrated {
+		// The SM2 keys the hub derived from the legacy key file, which
+		// its terminals already seal to.
+		legacyKeys, err := NewKeys(m.Data, m.Index) // with the derived SM2 keys
 		if err != nil {
 			return nil, err
 		}
-		if *dst, err = k.MarshalPKCS8(); err != nil {
+		enc, sign = legacyKeys.enc, legacyKeys.sign
+	} else {
+		if enc, err = gm.GenerateKey(nil); err != nil {
+			return nil, err
+		}
+		if sign, err = gm.GenerateKey(nil); err != nil {
 			return nil, err
 		}
 	}
-	if err := writeKeyring(KeyringPath(dbPath), m, kek, false); err != nil {
+	if m.Enc, err = enc.MarshalPKCS8(); err != nil {
+		return nil, err
+	}
+	if m.Sign, err = sign.MarshalPKCS8(); err != nil {
+		return nil, err
+	}
+	if err := writeKeyring(path, m, kek, false); err != nil {
 		return nil, err
 	}
 	if migrated {
@@ -278,6 +298,9 @@ func createKeyring(dbPath string, kek []byte) (*Keyring, error) {
 }
 
 func readLegacyKeys(path string) ([]byte, error) {
+	if path == "" {
+		return nil, fs.ErrNotExist
+	}
 	raw, err := storage.ReadKeyFile(path, 2*gm.SM4KeySize)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
@@ -385,24 +408,34 @@ func (k *Keys) SigningKey() *gm.PublicKey {
 	return k.sign.Public()
 }
 
-// withEphemeralSM2 returns k with fresh SM2 keys when it has none (Keys
-// from NewKeys or LoadKeys: tests, and hubs not yet on a keyring). The
-// original is not changed.
-func (k *Keys) withEphemeralSM2() (*Keys, bool, error) {
-	if k.enc != nil && k.sign != nil {
-		return k, false, nil
+// deriveSM2 gives k SM2 keys derived from its index key, so that the same
+// legacy key file (data and index keys only) gives the same SM2 keys
+// after every restart and on every replica.
+//
+// WARNING: derived SM2 keys are only as strong as the 128-bit index key
+// they come from (a secret, with a label of its own per key); a keyring
+// holds independent ones: move to it (rchub keys wrap).
+func (k *Keys) deriveSM2() (*Keys, error) {
+	derive := func(label string) (*gm.PrivateKey, error) {
+		m := hmac.New(gm.NewSM3, k.index)
+		m.Write([]byte("RC-HUB-SM2-KEY-1\n" + label))
+		return gm.ScalarFromSeed(m.Sum(nil))
 	}
-	c := *k
 	var err error
-	if c.enc == nil {
-		if c.enc, err = gm.GenerateKey(nil); err != nil {
-			return nil, false, err
-		}
+	if k.enc, err = derive("encryption"); err != nil {
+		return nil, err
 	}
-	if c.sign == nil {
-		if c.sign, err = gm.GenerateKey(nil); err != nil {
-			return nil, false, err
-		}
+	if k.sign, err = derive("audit checkpoints"); err != nil {
+		return nil, err
 	}
-	return &c, true, nil
+	k.derived = true
+	return k, nil
 }
+
+// Derived reports whether k's SM2 keys are derived from the index key (a
+// legacy key file), not a keyring's own.
+func (k *Keys) Derived() bool { return k.derived }
+
+// SecretSealer is the SM4-GCM of the data key, which seals record evidence
+// and supervisors' TOTP secrets at rest.
+func (k *Keys) SecretSealer() *gm.AEAD { return k.data }

@@ -19,9 +19,11 @@ type Keys struct {
 	data  *gm.AEAD
 	index []byte
 	// enc and sign are the hub's SM2 keys (keyring.go): terminals seal
-	// record pushes to enc; sign signs the audit log's checkpoints. Nil
-	// (Keys from NewKeys or LoadKeys): New makes ephemeral ones.
+	// record pushes to enc; sign signs the audit log's checkpoints. A
+	// keyring holds them; Keys from NewKeys or LoadKeys derive them from
+	// the index key (derived).
 	enc, sign *gm.PrivateKey
+	derived   bool
 }
 
 // NewKeys builds Keys from a 16-byte data key and a 16-byte index key.
@@ -33,7 +35,8 @@ func NewKeys(dataKey, indexKey []byte) (*Keys, error) {
 	if len(indexKey) != gm.SM4KeySize {
 		return nil, fmt.Errorf("%w: index key of %d bytes", ErrKeyFile, len(indexKey))
 	}
-	return &Keys{data: a, index: append([]byte(nil), indexKey...)}, nil
+	k := &Keys{data: a, index: append([]byte(nil), indexKey...)}
+	return k.deriveSM2() // keyring.go: SM2 keys of a key file without them
 }
 
 // KeyFilePath is the conventional key file of a hub database: dbPath + ".key".

@@ -42,6 +42,9 @@ func Serve(ctx context.Context, o ServeOptions, h http.Handler) error {
 	}
 	var tlsConf *tls.Config
 	if o.TLSCert != "" {
+		if err := CheckKeyFileMode(o.TLSKey); err != nil { // tlskey.go
+			return err
+		}
 		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
 		if err != nil {
 			return fmt.Errorf("hub: TLS certificate: %w", err)

@@ -38,7 +38,7 @@ func MaskID(s string) string {
 }
 
 // MaskPlate keeps the province and authority and the last 2 characters of
-// a plate: 粤B5D832 → 粤B**32.
+// a plate: 粤B5D832 → 粤B***32.
 func MaskPlate(s string) string {
 	r := []rune(s)
 	if len(r) <= 4 {

@@ -25,7 +25,7 @@ import (
 func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	ra := auditOf(r)
 	ra.set(func(ra *reqAudit) { ra.attempted, ra.action = true, "session.sign_in" })
-	release, ok := s.preAuth(w, r)
+	release, ok := s.preAuth(w, r, true)
 	if !ok {
 		return
 	}

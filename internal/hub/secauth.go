@@ -140,10 +140,14 @@ func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, d limit.Decisio
 	fail(w, http.StatusTooManyRequests, wire.CodeRateLimited, "too many %s: retry after %d s", d.What, d.RetryAfterSeconds())
 }
 
-// preAuth checks the source's failures and takes a pre-authentication
-// slot; on false it has answered. The caller must call release.
-func (s *Server) preAuth(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
-	if d := s.sec.limits.Source(sourceIP(r)); !d.OK {
+// preAuth takes a pre-authentication slot and, for requests that guess at
+// credentials (enrolment tokens, passwords: guard), refuses a source whose
+// recent failures are over the quota; on false it has answered. The
+// caller must call release. Device and supervisor requests are not
+// refused by source (terminals share addresses behind NAT): their failures
+// are counted and logged.
+func (s *Server) preAuth(w http.ResponseWriter, r *http.Request, guard bool) (release func(), ok bool) {
+	if d := s.sec.limits.Source(sourceIP(r)); guard && !d.OK {
 		s.tooMany(w, r, d)
 		return nil, false
 	}
@@ -164,7 +168,7 @@ func (s *Server) preAuth(w http.ResponseWriter, r *http.Request) (release func()
 func (s *Server) authDeviceSecure(w http.ResponseWriter, r *http.Request, limit int64) (Device, *gm.PublicKey, []byte, bool) {
 	ra := auditOf(r)
 	ra.set(func(ra *reqAudit) { ra.attempted = true })
-	release, ok := s.preAuth(w, r)
+	release, ok := s.preAuth(w, r, false)
 	if !ok {
 		return Device{}, nil, nil, false
 	}
@@ -302,10 +306,6 @@ func principalOf(ctx context.Context) (account.Principal, bool) {
 func (s *Server) authSupervisorSecure(w http.ResponseWriter, r *http.Request) bool {
 	ra := auditOf(r)
 	ra.set(func(ra *reqAudit) { ra.attempted = true })
-	if d := s.sec.limits.Source(sourceIP(r)); !d.OK {
-		s.tooMany(w, r, d)
-		return false
-	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	tok = strings.TrimSpace(tok)
 	if !ok || tok == "" {

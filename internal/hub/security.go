@@ -60,14 +60,10 @@ type security struct {
 // initSecurity sets up s.sec from cfg and registers the endpoints of
 // accounts, reveals, searches and the audit log on m.
 func (s *Server) initSecurity(ctx context.Context, cfg Config, m *http.ServeMux) error {
-	keys, ephemeral, err := s.keys.withEphemeralSM2()
-	if err != nil {
-		return err
+	if s.keys.Derived() {
+		s.log.Warn("hub keys from a key file without SM2 keys: the SM2 keys are derived from the index key; move to a keyring (rchub keys wrap)")
 	}
-	if ephemeral {
-		s.log.Warn("hub keys without SM2 keys (no keyring): using ephemeral ones; audit checkpoints cannot be verified after a restart and terminals must fetch the hub key again")
-	}
-	s.keys = keys
+	var err error
 	sc := cfg.Security
 	sec := &security{offline: sc.OfflineWindow, requireSealed: sc.RequireSealed, quietDevices: sc.QuietDevices, audit: sc.Audit, accounts: sc.Accounts}
 	if sec.offline <= 0 {

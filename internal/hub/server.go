@@ -271,7 +271,7 @@ func FindToken(ctx context.Context, st Store, ref string) (Token, error) {
 
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	auditOf(r).set(func(ra *reqAudit) { ra.attempted, ra.action = true, "device.enroll" })
-	release, ok := s.preAuth(w, r)
+	release, ok := s.preAuth(w, r, true)
 	if !ok {
 		return
 	}

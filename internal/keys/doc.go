@@ -37,8 +37,10 @@
 // Legacy slots (KeyFile, Passphrase, OfficerPIN: the data key wrapped by a
 // key file or by PBKDF2 of a PIN alone, as terminals before the vault
 // stored it) are still read, so old databases open; the vault migrates
-// them (see Vault.Migrate) and tests of other packages use KeyFile as a
-// fixture.
+// them — Provision with the legacy key file, ImportLegacy for the officers
+// of an earlier directory file, each imported officer's first SignIn —
+// and retires them once no officer needs them. Tests of other packages
+// use KeyFile as a fixture.
 //
 // WARNING: without a TPM the device file is on the same disk as the
 // database: someone who copies both can try every PIN offline (PBKDF2-HMAC-SM3

@@ -33,13 +33,14 @@ func TestImportLegacy(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			db := openDB(t, filepath.Join(dir, "terminal.db"))
-			// A terminal of the earlier GUI: per-officer PIN slots.
-			k, err := Create(ctx, db, OfficerPIN("1001", "100110"), rand.Reader)
+			// A terminal of the earlier GUI: per-officer PIN slots (with a
+			// low PBKDF2 count: the test's speed).
+			k, err := Create(ctx, db, withParams(OfficerPIN("1001", "100110"), 1000), rand.Reader)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for id, pin := range map[string]string{"9001": "900190", "4004": "1234"} {
-				if err := AddSlot(ctx, db, k, OfficerPIN(id, pin)); err != nil {
+				if err := AddSlot(ctx, db, k, withParams(OfficerPIN(id, pin), 1000)); err != nil {
 					t.Fatal(err)
 				}
 			}

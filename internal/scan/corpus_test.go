@@ -37,9 +37,66 @@ var minRate = map[scene.Condition]float64{
 // corpusSize is the number of 640×480 frames per condition family.
 func corpusSize() int {
 	if testing.Short() || raceBuild {
-		return 5
+		return 3
 	}
 	return 10
+}
+
+// minHardRate is the decode rate each hard family (physically modelled,
+// every frame readable in principle) must reach on the test sample with an
+// unlimited budget: what the pipeline achieves on this seed, minus one
+// frame. The sample is small (the renderer is slow); `make bench-scan`
+// measures the rates under the real budget on 200 frames, against zbar.
+var minHardRate = map[scene.Condition]float64{
+	scene.Curved:    0.75,
+	scene.Keystone:  0.75,
+	scene.Washed:    0.75,
+	scene.LampGlare: 0.75,
+	scene.Small:     0.5,
+	scene.Glass:     0.75,
+	scene.DarkTilt:  0.75,
+}
+
+// hardSize is the number of frames per hard family in the tests.
+func hardSize() int {
+	if testing.Short() || raceBuild {
+		return 2
+	}
+	return 4
+}
+
+// TestDecodeHardCorpus decodes a few frames of every hard family: curved
+// surfaces, steep tilt through a short lens, overexposed screens, a lamp's
+// glare over a finder, small codes in large frames, glass and mirrors,
+// dark-mode screens tilted or with glare.
+func TestDecodeHardCorpus(t *testing.T) {
+	per := hardSize()
+	for _, cond := range scene.Hard {
+		t.Run(string(cond), func(t *testing.T) {
+			t.Parallel()
+			size, n := scene.Size{W: 640, H: 480}, per
+			if cond == scene.Small {
+				// 720p frames render slowly: half as many.
+				size, n = scene.Size{W: 1280, H: 720}, max(1, per/2)
+			}
+			specs := scene.Specs(corpusSeed, n, []scene.Size{size}, []scene.Condition{cond})
+			ok := 0
+			for _, sp := range specs {
+				f := render(t, sp)
+				res, err := decodeAll(t, f.Image)
+				if err == nil && res.Text == f.Text {
+					ok++
+				} else {
+					t.Logf("%s: not decoded (%v) %s; oracle %s", sp.Name(), err, f.Params, f.Oracle)
+				}
+			}
+			need := int(math.Floor(minHardRate[cond] * float64(len(specs))))
+			t.Logf("%s: %d/%d decoded, need %d", cond, ok, len(specs), need)
+			if ok < need {
+				t.Errorf("%s: decoded %d/%d, want at least %d (rate %.2f)", cond, ok, len(specs), need, minHardRate[cond])
+			}
+		})
+	}
 }
 
 func TestDecodeCorpus(t *testing.T) {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,10 +34,11 @@ const DefaultPrefer = "RTC1:"
 // Options configure a Decoder. The zero value is usable.
 type Options struct {
 	// Budget bounds the work spent on one frame: attempts stop once it has
-	// elapsed (checked between steps, so a frame may overrun it by about
-	// one step, a millisecond or two). Zero means DefaultBudget; a negative
-	// value means no limit: every attempt of the plan runs, which makes the
-	// outcome independent of machine speed (tests use it).
+	// elapsed (checked between attempts and every few rows of the long
+	// image operations, so a frame overruns it by a few milliseconds at
+	// most). Zero means DefaultBudget; a negative value means no limit:
+	// every attempt of the plan runs, which makes the outcome independent
+	// of machine speed (tests use it).
 	Budget time.Duration
 	// Clock measures Result.Duration; nil means clock.Real.
 	Clock clock.Clock
@@ -52,8 +55,11 @@ type Options struct {
 type Result struct {
 	// Text is the code's content.
 	Text string
-	// Attempt names the pipeline step that decoded it (e.g. "hybrid",
-	// "up2/hybrid", "inv/global"), for tuning and reports.
+	// Attempt names the pipeline step that decoded it (e.g.
+	// "sharp/hybrid", "inv/sharp/hybrid" for a dark-mode screen,
+	// "regions/hybrid" for a small code seen again at full resolution,
+	// "pairs/sharp/hybrid" for a code with a finder predicted), for tuning
+	// and reports.
 	Attempt string
 	// Duration is the time Decode spent, measured with Options.Clock.
 	Duration time.Duration
@@ -86,16 +92,20 @@ func NewDecoder(opts Options) *Decoder {
 }
 
 // Decode finds and decodes a QR code in img, preferring one whose text
-// starts with Options.Prefer. It runs a plan of attempts (binarizers,
-// scales, contrast normalisation, sharpening, inversion for dark-mode
-// screens, crops around finder patterns) and stops at the first preferred
-// decode, when the budget runs out, or when ctx is done. It returns an
-// error wrapping ErrNoCode when nothing decoded (also when the budget ran
-// out), ErrTooLarge for images beyond MaxSide or MaxDeclaredPixels, or
-// ctx's error when ctx ended before anything decoded.
+// starts with Options.Prefer. It runs a plan of attempts (see the package
+// documentation: preprocessed detection planes, both binarizers and
+// polarities, a full-resolution look at textured regions, codes with a
+// finder predicted, crops around finder patterns) and stops at the first
+// preferred decode, when the budget runs out, when ctx is done, or early
+// when the frame shows nothing like a code (no confirmed finder, no region
+// textured like a code). It returns an error wrapping ErrNoCode when
+// nothing decoded (also when the budget ran out), ErrTooLarge for images
+// beyond MaxSide or MaxDeclaredPixels, or ctx's error when ctx ended
+// before anything decoded.
 //
-// WARNING: the budget is checked between steps, so a frame may overrun it
-// by one step (a few milliseconds; more on a loaded machine).
+// WARNING: the budget is checked between attempts and inside the long
+// image operations, so a frame may overrun it by a few milliseconds (more
+// on a loaded machine).
 func (d *Decoder) Decode(ctx context.Context, img image.Image) (Result, error) {
 	start := d.opts.Clock.Now()
 	if img == nil || img.Bounds().Dx() < 21 || img.Bounds().Dy() < 21 {
@@ -171,6 +181,7 @@ type session struct {
 	finders  []seenFinder
 	deferred []triedTriple // triples without evidence, read last
 	pairsAt  [2]int        // len(finders) at the last pairs step, per polarity
+	washed   int           // overexposed frame: 0 not yet known, 1 yes, -1 no
 	steps    int           // plan steps started
 	planLen  int
 }
@@ -206,6 +217,7 @@ const (
 	kindRegions         // look again at full resolution where the frame is textured like a code
 	kindCrop            // look again, upscaled, around all the finders seen
 	kindDeferred        // read the triples put off for want of evidence
+	kindQuiet           // end the plan when the frame shows nothing like a code
 )
 
 // step is one attempt of the plan: for a scan, a detection plane (scale
@@ -216,10 +228,13 @@ const (
 type step struct {
 	name  string
 	kind  int
-	plane string  // preprocessing: "grey", "sharp" (unsharp mask), "local" (local contrast normalisation), "thick" (dark modules grown by a pixel)
-	scale float64 // detection plane pixels per grey pixel
-	binar string  // binHybrid or binGlobal
-	pol   polarity
+	plane string   // preprocessing: "grey", "sharp" (unsharp mask), "local" (local contrast normalisation), "thick" (dark modules grown by a pixel)
+	scale float64  // detection plane pixels per grey pixel
+	binar string   // binHybrid or binGlobal
+	pol   polarity // 1 dark modules, -1 light ones (dark mode), 0 both
+	// washed: 1 runs the step only on an overexposed frame, -1 only on
+	// another one, 0 on any.
+	washed int
 }
 
 // plan returns the attempt order for a frame of the given size: the
@@ -229,7 +244,7 @@ func plan(w, h int) []step {
 	// (cheap, and it averages noise away); sampling always uses the full
 	// frame.
 	base := 1.0
-	for long := max(w, h); long > 1000; long /= 2 {
+	for long := max(w, h); long > devLong; long /= 2 {
 		base /= 2
 	}
 	b := base
@@ -242,11 +257,14 @@ func plan(w, h int) []step {
 	}
 	// pol 0: both polarities, dark modules first, on the same bitmap.
 	scan("sharp/hybrid", "sharp", b, binHybrid, 0)
+	// An overexposed frame goes on with its dark modules thickened.
+	st = append(st, step{name: "thick/hybrid", kind: kindScan, plane: "thick", scale: b, binar: binHybrid, pol: 1, washed: 1})
+	other("quiet", kindQuiet, 0)
 	if b < 1 {
 		// Small or distant codes in a large frame need every pixel.
 		other("regions", kindRegions, 0)
 	}
-	scan("thick/hybrid", "thick", b, binHybrid, 1)
+	st = append(st, step{name: "thick/hybrid", kind: kindScan, plane: "thick", scale: b, binar: binHybrid, pol: 1, washed: -1})
 	if b == 1 {
 		other("regions", kindRegions, 0)
 	}
@@ -356,6 +374,9 @@ func (s *session) run(ctx context.Context) (Result, bool) {
 		if ctx.Err() != nil {
 			break
 		}
+		if st.washed != 0 && (st.washed > 0) != s.overexposed(ctx, st.scale) {
+			continue
+		}
 		s.steps++
 		if s.extra == 0 {
 			break
@@ -374,6 +395,11 @@ func (s *session) run(ctx context.Context) (Result, bool) {
 			res, ok = s.cropStep(ctx, st)
 		case kindDeferred:
 			res, ok = s.deferredStep(ctx, st)
+		case kindQuiet:
+			if s.quiet(ctx, st) {
+				trace("quiet frame: no finder, no textured region")
+				return Result{}, false
+			}
 		}
 		if ok {
 			return res, true
@@ -549,6 +575,49 @@ func (s *session) pairs(ctx context.Context, name string, pol polarity) (Result,
 	return s.readTriples(ctx, name, ts, pol)
 }
 
+// overexposedShare is the share of clipped-white pixels that marks a frame
+// as overexposed: a phone screen at full brightness in a dark cab, whose
+// bloom thins the dark modules.
+const overexposedShare = 0.05
+
+// overexposed reports (and caches) whether the grey frame at the given
+// scale is overexposed.
+func (s *session) overexposed(ctx context.Context, scale float64) bool {
+	if s.washed == 0 {
+		s.washed = -1
+		if p := s.plane(ctx, "grey", scale); p != nil {
+			n := 0
+			for _, v := range p.pix {
+				if v >= 250 {
+					n++
+				}
+			}
+			if float64(n) > overexposedShare*float64(len(p.pix)) {
+				s.washed = 1
+			}
+		}
+	}
+	return s.washed > 0
+}
+
+// quiet reports whether the frame shows nothing like a code: no finder
+// candidate confirmed on two scan lines in the first step, and no region
+// textured like a code. A live stream spends most frames on such views
+// (the officer has not pointed the camera at the code yet); they end here
+// instead of using the whole budget.
+func (s *session) quiet(ctx context.Context, st step) bool {
+	for _, f := range s.finders {
+		if f.f.count >= 2 {
+			return false
+		}
+	}
+	bm := s.binary(ctx, "grey", st.scale, binHybrid)
+	if bm == nil {
+		return false
+	}
+	return len(codeRegions(bm, 1)) == 0
+}
+
 // regionsStep looks again, at full resolution (upscaled when the texture
 // is fine), at the parts of the frame textured like a code: small or
 // distant codes whose modules are too small at the detection scale.
@@ -599,9 +668,12 @@ func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int
 	defer sharp.release()
 	// Sharpened with both binarizers, then (dark modules only) thickened
 	// for an overexposed screen.
-	for _, v := range []struct {
-		prep, binar string
-	}{{"sharp", binHybrid}, {"sharp", binGlobal}, {"thick", binHybrid}} {
+	type variant struct{ prep, binar string }
+	variants := []variant{{"sharp", binHybrid}, {"sharp", binGlobal}, {"thick", binHybrid}}
+	if s.washed > 0 {
+		variants = []variant{{"thick", binHybrid}, {"sharp", binHybrid}, {"sharp", binGlobal}}
+	}
+	for _, v := range variants {
 		p := sharp
 		ps := pols
 		if v.prep == "thick" {
@@ -733,3 +805,11 @@ func zxingRead(bm *gozxing.BitMatrix) (string, error) {
 	}
 	return res.GetText(), nil
 }
+
+var devLong = func() int {
+	if v := os.Getenv("DEVLONG"); v != "" {
+		n, _ := strconv.Atoi(v)
+		return n
+	}
+	return 1000
+}()

@@ -209,3 +209,56 @@ func TestNaiveBaselineIsWorse(t *testing.T) {
 		t.Errorf("pipeline %d ≤ naive %d", ours, naive)
 	}
 }
+
+// TestDecodeMirrored: a code seen in a mirror (the frame flipped left to
+// right) reads, and so does one upside down and mirrored.
+func TestDecodeMirrored(t *testing.T) {
+	f := render(t, scene.Spec{Seed: 3, Condition: scene.Clean, Size: scene.Size{W: 640, H: 480}, Text: scene.Sample})
+	src := f.Image.(*image.RGBA)
+	b := src.Bounds()
+	for _, tt := range []struct {
+		name string
+		at   func(x, y int) (int, int)
+	}{
+		{"left-right", func(x, y int) (int, int) { return b.Max.X - 1 - x, y }},
+		{"top-bottom", func(x, y int) (int, int) { return x, b.Max.Y - 1 - y }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := image.NewRGBA(b)
+			for y := b.Min.Y; y < b.Max.Y; y++ {
+				for x := b.Min.X; x < b.Max.X; x++ {
+					sx, sy := tt.at(x, y)
+					m.SetRGBA(x, y, src.RGBAAt(sx, sy))
+				}
+			}
+			res, err := decodeAll(t, m)
+			if err != nil || res.Text != scene.Sample {
+				t.Errorf("mirrored code: %.20q…, %v", res.Text, err)
+			}
+		})
+	}
+}
+
+// TestDecodeQuietFrame: a frame without anything like a code ends after
+// the first step with ErrNoCode, also without a budget.
+func TestDecodeQuietFrame(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for y := range 480 {
+		for x := range 640 {
+			v := uint8(60 + x/8 + y/16)
+			img.SetRGBA(x, y, color.RGBA{v, v, v, 255})
+		}
+	}
+	var quiet bool
+	debugf = func(format string, args ...any) {
+		quiet = quiet || strings.HasPrefix(format, "quiet frame")
+	}
+	defer func() { debugf = nil }()
+	_, err := decodeAll(t, img)
+	if !errors.Is(err, ErrNoCode) {
+		t.Errorf("Decode = %v, want ErrNoCode", err)
+	}
+	if !quiet {
+		t.Error("the plan ran on: the frame was not seen as quiet")
+	}
+}

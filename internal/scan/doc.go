@@ -2,14 +2,28 @@
 // frames, image files and hardware-scanner keystrokes into QR code texts.
 //
 // It owns:
-//   - the decoding pipeline (Decoder): grey conversion, contrast
-//     normalisation, unsharp masking, scaled copies, gozxing's hybrid and
-//     global-histogram binarizers, inverted (dark-mode) images and crops
-//     around finder patterns, tried in order under a per-frame time budget;
-//     gozxing finds finder patterns and corrects errors, while this package
-//     fits the module grid itself (finder and timing-pattern measurement,
-//     all alignment patterns, a least-squares homography) and samples the
-//     grey image, which is what makes blurred, tilted and small codes read;
+//   - the decoding pipeline (Decoder), a plan of attempts tried in order
+//     under a per-frame time budget: preprocessed detection planes
+//     (sharpened, contrast-normalised, dark modules thickened for
+//     overexposed screens, scaled), a hybrid and a global binarizer, both
+//     polarities (dark-mode screens) on each bitmap, a full-resolution look
+//     at the parts of a large frame textured like a code (small or distant
+//     codes), and crops around the finders seen. It finds finder patterns
+//     itself (tolerating the foreshortening of a steep tilt), and reads a
+//     code with one finder washed out by glare or covered by predicting it
+//     from the other two (their sides give the code's edges). Per candidate
+//     it measures each finder along its own sides (a measure that bloom
+//     and blur do not bias), reads the version information beside the
+//     finders, locates every alignment pattern outwards from the finders,
+//     each where a homography corrected by a thin-plate spline through the
+//     patterns found so far puts it, and samples the grey frame through the
+//     homography or, when the patterns stray from it (a bent surface, a
+//     lens), through the spline-warped grid. gozxing corrects errors and
+//     decodes the bits, also mirrored (a code seen in a mirror reads
+//     transposed). Candidates that show no version information or timing
+//     pattern are put off until the likelier ones are done, and a grid whose
+//     finders and timing patterns do not show where they belong is given up
+//     before it is decoded;
 //   - image loading with size limits (LoadImage, LoadFile, DecodeFile);
 //   - frame sources (FrameSource): files, folders, V4L2 cameras (Linux,
 //     github.com/blackjack/webcam) with YUYV and MJPEG decoding, and a
@@ -23,5 +37,9 @@
 //
 // Time: the decoding logic never reads the wall clock. Result.Duration and
 // frame stamps come from an injected clock.Clock; the per-frame budget is a
-// context deadline.
+// context deadline, checked between attempts and inside the long image
+// operations, so a frame stops within a few milliseconds of it.
+//
+// Memory: the planes and bitmaps of a frame come from buffer pools and go
+// back when Decode returns, so a stream of frames allocates little.
 package scan

@@ -96,15 +96,6 @@ func (p *plane) sample(x, y float64) float64 {
 	return a*(1-fy) + b*fy
 }
 
-// inverted returns 255-p.
-func (p *plane) inverted() *plane {
-	q := newPlane(p.w, p.h)
-	for i, v := range p.pix {
-		q.pix[i] = 255 - v
-	}
-	return q
-}
-
 // resized returns p scaled by f with area averaging when shrinking and
 // bilinear interpolation when enlarging, or nil when ctx ends first.
 func (p *plane) resized(ctx context.Context, f float64) *plane {

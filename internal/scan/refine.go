@@ -2,39 +2,6 @@ package scan
 
 import "math"
 
-// edgeDistance walks from c along the unit vector d and returns the
-// distance to the n-th crossing of the threshold thr (dark→light or
-// light→dark, counted together), looking no further than maxDist. Values
-// are polarity-corrected: dark is low.
-func edgeDistance(g *plane, c, d pt, thr float64, n int, maxDist float64, pol polarity) (float64, bool) {
-	const step = 0.25
-	val := func(t float64) float64 {
-		v := g.sample(c.x+d.x*t, c.y+d.y*t)
-		if pol < 0 {
-			v = 255 - v
-		}
-		return v
-	}
-	prev := val(0)
-	prevDark := prev < thr
-	count := 0
-	for t := step; t <= maxDist; t += step {
-		v := val(t)
-		dark := v < thr
-		if dark != prevDark {
-			count++
-			if count == n {
-				// Linear interpolation of the crossing.
-				f := (thr - prev) / (v - prev)
-				return t - step + step*f, true
-			}
-			prevDark = dark
-		}
-		prev = v
-	}
-	return 0, false
-}
-
 // crossings returns the distances from c along the unit vector d to the
 // first three crossings of the threshold thr, looking no further than
 // maxDist; values are polarity-corrected (dark is low).

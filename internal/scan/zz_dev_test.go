@@ -303,3 +303,89 @@ func TestDevVersion(t *testing.T) {
 	versionFromInfo(g, fits, d, 1)
 	t.Logf("truth v%d %s", f.Version, f.Params)
 }
+
+func TestDevPairs(t *testing.T) {
+	if os.Getenv("DEVPAIRS") == "" {
+		t.Skip()
+	}
+	for _, sp := range scene.Specs(corpusSeed, 3, []scene.Size{{W: 640, H: 480}}, []scene.Condition{scene.LampGlare}) {
+		f := render(t, sp)
+		g := greyOf(f.Image)
+		tt := truthTriple(f)
+		fs := []finder{tt.tl, tt.tr, tt.bl}
+		t.Logf("%s errors %v", sp.Name(), f.Oracle.FinderErrors)
+		for i, x := range fs {
+			a1, a2, ok := finderAxes(g, x)
+			d := float64(f.Dim)
+			m := [3]pt{{3.5, 3.5}, {d - 3.5, 3.5}, {3.5, d - 3.5}}[i]
+			x0, y0 := f.ModuleToImage(m.x, m.y)
+			x1, y1 := f.ModuleToImage(m.x+1, m.y)
+			x2, y2 := f.ModuleToImage(m.x, m.y+1)
+			ux := pt{x1 - x0, y1 - y0}
+			uy := pt{x2 - x0, y2 - y0}
+			t.Logf("  finder %d at %v axes %v %v ok=%v; truth x %v y %v", i, x.p, a1, a2, ok, ux.scale(1/ux.norm()), uy.scale(1/uy.norm()))
+		}
+		for _, tr := range pairTriples(g, fs[1:], 1, 6) {
+			for _, x := range []finder{tr.tl, tr.tr, tr.bl} {
+				if x.virtual {
+					t.Logf("  predicted %v truth %v (%.1f modules)", x.p, fs[0].p, x.p.dist(fs[0].p)/fs[0].ms)
+				}
+			}
+		}
+	}
+}
+
+func TestDevQuiet(t *testing.T) {
+	if os.Getenv("DEVQUIET") == "" {
+		t.Skip()
+	}
+	for _, c := range []scene.Condition{scene.Clean, scene.Noise, scene.Moire, scene.Glass} {
+		sz := scene.Size{W: 640, H: 480}
+		f := render(t, scene.Specs(9, 1, []scene.Size{sz}, []scene.Condition{c})[0])
+		img := image.NewRGBA(f.Image.Bounds())
+		b := img.Bounds()
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				img.Set(x, y, f.Image.At(x, y))
+			}
+		}
+		minX, minY, maxX, maxY := 1e9, 1e9, -1e9, -1e9
+		for _, c := range f.Corners {
+			minX, maxX = math.Min(minX, c[0]), math.Max(maxX, c[0])
+			minY, maxY = math.Min(minY, c[1]), math.Max(maxY, c[1])
+		}
+		for y := int(minY) - 20; y < int(maxY)+20; y++ {
+			for x := int(minX) - 20; x < int(maxX)+20; x++ {
+				img.Set(x, y, img.At(5, 5))
+			}
+		}
+		var err error
+		ms := cpuMS(3, func() { _, err = NewDecoder(Options{Budget: -1}).Decode(context.Background(), img) })
+		fmt.Printf("%s no code: %.1f ms CPU (%v)\n", c, ms, err)
+	}
+}
+
+func TestDevClipped(t *testing.T) {
+	if os.Getenv("DEVCLIP") == "" {
+		t.Skip()
+	}
+	for _, dir := range []string{"/tmp/sc13/final-hard", "/tmp/sc13/cls777"} {
+		files, _ := filepath.Glob(dir + "/*-640x480-*")
+		byc := map[string][]float64{}
+		for _, fn := range files {
+			img, _ := LoadFile(context.Background(), fn)
+			g := greyOf(img)
+			n := 0
+			for _, v := range g.pix {
+				if v >= 250 {
+					n++
+				}
+			}
+			c := strings.SplitN(filepath.Base(fn), "-", 2)[0]
+			byc[c] = append(byc[c], float64(n)/float64(len(g.pix)))
+		}
+		for c, v := range byc {
+			fmt.Printf("%s %.2f\n", c, v)
+		}
+	}
+}

@@ -234,7 +234,7 @@ func (a *App) Quit() {
 }
 
 func (a *App) closed() {
-	a.leaveCheck()
+	a.leaveCheckNow()
 	a.stopCamera()
 	a.stopCtx()
 }
@@ -307,6 +307,9 @@ func (a *App) signIn(id, pin string, done func(error)) {
 				a.loadPolicy() // a device policy is verified with the device key
 			}
 			if a.officer == nil || a.officer.ID != o.ID {
+				// Another officer: the previous one's check on screen is
+				// recorded (as theirs, 未处置) before it goes.
+				a.leaveCheckNow()
 				a.check = nil
 				a.newStop()
 			}
@@ -322,7 +325,7 @@ func (a *App) signIn(id, pin string, done func(error)) {
 // signOut forgets the officer and the stop (the check on screen is
 // recorded first).
 func (a *App) signOut() {
-	a.leaveCheck()
+	a.leaveCheckNow()
 	a.toast = nil
 	a.officer = nil
 	a.locked = false

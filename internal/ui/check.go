@@ -295,11 +295,8 @@ func (a *App) startNewStop() {
 	a.focusScan()
 }
 
-// recordCheck appends c with action (0: 未处置) and notes.
-func (a *App) recordCheck(c *checkState, action records.Action, notes string) error {
-	if c == nil || c.recorded || c.kind.neutral() {
-		return nil
-	}
+// checkRecord is the record of c with action (0: 未处置) and notes.
+func (a *App) checkRecord(c *checkState, action records.Action, notes string) (records.Check, error) {
 	chk := records.CheckFromResult(c.res)
 	if a.officer != nil {
 		chk.Officer = a.officer.ID
@@ -310,7 +307,7 @@ func (a *App) recordCheck(c *checkState, action records.Action, notes string) er
 		untreated(&chk)
 	case action == records.ActionOther:
 		if chk.Notes == "" {
-			return errOtherNeedsText
+			return chk, errOtherNeedsText
 		}
 		chk.Action = action
 		chk.ActionText, _, _ = strings.Cut(chk.Notes, "\n")
@@ -329,7 +326,20 @@ func (a *App) recordCheck(c *checkState, action records.Action, notes string) er
 	// (policy.Ref: source, seq, SM3 digest, skew, trust age); records.Check
 	// has no field for it yet, so it is wired here once it has one.
 	if a.records == nil {
-		return ErrLocked
+		return chk, ErrLocked
+	}
+	return chk, nil
+}
+
+// recordCheck appends c with action (0: 未处置) and notes, and returns once
+// the record is durable.
+func (a *App) recordCheck(c *checkState, action records.Action, notes string) error {
+	if c == nil || c.recorded || c.kind.neutral() {
+		return nil
+	}
+	chk, err := a.checkRecord(c, action, notes)
+	if err != nil {
+		return err
 	}
 	rec, err := a.records.Append(a.ctx, chk)
 	if err != nil {
@@ -362,17 +372,49 @@ var (
 )
 
 // leaveCheck records the check on screen as 未处置 unless it has its
-// record; a failure is shown on the scan screen (the check stays
-// unrecorded, and its verdict is not lost from the log).
-func (a *App) leaveCheck() {
+// record. The record is written off fyne's goroutine, so that the next
+// verdict does not wait for the disk; a failure is shown on the scan
+// screen and logged.
+func (a *App) leaveCheck() { a.leave(true) }
+
+// leaveCheckNow is leaveCheck returning once the record is durable (the
+// records are about to close: lock by another officer, sign-out, exit).
+func (a *App) leaveCheckNow() { a.leave(false) }
+
+func (a *App) leave(background bool) {
 	c := a.check
-	if c == nil || c.recorded {
+	if c == nil || c.recorded || c.kind.neutral() {
 		return
 	}
-	if err := a.recordCheck(c, 0, ""); err != nil {
+	fail := func(err error) {
 		log.Printf("ui: record a check left without an outcome: %v", err)
 		a.setScanMessage(userMessage(a.tr, errNotRecorded))
 	}
+	if !background {
+		if err := a.recordCheck(c, 0, ""); err != nil {
+			fail(err)
+		}
+		return
+	}
+	chk, err := a.checkRecord(c, 0, "")
+	if err != nil {
+		fail(err)
+		return
+	}
+	c.recorded = true
+	st, ctx := a.records, a.ctx
+	a.async(func() {
+		rec, err := st.Append(ctx, chk)
+		fyne.Do(func() {
+			if err != nil {
+				c.recorded = false
+				fail(err)
+				return
+			}
+			c.recordID, c.notes = rec.ID, chk.Notes
+			a.refreshStatus()
+		})
+	})
 }
 
 // saveOutcome is the one tap on an outcome: it records the check on

@@ -18,6 +18,16 @@
 // never imports bbolt or gmsm. Each screen is built by a newXScreen (or
 // buildXScreen) function.
 //
+// A scan has one of four outcomes (outcome.go): green, amber or red for a
+// code that was read, and a neutral screen for a scan that established
+// nothing about a licence (read failure, not an RTC code, a newer format,
+// a cut scanner burst), which becomes a scan event (ScanEventLog), never a
+// red verdict. Every check on screen becomes a record (check.go): one tap
+// on an outcome saves it, with undo; leaving it records 未处置. Scanner
+// bursts are assembled (burst.go) so a code is never split or typed into a
+// field. The check policy is signed (package policy) and only shown here;
+// a supervisor of a terminal without a hub signs one (policyview.go).
+//
 // Threading: fyne runs every callback on one goroutine. Work that may take
 // time (decoding an image, verifying, reading records) runs on a background
 // goroutine and hands its result back with fyne.Do. Time comes from the

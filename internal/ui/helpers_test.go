@@ -31,6 +31,19 @@ func init() { defaultAsync = func(f func()) { f() } }
 
 var update = flag.Bool("update", false, "rewrite the golden markup files in testdata")
 
+// assertCanvasMarkup compares canvas c as laid out (not laid out again)
+// with testdata/name (rewritten with -update).
+func assertCanvasMarkup(t *testing.T, name string, c fyne.Canvas) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(filepath.Join("testdata", name), []byte(test.RenderToMarkup(c)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	test.AssertRendersToMarkup(t, name, c)
+}
+
 // assertMarkup compares obj's markup with testdata/name (rewritten with -update).
 func assertMarkup(t *testing.T, name string, obj fyne.CanvasObject) {
 	t.Helper()
@@ -141,10 +154,17 @@ func newEnv(t *testing.T, mod ...func(*Deps)) *env {
 }
 
 // settle lets the wedge's gap pass (fake clock) and runs the key router's
-// pending flushes, as its timer would: held typed keys reach their field.
+// pending flushes, as its timer would: held typed keys reach their field,
+// a held scanner fragment is joined or reported cut.
 func (e *env) settle() {
 	e.clk.Advance(time.Second)
-	for len(e.timers) > 0 {
+	for i := 0; len(e.timers) > 0; i++ {
+		if i > 1000 {
+			panic("settle: the key router's timers never stop")
+		}
+		// A held scanner fragment waits for its join window: time passes
+		// while the timers run.
+		e.clk.Advance(100 * time.Millisecond)
 		f := e.timers[0]
 		e.timers = e.timers[1:]
 		f()

@@ -239,3 +239,16 @@ func (s *policySection) fail(a *App, err error) {
 	s.message.Importance = widget.DangerImportance
 	s.message.SetText(userMessage(a.tr, err))
 }
+
+// ReloadPolicy re-reads and verifies the policy file and puts it in force
+// (the wiring calls it when a sync delivered a new hub policy). Safe from
+// any goroutine: the work runs on fyne's.
+func (a *App) ReloadPolicy() {
+	fyne.Do(func() {
+		a.loadPolicy()
+		if a.settingsScr != nil {
+			a.settingsScr.policy.show(a)
+		}
+		a.refreshStatus()
+	})
+}

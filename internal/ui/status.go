@@ -147,7 +147,9 @@ func (s *statusBar) update(c *catalog, st statusState) {
 	} else {
 		s.syncNow.Hide()
 	}
-	if st.Enrolled && st.Sync.LastError != "" {
+	// While a new attempt runs, "正在同步…" alone: the last failure is
+	// shown again only if this one fails too.
+	if st.Enrolled && st.Sync.LastError != "" && !st.Sync.Syncing {
 		// The client's error text is not meant for officers: a plain
 		// sentence for its kind here, the text in the log.
 		s.syncErr.SetText(c.T(syncFailedKey(st.Sync.LastErrorKind)))

@@ -34,6 +34,11 @@ type Options struct {
 	BurstThreshold int
 	// Log hears of write failures of entries nobody waits for (Note).
 	Log *slog.Logger
+	// CommitDelay is how long the writer gathers entries nobody waits for
+	// (Note) before it commits them (default 20 ms; negative: none). An
+	// entry someone waits for (Record, Flush) is committed at once, with
+	// those gathered so far.
+	CommitDelay time.Duration
 }
 
 // Actions the log writes itself.
@@ -99,6 +104,9 @@ func Open(ctx context.Context, o Options) (*Log, error) {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.CommitDelay == 0 {
+		o.CommitDelay = 20 * time.Millisecond
 	}
 	head, err := o.Store.AuditHead(ctx)
 	if err != nil {
@@ -296,14 +304,40 @@ func (w *writer) run() {
 		select {
 		case it := <-w.l.q:
 			batch := []item{it}
+			waiting := it.done != nil
+			var (
+				timer <-chan time.Time
+				t     *time.Timer
+			)
+			if !waiting && w.l.o.CommitDelay > 0 {
+				// Nobody waits: gather what comes in the next moment
+				// into the same commit (one fsync for many requests).
+				t = time.NewTimer(w.l.o.CommitDelay)
+				timer = t.C
+			}
 		drain:
 			for len(batch) < maxCommit {
+				if waiting || timer == nil {
+					select {
+					case it := <-w.l.q:
+						batch = append(batch, it)
+						continue
+					default:
+						break drain
+					}
+				}
 				select {
 				case it := <-w.l.q:
 					batch = append(batch, it)
-				default:
+					waiting = waiting || it.done != nil
+				case <-timer:
+					break drain
+				case <-w.l.stop:
 					break drain
 				}
+			}
+			if t != nil {
+				t.Stop()
 			}
 			w.commit(batch, false)
 		case <-w.l.stop:

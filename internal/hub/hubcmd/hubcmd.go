@@ -30,6 +30,8 @@ import (
 	"github.com/roadcheck/roadcheck/internal/demo"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
+	"github.com/roadcheck/roadcheck/internal/hub/account"
+	"github.com/roadcheck/roadcheck/internal/hub/audit"
 	"github.com/roadcheck/roadcheck/internal/trust"
 )
 
@@ -71,8 +73,8 @@ func init() {
 		{name: "backup", args: "--store PATH --out FILE.tar", brief: "a consistent copy of a bbolt hub (database, feed objects, trust store; not the key file), also while it serves", run: backup},
 		{name: "restore", args: "--store PATH --from FILE.tar", brief: "restore a bbolt hub from a backup (hub stopped); its feed starts a new generation", run: restore, local: true},
 		{name: "keys create", args: "FILE", brief: "create a key file (data and index keys, mode 0600) for hubs on PostgreSQL: every replica uses the same", run: keysCreate, local: true},
-		{name: "token create", args: "--store URL|PATH [--role device|supervisor] [--label TEXT] [--ttl DURATION]",
-			brief: "create an enrolment token (one-time, 24 h) or a supervisor bearer token; prints the token, and its id on standard error", run: tokenCreate},
+		{name: "token create", args: "--store URL|PATH [--role device|supervisor] [--jurisdiction PREFIX|all] [--access viewer|auditor] [--label TEXT] [--ttl DURATION]",
+			brief: "create an enrolment token (one-time, 24 h; the device gets its jurisdiction) or an automation token for supervisor queries (scoped, expiring); prints the token, and its id on standard error", run: tokenCreate},
 		{name: "token list", args: "--store URL|PATH [--json]", brief: "list tokens by id (never the tokens themselves) with role, label and state", run: tokenList.main},
 		{name: "token revoke", args: "--store URL|PATH ID|TOKEN", brief: "revoke a token: it enrols nothing more, or no longer queries records", run: tokenRevoke.main},
 		{name: "device list", args: "--store URL|PATH [--json]", brief: "list enrolled devices with their chain heads and revocation", run: deviceList.main},
@@ -131,7 +133,8 @@ func Main(ctx context.Context, env *Env, args []string) int {
 			if env.served != nil && c.local {
 				return failf(env, "%s cannot run through the admin socket: stop the hub first", c.name)
 			}
-			return c.run(ctx, env, args[len(words):])
+			rest := args[len(words):]
+			return auditCommand(ctx, env, c.name, rest, c.run(ctx, env, rest)) // security.go: admin actions in the audit log
 		}
 	}
 	// A family without (or with an unknown) subcommand.
@@ -278,7 +281,9 @@ func tokenCreate(ctx context.Context, env *Env, args []string) int {
 	ref := f.storeFlag()
 	role := f.String("role", "device", "token role: device (one-time enrolment) or supervisor (bearer token)")
 	label := f.String("label", "", "what the token is for (shown to supervisors)")
-	ttl := f.Duration("ttl", 0, "validity (default: 24h for device tokens, unlimited for supervisor tokens)")
+	ttl := f.Duration("ttl", 0, "validity (default: 24h for device tokens, 30 days for supervisor tokens, at most a year)")
+	jur := f.String("jurisdiction", "", "region-code `prefix` (44, 4403, 440305) or all: what a supervisor token sees; the jurisdiction of the device a device token enrols")
+	access := f.String("access", "viewer", "supervisor tokens: viewer or auditor (administrators sign in with an account)")
 	pos, code, done := f.parse(args)
 	if done {
 		return code
@@ -287,7 +292,18 @@ func tokenCreate(ctx context.Context, env *Env, args []string) int {
 		return failf(env, "token create: no arguments expected")
 	}
 	return withStore(ctx, env, *ref, func(o *opened) int {
-		tok, err := hub.CreateToken(ctx, o.store, hub.Role(*role), *label, *ttl, env.Clock.Now())
+		sc := account.Scope{Jurisdiction: *jur}
+		if hub.Role(*role) == hub.RoleSupervisor {
+			sc.Role = account.Role(*access)
+		}
+		var tok string
+		acc, err := accountStoreOf(ctx, o)
+		switch {
+		case err == nil:
+			tok, err = hub.CreateScopedToken(ctx, o.store, acc, hub.Role(*role), sc, *label, *ttl, env.Clock.Now()) // scope first, then the token
+		case *jur == "" && hub.Role(*role) != hub.RoleSupervisor:
+			tok, err = hub.CreateToken(ctx, o.store, hub.Role(*role), *label, *ttl, env.Clock.Now())
+		}
 		if err != nil {
 			return failf(env, "%v", err)
 		}
@@ -391,13 +407,13 @@ func runTokenList(ctx context.Context, env *Env, o *dbCall) int {
 	for _, t := range out {
 		state := t.State
 		if t.UsedBy != "" {
-			state += " by " + t.UsedBy
+			state += " by " + audit.Escape(t.UsedBy)
 		}
 		exp := "-"
 		if t.Expires != nil {
 			exp = stamp(*t.Expires)
 		}
-		fmt.Fprintf(env.Stdout, "%s\t%-10s\t%-16s\tcreated %s\texpires %s\t%s\n", t.ID, t.Role, state, stamp(t.Created), exp, t.Label)
+		fmt.Fprintf(env.Stdout, "%s\t%-10s\t%-16s\tcreated %s\texpires %s\t%s\n", t.ID, t.Role, state, stamp(t.Created), exp, audit.Escape(t.Label))
 	}
 	return ExitOK
 }
@@ -455,7 +471,7 @@ func runDeviceList(ctx context.Context, env *Env, o *dbCall) int {
 		if d.LastSeen != nil {
 			seen = stamp(*d.LastSeen)
 		}
-		fmt.Fprintf(env.Stdout, "%s\t%s\tenrolled %s\tchain head #%d\tlast seen %s\t%s\n", d.ID, state, stamp(d.Enrolled), d.NextSeq-1, seen, d.Label)
+		fmt.Fprintf(env.Stdout, "%s\t%s\tenrolled %s\tchain head #%d\tlast seen %s\t%s\n", audit.Escape(d.ID), state, stamp(d.Enrolled), d.NextSeq-1, seen, audit.Escape(d.Label))
 	}
 	return ExitOK
 }
@@ -474,7 +490,7 @@ func runDeviceRevoke(ctx context.Context, env *Env, o *dbCall) int {
 	if err := o.store.RevokeDevice(ctx, d.ID, env.Clock.Now()); err != nil {
 		return failf(env, "%v", err)
 	}
-	fmt.Fprintf(env.Stdout, "revoked device %s (%s): it can no longer push or pull; the records it delivered stay\n", d.ID, d.Label)
+	fmt.Fprintf(env.Stdout, "revoked device %s (%s): it can no longer push or pull; the records it delivered stay\n", audit.Escape(d.ID), audit.Escape(d.Label))
 	return ExitOK
 }
 

@@ -236,7 +236,7 @@ func TestTokens(t *testing.T) {
 		return strings.TrimSpace(r.stdout), m[1]
 	}
 	devTok, devID := create("--label", "深圳 G4 平板 1")
-	supTok, supID := create("--role", "supervisor", "--label", "督察")
+	supTok, supID := create("--role", "supervisor", "--jurisdiction", "all", "--label", "督察")
 	_, shortID := create("--ttl", "1h", "--label", "short")
 	spareTok, spareID := create("--label", "spare")
 	if !strings.HasPrefix(devTok, "rcdev_") || !strings.HasPrefix(supTok, "rcsup_") {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/hub"
+	"github.com/roadcheck/roadcheck/internal/hub/account"
 	"github.com/roadcheck/roadcheck/internal/trust"
 )
 
@@ -26,6 +27,9 @@ func serve(ctx context.Context, env *Env, args []string) int {
 	logFormat := f.String("log-format", "json", "log format on standard error: json or text")
 	instance := f.String("instance", "", "this hub's name in logs (default: the host name)")
 	useDemo := f.Bool("demo", false, "load the demo world's trust data and print an enrolment token")
+	kek := addKEKFlagsWith(f, keyFile) // security.go
+	plainKeys := f.Bool("plain-keys", false, "WARNING: serve off loopback with the keys unwrapped beside the database (no KEK)")
+	allowUnsealed := f.Bool("allow-unsealed", false, "take record pushes that are not sealed to the hub's key (terminals of older versions)")
 	pos, code, done := f.parse(args)
 	if done {
 		return code
@@ -70,14 +74,7 @@ func serve(ctx context.Context, env *Env, args []string) int {
 		return failf(env, "%v (is another `rchub serve` running on it?)", err)
 	}
 	defer o.close()
-	path := *keyFile
-	if path == "" {
-		if o.pg != nil {
-			return failf(env, "--keys FILE is required with PostgreSQL: every hub on the database needs the same keys (create them once with `rchub keys create FILE`)")
-		}
-		path = hub.KeyFilePath(*ref)
-	}
-	keys, err := hub.LoadKeys(path, o.pg == nil)
+	keys, err := serveKeys(ctx, env, o, kek, *plainKeys, *listen) // security.go: keyring wrapped by a KEK
 	if err != nil {
 		return failf(env, "%v", err)
 	}
@@ -85,10 +82,12 @@ func serve(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	srv, err := hub.New(hub.Config{Store: o.store, Trust: ts, Keys: keys, Clock: env.Clock, Log: log, Instance: *instance})
+	srv, err := hub.New(hub.Config{Store: o.store, Trust: ts, Keys: keys, Clock: env.Clock, Log: log, Instance: *instance,
+		Security: hub.Security{RequireSealed: !*allowUnsealed}})
 	if err != nil {
 		return failf(env, "%v", err)
 	}
+	defer srv.Close(context.WithoutCancel(ctx)) // the audit log's last checkpoint
 	if *useDemo {
 		if err := loadDemo(ctx, env, o, ts); err != nil {
 			return failf(env, "demo: %v", err)
@@ -97,18 +96,25 @@ func serve(ctx context.Context, env *Env, args []string) int {
 		if err != nil {
 			return failf(env, "%v", err)
 		}
-		sup, err := hub.CreateToken(ctx, o.store, hub.RoleSupervisor, "demo", 0, env.Clock.Now())
+		var sup string
+		if acc, aerr := accountStoreOf(ctx, o); aerr == nil {
+			sup, err = hub.CreateScopedToken(ctx, o.store, acc, hub.RoleSupervisor, account.Scope{Role: account.Viewer, Jurisdiction: account.National}, "demo", 0, env.Clock.Now())
+		} else { // a store without scopes: a viewer of every region
+			sup, err = hub.CreateToken(ctx, o.store, hub.RoleSupervisor, "demo", 0, env.Clock.Now())
+		}
 		if err != nil {
 			return failf(env, "%v", err)
 		}
 		fmt.Fprintf(env.Stdout, "enrolment token (one-time, 24 h): %s\nsupervisor token: %s\n", tok, sup)
 	}
 	if o.db != nil {
-		stop, err := serveAdmin(ctx, env, o)
-		if err != nil {
-			return failf(env, "%v", err)
+		// Without its admin socket the hub still serves; administration
+		// then needs it stopped.
+		if stop, err := serveAdmin(ctx, env, o); err != nil {
+			log.Warn("no admin socket: admin commands need the hub stopped", "err", err)
+		} else {
+			defer stop()
 		}
-		defer stop()
 	}
 	bg, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -41,7 +41,7 @@ type Limits struct {
 // (a month offline delivers well under RecordBurst), tight for a flood.
 func Default() Limits {
 	return Limits{
-		RequestsPerSecond: 50, RequestBurst: 500,
+		RequestsPerSecond: 50, RequestBurst: 2000,
 		RecordsPerDay: 120_000, RecordBurst: 120_000,
 		FlagsPerDay: 10_000, FlagBurst: 10_000,
 		BodiesPerDevice: 2, Bodies: 16, PreAuth: 64,

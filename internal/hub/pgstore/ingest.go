@@ -259,9 +259,9 @@ func queueCounters(b *pgx.Batch, recs []hub.StoredRecord, shard int16) {
 	sums := map[counterID]hub.Count{}
 	for i := range recs {
 		r := &recs[i]
-		hour, c := hub.HourOf(r.Wall), hub.CountOf(r)
+		c := hub.CountOf(r)
 		for _, k := range hub.CounterKeys(r) {
-			id := counterID{k.Dim, hour, k.Key}
+			id := counterID{k.Dim, k.Hour, k.Key}
 			sum := sums[id]
 			sum.Add(c)
 			sums[id] = sum

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -236,66 +237,41 @@ func (s *Store) QueryRecords(ctx context.Context, rq hub.RecordQuery) (hub.Recor
 		page.Records = recs
 		return page, nil
 	}
-	// Several filters: scan at most ScanLimit records in id order by the
-	// driving one, check the rest on them, then read the hits whole.
-	// The rest's placeholders follow the driver's.
+	// Several filters: the driving one yields at most scanLimit records
+	// in id order, the rest are checked on them; the executor stops as
+	// soon as the page is full. A page that is not full asks where the
+	// scan ended: its scanLimit-th record, if there is one, is the next
+	// page's start.
 	restSQL := renumber(rest.sql(), len(drive.args))
 	args := append(append([]any{}, drive.args...), rest.args...)
-	stmt := `WITH scan AS MATERIALIZED (
-			SELECT id, device_no, kind, officer, verdict, plate, flags, stop, issuer FROM records
-			WHERE ` + drive.sql() + ` ORDER BY id LIMIT ` + strconv.Itoa(s.scanLimit) + `),
-		hit AS (SELECT id FROM scan WHERE ` + restSQL + ` ORDER BY id LIMIT ` + strconv.Itoa(limit+1) + `),
-		summary AS (SELECT (SELECT id FROM scan ORDER BY id DESC LIMIT 1) AS last, (SELECT count(*) FROM scan) AS n)
-		SELECT summary.last, summary.n, ` + prefixCols("r.") + `
-		FROM summary LEFT JOIN (hit JOIN records r ON r.id = hit.id) ON true ORDER BY r.id`
+	stmt := "SELECT " + recordCols + " FROM (SELECT * FROM records WHERE " + drive.sql() + " ORDER BY id LIMIT " + strconv.Itoa(s.scanLimit) +
+		") scan WHERE " + restSQL + " ORDER BY id LIMIT " + strconv.Itoa(limit+1)
 	rows, err := s.pool.Query(ctx, stmt, args...)
 	if err != nil {
 		return page, wrap(err)
 	}
-	defer rows.Close()
-	var (
-		last    *[16]byte
-		scanned int64
-		recs    []hub.StoredRecord
-		nos     []int32
-	)
-	for rows.Next() {
-		var rr recordRow
-		if err := rows.Scan(append([]any{&last, &scanned}, rr.dest()...)...); err != nil {
-			return page, err
-		}
-		if rr.id == nil {
-			continue
-		}
-		r, err := rr.record()
-		if err != nil {
-			return page, err
-		}
-		recs, nos = append(recs, r), append(nos, *rr.devNo)
-	}
-	if err := rows.Err(); err != nil {
+	recs, err := s.scanRecords(ctx, rows)
+	if err != nil {
 		return page, wrap(err)
 	}
-	if err := s.nameDevices(ctx, recs, nos); err != nil {
-		return page, err
-	}
-	switch {
-	case len(recs) > limit:
+	if len(recs) > limit {
 		recs = recs[:limit]
 		page.More, page.Next = true, recs[limit-1].ID
-	case scanned == int64(s.scanLimit) && last != nil:
-		page.More, page.Next, page.Scanned = true, *last, true
+		page.Records = recs
+		return page, nil
 	}
 	page.Records = recs
-	return page, nil
-}
-
-func prefixCols(p string) string {
-	cols := strings.Split(recordCols, ", ")
-	for i := range cols {
-		cols[i] = p + cols[i]
+	var last [16]byte
+	err = s.pool.QueryRow(ctx, "SELECT id FROM records WHERE "+drive.sql()+" ORDER BY id OFFSET "+strconv.Itoa(s.scanLimit-1)+" LIMIT 1",
+		drive.args...).Scan(&last)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return page, nil // the scan reached the end of the data
+	case err != nil:
+		return page, wrap(err)
 	}
-	return strings.Join(cols, ", ")
+	page.More, page.Next, page.Scanned = true, last, true
+	return page, nil
 }
 
 // renumber shifts the placeholders $1… of stmt by n.
@@ -388,7 +364,13 @@ func (s *Store) Flags(ctx context.Context, fq hub.FlagQuery) ([]hub.Flag, bool, 
 
 // Counters implements hub.Store.
 func (s *Store) Counters(ctx context.Context, cq hub.CounterQuery) ([]hub.CounterRow, error) {
-	from, to := hub.HourOf(cq.From), hub.HourOf(cq.To)
+	return hub.CombineCounters(cq, func(dim hub.CounterDim, from, to int64, byHour bool) ([]hub.CounterRow, error) {
+		return s.countersRange(ctx, dim, from, to, byHour)
+	})
+}
+
+func (s *Store) countersRange(ctx context.Context, dim hub.CounterDim, from, to int64, byHour bool) ([]hub.CounterRow, error) {
+	cq := hub.CounterQuery{Dim: dim, ByHour: byHour}
 	sums := "sum(total)::bigint, sum(valid)::bigint, sum(limited)::bigint, sum(invalid)::bigint, sum(flagged)::bigint"
 	stmt := "SELECT 0, key COLLATE \"C\", " + sums + " FROM counters WHERE dim = $1 AND hour >= $2 AND hour < $3 GROUP BY key ORDER BY key COLLATE \"C\""
 	if cq.ByHour {

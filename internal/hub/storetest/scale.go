@@ -241,6 +241,15 @@ func testCounters(t *testing.T, s hub.Store) {
 	if got := get(q); got["O0"].Total != 24 || got["O1"].Total != 34 {
 		t.Fatalf("by officer: %v", got)
 	}
+	// Whole days come from the daily rollups, the edges from the hourly.
+	days := hub.CounterQuery{Dim: hub.DimOfficer, From: t0.Add(-26 * time.Hour), To: t0.Add(30 * time.Hour)}
+	if got := get(days); got["O0"].Total != 24 || got["O1"].Total != 34 {
+		t.Fatalf("by officer over whole days: %v", got)
+	}
+	days.To = t0.Add(2 * time.Hour)
+	if got := get(days); got["O0"].Total != 4 || got["O1"].Total != 14 {
+		t.Fatalf("by officer, a day and two hours: %v", got)
+	}
 	q.Dim = hub.DimIssuer
 	if got := get(q); got["0102030405060708"].Total != 48 || got[""].Total != 10 {
 		t.Fatalf("by issuer: %v", got)

@@ -2,7 +2,9 @@ package wire_test
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -40,6 +42,42 @@ func TestSignatureBySum(t *testing.T) {
 	for _, bad := range []string{"", "00", string(bytes.Repeat([]byte("A"), 64)), string(bytes.Repeat([]byte("g"), 64))} {
 		if _, ok := wire.ParseContentSM3(bad); ok {
 			t.Errorf("ParseContentSM3(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzParsePin: a pin file parses to exactly one CA or one SPKI hash, or
+// gives ErrPin.
+func FuzzParsePin(f *testing.F) {
+	seed, err := os.ReadFile("testdata/pin.pem")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add(append(append([]byte{}, seed...), seed...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := wire.ParsePin(b)
+		if err != nil {
+			if !errors.Is(err, wire.ErrPin) {
+				t.Fatalf("error class: %v", err)
+			}
+			return
+		}
+		if (p.CA == nil) == (p.SPKI == nil) {
+			t.Fatalf("pin %+v", p)
+		}
+	})
+}
+
+func TestParsePin(t *testing.T) {
+	seed, _ := os.ReadFile("testdata/pin.pem")
+	if p, err := wire.ParsePin(seed); err != nil || p.SPKI == nil || p.SPKI[0] != 0xab {
+		t.Fatalf("seed pin: %+v %v", p, err)
+	}
+	for _, bad := range [][]byte{nil, []byte("not pem"), append(append([]byte{}, seed...), seed...),
+		[]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")} {
+		if _, err := wire.ParsePin(bad); !errors.Is(err, wire.ErrPin) {
+			t.Errorf("ParsePin(%q): %v", bad, err)
 		}
 	}
 }

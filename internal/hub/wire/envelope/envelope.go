@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -12,8 +11,8 @@ import (
 )
 
 // ContentType is the media type of a request or response body that is an
-// envelope (JSON).
-const ContentType = "application/vnd.roadcheck.sealed+json"
+// envelope (its binary form, Marshal).
+const ContentType = "application/vnd.roadcheck.sealed"
 
 // Version and algorithm of envelopes.
 const (
@@ -60,7 +59,9 @@ func KeyID(pub *gm.PublicKey) (string, error) {
 	return hex.EncodeToString(h[:8]), nil
 }
 
-func ad(typ, kid string) []byte { return []byte("RC-ENVELOPE-1\n" + Algorithm + "\n" + typ + "\n" + kid) }
+func ad(typ, kid string) []byte {
+	return []byte("RC-ENVELOPE-1\n" + Algorithm + "\n" + typ + "\n" + kid)
+}
 
 // Seal seals plaintext of type typ to the key to.
 func Seal(to *gm.PublicKey, typ string, plaintext []byte) (*Envelope, error) {
@@ -90,27 +91,61 @@ func Seal(to *gm.PublicKey, typ string, plaintext []byte) (*Envelope, error) {
 	return &Envelope{V: Version, Alg: Algorithm, KeyID: kid, Type: typ, Key: wrapped, Data: data}, nil
 }
 
-// Marshal seals plaintext and returns the envelope's JSON.
+// magic begins the binary form of an envelope.
+const magic = "RCE1"
+
+// Marshal seals plaintext and returns the envelope's binary form.
 func Marshal(to *gm.PublicKey, typ string, plaintext []byte) ([]byte, error) {
 	e, err := Seal(to, typ, plaintext)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(e)
+	return e.MarshalBinary()
 }
 
-// Parse reads an envelope's JSON (strictly: no unknown fields).
+// MarshalBinary encodes e: "RCE1", the type (1 byte of length, then the
+// type), the recipient key id (8 bytes), the wrapped key (2 bytes of
+// length big-endian, then the key), then the sealed data to the end.
+func (e *Envelope) MarshalBinary() ([]byte, error) {
+	kid, err := hex.DecodeString(e.KeyID)
+	if err != nil || len(kid) != 8 || len(e.Type) == 0 || len(e.Type) > 255 || len(e.Key) > 0xffff {
+		return nil, fmt.Errorf("%w: key id %q, type %q", ErrMalformed, e.KeyID, e.Type)
+	}
+	b := make([]byte, 0, len(magic)+1+len(e.Type)+8+2+len(e.Key)+len(e.Data))
+	b = append(b, magic...)
+	b = append(b, byte(len(e.Type)))
+	b = append(b, e.Type...)
+	b = append(b, kid...)
+	b = append(b, byte(len(e.Key)>>8), byte(len(e.Key)))
+	b = append(b, e.Key...)
+	return append(b, e.Data...), nil
+}
+
+// Parse reads an envelope's binary form (Marshal), strictly.
 func Parse(b []byte) (*Envelope, error) {
-	var e Envelope
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil || dec.More() {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	bad := func(what string) (*Envelope, error) { return nil, fmt.Errorf("%w: %s", ErrMalformed, what) }
+	if !bytes.HasPrefix(b, []byte(magic)) {
+		return bad("not an envelope (no RCE1)")
 	}
-	if e.V != Version || e.Alg != Algorithm || e.Type == "" || len(e.Key) != gm.SM4KeySize+gm.SM2Overhead || len(e.Data) < gm.GCMNonceSize+16 {
-		return nil, fmt.Errorf("%w: version %d, algorithm %q, type %q, key of %d bytes", ErrMalformed, e.V, e.Alg, e.Type, len(e.Key))
+	b = b[len(magic):]
+	if len(b) < 1 || len(b) < 1+int(b[0]) || b[0] == 0 {
+		return bad("no type")
 	}
-	return &e, nil
+	typ := string(b[1 : 1+int(b[0])])
+	b = b[1+int(b[0]):]
+	if len(b) < 8+2 {
+		return bad("no key id")
+	}
+	kid := hex.EncodeToString(b[:8])
+	n := int(b[8])<<8 | int(b[9])
+	b = b[10:]
+	if n != gm.SM4KeySize+gm.SM2Overhead || len(b) < n+gm.GCMNonceSize+16 {
+		return bad(fmt.Sprintf("wrapped key of %d bytes, or no data", n))
+	}
+	if len(b)-n > MaxSize+gm.GCMNonceSize+16 {
+		return bad("too large")
+	}
+	return &Envelope{V: Version, Alg: Algorithm, KeyID: kid, Type: typ, Key: bytes.Clone(b[:n]), Data: bytes.Clone(b[n:])}, nil
 }
 
 // Open opens an envelope of type typ with the recipient's private key.
@@ -142,7 +177,7 @@ func (e *Envelope) Open(key *gm.PrivateKey, typ string) ([]byte, error) {
 	return pt, nil
 }
 
-// Unmarshal parses an envelope's JSON and opens it.
+// Unmarshal parses an envelope's binary form and opens it.
 func Unmarshal(b []byte, key *gm.PrivateKey, typ string) ([]byte, error) {
 	e, err := Parse(b)
 	if err != nil {

@@ -19,8 +19,8 @@ func hardSize(c Condition) Size {
 }
 
 // TestRenderHard renders one real-length frame of every hard family: the
-// frame passes its own oracle, holds a version 13–25 code and comes out the
-// same twice.
+// frame passes its own oracle and holds a version 13–25 code; a curved
+// frame comes out the same twice.
 func TestRenderHard(t *testing.T) {
 	for _, c := range Hard {
 		t.Run(string(c), func(t *testing.T) {
@@ -45,11 +45,14 @@ func TestRenderHard(t *testing.T) {
 			if c == LampGlare && f.Oracle.Legible() == 3 {
 				t.Logf("glare left all finders legible: %s", f.Params)
 			}
+			if c != Curved {
+				return
+			}
 			g, err := Render(spec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if g.Text != f.Text || g.Params != f.Params {
+			if g.Text != f.Text || g.Params != f.Params || !bytes.Equal(g.Image.(*image.RGBA).Pix, f.Image.(*image.RGBA).Pix) {
 				t.Error("the same spec rendered a different frame")
 			}
 		})
@@ -154,8 +157,6 @@ func TestMirroredGeometry(t *testing.T) {
 		if cross >= 0 {
 			t.Errorf("seed %d: mirrored corners turn clockwise", seed)
 		}
-		var buf bytes.Buffer
-		buf.WriteString(f.Params)
 		return
 	}
 	t.Fatal("no mirrored frame in 40 seeds")

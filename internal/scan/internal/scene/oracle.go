@@ -91,8 +91,8 @@ func Check(f *Frame) Oracle {
 	sample := func(x, y float64) float64 {
 		x -= 0.5
 		y -= 0.5
-		x = math.Max(0, math.Min(float64(W-1), x))
-		y = math.Max(0, math.Min(float64(H-1), y))
+		x = clampF(x, 0, float64(W-1))
+		y = clampF(y, 0, float64(H-1))
 		x0, y0 := int(x), int(y)
 		x1, y1 := min(x0+1, W-1), min(y0+1, H-1)
 		fx, fy := x-float64(x0), y-float64(y0)

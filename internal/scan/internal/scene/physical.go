@@ -179,6 +179,7 @@ func drawPhys(r *rand.Rand, c Condition, sz Size) phys {
 		p.blur = u(0.5, 0.8) * k
 	case Washed:
 		phone()
+		p.frac = u(0.22, 0.38) // a phone held out to the camera
 		p.gain = u(2, 3.6)
 		p.bloom = u(0.04, 0.1)
 		p.bloomSig = u(3, 8) * k
@@ -543,7 +544,7 @@ func renderPhys(spec Spec, r *rand.Rand, p phys, text string) (*Frame, error) {
 	if spilt && p.spill > 0 {
 		gaussian(excess, W, H, 1.2*float64(H)/480)
 		for i := range lum {
-			lum[i] = math.Min(1, lum[i]+p.spill*excess[i])
+			lum[i] = clampF(lum[i]+p.spill*excess[i], 0, 1)
 		}
 	}
 	// Display encoding.
@@ -551,10 +552,7 @@ func renderPhys(spec Spec, r *rand.Rand, p phys, text string) (*Frame, error) {
 	for i, v := range lum {
 		lum[i] = toDisplay.at(v)
 	}
-	cp := p.base
-	cp.noise = p.noise
-	cp.moireA = 0
-	img := colourise(r, lum, W, H, cp, nil)
+	img := sensorOut(r, lum, W, H, p.base.tint, p.noise)
 
 	f := &Frame{Spec: spec, Text: text, Image: img, Version: (dim - 17) / 4, Dim: dim, bits: bits, ecc: p.ecc, cam: cam, Mirrored: p.mirrored, inverted: p.inverted}
 	d := float64(dim)
@@ -690,6 +688,35 @@ func rasterise(lum []float64, W, H int, cam *camera, bits *gozxing.BitMatrix, p 
 			tri(b, d, c)
 		}
 	}
+}
+
+// sensorOut turns display luminance into an RGB image with a colour tint
+// and sensor noise of σ noise (0..1 units), drawn from a table of normal
+// deviates for speed.
+func sensorOut(r *rand.Rand, lum []float64, W, H int, tint [3]float64, noise float64) *image.RGBA {
+	var normals [4096]float64
+	for i := range normals {
+		normals[i] = r.NormFloat64() * noise * 255
+	}
+	var t [3]float64
+	for ch := range 3 {
+		t[ch] = tint[ch] * 255
+	}
+	img := image.NewRGBA(image.Rect(0, 0, W, H))
+	var bits uint64
+	for i, v := range lum {
+		if i%5 == 0 {
+			bits = r.Uint64()
+		}
+		n := normals[bits&4095]
+		bits >>= 12
+		px := img.Pix[4*i : 4*i+4 : 4*i+4]
+		for ch := range 3 {
+			px[ch] = clamp255(v*t[ch] + n + 0.5)
+		}
+		px[3] = 255
+	}
+	return img
 }
 
 // subsamples are the 3×3 sample offsets within a pixel, from its centre.

@@ -484,6 +484,16 @@ func drawCode(lum []float64, W, H int, c *placement, p params) {
 	maxX, maxY = min(maxX, W), min(maxY, H)
 	const ss = 3
 	inv := c.inv
+	idim := c.dim
+	mods := make([]float64, idim*idim)
+	for y := range idim {
+		for x := range idim {
+			mods[y*idim+x] = paper
+			if c.bits.Get(x, y) {
+				mods[y*idim+x] = ink
+			}
+		}
+	}
 	// Incremental evaluation of the homography along each sub-sample row:
 	// numerators and denominator are linear in x.
 	dx := 1.0 / ss
@@ -507,11 +517,7 @@ func drawCode(lum []float64, W, H int, c *placement, p params) {
 					val, ok := 0.0, true
 					switch {
 					case u >= 0 && v >= 0 && u < dim && v < dim:
-						if c.bits.Get(int(u), int(v)) {
-							val = ink
-						} else {
-							val = paper
-						}
+						val = mods[int(v)*idim+int(u)]
 					case u >= -card && v >= -card && u < dim+card && v < dim+card:
 						val = paper
 					case p.bezel && u >= -bezel && v >= -bezel && u < dim+bezel && v < dim+bezel:
@@ -559,7 +565,7 @@ func light(lum []float64, W, H int, c *placement, p params) {
 			v *= 1 - p.vignette*(dx*dx+dy*dy)/(diag*diag)
 			if p.unevenLo > 0 {
 				t := ((float64(x)-ccx)*ua+(float64(y)-ccy)*va)/(1.5*codeR) + 0.5
-				t = math.Max(0, math.Min(1, t))
+				t = clampF(t, 0, 1)
 				v *= p.unevenLo + (1-p.unevenLo)*t
 			}
 			if p.moireA > 0 && onScreen(c, x, y) {
@@ -592,23 +598,37 @@ func gaussian(lum []float64, W, H int, sigma float64) {
 	tmp := make([]float64, W*H)
 	for y := range H {
 		row := lum[y*W : (y+1)*W]
+		out := tmp[y*W : (y+1)*W]
 		for x := range W {
 			acc := 0.0
-			for j, kv := range k {
-				xx := min(max(x+j-rad, 0), W-1)
-				acc += kv * row[xx]
+			if x >= rad && x+rad < W {
+				// Interior: no clamping (the same sum, term by term).
+				win := row[x-rad : x+rad+1]
+				for j, kv := range k {
+					acc += kv * win[j]
+				}
+			} else {
+				for j, kv := range k {
+					xx := min(max(x+j-rad, 0), W-1)
+					acc += kv * row[xx]
+				}
 			}
-			tmp[y*W+x] = acc
+			out[x] = acc
 		}
 	}
+	// Vertical pass row by row: each output row accumulates the weighted
+	// input rows in the same order as a per-pixel sum would.
 	for y := range H {
-		for x := range W {
-			acc := 0.0
-			for j, kv := range k {
-				yy := min(max(y+j-rad, 0), H-1)
-				acc += kv * tmp[yy*W+x]
+		out := lum[y*W : (y+1)*W]
+		for x := range out {
+			out[x] = 0
+		}
+		for j, kv := range k {
+			yy := min(max(y+j-rad, 0), H-1)
+			src := tmp[yy*W : (yy+1)*W]
+			for x, v := range src {
+				out[x] += kv * v
 			}
-			lum[y*W+x] = acc
 		}
 	}
 }
@@ -632,8 +652,8 @@ func motion(lum []float64, W, H int, l, a float64) []float64 {
 }
 
 func bilinear(lum []float64, W, H int, x, y float64) float64 {
-	x = math.Max(0, math.Min(float64(W-1), x))
-	y = math.Max(0, math.Min(float64(H-1), y))
+	x = clampF(x, 0, float64(W-1))
+	y = clampF(y, 0, float64(H-1))
 	x0, y0 := int(x), int(y)
 	x1, y1 := min(x0+1, W-1), min(y0+1, H-1)
 	fx, fy := x-float64(x0), y-float64(y0)
@@ -646,19 +666,31 @@ func bilinear(lum []float64, W, H int, x, y float64) float64 {
 // (luma) noise and, for moiré, subpixel stripes.
 func colourise(r *rand.Rand, lum []float64, W, H int, p params, screen *placement) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, W, H))
+	// Normal deviates from a table, indexed by 12 random bits each: a
+	// million NormFloat64 calls per frame would dominate the rendering.
+	var normals [4096]float64
+	for i := range normals {
+		normals[i] = r.NormFloat64() * p.noise * 255
+	}
+	var bits uint64
+	k := 0
 	for y := range H {
 		for x := range W {
 			v := lum[y*W+x]
 			o := img.PixOffset(x, y)
 			screenPx := p.moireA > 0 && onScreen(screen, x, y)
-			noise := r.NormFloat64() * p.noise * 255
+			if k%5 == 0 {
+				bits = r.Uint64()
+			}
+			k++
+			noise := normals[bits&4095]
+			bits >>= 12
 			for ch := range 3 {
 				c := v * p.tint[ch]
 				if screenPx {
 					c *= 1 - 0.5*p.moireA*(0.5+0.5*math.Sin(2*math.Pi*(float64(x)/p.moirePeriod+float64(ch)/3)))
 				}
-				c = c*255 + noise
-				img.Pix[o+ch] = uint8(math.Max(0, math.Min(255, math.Round(c))))
+				img.Pix[o+ch] = clamp255(c*255 + noise + 0.5)
 			}
 			img.Pix[o+3] = 255
 		}
@@ -682,4 +714,27 @@ func onScreen(c *placement, x, y int) bool {
 	e := c.quiet + 3
 	d := float64(c.dim)
 	return ok && u >= -e && v >= -e && u < d+e && v < d+e
+}
+
+// clamp255 converts c to a byte, clamped to 0..255 (plain comparisons:
+// math.Min and math.Max are slow for this).
+func clamp255(c float64) uint8 {
+	if c <= 0 {
+		return 0
+	}
+	if c >= 255 {
+		return 255
+	}
+	return uint8(c)
+}
+
+// clampF clamps v to [lo, hi] with plain comparisons.
+func clampF(v, lo, hi float64) float64 {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
 }
