@@ -29,5 +29,21 @@
 // evidence (canonical bytes and signature) is sealed with SM4-GCM under the
 // hub's data key; plates are searchable through a keyed SM3 hash (HMAC-SM3
 // under the hub's index key) of the normalised plate, never stored in the
-// clear. Both keys live in a key file next to the database (mode 0600).
+// clear. The keys — those two, and the SM2 keys pushes are sealed to and
+// audit checkpoints signed with — live in a keyring beside the database
+// (PATH.keyring, mode 0600) wrapped by a key-encryption key from off the
+// host (keyring.go), or, for hubs not yet moved, in the legacy key file.
+//
+// Security (security.go, secauth.go): every request that authenticates,
+// fails to, or is refused goes into the audit log (package audit), with
+// the actor, role, source, filters, rows and personal fields returned; a
+// device request is authenticated before its body is read (the signature
+// covers the body's hash), within quotas and body caps (package limit),
+// its nonce kept for the replay window across restarts; records are keyed
+// by (device, id), and the hub flags record times that disagree with their
+// id or its own receive time. Supervisors are accounts with a role and a
+// jurisdiction (package account) signed in with password and TOTP, or
+// automation tokens with a scope and an expiry; responses mask personal
+// fields, and a reveal — one record, with a reason, audited first — is
+// sealed to the session's key (package wire/envelope).
 package hub

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -359,7 +358,7 @@ func (s *Server) authSupervisorSecure(w http.ResponseWriter, r *http.Request) bo
 		s.tooMany(w, r, d)
 		return false
 	}
-	ra.set(func(ra *reqAudit) { ra.filters = filtersOf(q, s.keys) })
+	ra.set(func(ra *reqAudit) { ra.filters = filtersOf(q) })
 	*r = *r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 	return true
 }
@@ -435,7 +434,7 @@ func (s *Server) scopeFilter(ctx context.Context, p account.Principal) func(devi
 
 // filtersOf is the canonical form of a query's filters for the audit log:
 // sorted key=value pairs, the plate masked.
-func filtersOf(q url.Values, keys *Keys) string {
+func filtersOf(q url.Values) string {
 	var parts []string
 	for k, vs := range q {
 		for _, v := range vs {
@@ -448,5 +447,3 @@ func filtersOf(q url.Values, keys *Keys) string {
 	slices.Sort(parts)
 	return strings.Join(parts, "&")
 }
-
-var _ = fmt.Sprintf

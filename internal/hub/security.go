@@ -36,8 +36,9 @@ type Security struct {
 	// RequireSealed refuses record pushes not sealed to the hub's key
 	// (415 sealing_required); rchub serve sets it.
 	RequireSealed bool
-	// AuditDevices logs every device request (default true: set
-	// QuietDevices to log only refusals and failures of devices).
+	// QuietDevices logs only the refusals and failures of device requests,
+	// not every one (benchmarks). WARNING: the audit log then no longer
+	// keeps the nonces of the replay window across a restart.
 	QuietDevices bool
 }
 

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -244,7 +242,7 @@ func plan(w, h int) []step {
 	// (cheap, and it averages noise away); sampling always uses the full
 	// frame.
 	base := 1.0
-	for long := max(w, h); long > devLong; long /= 2 {
+	for long := max(w, h); long > 1000; long /= 2 {
 		base /= 2
 	}
 	b := base
@@ -805,11 +803,3 @@ func zxingRead(bm *gozxing.BitMatrix) (string, error) {
 	}
 	return res.GetText(), nil
 }
-
-var devLong = func() int {
-	if v := os.Getenv("DEVLONG"); v != "" {
-		n, _ := strconv.Atoi(v)
-		return n
-	}
-	return 1000
-}()

@@ -35,8 +35,10 @@ func fitHomography(src, dst []pt) (homography, bool) {
 		return homography{}, false
 	}
 	// Normalise both point sets for conditioning.
-	ns, ts := normaliser(src)
-	nd, td := normaliser(dst)
+	ts := normaliser(src)
+	td := normaliser(dst)
+	ns := func(p pt) pt { return pt{ts[0]*p.x + ts[1], ts[0]*p.y + ts[2]} }
+	nd := func(p pt) pt { return pt{td[0]*p.x + td[1], td[0]*p.y + td[2]} }
 	var ata [8][8]float64
 	var atb [8]float64
 	add := func(row [8]float64, b float64) {
@@ -74,9 +76,9 @@ func fitHomography(src, dst []pt) (homography, bool) {
 	return homography(h), true
 }
 
-// normaliser returns the map centring pts and scaling their mean distance to
-// √2, and its parameters (scale, tx, ty) with p' = s·p + t.
-func normaliser(pts []pt) (func(pt) pt, [3]float64) {
+// normaliser returns the parameters (scale, tx, ty) of the map p' = s·p + t
+// centring pts and scaling their mean distance to √2.
+func normaliser(pts []pt) [3]float64 {
 	var c pt
 	for _, p := range pts {
 		c = c.add(p)
@@ -91,8 +93,7 @@ func normaliser(pts []pt) (func(pt) pt, [3]float64) {
 	if d > 0 {
 		s = math.Sqrt2 / d
 	}
-	t := [3]float64{s, -s * c.x, -s * c.y}
-	return func(p pt) pt { return pt{s*p.x + t[1], s*p.y + t[2]} }, t
+	return [3]float64{s, -s * c.x, -s * c.y}
 }
 
 func mul3(a, b [9]float64) [9]float64 {

@@ -155,7 +155,13 @@ func timingDim(g *plane, a, b, off pt, msA, msB float64, pol polarity) int {
 	}
 	d := p1.sub(p0).scale(1 / length)
 	n := int(length / 0.5)
-	vals := make([]float64, n+1)
+	var buf [2048]float64
+	vals := buf[:0]
+	if n+1 <= len(buf) {
+		vals = buf[:n+1]
+	} else {
+		vals = make([]float64, n+1)
+	}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i := range vals {
 		t := float64(i) * length / float64(n)

@@ -24,6 +24,8 @@ type reader struct {
 	dec  *decoder.Decoder
 	buf  []float64
 	bits map[int]*gozxing.BitMatrix // by symbol size
+	// spline: the buffers of the predictions while locating.
+	spline splineScratch
 }
 
 func newReader() *reader {
@@ -214,7 +216,10 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 	// measured, their outer edges, which show how the module size changes
 	// across the code; points for the warp and the predictions (cs → cd):
 	// the centres of the finders seen and of the alignment patterns found.
-	var hs, hd, cs, cd []pt
+	// Room for the finders, their edges and every alignment pattern.
+	room := 3 + 12 + 50
+	hs, hd := make([]pt, 0, room), make([]pt, 0, room)
+	cs, cd := make([]pt, 0, room), make([]pt, 0, room)
 	for i := range 3 {
 		if fits[i].virtual {
 			continue
@@ -271,7 +276,7 @@ func (r *reader) locate(g *plane, t triple, fits [3]finderFit, dim int, pol pola
 			cs2 = append(append([]pt(nil), cs...), centresM[predicted])
 			cd2 = append(append([]pt(nil), cd...), centresP[predicted])
 		}
-		if sp, ok := newSpline(h, cs2, cd2, d); ok {
+		if sp, ok := newSpline(h, cs2, cd2, d, &r.spline); ok {
 			p = p.add(sp.at(m))
 		}
 		return p

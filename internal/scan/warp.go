@@ -76,20 +76,29 @@ func tpsKernel(a, b pt) float64 {
 
 // newSpline fits the spline to the residuals dst[i] - h(src[i]) of a
 // symbol of d modules; ok is false with fewer than three points or a
-// degenerate system.
-func newSpline(h homography, src, dst []pt, d float64) (*spline, bool) {
+// degenerate system. scratch, when not nil, holds the buffers reused from
+// one fit to the next (the spline returned uses them until the next fit).
+func newSpline(h homography, src, dst []pt, d float64, scratch *splineScratch) (*spline, bool) {
 	n := len(src)
 	if n < 3 {
 		return nil, false
 	}
-	sp := &spline{q: make([]pt, n), d: d}
+	if scratch == nil {
+		scratch = &splineScratch{}
+	}
+	m := n + 3
+	scratch.grow(n, m)
+	sp := &scratch.sp
+	*sp = spline{q: scratch.q[:n], d: d}
 	for i, s := range src {
 		sp.q[i] = s.scale(1 / d)
 	}
-	m := n + 3
-	a := make([]float64, m*m)
-	bx := make([]float64, m)
-	by := make([]float64, m)
+	a := scratch.a[:m*m]
+	bx := scratch.bx[:m]
+	by := scratch.by[:m]
+	clear(a)
+	clear(bx)
+	clear(by)
 	for i := range n {
 		for j := range n {
 			a[i*m+j] = tpsKernel(sp.q[i], sp.q[j])
@@ -105,6 +114,24 @@ func newSpline(h homography, src, dst []pt, d float64) (*spline, bool) {
 	}
 	sp.wx, sp.wy = bx, by
 	return sp, true
+}
+
+// splineScratch holds the buffers of spline fits.
+type splineScratch struct {
+	sp        spline
+	q         []pt
+	a, bx, by []float64
+}
+
+func (s *splineScratch) grow(n, m int) {
+	if cap(s.q) < n {
+		s.q = make([]pt, n, 2*n)
+	}
+	if cap(s.a) < m*m {
+		s.a = make([]float64, m*m, 4*m*m)
+		s.bx = make([]float64, m, 2*m)
+		s.by = make([]float64, m, 2*m)
+	}
 }
 
 // at returns the spline's offset at module coordinates m.
@@ -134,7 +161,7 @@ func fitWarp(h homography, src, dst []pt, dim int) (*warp, float64, bool) {
 		}
 	}
 	d := float64(dim)
-	sp, ok := newSpline(h, src, dst, d)
+	sp, ok := newSpline(h, src, dst, d, nil)
 	if !ok || len(src) < 4 {
 		return nil, worst, false
 	}

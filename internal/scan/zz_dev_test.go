@@ -1,10 +1,11 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"github.com/roadcheck/roadcheck/internal/scan/internal/scene"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"math"
 	"os"
@@ -15,6 +16,10 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/roadcheck/roadcheck/internal/scan/internal/scene"
 )
 
 // TestDevTrace decodes the file in $DEVFILE with tracing (development aid).
@@ -387,5 +392,38 @@ func TestDevClipped(t *testing.T) {
 		for c, v := range byc {
 			fmt.Printf("%s %.2f\n", c, v)
 		}
+	}
+}
+
+func TestDevPure(t *testing.T) {
+	if os.Getenv("DEVPURE") == "" {
+		t.Skip()
+	}
+	text := scene.Sample
+	hints := map[gozxing.EncodeHintType]any{gozxing.EncodeHintType_ERROR_CORRECTION: "M"}
+	bm, err := qrcode.NewQRCodeWriter().Encode(text, gozxing.BarcodeFormat_QR_CODE, 480, 480, hints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewGray(image.Rect(0, 0, 480, 480))
+	for y := range 480 {
+		for x := range 480 {
+			if !bm.Get(x, y) {
+				img.Pix[y*480+x] = 255
+			}
+		}
+	}
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, img, nil)
+	ji, _ := jpeg.Decode(&buf)
+	start := time.Now()
+	debugf = func(format string, args ...any) {
+		fmt.Printf("%7.2fms %s\n", float64(time.Since(start).Microseconds())/1000, fmt.Sprintf(format, args...))
+	}
+	defer func() { debugf = nil }()
+	for _, im := range []image.Image{img, ji} {
+		var res Result
+		ms := cpuMS(1, func() { res, err = NewDecoder(Options{Budget: -1}).Decode(context.Background(), im) })
+		fmt.Printf("pure: %.1f ms CPU %q %v %s\n", ms, trunc(res.Text), err, res.Attempt)
 	}
 }

@@ -17,8 +17,15 @@
 // Every request is signed with the device key (package hub/wire) and
 // retried with exponential backoff and full jitter, honouring Retry-After
 // (the waits go through Config.Sleep, so tests need no wall clock);
-// the hub's TLS certificate must chain to the CA pinned at enrolment (no
-// system roots), and plain HTTP is accepted only for a loopback hub.
+// the hub is pinned at enrolment by exactly one CA certificate (its TLS
+// certificate must chain to it; no system roots) or by its SPKI pin (rchub
+// tls pin), never a bundle, and plain HTTP is accepted only for a loopback
+// hub. Record pushes are sealed (package hub/wire/envelope) to the SM2 key
+// the hub published at enrolment, on top of TLS 1.3. Supervisors sign in
+// (SignIn: password and TOTP, a fresh SM2 key per session), query
+// (QueryRecords: POST, a plate never in a URL; personal fields masked) and
+// reveal one record with a reason (Reveal: the answer sealed to the
+// session's key).
 //
 // Client.Run syncs in the background — at once when Trigger is called
 // (after a new record), every Interval while the hub answers, and with

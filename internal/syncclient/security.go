@@ -10,7 +10,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
+	"github.com/hashicorp/go-retryablehttp"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/hub/wire/envelope"
@@ -128,4 +130,125 @@ func searchBody(q url.Values) ([]byte, error) {
 		*dst = vs[0]
 	}
 	return json.Marshal(f)
+}
+
+// Session is a supervisor's session at the hub (SignIn): the bearer token
+// for QueryRecords and Reveal, and the key reveals are sealed to.
+type Session struct {
+	Token        string
+	Name         string
+	Role         string
+	Jurisdiction string // "*" (national) or a region-code prefix
+	Expires      time.Time
+	CanReveal    bool
+	key          *gm.PrivateKey
+}
+
+// ErrSignIn: the hub refused the name, password or TOTP code (it does not
+// say which), or the account is locked or disabled.
+var ErrSignIn = errors.New("syncclient: sign-in refused")
+
+// supervisorCall sends one supervisor request with few retries.
+func (c *Client) supervisorCall(ctx context.Context, method, path, bearer string, body any) (*http.Response, error) {
+	ep := c.ep.Load()
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, ep.base.String()+path, b)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	rc := retrying(ep.hc, max(0, min(c.cfg.RetryMax, queryRetries)), c.cfg.RetryWaitMin, min(c.cfg.RetryWaitMax, 5*time.Second),
+		c.clk, c.cfg.Sleep, nil, c.cfg.OnRetry)
+	resp, err := rc.Do(req)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	return resp, nil
+}
+
+// SignIn signs a supervisor in (POST /v1/session) with password and TOTP
+// code, over the pinned TLS client. It makes a fresh SM2 key for the
+// session: the hub seals reveals to it. ErrSignIn for a refusal.
+func (c *Client) SignIn(ctx context.Context, name, password, code string) (*Session, error) {
+	key, err := gm.GenerateKey(nil)
+	if err != nil {
+		return nil, err
+	}
+	der, err := key.Public().MarshalPKIX()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.supervisorCall(ctx, http.MethodPost, wire.PathSession, "", wire.SignInRequest{Name: name, Password: password, Code: code, Key: der})
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
+		e := readError(resp)
+		return nil, fmt.Errorf("%w: %s", ErrSignIn, e.Message)
+	default:
+		return nil, hubError(resp)
+	}
+	defer resp.Body.Close()
+	var sr wire.SessionResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&sr); err != nil || sr.Token == "" {
+		return nil, fmt.Errorf("%w: sign-in answer: %v", ErrProtocol, err)
+	}
+	return &Session{Token: sr.Token, Name: sr.Name, Role: sr.Role, Jurisdiction: sr.Jurisdiction, Expires: sr.Expires, CanReveal: sr.CanReveal, key: key}, nil
+}
+
+// Reveal asks the hub for one record with its personal fields (POST
+// /v1/records/reveal), giving the reason the audit log keeps; the answer
+// comes sealed to the session's key. ErrForbidden when the session may
+// not (role, jurisdiction, expired), ErrHub for other refusals.
+func (c *Client) Reveal(ctx context.Context, s *Session, device, id, reason string) (*wire.RecordView, error) {
+	resp, err := c.supervisorCall(ctx, http.MethodPost, wire.PathReveal, s.Token, wire.RevealRequest{Device: device, ID: id, Reason: reason})
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized, http.StatusForbidden:
+		e := readError(resp)
+		return nil, fmt.Errorf("%w: %s: %s", ErrForbidden, e.Code, e.Message)
+	default:
+		return nil, hubError(resp)
+	}
+	defer resp.Body.Close()
+	sealed, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	plain, err := envelope.Unmarshal(sealed, s.key, envelope.TypeReveal)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reveal answer: %v", ErrProtocol, err)
+	}
+	var v wire.RecordView
+	if err := json.Unmarshal(plain, &v); err != nil {
+		return nil, fmt.Errorf("%w: revealed record: %v", ErrProtocol, err)
+	}
+	return &v, nil
+}
+
+// SignOut ends the session at the hub (DELETE /v1/session).
+func (c *Client) SignOut(ctx context.Context, s *Session) error {
+	resp, err := c.supervisorCall(ctx, http.MethodDelete, wire.PathSession, s.Token, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return hubError(resp)
+	}
+	return nil
 }

@@ -149,6 +149,9 @@ func newEnv(t *testing.T, mod ...func(*Deps)) *env {
 	a.async = func(f func()) { f() }
 	e := &env{app: a, fa: fa, clk: clk, recs: recs, trust: ts}
 	a.keys.after = func(_ time.Duration, f func()) { e.timers = append(e.timers, f) }
+	// The undo of a save stays offered: a real timer would fire on its
+	// own goroutine (tests that need it set their own).
+	a.after = func(time.Duration, func()) {}
 	t.Cleanup(a.closed)
 	return e
 }

@@ -307,6 +307,10 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (string, Sessio
 	if err := s.o.Store.PutSession(ctx, sess); err != nil {
 		return "", Session{}, err
 	}
+	// Sessions expired for a day go: a sign-in is rare enough to pay for it.
+	if _, err := s.o.Store.PruneSessions(ctx, now.Add(-24*time.Hour)); err != nil {
+		return "", Session{}, err
+	}
 	return tok, sess, nil
 }
 

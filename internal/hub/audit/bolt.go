@@ -138,43 +138,63 @@ func (s *BoltStore) AppendAudit(ctx context.Context, entries []Entry, checkpoint
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	return s.db.Update(func(tx *bolt.Tx) error { return appendTx(tx, entries, checkpoints) })
+}
+
+// AppendChained implements ChainAppender.
+func (s *BoltStore) AppendChained(ctx context.Context, fn func(head Head) ([]Entry, []Checkpoint, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if len(entries) > 0 {
-			h, err := headOf(tx)
-			if err != nil {
-				return err
-			}
-			if entries[0].Seq != h.Seq+1 || entries[0].Prev != h.Hash {
-				return fmt.Errorf("%w: entry %d after stored head %d", ErrConflict, entries[0].Seq, h.Seq)
-			}
+		h, err := headOf(tx)
+		if err != nil {
+			return err
 		}
-		b := tx.Bucket(storage.BucketHubAudit)
-		b.FillPercent = 1 // append-only
-		for i := range entries {
-			if i > 0 && (entries[i].Seq != entries[i-1].Seq+1 || entries[i].Prev != entries[i-1].Hash) {
-				return fmt.Errorf("%w: entries %d and %d are not consecutive", ErrBadInput, entries[i-1].Seq, entries[i].Seq)
-			}
-			v, err := encodeEntry(&entries[i])
-			if err != nil {
-				return err
-			}
-			if err := b.Put(seqKey(entries[i].Seq), v); err != nil {
-				return err
-			}
+		entries, cps, err := fn(h)
+		if err != nil {
+			return err
 		}
-		cb := tx.Bucket(storage.BucketHubAuditCheckpoints)
-		cb.FillPercent = 1
-		for i := range checkpoints {
-			v, err := encodeCheckpoint(&checkpoints[i])
-			if err != nil {
-				return err
-			}
-			if err := cb.Put(seqKey(checkpoints[i].Seq), v); err != nil {
-				return err
-			}
-		}
-		return nil
+		return appendTx(tx, entries, cps)
 	})
+}
+
+func appendTx(tx *bolt.Tx, entries []Entry, checkpoints []Checkpoint) error {
+	if len(entries) > 0 {
+		h, err := headOf(tx)
+		if err != nil {
+			return err
+		}
+		if entries[0].Seq != h.Seq+1 || entries[0].Prev != h.Hash {
+			return fmt.Errorf("%w: entry %d after stored head %d", ErrConflict, entries[0].Seq, h.Seq)
+		}
+	}
+	b := tx.Bucket(storage.BucketHubAudit)
+	b.FillPercent = 1 // append-only
+	for i := range entries {
+		if i > 0 && (entries[i].Seq != entries[i-1].Seq+1 || entries[i].Prev != entries[i-1].Hash) {
+			return fmt.Errorf("%w: entries %d and %d are not consecutive", ErrBadInput, entries[i-1].Seq, entries[i].Seq)
+		}
+		v, err := encodeEntry(&entries[i])
+		if err != nil {
+			return err
+		}
+		if err := b.Put(seqKey(entries[i].Seq), v); err != nil {
+			return err
+		}
+	}
+	cb := tx.Bucket(storage.BucketHubAuditCheckpoints)
+	cb.FillPercent = 1
+	for i := range checkpoints {
+		v, err := encodeCheckpoint(&checkpoints[i])
+		if err != nil {
+			return err
+		}
+		if err := cb.Put(seqKey(checkpoints[i].Seq), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AuditEntries implements Store.
@@ -301,4 +321,7 @@ func (s *BoltStore) RotateAudit(ctx context.Context, anchor Checkpoint) (int, er
 	return n, err
 }
 
-var _ Store = (*BoltStore)(nil)
+var (
+	_ Store         = (*BoltStore)(nil)
+	_ ChainAppender = (*BoltStore)(nil)
+)

@@ -368,31 +368,33 @@ func (w *writer) commit(batch []item, final bool) {
 			w.head = h
 		}
 	}
-	for attempt := 0; attempt < 10; attempt++ {
-		var entries []Entry
-		head := w.head
-		for i := range batch {
-			if batch[i].flush {
-				continue
-			}
-			e := batch[i].e
-			e.Seq, e.Prev = head.Seq+1, head.Hash
-			e.Hash = e.ComputeHash()
-			head = Head{Seq: e.Seq, Hash: e.Hash, At: e.At}
-			entries = append(entries, e)
+	if ca, ok := w.l.o.Store.(ChainAppender); ok {
+		var (
+			entries []Entry
+			cps     []Checkpoint
+			head    Head
+		)
+		err = ca.AppendChained(ctx, func(h Head) ([]Entry, []Checkpoint, error) {
+			var err error
+			entries, cps, head, err = w.build(batch, h, final)
+			return entries, cps, err
+		})
+		if err == nil {
+			w.done(entries, cps, head)
 		}
-		var cps []Checkpoint
-		now := w.l.o.Clock.Now()
-		if w.l.o.Key != nil && head.Seq > w.lastCP.Seq &&
-			(final || head.Seq-w.lastCP.Seq >= uint64(w.l.o.CheckpointEvery) || now.Sub(w.lastCP.At) >= w.l.o.CheckpointInterval) {
-			cp := Checkpoint{Seq: head.Seq, Hash: head.Hash, At: time.UnixMilli(now.UnixMilli()), KeyID: w.l.keyID}
-			if cp.Sig, err = w.l.o.Key.Sign(nil, cp.SigningString()); err != nil {
-				break
-			}
-			cps = append(cps, cp)
+		w.answer(batch, err)
+		return
+	}
+	for attempt := 0; attempt < 10; attempt++ {
+		var (
+			entries []Entry
+			cps     []Checkpoint
+			head    Head
+		)
+		if entries, cps, head, err = w.build(batch, w.head, final); err != nil {
+			break
 		}
 		if len(entries) == 0 && len(cps) == 0 {
-			err = nil
 			break
 		}
 		err = w.l.o.Store.AppendAudit(ctx, entries, cps)
@@ -405,28 +407,66 @@ func (w *writer) commit(batch []item, final bool) {
 			}
 		}
 		if err == nil {
-			w.head = head
-			if len(cps) > 0 {
-				w.lastCP = cps[0]
-				w.l.checkpoints.Add(1)
-			}
-			for _, e := range entries {
-				w.l.entries.Add(1)
-				switch e.Outcome {
-				case OutcomeDenied:
-					w.l.denied.Add(1)
-				case OutcomeRefused:
-					w.l.refused.Add(1)
-				}
-			}
+			w.done(entries, cps, head)
 		}
 		break
 	}
+	w.answer(batch, err)
+}
+
+// build numbers and chains the entries of batch after head and adds the
+// checkpoint that is due.
+func (w *writer) build(batch []item, head Head, final bool) ([]Entry, []Checkpoint, Head, error) {
+	var entries []Entry
+	for i := range batch {
+		if batch[i].flush {
+			continue
+		}
+		e := batch[i].e
+		e.Seq, e.Prev = head.Seq+1, head.Hash
+		e.Hash = e.ComputeHash()
+		head = Head{Seq: e.Seq, Hash: e.Hash, At: e.At}
+		entries = append(entries, e)
+	}
+	var cps []Checkpoint
+	now := w.l.o.Clock.Now()
+	if w.l.o.Key != nil && head.Seq > w.lastCP.Seq &&
+		(final || head.Seq-w.lastCP.Seq >= uint64(w.l.o.CheckpointEvery) || now.Sub(w.lastCP.At) >= w.l.o.CheckpointInterval) {
+		cp := Checkpoint{Seq: head.Seq, Hash: head.Hash, At: time.UnixMilli(now.UnixMilli()), KeyID: w.l.keyID}
+		var err error
+		if cp.Sig, err = w.l.o.Key.Sign(nil, cp.SigningString()); err != nil {
+			return nil, nil, Head{}, err
+		}
+		cps = append(cps, cp)
+	}
+	return entries, cps, head, nil
+}
+
+// done notes a commit.
+func (w *writer) done(entries []Entry, cps []Checkpoint, head Head) {
+	w.head = head
+	if len(cps) > 0 {
+		w.lastCP = cps[0]
+		w.l.checkpoints.Add(1)
+	}
+	for _, e := range entries {
+		w.l.entries.Add(1)
+		switch e.Outcome {
+		case OutcomeDenied:
+			w.l.denied.Add(1)
+		case OutcomeRefused:
+			w.l.refused.Add(1)
+		}
+	}
+}
+
+// answer tells the waiters of batch how its commit went.
+func (w *writer) answer(batch []item, err error) {
 	if err != nil {
 		w.l.writeErrors.Add(1)
 		w.l.o.Log.Error("audit entries not written", "entries", len(batch), "err", err)
 		// The stored head is the truth again.
-		if h, herr := w.l.o.Store.AuditHead(ctx); herr == nil {
+		if h, herr := w.l.o.Store.AuditHead(context.Background()); herr == nil {
 			w.head = h
 		}
 	}

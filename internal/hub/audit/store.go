@@ -50,3 +50,13 @@ type Store interface {
 	// current anchor (ErrBadInput otherwise).
 	RotateAudit(ctx context.Context, anchor Checkpoint) (int, error)
 }
+
+// ChainAppender is implemented by stores that let the writer build the
+// entries on the stored head under the store's own lock (a database
+// transaction), so that several writers never conflict: fn gets the head
+// and returns what to append after it; its entries and checkpoints are
+// stored atomically when it returns nil. The Log uses it when the store
+// has it, AppendAudit (with retries on ErrConflict) otherwise.
+type ChainAppender interface {
+	AppendChained(ctx context.Context, fn func(head Head) ([]Entry, []Checkpoint, error)) error
+}

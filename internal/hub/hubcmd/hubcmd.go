@@ -66,7 +66,7 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{name: "serve", args: "--store URL|PATH [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--keys FILE] [--trust-dir DIR] [--keep DURATION] [--demo]",
+		{name: "serve", args: "--store URL|PATH [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--kek-file FILE | --kek-command CMD] [--keyring FILE] [--keys FILE] [--plain-keys] [--allow-unsealed] [--trust-dir DIR] [--keep DURATION] [--demo]",
 			brief: "serve the hub (plain HTTP only on a loopback address; --listen 127.0.0.1:0 picks a free port)", run: serve, local: true},
 		{name: "migrate", args: "--store URL", brief: "create or upgrade the PostgreSQL schema (each migration in one transaction)", run: migrate, local: true},
 		{name: "retention", args: "--store URL|PATH --keep DURATION", brief: "delete records, flags and counters older than DURATION (e.g. 180d), by whole days", run: retention},

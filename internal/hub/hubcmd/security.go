@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/roadcheck/roadcheck/internal/hub"
 	"github.com/roadcheck/roadcheck/internal/hub/account"
 	"github.com/roadcheck/roadcheck/internal/hub/audit"
+	"github.com/roadcheck/roadcheck/internal/hub/limit"
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/storage"
 )
@@ -828,4 +830,32 @@ func slicesContainsFunc(s []string, f func(string) bool) bool {
 		}
 	}
 	return false
+}
+
+// sharedLimits is where the hubs on one database count their quotas
+// together (PostgreSQL), nil for a bbolt hub (one process: memory).
+func sharedLimits(o *opened) limit.Store {
+	if o.pg != nil {
+		return o.pg
+	}
+	return nil
+}
+
+// auditRetention logs the daily retention of a serving hub (--keep) in its
+// audit log.
+func auditRetention(ctx context.Context, env *Env, log *slog.Logger, o *opened, keep time.Duration, rep hub.RetainReport) {
+	st, err := auditStoreOf(ctx, o)
+	if err == nil {
+		var l *audit.Log
+		if l, err = audit.Open(ctx, audit.Options{Store: st, Clock: env.Clock}); err == nil {
+			err = l.Record(ctx, audit.Entry{Who: "hub", Role: audit.RoleHub, Action: "retention", Rows: int(rep.Records),
+				Detail: fmt.Sprintf("--keep %s: %d records, %d flags, %d partitions deleted", keep, rep.Records, rep.Flags, rep.Partitions)})
+			if cerr := l.Close(ctx); err == nil {
+				err = cerr
+			}
+		}
+	}
+	if err != nil {
+		log.Warn("retention not in the audit log", "err", err)
+	}
 }

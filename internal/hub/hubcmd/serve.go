@@ -83,7 +83,7 @@ func serve(ctx context.Context, env *Env, args []string) int {
 		return failf(env, "%v", err)
 	}
 	srv, err := hub.New(hub.Config{Store: o.store, Trust: ts, Keys: keys, Clock: env.Clock, Log: log, Instance: *instance,
-		Security: hub.Security{RequireSealed: !*allowUnsealed}})
+		Security: hub.Security{RequireSealed: !*allowUnsealed, SharedLimits: sharedLimits(o)}})
 	if err != nil {
 		return failf(env, "%v", err)
 	}
@@ -175,6 +175,7 @@ func housekeeping(ctx context.Context, env *Env, log *slog.Logger, o *opened, ts
 			} else {
 				lastRetain = now
 				log.Info("retention", "records", rep.Records, "flags", rep.Flags, "partitions", rep.Partitions)
+				auditRetention(ctx, env, log, o, keep, rep) // security.go
 			}
 		}
 		select {

@@ -141,5 +141,72 @@ CREATE TABLE trust_anchors (
 	added  bigint NOT NULL
 );
 
+-- The hub's security state (issue 11): the audit log (append-only: the
+-- hub's role needs INSERT, SELECT and DELETE — rotation — on it, never
+-- UPDATE), supervisor accounts, sessions and scopes.
+CREATE TABLE audit_entries (
+	seq     bigint PRIMARY KEY,
+	at      bigint NOT NULL,
+	who     text NOT NULL DEFAULT '',
+	role    text NOT NULL DEFAULT '',
+	source  text NOT NULL DEFAULT '',
+	action  text NOT NULL,
+	outcome text NOT NULL,
+	status  integer NOT NULL DEFAULT 0,
+	filters text NOT NULL DEFAULT '',
+	rows    integer NOT NULL DEFAULT 0,
+	fields  text[],
+	reason  text NOT NULL DEFAULT '',
+	detail  text NOT NULL DEFAULT '',
+	nonce   text NOT NULL DEFAULT '',
+	prev    bytea NOT NULL,
+	hash    bytea NOT NULL
+);
+CREATE TABLE audit_checkpoints (
+	seq    bigint PRIMARY KEY,
+	hash   bytea NOT NULL,
+	at     bigint NOT NULL,
+	key_id text NOT NULL,
+	sig    bytea NOT NULL
+);
+-- One row (id 1): the checkpoint the log was rotated up to.
+CREATE TABLE audit_anchor (
+	id     smallint PRIMARY KEY CHECK (id = 1),
+	seq    bigint NOT NULL,
+	hash   bytea NOT NULL,
+	at     bigint NOT NULL,
+	key_id text NOT NULL,
+	sig    bytea NOT NULL
+);
+
+CREATE TABLE accounts (
+	name          text PRIMARY KEY,
+	role          text NOT NULL,
+	jurisdiction  text NOT NULL,
+	password_hash text NOT NULL,
+	totp_sealed   bytea NOT NULL,
+	totp_step     bigint NOT NULL DEFAULT 0,
+	failures      integer NOT NULL DEFAULT 0,
+	locked_until  bigint NOT NULL DEFAULT 0,
+	created       bigint NOT NULL,
+	disabled      bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE sessions (
+	hash    bytea PRIMARY KEY,
+	account text NOT NULL,
+	created bigint NOT NULL,
+	expires bigint NOT NULL,
+	revoked bigint NOT NULL DEFAULT 0,
+	source  text NOT NULL DEFAULT '',
+	key     bytea
+);
+CREATE INDEX sessions_account ON sessions (account);
+CREATE TABLE scopes (
+	key          text PRIMARY KEY,
+	role         text NOT NULL DEFAULT '',
+	jurisdiction text NOT NULL DEFAULT ''
+);
+
 -- +goose Down
+DROP TABLE scopes, sessions, accounts, audit_anchor, audit_checkpoints, audit_entries;
 DROP TABLE trust_anchors, feed_chunks, feed_objects, feed_state, rate_windows, nonces, flags, counters, records, devices, tokens;
