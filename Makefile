@@ -45,6 +45,7 @@ bench:
 ## bench-hub: the hub on both stores (bbolt, PostgreSQL started by the tests): ingestion, storage, queries, counters and export at 10 M records
 bench-hub: deps-test
 	RC_BENCH_RECORDS=$${RC_BENCH_RECORDS:-10000000} $(GO) test -run '^$$' -bench 'Ingest|Query|Counters|Export' -benchtime 1x -timeout 180m ./internal/hub/pgstore
+	$(GO) test -run '^$$' -bench 'IngestSecurity' -benchtime 100x ./internal/hub
 
 ## bench-trust-scale: the trust store and feed on the national world (10 M entries; generated once into $$TMPDIR)
 bench-trust-scale:
