@@ -302,7 +302,7 @@ func TestScanCameraLost(t *testing.T) {
 	cams := withFakeCamera(t, func() (*scan.FakeCamera, error) {
 		return scan.NewFakeCamera(scan.FakeCameraOptions{
 			Name: "/dev/video0", Format: scan.FormatMJPEG, Width: 480, Height: 480,
-			Frames: [][]byte{frame}, Loop: true, GoneAfter: 60, // enough frames for a slow (race-instrumented) decoder to read one
+			Frames: [][]byte{frame}, Loop: true, GoneAfter: 60, Interval: 50 * time.Millisecond, // 3 s of frames: time for a slow (race-instrumented) decoder to read one
 		})
 	})
 	code, stdout, stderr := scanRun(context.Background(), "scan", "--camera", "/dev/video0")
