@@ -128,49 +128,12 @@ func readFeed(tx *bolt.Tx) (Manifest, error) {
 	if v == nil {
 		return m, nil
 	}
-	var bm boltManifest
-	if err := cbor.Unmarshal(v, &bm); err != nil {
-		return m, damaged("feed manifest", err)
+	dm, err := DecodeManifest(v)
+	if err != nil {
+		return m, err
 	}
-	m.Seq, m.At = bm.Seq, timeOf(bm.At)
-	for _, c := range bm.Certs {
-		r, err := fromBoltRef(c)
-		if err != nil {
-			return m, err
-		}
-		m.Certs = append(m.Certs, r)
-	}
-	for _, c := range bm.CRLs {
-		ca, err := hashOf(c.CA, "feed manifest CRL")
-		if err != nil {
-			return m, err
-		}
-		r, err := fromBoltRef(c.Ref)
-		if err != nil {
-			return m, err
-		}
-		m.CRLs = append(m.CRLs, ManifestCRL{CA: ca, ObjectRef: r})
-	}
-	for _, bl := range bm.Lists {
-		ca, err := hashOf(bl.CA, "feed manifest list")
-		if err != nil {
-			return m, err
-		}
-		full, err := fromBoltRef(bl.Full)
-		if err != nil {
-			return m, err
-		}
-		l := ManifestList{List: trust.ListRef{CA: ca, Issuer: bl.Issuer}, Full: ManifestFull{Seq: bl.FullSeq, ObjectRef: full}}
-		for _, d := range bl.Deltas {
-			r, err := fromBoltRef(d.Ref)
-			if err != nil {
-				return m, err
-			}
-			l.Deltas = append(l.Deltas, ManifestDelta{Seq: d.Seq, Base: d.Base, ObjectRef: r})
-		}
-		m.Lists = append(m.Lists, l)
-	}
-	return m, nil
+	dm.Epoch = m.Epoch
+	return dm, nil
 }
 
 func putEpoch(tx *bolt.Tx, e Epoch) error {
