@@ -25,6 +25,9 @@ type FakeCameraOptions struct {
 	// GoneAfter > 0 makes the device vanish after that many frames, as an
 	// unplugged USB camera does.
 	GoneAfter int
+	// Gone, when closed, makes the device vanish at its next frame: a test
+	// unplugs the camera once it has seen what it waits for.
+	Gone <-chan struct{}
 	// Interval paces the frames in real time (0: as fast as they are read).
 	Interval time.Duration
 	// Clock stamps the frames; nil means clock.Real.
@@ -75,6 +78,11 @@ func (d *fakeDevice) readRaw(stop <-chan struct{}) ([]byte, error) {
 	d.mu.Unlock()
 	if d.opts.GoneAfter > 0 && n >= d.opts.GoneAfter {
 		return nil, errFakeGone
+	}
+	select {
+	case <-d.opts.Gone: // a nil channel never fires
+		return nil, errFakeGone
+	default:
 	}
 	if len(d.opts.Frames) == 0 || (!d.opts.Loop && n >= len(d.opts.Frames)) {
 		<-stop

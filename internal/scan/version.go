@@ -5,13 +5,12 @@ import "github.com/makiuchi-d/gozxing/qrcode/decoder"
 // versionFromInfo reads the version information blocks (versions 7 and
 // up) beside the top-right and bottom-left finders, each in the local frame
 // of its own finder, so that neither the perspective nor a bent surface
-// across the symbol matters. It returns the symbol size, or 0 when neither
-// block reads (a smaller symbol, or an unreadable block), and whether the
-// block read with at most one bit error (sure enough to try no other
-// size). est is the size
-// the finder distances suggest: a block read with errors must agree with
-// it (random modules are within 3 bit errors of some version one time in
-// eight).
+// across the symbol matters. It returns the symbol size of the better
+// block, or 0 when neither reads (a smaller symbol, or an unreadable
+// block), and whether it read with at most one bit error (sure enough to
+// try no other size). est is the size the finder distances suggest: a
+// block read with errors must agree with it (random modules are within 3
+// bit errors of some version one time in eight).
 //
 // A mirrored code comes here transposed (see orient), and the block beside
 // each finder then reads in the same bit order, so one read covers both.

@@ -45,6 +45,26 @@ func (m *MemoryStore) AppendAudit(ctx context.Context, entries []Entry, checkpoi
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.append(entries, checkpoints)
+}
+
+// AppendChained implements ChainAppender: fn runs under the store's lock,
+// so writers sharing the store never conflict.
+func (m *MemoryStore) AppendChained(ctx context.Context, fn func(head Head) ([]Entry, []Checkpoint, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	entries, cps, err := fn(m.head())
+	if err != nil {
+		return err
+	}
+	return m.append(entries, cps)
+}
+
+// append stores entries and checkpoints after the head; m.mu is held.
+func (m *MemoryStore) append(entries []Entry, checkpoints []Checkpoint) error {
 	if len(entries) > 0 {
 		h := m.head()
 		if entries[0].Seq != h.Seq+1 || entries[0].Prev != h.Hash {
