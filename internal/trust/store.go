@@ -588,6 +588,14 @@ func (s *Store) LicenceStatus(ctx context.Context, ca *Cert, issuer string, idHa
 		return credential.StatusEntry{}, false, fmt.Errorf("trust: status list %s: %w", ListRef{k.ca, k.issuer}, ErrDamaged)
 	}
 	fe, found, err := st.view.Lookup(k.file(), idHash, at.Unix())
+	for retry := 0; errors.Is(err, statusfile.ErrStale) && retry < 8; retry++ {
+		// Another writer committed twice since this state was loaded and
+		// removed a file it had not opened yet: look up in the newest.
+		if st = s.refresh(); st.view == nil {
+			return e, false, nil
+		}
+		fe, found, err = st.view.Lookup(k.file(), idHash, at.Unix())
+	}
 	if err != nil {
 		if errors.Is(err, statusfile.ErrDamaged) {
 			s.damagedList(k)

@@ -3,6 +3,8 @@ package statusfile
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 )
 
@@ -12,7 +14,22 @@ import (
 // in key order; the error wraps ErrDamaged when the manifest or the meta
 // blob is damaged (then no list can be trusted: Reset), and reports I/O
 // problems otherwise.
+//
+// Another writer may commit while Check runs (a sync, a compaction): the
+// files of the generation being checked are opened first, and when one has
+// gone meanwhile the check starts again on the new generation, so a
+// removed file is never taken for a damaged one. After several such
+// restarts the error wraps ErrStale.
 func (s *Store) Check(ctx context.Context) ([]Key, error) {
+	for attempt := 0; ; attempt++ {
+		bad, err := s.check(ctx)
+		if !errors.Is(err, ErrStale) || attempt == 8 {
+			return bad, err
+		}
+	}
+}
+
+func (s *Store) check(ctx context.Context) ([]Key, error) {
 	g, err := s.current()
 	if err != nil {
 		return nil, err
@@ -26,29 +43,35 @@ func (s *Store) Check(ctx context.Context) ([]Key, error) {
 			vf.close()
 		}
 	}()
-	buf := make([]byte, 1<<20+2<<maxLeafShift)
+	// Open every file first: once open, a file stays readable whoever
+	// removes it.
 	for id, fi := range m.files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		vf, err := openVFile(s.dir, fi, false)
-		if err == nil {
-			err = vf.verifyAll(buf)
-			if err != nil {
-				vf.close()
-			}
-		}
 		if err != nil {
-			if !errors.Is(err, ErrDamaged) {
-				return nil, err
+			if errors.Is(err, fs.ErrNotExist) && s.isStale(g) {
+				return nil, fmt.Errorf("%w (%v)", ErrStale, err) // not ErrDamaged
 			}
-			if fi.kind == kindMeta {
+			if !errors.Is(err, ErrDamaged) || fi.kind == kindMeta {
 				return nil, err
 			}
 			bad[id] = true
 			continue
 		}
 		readers[id] = vf
+	}
+	buf := make([]byte, 1<<20+2<<maxLeafShift)
+	for id, vf := range readers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := vf.verifyAll(buf); err != nil {
+			if !errors.Is(err, ErrDamaged) || m.files[id].kind == kindMeta {
+				return nil, err
+			}
+			bad[id] = true
+			vf.close()
+			delete(readers, id)
+		}
 	}
 	var out []Key
 	for _, k := range m.keys {

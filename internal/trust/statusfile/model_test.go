@@ -180,7 +180,7 @@ func compareViewN(v *View, m *model, times []int64, maxHashes int) error {
 			for _, at := range ts {
 				got, gotOK, err := v.Lookup(k, h, at)
 				if err != nil {
-					return fmt.Errorf("Lookup(%v, %x, %d): %v", k, h[:4], at, err)
+					return fmt.Errorf("Lookup(%v, %x, %d): %w", k, h[:4], at, err)
 				}
 				want, wantOK := one.lookup(k, h, at)
 				if gotOK != wantOK || got != want {

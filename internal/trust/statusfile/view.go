@@ -191,7 +191,8 @@ func (v *View) Lookup(k Key, h [16]byte, at int64) (e Entry, found bool, err err
 		st, since, ok, err := gk.runs[i].lookup(v.s.dir, k, &h, at)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && v.s.isStale(v.g) {
-				err = fmt.Errorf("%w: %w", ErrStale, err)
+				// Removed by a writer since, not damaged.
+				err = fmt.Errorf("%w (%v)", ErrStale, err)
 			}
 			return Entry{}, false, &KeyError{Key: k, Err: err}
 		}
