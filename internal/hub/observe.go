@@ -118,7 +118,7 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, serve func(http
 	d := time.Since(start)
 	s.metrics.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	s.metrics.latency.WithLabelValues(route).Observe(d.Seconds())
-	if route == "GET /v1/trust/objects/{digest}" || route == "GET /v1/trust/manifest" {
+	if route == routeObject || route == "GET /v1/trust/manifest" {
 		s.metrics.feedBytes.Add(float64(sw.bytes))
 	}
 	level := slogLevel(code)

@@ -235,7 +235,11 @@ func (s *Server) authDeviceSecure(w http.ResponseWriter, r *http.Request, limit 
 		fail(w, http.StatusUnauthorized, wire.CodeReplay, "nonce already used: this request was replayed")
 		return Device{}, nil, nil, false
 	}
-	if d, err := s.sec.limits.Request(r.Context(), dev.ID); err != nil {
+	charge := s.sec.limits.Request
+	if r.Pattern == routeObject {
+		charge = s.sec.limits.Object // a budget of its own: see limit.Limits
+	}
+	if d, err := charge(r.Context(), dev.ID); err != nil {
 		s.internal(w, err)
 		return Device{}, nil, nil, false
 	} else if !d.OK {

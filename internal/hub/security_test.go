@@ -618,3 +618,30 @@ func TestEnrolmentGuessingThrottled(t *testing.T) {
 		t.Fatalf("%d refused enrolments logged", denied)
 	}
 }
+
+// TestTrustObjectsHaveTheirOwnQuota: downloading trust objects spends the
+// device's object budget, not its request budget, so a fresh terminal
+// fetching the national set is not throttled as a flood and its other
+// requests still pass; past the object budget it gets 429 as well.
+func TestTrustObjectsHaveTheirOwnQuota(t *testing.T) {
+	lims := limit.Limits{RequestsPerSecond: 0.001, RequestBurst: 2, ObjectsPerSecond: 0.001, ObjectBurst: 5}
+	h := newSecHub(t, hub.Security{Limits: &lims})
+	d := h.enroll("T-FRESH", "")
+	object := "/v1/trust/objects/" + strings.Repeat("ab", 32)
+	for i := range 5 {
+		if code, _, _ := do(t, d.signedRequest(http.MethodGet, object, nil)); code != http.StatusNotFound {
+			t.Fatalf("object %d: %d, want 404 (charged to the object budget)", i, code)
+		}
+	}
+	if code, _, hdr := do(t, d.signedRequest(http.MethodGet, object, nil)); code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" {
+		t.Fatalf("object over its budget: %d", code)
+	}
+	for i := range 2 {
+		if code, _, _ := do(t, d.signedRequest(http.MethodGet, "/v1/trust/manifest", nil)); code == http.StatusTooManyRequests {
+			t.Fatalf("request %d after the objects: 429", i)
+		}
+	}
+	if code, _, _ := do(t, d.signedRequest(http.MethodGet, "/v1/trust/manifest", nil)); code != http.StatusTooManyRequests {
+		t.Fatalf("request over its budget: %d", code)
+	}
+}

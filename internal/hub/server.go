@@ -91,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 	m.HandleFunc("POST /v1/records", s.handlePush)
 	m.HandleFunc("POST "+wire.PathHead, s.handleHead) // head.go
 	m.HandleFunc("GET /v1/trust/manifest", s.handleManifest)
-	m.HandleFunc("GET /v1/trust/objects/{digest}", s.handleObject)
+	m.HandleFunc(routeObject, s.handleObject)
 	m.HandleFunc("GET /v1/status", s.handleStatus)
 	m.HandleFunc("GET /v1/records", s.handleRecords)
 	m.HandleFunc("GET /v1/flags", s.handleFlags)

@@ -84,6 +84,9 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request) {
 	w.Write(rm.body)
 }
 
+// routeObject is the pattern of the trust-object route.
+const routeObject = "GET /v1/trust/objects/{digest}"
+
 // objectRate is the slowest transfer an object download is given time
 // for (bytes per second) beyond the server's write timeout.
 const objectRate = 16 << 10

@@ -224,6 +224,16 @@ type state struct {
 // load returns the current generation's state, reloading when another
 // writer (this process or another) committed since.
 func (s *Store) load(ctx context.Context) (*state, error) {
+	for attempt := 0; ; attempt++ {
+		st, err := s.loadOnce(ctx)
+		if errors.Is(err, statusfile.ErrStale) && attempt < 8 {
+			continue // another process committed while the generation was opened
+		}
+		return st, err
+	}
+}
+
+func (s *Store) loadOnce(ctx context.Context) (*state, error) {
 	// A lazy view: the metadata's index and the certificates a
 	// verification parses are read (and their blocks verified) on demand.
 	v, err := s.files.ViewLazy(ctx)

@@ -17,6 +17,13 @@ type Limits struct {
 	// Requests of one device: a sustained rate per second and a burst.
 	RequestsPerSecond float64
 	RequestBurst      int
+	// Trust objects one device may download (GET /v1/trust/objects): a
+	// sustained rate per second and a burst. They have their own budget,
+	// charged instead of a request: a fresh terminal fetches the whole
+	// national set (about 6,000 certificates, CRLs and status lists) in
+	// one sync, each a small, cheap read of a content-addressed file.
+	ObjectsPerSecond float64
+	ObjectBurst      int
 	// Records one device may push: per day, and the burst (the backlog a
 	// terminal offline for long may deliver at once).
 	RecordsPerDay float64
@@ -42,6 +49,7 @@ type Limits struct {
 func Default() Limits {
 	return Limits{
 		RequestsPerSecond: 50, RequestBurst: 2000,
+		ObjectsPerSecond: 500, ObjectBurst: 20_000,
 		RecordsPerDay: 120_000, RecordBurst: 120_000,
 		FlagsPerDay: 10_000, FlagBurst: 10_000,
 		BodiesPerDevice: 2, Bodies: 16, PreAuth: 64,
@@ -54,7 +62,7 @@ func Default() Limits {
 type Decision struct {
 	OK         bool
 	RetryAfter time.Duration
-	What       string // "requests", "records", "flags", "bodies", "pre-auth", "failures"
+	What       string // "requests", "objects", "records", "flags", "bodies", "pre-auth", "failures"
 }
 
 // RetryAfterSeconds is RetryAfter rounded up to whole seconds (at least 1),
@@ -88,8 +96,8 @@ type Limiter struct {
 }
 
 type deviceState struct {
-	requests, records, flags *rate.Limiter
-	bodies                   int
+	requests, objects, records, flags *rate.Limiter
+	bodies                            int
 }
 
 const maxSources = 100_000 // source addresses remembered before a reset
@@ -99,7 +107,7 @@ const maxSources = 100_000 // source addresses remembered before a reset
 // records and flags, per minute for requests), so that every hub process
 // on it sees one budget.
 func New(l Limits, clk clock.Clock, shared Store) (*Limiter, error) {
-	if l.RecordBurst < 0 || l.FlagBurst < 0 || l.RequestBurst < 0 || l.FailureBurst < 0 {
+	if l.RecordBurst < 0 || l.FlagBurst < 0 || l.RequestBurst < 0 || l.ObjectBurst < 0 || l.FailureBurst < 0 {
 		return nil, fmt.Errorf("%w: negative burst", ErrBadInput)
 	}
 	if clk == nil {
@@ -130,7 +138,7 @@ func (l *Limiter) device(id string) *deviceState {
 	defer l.mu.Unlock()
 	d := l.devices[id]
 	if d == nil {
-		d = &deviceState{requests: bucket(l.l.RequestsPerSecond, l.l.RequestBurst), records: bucket(l.l.RecordsPerDay/86400, l.l.RecordBurst),
+		d = &deviceState{requests: bucket(l.l.RequestsPerSecond, l.l.RequestBurst), objects: bucket(l.l.ObjectsPerSecond, l.l.ObjectBurst), records: bucket(l.l.RecordsPerDay/86400, l.l.RecordBurst),
 			flags: bucket(l.l.FlagsPerDay/86400, l.l.FlagBurst)}
 		l.devices[id] = d
 	}
@@ -179,6 +187,16 @@ func (l *Limiter) Request(ctx context.Context, device string) (Decision, error) 
 		return dec, nil
 	}
 	return l.takeShared(ctx, "requests/"+device, time.Minute, l.l.RequestsPerSecond, l.l.RequestBurst, 1, "requests")
+}
+
+// Object charges one trust-object download of device (instead of a
+// request: see Limits.ObjectsPerSecond).
+func (l *Limiter) Object(ctx context.Context, device string) (Decision, error) {
+	d := l.device(device)
+	if dec := takeN(d.objects, l.clk.Now(), 1, "objects"); !dec.OK {
+		return dec, nil
+	}
+	return l.takeShared(ctx, "objects/"+device, time.Minute, l.l.ObjectsPerSecond, l.l.ObjectBurst, 1, "objects")
 }
 
 // Records charges n pushed records of device (a batch at most the burst:

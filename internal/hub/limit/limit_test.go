@@ -143,3 +143,35 @@ func TestFailuresPerSource(t *testing.T) {
 		t.Fatalf("after waiting: %+v", d)
 	}
 }
+
+// TestObjectsHaveTheirOwnBudget: trust-object downloads spend their own
+// bucket, so a fresh terminal fetching the whole set leaves its request
+// budget whole, and a device over its request quota can still catch up
+// on trust data (and the other way round).
+func TestObjectsHaveTheirOwnBudget(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	for _, shared := range []limit.Store{nil, limit.NewMemoryStore()} {
+		lim := newLimiter(t, limit.Limits{RequestsPerSecond: 1, RequestBurst: 3, ObjectsPerSecond: 10, ObjectBurst: 100}, clk, shared)
+		for i := range 100 {
+			if d, err := lim.Object(ctx, "T-1"); err != nil || !d.OK {
+				t.Fatalf("object %d: %+v %v", i, d, err)
+			}
+		}
+		if d, err := lim.Object(ctx, "T-1"); err != nil || d.OK || d.What != "objects" {
+			t.Fatalf("object over the burst: %+v %v", d, err)
+		}
+		for i := range 3 {
+			if d, err := lim.Request(ctx, "T-1"); err != nil || !d.OK {
+				t.Fatalf("request %d after the objects: %+v %v", i, d, err)
+			}
+		}
+		if d, err := lim.Request(ctx, "T-1"); err != nil || d.OK || d.What != "requests" {
+			t.Fatalf("request over the burst: %+v %v", d, err)
+		}
+		if d, err := lim.Object(ctx, "T-2"); err != nil || !d.OK {
+			t.Fatalf("another device's object: %+v %v", d, err)
+		}
+		clk.Advance(time.Hour)
+	}
+}

@@ -148,14 +148,15 @@ func (s *Store) Stats() Stats {
 
 // Thresholds of NeedsCompaction.
 const (
-	maxOverlays      = 4  // overlay segment files
-	overlayShareDiv  = 20 // overlay records above 1/20 of base records
-	maxRunsPerKeyCap = 5  // runs a lookup of one list reads
+	maxOverlays      = 4   // overlay segment files
+	overlayShareDiv  = 200 // overlay records above 1/200 of base records
+	maxRunsPerKeyCap = 5   // runs a lookup of one list reads
 )
 
 // NeedsCompaction reports whether Compact is worth running: four or more
 // overlay files, a list with five runs or more, or overlays holding more
-// than 5 % of the records.
+// than 0.5 % of the records. A daily 1 % delta is thus merged the same day
+// (a tablet keeps one copy of its lists), small deltas accumulate first.
 func (s *Store) NeedsCompaction() bool {
 	g, err := s.current()
 	if err != nil {

@@ -48,9 +48,11 @@
 // every data file the generation uses (id, kind, size, header length and
 // header SM3), every key in order (CA, issuer, count, and its runs in apply
 // order: file, offset, records, entries), and the files the previous
-// generation used that this one does not ("retired": kept until the next
-// commit, so that a reader of the previous generation in another process
-// can still open them).
+// generation used that this one does not ("retired"). The commit removes
+// the retired files at once unless a View of the committing process still
+// holds them (those go with the next commit): a reader of the previous
+// generation in another process that had not opened such a file gets
+// ErrStale and takes a new View.
 //
 // A data file is a data area, its digest tree, and a header:
 //
@@ -132,7 +134,7 @@
 // base file, reading its runs with verification and applying the rule
 // across them, in commits of about 64 MiB of output. NeedsCompaction says
 // when it is worth it (four overlay segments, a key with five runs, or
-// overlays above 5 % of the records).
+// overlays above 0.5 % of the records).
 //
 // # Crash safety
 //
@@ -165,7 +167,8 @@
 //
 // Store, View and Lookup are safe for concurrent use; a Tx is not. In a
 // process, generations share mapped files; a file is unmapped when no
-// View of a generation that uses it remains. A View held across two later
-// commits of another process may find a file it had not yet opened
-// removed: Lookup then returns ErrStale and a new View is needed.
+// View of a generation that uses it remains. A View held across a later
+// commit of another process may find a file it had not yet opened
+// removed: its methods then return ErrStale (never ErrDamaged), and a new
+// View is needed; Store.View and Check start again on their own.
 package statusfile

@@ -430,9 +430,16 @@ func (s *Store) commitLocked(old, nm *manifest, meta []byte) error {
 	s.installLocked(nm, meta, true, id, true)
 	s.mu.Unlock()
 	dirErr := syncDir(s.dir)
-	for _, id := range old.retired {
-		if !ref[id] && !s.inUse(id) {
-			os.Remove(s.path(fileName(id)))
+	// The files the previous generation used and this one does not go now
+	// unless a View of this process still holds them (then the next
+	// commit removes them): a tablet keeps no second copy of its trust
+	// data. A reader in another process that had not opened one yet gets
+	// ErrStale and takes a new View.
+	for _, ids := range [][]uint64{old.retired, nm.retired} {
+		for _, id := range ids {
+			if !ref[id] && !s.inUse(id) {
+				os.Remove(s.path(fileName(id)))
+			}
 		}
 	}
 	return dirErr

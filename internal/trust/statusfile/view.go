@@ -11,9 +11,10 @@ import (
 
 // View is one committed generation, unchanged for as long as it is held.
 // It is safe for concurrent use. Release it when done: a View pins the
-// generation's files in this process (another process may still remove
-// files of a generation two commits old that this View had not opened yet:
-// Lookup then returns ErrStale).
+// generation's files in this process (another process's commit may still
+// remove files of an older generation that this View had not opened yet:
+// its methods then return ErrStale, never ErrDamaged, and a new View reads
+// the newer generation).
 type View struct {
 	s        *Store
 	g        *generation
@@ -27,15 +28,30 @@ type View struct {
 // read. An error wrapping ErrDamaged means the manifest or the meta blob
 // is damaged (see Reset).
 func (s *Store) View(ctx context.Context) (*View, error) {
-	v, err := s.ViewLazy(ctx)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		v, err := s.ViewLazy(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := v.LoadMeta(); err != nil {
+			v.Release()
+			if errors.Is(err, ErrStale) && attempt < 8 {
+				continue // another process committed meanwhile
+			}
+			return nil, err
+		}
+		return v, nil
 	}
-	if _, err := v.LoadMeta(); err != nil {
-		v.Release()
-		return nil, err
+}
+
+// staleErr turns a file of v's generation found missing, when a newer
+// generation was committed meanwhile, into ErrStale (removed by that
+// commit, not damaged).
+func (v *View) staleErr(err error) error {
+	if err != nil && errors.Is(err, fs.ErrNotExist) && v.s.isStale(v.g) {
+		return fmt.Errorf("%w (%v)", ErrStale, err) // not ErrDamaged
 	}
-	return v, nil
+	return err
 }
 
 // ViewLazy is View without reading the meta blob: LoadMeta and ReadMeta
@@ -92,7 +108,7 @@ func (v *View) LoadMeta() ([]byte, error) {
 		if errors.Is(err, ErrDamaged) && !errors.Is(err, fs.ErrNotExist) {
 			g.metaErr = err
 		}
-		return nil, err
+		return nil, v.staleErr(err)
 	}
 	g.meta, g.metaOK = b, true
 	return b, nil
@@ -105,7 +121,7 @@ func (v *View) MetaSize() (int64, error) {
 	}
 	vf, err := v.g.metaFile.mapped(v.s.dir)
 	if err != nil {
-		return 0, err
+		return 0, v.staleErr(err)
 	}
 	return vf.lay.dataLen - int64(len(dataMagic)), nil
 }
@@ -125,7 +141,7 @@ func (v *View) ReadMeta(off, n int64) (b []byte, err error) {
 	}
 	vf, err := v.g.metaFile.mapped(v.s.dir)
 	if err != nil {
-		return nil, err
+		return nil, v.staleErr(err)
 	}
 	if size := vf.lay.dataLen - int64(len(dataMagic)); off < 0 || n < 0 || off > size-n {
 		return nil, fmt.Errorf("statusfile: meta range [%d, %d) beyond its %d bytes", off, off+n, size)
@@ -190,11 +206,7 @@ func (v *View) Lookup(k Key, h [16]byte, at int64) (e Entry, found bool, err err
 	for i := len(gk.runs) - 1; i >= 0; i-- {
 		st, since, ok, err := gk.runs[i].lookup(v.s.dir, k, &h, at)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && v.s.isStale(v.g) {
-				// Removed by a writer since, not damaged.
-				err = fmt.Errorf("%w (%v)", ErrStale, err)
-			}
-			return Entry{}, false, &KeyError{Key: k, Err: err}
+			return Entry{}, false, &KeyError{Key: k, Err: v.staleErr(err)}
 		}
 		if ok {
 			if st == 0 {
