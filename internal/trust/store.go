@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,8 +37,9 @@ type Store struct {
 	writeMu sync.Mutex // one Import or AddAnchors at a time in this process
 
 	mu      sync.Mutex
-	cur     *state           // the generation last loaded
-	damaged map[listKey]bool // lists whose entry files were found damaged
+	cur     *state             // the generation last loaded
+	views   []*statusfile.View // of every state loaded: released by Close at the latest
+	damaged map[listKey]bool   // lists whose entry files were found damaged
 
 	repairErr atomic.Pointer[error] // the last background repair's failure
 
@@ -200,6 +202,12 @@ func (s *Store) Close() error {
 	s.bgStop()
 	s.mu.Lock()
 	s.cur = nil
+	// Lookups after Close fail: the views of every state go now, so that
+	// the status files they held and a commit retired can go with Close.
+	for _, v := range s.views {
+		v.Release()
+	}
+	s.views = nil
 	s.mu.Unlock()
 	return s.files.Close()
 }
@@ -259,6 +267,7 @@ func (s *Store) loadOnce(ctx context.Context) (*state, error) {
 	st := &state{gen: v.Generation(), view: v, meta: m, parsed: map[Hash]*Cert{}, crlOf: map[Hash]*CRL{}, crlErr: map[Hash]error{}}
 	// The view (and the files it maps) lives as long as the state does.
 	runtime.AddCleanup(st, func(v *statusfile.View) { v.Release() }, v)
+	s.views = append(slices.DeleteFunc(s.views, (*statusfile.View).Released), v)
 	s.cur = st
 	return st, nil
 }

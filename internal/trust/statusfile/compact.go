@@ -233,7 +233,7 @@ func (m *merger) merge(k *keyRec, id uint64) (mergeResult, error) {
 	if sh.n == 0 {
 		return mergeResult{count: count}, nil
 	}
-	w, err := createFile(m.dir, id)
+	w, err := createFile(m.dir, id, kindBase)
 	if err != nil {
 		return mergeResult{}, err
 	}

@@ -126,3 +126,63 @@ func TestWritersSerialised(t *testing.T) {
 		t.Fatalf("count %d generation %d, want 30 and 30", v.Count(testKey(0)), v.Generation())
 	}
 }
+
+// TestRetiredFilesGo: a commit removes the files it retires at once unless
+// a View of the process holds them; those go when the Store closes, so no
+// second copy of the lists stays on disk until the next sync.
+func TestRetiredFilesGo(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replace := func(n int) {
+		t.Helper()
+		err := s.Update(ctx, func(tx *Tx) error {
+			return tx.Replace(testKey(0), func(yield func(Entry, error) bool) {
+				for i := range 1000 {
+					if !yield(Entry{IDHash: hashN(n*1000 + i), Status: 1, Since: 1}, nil) {
+						return
+					}
+				}
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := func() int {
+		n := 0
+		for _, name := range listDir(t, dir) {
+			if _, ok := parseFileName(name); ok {
+				n++
+			}
+		}
+		return n
+	}
+	replace(1)
+	replace(2) // nothing holds generation 1: its base file goes now
+	if n := files(); n != 1 {
+		t.Fatalf("%d data files after the second commit, want 1", n)
+	}
+	v, err := s.View(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replace(3) // v holds generation 2's file
+	if n := files(); n != 2 {
+		t.Fatalf("%d data files while a View holds the retired one, want 2", n)
+	}
+	if _, _, err := v.Lookup(testKey(0), hashN(2000), 5); err != nil {
+		t.Fatalf("lookup in the held generation: %v", err)
+	}
+	v.Release()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := files(); n != 1 {
+		t.Fatalf("%d data files after Close, want 1", n)
+	}
+	checkClean(t, dir)
+}

@@ -37,13 +37,14 @@ type Store struct {
 	lockf *os.File
 	wsem  chan struct{} // one writer goroutine in this process
 
-	mu     sync.Mutex
-	closed bool
-	cur    *generation
-	curID  identity
-	curOn  bool   // a MANIFEST existed when cur was read
-	seq    uint64 // installs so far
-	files  map[uint64]*mfile
+	mu        sync.Mutex
+	closed    bool
+	committed bool // this Store committed a generation (its retirees may be held here)
+	cur       *generation
+	curID     identity
+	curOn     bool   // a MANIFEST existed when cur was read
+	seq       uint64 // installs so far
+	files     map[uint64]*mfile
 }
 
 // generation is one loaded manifest, shared by the Views taken on it.
@@ -115,18 +116,33 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 }
 
 // Close releases the store. Views taken before stay usable until released.
+// When this Store committed, the files its last commit retired that no
+// View of this process holds any more are removed now rather than with the
+// next commit (perhaps a day later).
 func (s *Store) Close() error {
 	s.wsem <- struct{}{}
 	defer func() { <-s.wsem }()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
 	if s.cur != nil {
 		s.unrefLocked(s.cur)
 		s.cur = nil
+	}
+	committed := s.committed
+	s.mu.Unlock()
+	if committed {
+		if m, _, _, err := s.readManifest(); err == nil {
+			ref := m.referenced()
+			for _, id := range m.retired {
+				if !ref[id] && !s.inUse(id) {
+					os.Remove(s.path(fileName(id)))
+				}
+			}
+		}
 	}
 	return s.lockf.Close()
 }
@@ -427,6 +443,7 @@ func (s *Store) commitLocked(old, nm *manifest, meta []byte) error {
 	}
 	// Committed: readers see nm from here on.
 	s.mu.Lock()
+	s.committed = true
 	s.installLocked(nm, meta, true, id, true)
 	s.mu.Unlock()
 	dirErr := syncDir(s.dir)

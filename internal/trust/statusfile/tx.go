@@ -166,7 +166,7 @@ func (tx *Tx) Replace(k Key, entries iter.Seq2[Entry, error]) error {
 	kr := &keyRec{key: k, count: b.count}
 	if n > 0 {
 		id := tx.newID()
-		w, err := createFile(tx.s.dir, id)
+		w, err := createFile(tx.s.dir, id, kindBase)
 		if err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (tx *Tx) commit() error {
 		case tx.old.meta != 0 && bytes.Equal(tx.meta, tx.oldMeta):
 		default:
 			id := tx.newID()
-			w, err := createFile(tx.s.dir, id)
+			w, err := createFile(tx.s.dir, id, kindMeta)
 			if err != nil {
 				return err
 			}
@@ -261,7 +261,7 @@ func (tx *Tx) commit() error {
 func (tx *Tx) writeSegment(nm *manifest) error {
 	keys := slices.SortedFunc(maps.Keys(tx.pending), compareKeys)
 	id := tx.newID()
-	w, err := createFile(tx.s.dir, id)
+	w, err := createFile(tx.s.dir, id, kindSegment)
 	if err != nil {
 		return err
 	}

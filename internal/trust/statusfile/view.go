@@ -79,6 +79,9 @@ func (v *View) Release() {
 	}
 }
 
+// Released reports whether Release was called.
+func (v *View) Released() bool { return v.released.Load() }
+
 // Meta returns the blob committed with this generation (verified by View).
 // The caller must not modify it.
 //

@@ -288,16 +288,27 @@ func lookup(ctx context.Context, dir, db string, n int) error {
 		byIssuer[l.Issuer] = ca
 		return ca, nil
 	}
-	first := sample[0]
-	ca, err := resolve(first)
-	if err != nil {
-		return err
+	// The first lookup in a list's file after open (its file opened and
+	// mapped, header and leaves verified): in 25 lists of distinct
+	// issuers, resolved beforehand as a verification would.
+	var firsts []time.Duration
+	seen := map[string]bool{}
+	for _, l := range sample {
+		if seen[l.Issuer] || len(firsts) == 25 {
+			continue
+		}
+		seen[l.Issuer] = true
+		ca, err := resolve(l)
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if _, _, err := st.LicenceStatus(ctx, ca, l.Issuer, credential.IDHash(l.ID()), now(w)); err != nil {
+			return err
+		}
+		firsts = append(firsts, time.Since(t0))
 	}
-	t0 := time.Now()
-	if _, _, err := st.LicenceStatus(ctx, ca, first.Issuer, credential.IDHash(first.ID()), now(w)); err != nil {
-		return err
-	}
-	firstLookup := time.Since(t0)
+	slices.Sort(firsts)
 	_ = start
 	var ts []target
 	for _, l := range sample {
@@ -327,7 +338,8 @@ func lookup(ctx context.Context, dir, db string, n int) error {
 		lat[i] = time.Since(s)
 	}
 	slices.Sort(lat)
-	figure("lookup_first_after_open", float64(firstLookup.Microseconds()), "µs")
+	figure("lookup_first_after_open", float64(firsts[len(firsts)/2].Nanoseconds())/1000, "µs")
+	figure("lookup_first_after_open_max", float64(firsts[len(firsts)-1].Nanoseconds())/1000, "µs")
 	figure("lookup_p50_warm", float64(lat[len(lat)/2].Nanoseconds())/1000, "µs")
 	figure("lookup_p99_warm", float64(lat[len(lat)*99/100].Nanoseconds())/1000, "µs")
 	return nil
