@@ -331,37 +331,39 @@ func auditCommand(ctx context.Context, env *Env, name string, args []string, cod
 // serving hub: its store). The entry is not signed now: the hub's next
 // checkpoint covers it.
 func recordAdmin(ctx context.Context, env *Env, ref, action, detail string) error {
-	run := func(o *opened) error {
-		st, err := auditStoreOf(ctx, o)
-		if err != nil {
-			return err
-		}
-		l, err := audit.Open(ctx, audit.Options{Store: st, Clock: env.Clock})
-		if err != nil {
-			return err
-		}
-		who, source := "operator", "local"
-		if u := os.Getenv("USER"); u != "" {
-			who += " " + u
-		}
-		if env.served != nil {
-			source = "admin socket"
-		}
-		err = l.Record(ctx, audit.Entry{Who: who, Role: audit.RoleOperator, Source: source, Action: action, Detail: detail})
-		if cerr := l.Close(ctx); err == nil {
-			err = cerr
-		}
-		return err
-	}
 	if env.served != nil {
-		return run(env.served)
+		return recordAdminIn(ctx, env, env.served, action, detail)
 	}
 	o, err := open(ctx, ref, "")
 	if err != nil {
 		return err
 	}
 	defer o.close()
-	return run(o)
+	return recordAdminIn(ctx, env, o, action, detail)
+}
+
+// recordAdminIn is recordAdmin with the store opened.
+func recordAdminIn(ctx context.Context, env *Env, o *opened, action, detail string) error {
+	st, err := auditStoreOf(ctx, o)
+	if err != nil {
+		return err
+	}
+	l, err := audit.Open(ctx, audit.Options{Store: st, Clock: env.Clock})
+	if err != nil {
+		return err
+	}
+	who, source := "operator", "local"
+	if u := os.Getenv("USER"); u != "" {
+		who += " " + u
+	}
+	if env.served != nil {
+		source = "admin socket"
+	}
+	err = l.Record(ctx, audit.Entry{Who: who, Role: audit.RoleOperator, Source: source, Action: action, Detail: detail})
+	if cerr := l.Close(ctx); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // storeArg finds --store/--db in a command's arguments.
@@ -491,8 +493,9 @@ func auditVerify(ctx context.Context, env *Env, args []string) int {
 	if len(pos) > 0 {
 		return failf(env, "audit verify: no arguments expected")
 	}
-	var pub *gm.PublicKey
+	var pubs []*gm.PublicKey
 	if *pubFile != "" {
+		var pub *gm.PublicKey
 		data, err := env.readFile(*pubFile)
 		if err != nil {
 			return failf(env, "%v", err)
@@ -504,19 +507,20 @@ func auditVerify(ctx context.Context, env *Env, args []string) int {
 		if pub, err = gm.ParsePKIX(b.Bytes); err != nil {
 			return failf(env, "--pub: %v", err)
 		}
+		pubs = []*gm.PublicKey{pub}
 	} else {
 		kr, err := k.loadKeyring(ctx, *ref, false)
 		if err != nil {
 			return failf(env, "audit verify: the checkpoint key: %v (or give --pub FILE)", err)
 		}
-		pub = kr.Keys.SigningKey()
+		pubs = kr.Keys.SigningKeys() // every key version: checkpoints name theirs
 	}
 	return withStore(ctx, env, *ref, func(o *opened) int {
 		st, err := auditStoreOf(ctx, o)
 		if err != nil {
 			return failf(env, "%v", err)
 		}
-		r, err := audit.Verify(ctx, st, pub)
+		r, err := audit.VerifyKeys(ctx, st, pubs)
 		if err != nil {
 			return failf(env, "%v", err)
 		}
