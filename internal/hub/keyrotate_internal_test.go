@@ -30,3 +30,23 @@ func TestLegacySealedValueThatLooksVersioned(t *testing.T) {
 		t.Fatalf("legacy value after rotation: %q %v", pt, err)
 	}
 }
+
+// FuzzDataSealerOpen: no sealed value panics Open, whatever header it
+// claims; only what Seal made opens.
+func FuzzDataSealerOpen(f *testing.F) {
+	a0, _ := gm.NewAEAD(bytes.Repeat([]byte{1}, gm.SM4KeySize), nil)
+	a1, _ := gm.NewAEAD(bytes.Repeat([]byte{2}, gm.SM4KeySize), nil)
+	s := newDataSealer(1, a1)
+	s.keys[0] = a0
+	v1, _ := s.Seal([]byte("secret"), []byte("ad"))
+	v0, _ := newDataSealer(0, a0).Seal([]byte("secret"), []byte("ad"))
+	for _, seed := range [][]byte{v0, v1, []byte(sealMagic), []byte(sealMagic + "\xff\xff\xff\xff\xff\xff"), nil} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pt, err := s.Open(b, []byte("ad"))
+		if err == nil && string(pt) != "secret" {
+			t.Fatalf("opened %x to %q", b, pt)
+		}
+	})
+}
