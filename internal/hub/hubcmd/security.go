@@ -250,6 +250,13 @@ func keysPublic(ctx context.Context, env *Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stdout, "# encryption key (terminals seal record pushes to it)\n%s# audit checkpoint key %s (rchub audit verify --pub FILE)\n%s",
 		enc, audit.KeyID(kr.Keys.SigningKey()), sign)
+	for _, old := range kr.Keys.SigningKeys()[1:] { // earlier key versions (rchub keys rotate)
+		p, err := pemKey(old)
+		if err != nil {
+			return failf(env, "%v", err)
+		}
+		fmt.Fprintf(env.Stdout, "# earlier audit checkpoint key %s (its checkpoints still verify; give it to --pub too)\n%s", audit.KeyID(old), p)
+	}
 	return ExitOK
 }
 
@@ -484,7 +491,7 @@ func auditVerify(ctx context.Context, env *Env, args []string) int {
 	f := newFlags(env, "audit verify")
 	ref := f.storeFlag()
 	k := addKEKFlags(f)
-	pubFile := f.String("pub", "", "the hub's checkpoint public key `file` (PEM, from rchub keys public): instead of the keyring")
+	pubFile := f.String("pub", "", "the hub's checkpoint public key `file` (PEM, from rchub keys public; after rotations the earlier keys too): instead of the keyring")
 	asJSON := f.Bool("json", false, "print the report as JSON")
 	pos, code, done := f.parse(args)
 	if done {
@@ -495,19 +502,24 @@ func auditVerify(ctx context.Context, env *Env, args []string) int {
 	}
 	var pubs []*gm.PublicKey
 	if *pubFile != "" {
-		var pub *gm.PublicKey
 		data, err := env.readFile(*pubFile)
 		if err != nil {
 			return failf(env, "%v", err)
 		}
-		b, _ := pem.Decode(data)
-		if b == nil {
+		for { // every PUBLIC KEY block: the current checkpoint key first, then earlier versions
+			var b *pem.Block
+			if b, data = pem.Decode(data); b == nil {
+				break
+			}
+			pub, err := gm.ParsePKIX(b.Bytes)
+			if err != nil {
+				return failf(env, "--pub: %v", err)
+			}
+			pubs = append(pubs, pub)
+		}
+		if len(pubs) == 0 {
 			return failf(env, "--pub: %s holds no PEM block", *pubFile)
 		}
-		if pub, err = gm.ParsePKIX(b.Bytes); err != nil {
-			return failf(env, "--pub: %v", err)
-		}
-		pubs = []*gm.PublicKey{pub}
 	} else {
 		kr, err := k.loadKeyring(ctx, *ref, false)
 		if err != nil {

@@ -334,6 +334,21 @@ func TestKeysRotate(t *testing.T) {
 	if r := rchub(t, clk, "audit", "verify", "--db", db, "--kek-file", kek); r.code != hubcmd.ExitOK {
 		t.Fatalf("audit verify across key versions: %d %q %q", r.code, r.stdout, r.stderr)
 	}
+	// The public checkpoint keys of both versions verify it without the keyring.
+	r = rchub(t, clk, "keys", "public", "--db", db, "--kek-file", kek)
+	blocks := strings.SplitAfter(r.stdout, "-----END PUBLIC KEY-----\n")
+	if r.code != hubcmd.ExitOK || len(blocks) != 4 { // encryption, checkpoint, earlier checkpoint, ""
+		t.Fatalf("keys public after a rotation: %d %q", r.code, r.stdout)
+	}
+	pubs := filepath.Join(t.TempDir(), "checkpoint.pem")
+	os.WriteFile(pubs, []byte(blocks[1]+blocks[2]), 0o644)
+	if r := rchub(t, clk, "audit", "verify", "--db", db, "--pub", pubs); r.code != hubcmd.ExitOK {
+		t.Fatalf("audit verify --pub with both checkpoint keys: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	os.WriteFile(pubs, []byte(blocks[1]), 0o644)
+	if r := rchub(t, clk, "audit", "verify", "--db", db, "--pub", pubs); r.code != hubcmd.ExitProblems {
+		t.Fatalf("audit verify --pub with the new checkpoint key alone: %d %q %q", r.code, r.stdout, r.stderr)
+	}
 	r = rchub(t, clk, "audit", "list", "--db", db, "--json")
 	var entries []wire.AuditEntry
 	if err := json.Unmarshal([]byte(r.stdout), &entries); err != nil {
