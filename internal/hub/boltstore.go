@@ -36,19 +36,9 @@ func ObjectsDirFor(dbPath string) string { return dbPath + ".objects" }
 // restored from a backup — it starts a new generation, so terminals that
 // followed the newer state are not stalled.
 func NewBoltStore(ctx context.Context, db *storage.DB) (*BoltStore, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{storage.BucketHubTokens, storage.BucketHubDevices, storage.BucketHubRecords,
-			storage.BucketHubDeviceSeq, storage.BucketHubFlags, storage.BucketHubFlagKeys, storage.BucketHubFeedState, storage.BucketHubFeedObjects, storage.BucketHubStops,
-			bucketCounters} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := db.CreateBuckets(ctx, storage.BucketHubTokens, storage.BucketHubDevices, storage.BucketHubRecords,
+		storage.BucketHubDeviceSeq, storage.BucketHubFlags, storage.BucketHubFlagKeys, storage.BucketHubFeedState, storage.BucketHubFeedObjects, storage.BucketHubStops,
+		bucketCounters)
 	if err != nil && !errors.Is(err, storage.ErrReadOnly) {
 		return nil, fmt.Errorf("hub: init buckets: %w", err)
 	}
@@ -106,19 +96,8 @@ type boltFlag struct {
 	At       int64  `cbor:"8,keyasint"`
 }
 
-func msOf(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func timeOf(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
-}
+func msOf(t time.Time) int64    { return storage.Millis(t) }
+func timeOf(ms int64) time.Time { return storage.FromMillis(ms) }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 

@@ -129,6 +129,10 @@ type keyMaterial struct {
 	Index []byte `cbor:"2,keyasint"`
 	Enc   []byte `cbor:"3,keyasint"` // PKCS#8
 	Sign  []byte `cbor:"4,keyasint"` // PKCS#8
+	// Version is the version of Data, Enc and Sign; Previous holds the
+	// earlier versions (keyrotate.go). Keys 10 and up: rotation.
+	Version  uint32       `cbor:"10,keyasint,omitempty"`
+	Previous []keyVersion `cbor:"11,keyasint,omitempty"`
 }
 
 const keyringAD = "RC-HUB-KEYRING-1"
@@ -236,6 +240,11 @@ func (m *keyMaterial) keys() (*Keys, error) {
 		return nil, fmt.Errorf("%w: keyring signing key: %v", ErrKeyFile, err)
 	}
 	k.derived = false
+	k.data.version = m.Version
+	k.data.keys = map[uint32]*gm.AEAD{m.Version: k.data.keys[0]}
+	if err := k.addPrevious(m.Previous); err != nil {
+		return nil, err
+	}
 	return k, nil
 }
 
@@ -437,5 +446,5 @@ func (k *Keys) deriveSM2() (*Keys, error) {
 func (k *Keys) Derived() bool { return k.derived }
 
 // SecretSealer is the SM4-GCM of the data key, which seals record evidence
-// and supervisors' TOTP secrets at rest.
-func (k *Keys) SecretSealer() *gm.AEAD { return k.data }
+// and supervisors' TOTP secrets at rest (every version: keyrotate.go).
+func (k *Keys) SecretSealer() *DataSealer { return k.data }

@@ -16,7 +16,7 @@ import (
 // Keys are the hub's secrets: the data key that seals record evidence
 // (SM4-GCM) and the index key of plate hashes (HMAC-SM3).
 type Keys struct {
-	data  *gm.AEAD
+	data  *DataSealer // the current data key and earlier versions (keyrotate.go)
 	index []byte
 	// enc and sign are the hub's SM2 keys (keyring.go): terminals seal
 	// record pushes to enc; sign signs the audit log's checkpoints. A
@@ -24,6 +24,9 @@ type Keys struct {
 	// the index key (derived).
 	enc, sign *gm.PrivateKey
 	derived   bool
+	// oldEnc and oldSign are the SM2 keys of earlier versions.
+	oldEnc  []*gm.PrivateKey
+	oldSign []*gm.PublicKey
 }
 
 // NewKeys builds Keys from a 16-byte data key and a 16-byte index key.
@@ -35,7 +38,7 @@ func NewKeys(dataKey, indexKey []byte) (*Keys, error) {
 	if len(indexKey) != gm.SM4KeySize {
 		return nil, fmt.Errorf("%w: index key of %d bytes", ErrKeyFile, len(indexKey))
 	}
-	k := &Keys{data: a, index: append([]byte(nil), indexKey...)}
+	k := &Keys{data: newDataSealer(0, a), index: append([]byte(nil), indexKey...)}
 	return k.deriveSM2() // keyring.go: SM2 keys of a key file without them
 }
 

@@ -27,7 +27,7 @@ import (
 func (s *Server) openPush(w http.ResponseWriter, r *http.Request, body []byte) ([]byte, bool) {
 	ct := r.Header.Get("Content-Type")
 	if strings.HasPrefix(ct, envelope.ContentType) {
-		pt, err := envelope.Unmarshal(body, s.keys.enc, envelope.TypePush)
+		pt, err := s.keys.OpenEnvelope(body, envelope.TypePush)
 		if err != nil {
 			auditOf(r).set(func(ra *reqAudit) { ra.detail = err.Error() })
 			fail(w, http.StatusBadRequest, wire.CodeBadRequest, "sealed push: %v", err)

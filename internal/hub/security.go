@@ -82,7 +82,7 @@ func (s *Server) initSecurity(ctx context.Context, cfg Config, m *http.ServeMux)
 		if err != nil {
 			return err
 		}
-		if sec.audit, err = audit.Open(ctx, audit.Options{Store: st, Key: s.keys.sign, Clock: s.clk, Log: s.log}); err != nil {
+		if sec.audit, err = audit.Open(ctx, audit.Options{Store: st, Key: s.keys.sign, PreviousKeys: s.keys.oldSign, Clock: s.clk, Log: s.log}); err != nil {
 			return err
 		}
 		sec.ownAudit = true

@@ -21,17 +21,7 @@ type BoltStore struct {
 
 // NewBoltStore creates the buckets in db if needed.
 func NewBoltStore(ctx context.Context, db *storage.DB) (*BoltStore, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{storage.BucketHubAccounts, storage.BucketHubSessions, storage.BucketHubScopes} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := db.CreateBuckets(ctx, storage.BucketHubAccounts, storage.BucketHubSessions, storage.BucketHubScopes)
 	if err != nil && !errors.Is(err, storage.ErrReadOnly) {
 		return nil, fmt.Errorf("account: init buckets: %w", err)
 	}
@@ -64,19 +54,8 @@ type boltScope struct {
 	Jurisdiction string `cbor:"2,keyasint"`
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func tm(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
-}
+func ms(t time.Time) int64  { return storage.Millis(t) }
+func tm(ms int64) time.Time { return storage.FromMillis(ms) }
 
 func damaged(what string, err error) error {
 	return fmt.Errorf("%w: account %s: %v", storage.ErrDamaged, what, err)

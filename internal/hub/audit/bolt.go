@@ -23,17 +23,7 @@ type BoltStore struct {
 
 // NewBoltStore creates the audit buckets in db if needed.
 func NewBoltStore(ctx context.Context, db *storage.DB) (*BoltStore, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{storage.BucketHubAudit, storage.BucketHubAuditCheckpoints, storage.BucketHubAuditMeta} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := db.CreateBuckets(ctx, storage.BucketHubAudit, storage.BucketHubAuditCheckpoints, storage.BucketHubAuditMeta)
 	if err != nil && !errors.Is(err, storage.ErrReadOnly) {
 		return nil, fmt.Errorf("audit: init buckets: %w", err)
 	}

@@ -14,4 +14,8 @@ var (
 	ErrNoCheckpoint = errors.New("audit: no checkpoint old enough to rotate to")
 	// ErrBadInput: a query or an entry that is not one.
 	ErrBadInput = errors.New("audit: bad input")
+	// ErrForeignKey: the log's newest checkpoint is signed by a key the
+	// opener does not hold (Options.Key and PreviousKeys): it was written
+	// by a hub with another keyring, or a newer version of this one.
+	ErrForeignKey = errors.New("audit: the newest checkpoint is signed by a key this hub does not hold")
 )

@@ -19,8 +19,14 @@ type Options struct {
 	// Key signs checkpoints. Nil: the Log writes no checkpoints (a local
 	// command without the hub's keys; the hub signs the chain at its next
 	// checkpoint, which covers every entry before it).
-	Key   *gm.PrivateKey
-	Clock clock.Clock // nil: the real clock
+	Key *gm.PrivateKey
+	// PreviousKeys are earlier versions of Key (a rotated keyring). With
+	// Key set, Open refuses (ErrForeignKey) a log whose newest checkpoint
+	// is not signed by Key or one of them: hubs sharing a store must use
+	// one keyring at its newest version, or their checkpoints (and the
+	// data their other keys seal) would not belong to one hub.
+	PreviousKeys []*gm.PublicKey
+	Clock        clock.Clock // nil: the real clock
 	// CheckpointEvery and CheckpointInterval: a commit is followed by a
 	// checkpoint when this many entries (default 1000) or this much time
 	// (default 1 minute) passed since the last one.
@@ -119,6 +125,9 @@ func Open(ctx context.Context, o Options) (*Log, error) {
 	l := &Log{o: o, q: make(chan item, o.QueueSize), stop: make(chan struct{}), done: make(chan struct{})}
 	if o.Key != nil {
 		l.keyID = KeyID(o.Key.Public())
+		if err := checkKeyOf(&last, o.Key.Public(), o.PreviousKeys); err != nil {
+			return nil, err
+		}
 	}
 	if last.At.IsZero() {
 		last.At = o.Clock.Now() // the first checkpoint is due CheckpointInterval after opening
@@ -126,6 +135,21 @@ func Open(ctx context.Context, o Options) (*Log, error) {
 	w := &writer{l: l, head: head, lastCP: last}
 	go w.run()
 	return l, nil
+}
+
+// checkKeyOf checks that the newest checkpoint cp (none: zero) is signed
+// by key or one of its previous versions.
+func checkKeyOf(cp *Checkpoint, key *gm.PublicKey, previous []*gm.PublicKey) error {
+	if len(cp.Sig) == 0 {
+		return nil
+	}
+	for _, k := range append([]*gm.PublicKey{key}, previous...) {
+		if KeyID(k) == cp.KeyID && cp.Verify(k) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the checkpoint of entry %d is signed by key %s, this hub's is %s: every hub on one store must open the same keyring, at its newest version (rchub keys public shows a keyring's keys)",
+		ErrForeignKey, cp.Seq, cp.KeyID, KeyID(key))
 }
 
 // lastCheckpoint is the seq and time of the newest checkpoint (or anchor).

@@ -61,7 +61,27 @@ func (r *Report) OK() bool { return len(r.Problems) == 0 }
 // against pub (the hub's checkpoint key) and against the entry it signed.
 // It returns an error only when the store cannot be read.
 func Verify(ctx context.Context, st Store, pub *gm.PublicKey) (*Report, error) {
+	return VerifyKeys(ctx, st, []*gm.PublicKey{pub})
+}
+
+// VerifyKeys is Verify for a checkpoint key that was rotated: pubs are
+// every version of it (the current first, which names the report's
+// KeyID), and each checkpoint must verify under the key its KeyID names
+// (the KeyID is signed with it).
+func VerifyKeys(ctx context.Context, st Store, pubs []*gm.PublicKey) (*Report, error) {
+	if len(pubs) == 0 {
+		return nil, fmt.Errorf("%w: no checkpoint key", ErrBadInput)
+	}
+	byID := map[string]*gm.PublicKey{}
+	for _, p := range pubs {
+		byID[KeyID(p)] = p
+	}
+	pub := pubs[0]
 	r := &Report{KeyID: KeyID(pub), Problems: []Problem{}}
+	signed := func(c *Checkpoint) bool {
+		k, ok := byID[c.KeyID]
+		return ok && c.Verify(k)
+	}
 	add := func(seq uint64, kind, format string, args ...any) {
 		r.Problems = append(r.Problems, Problem{Seq: seq, Kind: kind, Detail: fmt.Sprintf(format, args...)})
 	}
@@ -73,7 +93,7 @@ func Verify(ctx context.Context, st Store, pub *gm.PublicKey) (*Report, error) {
 	}
 	if rotated {
 		r.Anchor = &anchor
-		if !anchor.Verify(pub) {
+		if !signed(&anchor) {
 			add(anchor.Seq, ProblemBadSignature, "the anchor (checkpoint of entry %d the log was rotated to) is not signed by key %s", anchor.Seq, r.KeyID)
 		}
 		prev, expect = anchor.Hash, anchor.Seq+1
@@ -89,7 +109,7 @@ func Verify(ctx context.Context, st Store, pub *gm.PublicKey) (*Report, error) {
 		for _, c := range page {
 			cps[c.Seq] = c
 			cpMax = max(cpMax, c.Seq)
-			if !c.Verify(pub) {
+			if !signed(&c) {
 				add(c.Seq, ProblemBadSignature, "the checkpoint of entry %d is not signed by key %s (key id %q)", c.Seq, r.KeyID, c.KeyID)
 			} else {
 				r.Checkpoints++

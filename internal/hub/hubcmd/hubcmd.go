@@ -321,21 +321,44 @@ type dbCmd struct {
 	json    bool
 	nargs   int
 	argsErr string
-	run     func(ctx context.Context, env *Env, c *dbCall) int
+	// flags adds the command's own flags; run reads them with
+	// dbCall.flag.
+	flags func(f *flags)
+	// kek adds the key-encryption key flags (security.go); run opens the
+	// hub's keyring with dbCall.keyring.
+	kek bool
+	run func(ctx context.Context, env *Env, c *dbCall) int
 }
 
 type dbCall struct {
 	*opened
 	args []string
 	json bool
+	f    *flags
+	ref  string
+	kek  *kekFlags
+}
+
+// flag is the value of the command's flag name (a dbCmd.flags flag).
+func (c *dbCall) flag(name string) string { return c.f.Lookup(name).Value.String() }
+
+// keyring opens the hub's keyring with the command's KEK flags (dbCmd.kek).
+func (c *dbCall) keyring(ctx context.Context) (*hub.Keyring, error) {
+	return c.kek.loadKeyring(ctx, c.ref, false)
 }
 
 func (d dbCmd) main(ctx context.Context, env *Env, args []string) int {
 	f := newFlags(env, d.name)
 	ref := f.storeFlag()
-	c := &dbCall{}
+	c := &dbCall{f: f}
 	if d.json {
 		f.BoolVar(&c.json, "json", false, "print JSON")
+	}
+	if d.flags != nil {
+		d.flags(f)
+	}
+	if d.kek {
+		c.kek = addKEKFlags(f)
 	}
 	pos, code, done := f.parse(args)
 	if done {
@@ -344,7 +367,7 @@ func (d dbCmd) main(ctx context.Context, env *Env, args []string) int {
 	if len(pos) != d.nargs {
 		return failf(env, "%s", d.argsErr)
 	}
-	c.args = pos
+	c.args, c.ref = pos, *ref
 	return withStore(ctx, env, *ref, func(o *opened) int {
 		c.opened = o
 		return d.run(ctx, env, c)

@@ -36,11 +36,11 @@ func init() {
 		command{name: "audit rotate", args: "--store URL|PATH --keep DURATION",
 			brief: "remove audit entries older than DURATION up to a signed checkpoint, which anchors the rest (never truncates)", run: auditRotate},
 		command{name: "account create", args: "--store URL|PATH --role viewer|auditor|administrator --jurisdiction PREFIX|all --password-file FILE [KEK flags] NAME",
-			brief: "create a supervisor account; prints its TOTP secret for an authenticator app (needs the hub's keys)", run: accountCreate},
+			brief: "create a supervisor account; prints its TOTP secret for an authenticator app (needs the hub's keys)", run: accountCreate.main},
 		command{name: "account list", args: "--store URL|PATH [--json]", brief: "list supervisor accounts with role, jurisdiction and state", run: accountList.main},
-		command{name: "account scope", args: "--store URL|PATH [--role ROLE] [--jurisdiction PREFIX|all] NAME", brief: "change an account's role or jurisdiction", run: accountScope},
-		command{name: "account password", args: "--store URL|PATH --password-file FILE NAME", brief: "set an account's password (its sessions end)", run: accountPassword},
-		command{name: "account totp", args: "--store URL|PATH [KEK flags] NAME", brief: "give an account a new TOTP secret (its sessions end; needs the hub's keys)", run: accountTOTP},
+		command{name: "account scope", args: "--store URL|PATH [--role ROLE] [--jurisdiction PREFIX|all] NAME", brief: "change an account's role or jurisdiction", run: accountScope.main},
+		command{name: "account password", args: "--store URL|PATH --password-file FILE NAME", brief: "set an account's password (its sessions end)", run: accountPassword.main},
+		command{name: "account totp", args: "--store URL|PATH [KEK flags] NAME", brief: "give an account a new TOTP secret (its sessions end; needs the hub's keys)", run: accountTOTP.main},
 		command{name: "account disable", args: "--store URL|PATH NAME", brief: "disable an account: it cannot sign in, its sessions end", run: accountDisable.main},
 		command{name: "account enable", args: "--store URL|PATH NAME", brief: "enable a disabled account", run: accountEnable.main},
 		command{name: "account signout", args: "--store URL|PATH NAME", brief: "end every session of an account", run: accountSignout.main},
@@ -250,6 +250,13 @@ func keysPublic(ctx context.Context, env *Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stdout, "# encryption key (terminals seal record pushes to it)\n%s# audit checkpoint key %s (rchub audit verify --pub FILE)\n%s",
 		enc, audit.KeyID(kr.Keys.SigningKey()), sign)
+	for _, old := range kr.Keys.SigningKeys()[1:] { // earlier key versions (rchub keys rotate)
+		p, err := pemKey(old)
+		if err != nil {
+			return failf(env, "%v", err)
+		}
+		fmt.Fprintf(env.Stdout, "# earlier audit checkpoint key %s (its checkpoints still verify; give it to --pub too)\n%s", audit.KeyID(old), p)
+	}
 	return ExitOK
 }
 
@@ -331,37 +338,39 @@ func auditCommand(ctx context.Context, env *Env, name string, args []string, cod
 // serving hub: its store). The entry is not signed now: the hub's next
 // checkpoint covers it.
 func recordAdmin(ctx context.Context, env *Env, ref, action, detail string) error {
-	run := func(o *opened) error {
-		st, err := auditStoreOf(ctx, o)
-		if err != nil {
-			return err
-		}
-		l, err := audit.Open(ctx, audit.Options{Store: st, Clock: env.Clock})
-		if err != nil {
-			return err
-		}
-		who, source := "operator", "local"
-		if u := os.Getenv("USER"); u != "" {
-			who += " " + u
-		}
-		if env.served != nil {
-			source = "admin socket"
-		}
-		err = l.Record(ctx, audit.Entry{Who: who, Role: audit.RoleOperator, Source: source, Action: action, Detail: detail})
-		if cerr := l.Close(ctx); err == nil {
-			err = cerr
-		}
-		return err
-	}
 	if env.served != nil {
-		return run(env.served)
+		return recordAdminIn(ctx, env, env.served, action, detail)
 	}
 	o, err := open(ctx, ref, "")
 	if err != nil {
 		return err
 	}
 	defer o.close()
-	return run(o)
+	return recordAdminIn(ctx, env, o, action, detail)
+}
+
+// recordAdminIn is recordAdmin with the store opened.
+func recordAdminIn(ctx context.Context, env *Env, o *opened, action, detail string) error {
+	st, err := auditStoreOf(ctx, o)
+	if err != nil {
+		return err
+	}
+	l, err := audit.Open(ctx, audit.Options{Store: st, Clock: env.Clock})
+	if err != nil {
+		return err
+	}
+	who, source := "operator", "local"
+	if u := os.Getenv("USER"); u != "" {
+		who += " " + u
+	}
+	if env.served != nil {
+		source = "admin socket"
+	}
+	err = l.Record(ctx, audit.Entry{Who: who, Role: audit.RoleOperator, Source: source, Action: action, Detail: detail})
+	if cerr := l.Close(ctx); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // storeArg finds --store/--db in a command's arguments.
@@ -482,7 +491,7 @@ func auditVerify(ctx context.Context, env *Env, args []string) int {
 	f := newFlags(env, "audit verify")
 	ref := f.storeFlag()
 	k := addKEKFlags(f)
-	pubFile := f.String("pub", "", "the hub's checkpoint public key `file` (PEM, from rchub keys public): instead of the keyring")
+	pubFile := f.String("pub", "", "the hub's checkpoint public key `file` (PEM, from rchub keys public; after rotations the earlier keys too): instead of the keyring")
 	asJSON := f.Bool("json", false, "print the report as JSON")
 	pos, code, done := f.parse(args)
 	if done {
@@ -491,32 +500,39 @@ func auditVerify(ctx context.Context, env *Env, args []string) int {
 	if len(pos) > 0 {
 		return failf(env, "audit verify: no arguments expected")
 	}
-	var pub *gm.PublicKey
+	var pubs []*gm.PublicKey
 	if *pubFile != "" {
 		data, err := env.readFile(*pubFile)
 		if err != nil {
 			return failf(env, "%v", err)
 		}
-		b, _ := pem.Decode(data)
-		if b == nil {
-			return failf(env, "--pub: %s holds no PEM block", *pubFile)
+		for { // every PUBLIC KEY block: the current checkpoint key first, then earlier versions
+			var b *pem.Block
+			if b, data = pem.Decode(data); b == nil {
+				break
+			}
+			pub, err := gm.ParsePKIX(b.Bytes)
+			if err != nil {
+				return failf(env, "--pub: %v", err)
+			}
+			pubs = append(pubs, pub)
 		}
-		if pub, err = gm.ParsePKIX(b.Bytes); err != nil {
-			return failf(env, "--pub: %v", err)
+		if len(pubs) == 0 {
+			return failf(env, "--pub: %s holds no PEM block", *pubFile)
 		}
 	} else {
 		kr, err := k.loadKeyring(ctx, *ref, false)
 		if err != nil {
 			return failf(env, "audit verify: the checkpoint key: %v (or give --pub FILE)", err)
 		}
-		pub = kr.Keys.SigningKey()
+		pubs = kr.Keys.SigningKeys() // every key version: checkpoints name theirs
 	}
 	return withStore(ctx, env, *ref, func(o *opened) int {
 		st, err := auditStoreOf(ctx, o)
 		if err != nil {
 			return failf(env, "%v", err)
 		}
-		r, err := audit.Verify(ctx, st, pub)
+		r, err := audit.VerifyKeys(ctx, st, pubs)
 		if err != nil {
 			return failf(env, "%v", err)
 		}
@@ -591,26 +607,6 @@ func (noSealer) Open([]byte, []byte) ([]byte, error) {
 	return nil, fmt.Errorf("this command needs the hub's keys (--keyring, KEK flags)")
 }
 
-// withAccounts runs fn with the account service of ref (keys: the hub's,
-// for commands that seal TOTP secrets; nil otherwise).
-func withAccounts(ctx context.Context, env *Env, ref string, keys *hub.Keys, fn func(s *account.Service) int) int {
-	return withStore(ctx, env, ref, func(o *opened) int {
-		st, err := accountStoreOf(ctx, o)
-		if err != nil {
-			return failf(env, "%v", err)
-		}
-		var sealer account.Sealer = noSealer{}
-		if keys != nil {
-			sealer = keys.SecretSealer()
-		}
-		s, err := account.New(account.Options{Store: st, Sealer: sealer, Clock: env.Clock})
-		if err != nil {
-			return failf(env, "%v", err)
-		}
-		return fn(s)
-	})
-}
-
 // readPassword reads a password from a file ("-": standard input), first
 // line.
 func readPassword(env *Env, path string) (string, error) {
@@ -640,123 +636,109 @@ func readAllLimited(f *os.File) ([]byte, error) {
 	return nil, err
 }
 
-func accountCreate(ctx context.Context, env *Env, args []string) int {
-	f := newFlags(env, "account create")
-	ref := f.storeFlag()
-	k := addKEKFlags(f)
-	role := f.String("role", "viewer", "viewer (queries, reveals), auditor (queries, the audit log) or administrator")
-	jur := f.String("jurisdiction", "", "region-code `prefix` the account sees (44, 4403, 440305) or all")
-	pwFile := f.String("password-file", "", "`file` holding the initial password (first line; - for standard input)")
-	pos, code, done := f.parse(args)
-	if done {
-		return code
-	}
-	if len(pos) != 1 {
-		return failf(env, "account create: give one account name")
-	}
-	pw, err := readPassword(env, *pwFile)
+// accountService is the account service of the opened store (keys: the
+// hub's, for commands that seal TOTP secrets; nil otherwise).
+func accountService(ctx context.Context, env *Env, o *opened, keys *hub.Keys) (*account.Service, error) {
+	st, err := accountStoreOf(ctx, o)
 	if err != nil {
-		return failf(env, "account create: %v", err)
+		return nil, err
 	}
-	kr, err := k.loadKeyring(ctx, *ref, false)
-	if err != nil {
-		return failf(env, "account create: the hub's keys seal the TOTP secret: %v", err)
+	var sealer account.Sealer = noSealer{}
+	if keys != nil {
+		sealer = keys.SecretSealer()
 	}
-	return withAccounts(ctx, env, *ref, kr.Keys, func(s *account.Service) int {
-		enr, err := s.CreateAccount(ctx, pos[0], account.Role(*role), *jur, pw)
-		if err != nil {
-			return failf(env, "%v", err)
-		}
-		fmt.Fprintf(env.Stdout, "created %s (%s of %s)\nTOTP secret (enter it in an authenticator app, or make a QR code of the URL; shown once):\n%s\n%s\n",
-			pos[0], *role, *jur, enr.Secret, enr.URL)
-		return ExitOK
-	})
-}
-
-func accountTOTP(ctx context.Context, env *Env, args []string) int {
-	f := newFlags(env, "account totp")
-	ref := f.storeFlag()
-	k := addKEKFlags(f)
-	pos, code, done := f.parse(args)
-	if done {
-		return code
-	}
-	if len(pos) != 1 {
-		return failf(env, "account totp: give one account name")
-	}
-	kr, err := k.loadKeyring(ctx, *ref, false)
-	if err != nil {
-		return failf(env, "account totp: %v", err)
-	}
-	return withAccounts(ctx, env, *ref, kr.Keys, func(s *account.Service) int {
-		enr, err := s.ResetTOTP(ctx, pos[0])
-		if err != nil {
-			return failf(env, "%v", err)
-		}
-		fmt.Fprintf(env.Stdout, "new TOTP secret of %s (its sessions ended; shown once):\n%s\n%s\n", pos[0], enr.Secret, enr.URL)
-		return ExitOK
-	})
-}
-
-func accountPassword(ctx context.Context, env *Env, args []string) int {
-	f := newFlags(env, "account password")
-	ref := f.storeFlag()
-	pwFile := f.String("password-file", "", "`file` holding the new password (first line; - for standard input)")
-	pos, code, done := f.parse(args)
-	if done {
-		return code
-	}
-	if len(pos) != 1 {
-		return failf(env, "account password: give one account name")
-	}
-	pw, err := readPassword(env, *pwFile)
-	if err != nil {
-		return failf(env, "account password: %v", err)
-	}
-	return withAccounts(ctx, env, *ref, nil, func(s *account.Service) int {
-		if err := s.SetPassword(ctx, pos[0], pw); err != nil {
-			return failf(env, "%v", err)
-		}
-		fmt.Fprintf(env.Stdout, "password of %s set; its sessions ended\n", pos[0])
-		return ExitOK
-	})
-}
-
-func accountScope(ctx context.Context, env *Env, args []string) int {
-	f := newFlags(env, "account scope")
-	ref := f.storeFlag()
-	role := f.String("role", "", "new role: viewer, auditor or administrator")
-	jur := f.String("jurisdiction", "", "new jurisdiction: a region-code `prefix` or all")
-	pos, code, done := f.parse(args)
-	if done {
-		return code
-	}
-	if len(pos) != 1 || (*role == "" && *jur == "") {
-		return failf(env, "account scope: give one account name and --role or --jurisdiction")
-	}
-	return withAccounts(ctx, env, *ref, nil, func(s *account.Service) int {
-		if err := s.SetScope(ctx, pos[0], account.Role(*role), *jur); err != nil {
-			return failf(env, "%v", err)
-		}
-		fmt.Fprintf(env.Stdout, "scope of %s changed (its sessions see it at their next request)\n", pos[0])
-		return ExitOK
-	})
+	return account.New(account.Options{Store: st, Sealer: sealer, Clock: env.Clock})
 }
 
 // accountCmd is an account command taking one name.
 func accountCmd(name string, run func(ctx context.Context, s *account.Service, env *Env, acct string) int) dbCmd {
-	return dbCmd{name: name, nargs: 1, argsErr: name + ": give one account name", run: func(ctx context.Context, env *Env, c *dbCall) int {
-		st, err := accountStoreOf(ctx, c.opened)
-		if err != nil {
-			return failf(env, "%v", err)
-		}
-		s, err := account.New(account.Options{Store: st, Sealer: noSealer{}, Clock: env.Clock})
-		if err != nil {
-			return failf(env, "%v", err)
-		}
+	return accountCmdWith(dbCmd{name: name}, func(ctx context.Context, s *account.Service, env *Env, c *dbCall) int {
 		return run(ctx, s, env, c.args[0])
-	}}
+	})
 }
+
+// accountCmdWith is an account command taking one name, with d's own
+// flags; with d.kek the service seals under the hub's keys.
+func accountCmdWith(d dbCmd, run func(ctx context.Context, s *account.Service, env *Env, c *dbCall) int) dbCmd {
+	d.nargs, d.argsErr = 1, d.name+": give one account name"
+	d.run = func(ctx context.Context, env *Env, c *dbCall) int {
+		var keys *hub.Keys
+		if d.kek {
+			kr, err := c.keyring(ctx)
+			if err != nil {
+				return failf(env, "%s: the hub's keys seal TOTP secrets: %v", d.name, err)
+			}
+			keys = kr.Keys
+		}
+		s, err := accountService(ctx, env, c.opened, keys)
+		if err != nil {
+			return failf(env, "%v", err)
+		}
+		return run(ctx, s, env, c)
+	}
+	return d
+}
+
+func passwordFlag(what string) func(f *flags) {
+	return func(f *flags) {
+		f.String("password-file", "", "`file` holding the "+what+" password (first line; - for standard input)")
+	}
+}
+
+var (
+	accountCreate = accountCmdWith(dbCmd{name: "account create", kek: true, flags: func(f *flags) {
+		f.String("role", "viewer", "viewer (queries, reveals), auditor (queries, the audit log) or administrator")
+		f.String("jurisdiction", "", "region-code `prefix` the account sees (44, 4403, 440305) or all")
+		passwordFlag("initial")(f)
+	}}, func(ctx context.Context, s *account.Service, env *Env, c *dbCall) int {
+		pw, err := readPassword(env, c.flag("password-file"))
+		if err != nil {
+			return failf(env, "account create: %v", err)
+		}
+		name, role, jur := c.args[0], c.flag("role"), c.flag("jurisdiction")
+		enr, err := s.CreateAccount(ctx, name, account.Role(role), jur, pw)
+		if err != nil {
+			return failf(env, "%v", err)
+		}
+		fmt.Fprintf(env.Stdout, "created %s (%s of %s)\nTOTP secret (enter it in an authenticator app, or make a QR code of the URL; shown once):\n%s\n%s\n",
+			name, role, jur, enr.Secret, enr.URL)
+		return ExitOK
+	})
+	accountTOTP = accountCmdWith(dbCmd{name: "account totp", kek: true}, func(ctx context.Context, s *account.Service, env *Env, c *dbCall) int {
+		enr, err := s.ResetTOTP(ctx, c.args[0])
+		if err != nil {
+			return failf(env, "%v", err)
+		}
+		fmt.Fprintf(env.Stdout, "new TOTP secret of %s (its sessions ended; shown once):\n%s\n%s\n", c.args[0], enr.Secret, enr.URL)
+		return ExitOK
+	})
+	accountPassword = accountCmdWith(dbCmd{name: "account password", flags: passwordFlag("new")},
+		func(ctx context.Context, s *account.Service, env *Env, c *dbCall) int {
+			pw, err := readPassword(env, c.flag("password-file"))
+			if err != nil {
+				return failf(env, "account password: %v", err)
+			}
+			if err := s.SetPassword(ctx, c.args[0], pw); err != nil {
+				return failf(env, "%v", err)
+			}
+			fmt.Fprintf(env.Stdout, "password of %s set; its sessions ended\n", c.args[0])
+			return ExitOK
+		})
+	accountScope = accountCmdWith(dbCmd{name: "account scope", flags: func(f *flags) {
+		f.String("role", "", "new role: viewer, auditor or administrator")
+		f.String("jurisdiction", "", "new jurisdiction: a region-code `prefix` or all")
+	}}, func(ctx context.Context, s *account.Service, env *Env, c *dbCall) int {
+		role, jur := c.flag("role"), c.flag("jurisdiction")
+		if role == "" && jur == "" {
+			return failf(env, "account scope: give one account name and --role or --jurisdiction")
+		}
+		if err := s.SetScope(ctx, c.args[0], account.Role(role), jur); err != nil {
+			return failf(env, "%v", err)
+		}
+		fmt.Fprintf(env.Stdout, "scope of %s changed (its sessions see it at their next request)\n", c.args[0])
+		return ExitOK
+	})
+)
 
 var (
 	accountDisable = accountCmd("account disable", func(ctx context.Context, s *account.Service, env *Env, name string) int {

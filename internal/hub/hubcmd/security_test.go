@@ -297,3 +297,68 @@ func TestAccountsSignIn(t *testing.T) {
 		t.Fatal("a password in the audit log")
 	}
 }
+
+// TestKeysRotate: `rchub keys rotate` adds a key version while the hub is
+// stopped (refused while it serves the bbolt file); a terminal that still
+// seals to the earlier encryption key keeps pushing, the rotation is in
+// the audit log, and the log verifies across the checkpoint keys.
+func TestKeysRotate(t *testing.T) {
+	clk := clock.NewFake(t0)
+	db := filepath.Join(t.TempDir(), "hub.db")
+	kek := filepath.Join(t.TempDir(), "hub.kek")
+	os.WriteFile(kek, []byte(strings.Repeat("ab", 16)+"\n"), 0o600)
+	s := serve(t, clk, "--db", db, "--demo", "--kek-file", kek)
+	devTok, _ := s.tokens(t)
+	tm := newTerminal(t, clk)
+	if err := tm.enroll(s.url, devTok); err != nil {
+		t.Fatal(err)
+	}
+	tm.record(t, 1)
+	if rep, err := tm.push(s.url); err != nil || rep.Accepted != 1 {
+		t.Fatalf("push: %+v %v", rep, err)
+	}
+	if r := rchub(t, clk, "keys", "rotate", "--db", db, "--kek-file", kek); r.code != hubcmd.ExitError || !strings.Contains(r.stderr, "stop the hub") {
+		t.Fatalf("rotate while serving: %d %q", r.code, r.stderr)
+	}
+	s.stop()
+	r := rchub(t, clk, "keys", "rotate", "--db", db, "--kek-file", kek)
+	if r.code != hubcmd.ExitOK || !strings.Contains(r.stdout, "from key version 0 to 1") {
+		t.Fatalf("keys rotate: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	s = serve(t, clk, "--db", db, "--kek-file", kek)
+	tm.record(t, 1)
+	if rep, err := tm.push(s.url); err != nil || rep.Accepted != 1 {
+		t.Fatalf("push sealed to the earlier key after the rotation: %+v %v", rep, err)
+	}
+	s.stop()
+	if r := rchub(t, clk, "audit", "verify", "--db", db, "--kek-file", kek); r.code != hubcmd.ExitOK {
+		t.Fatalf("audit verify across key versions: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	// The public checkpoint keys of both versions verify it without the keyring.
+	r = rchub(t, clk, "keys", "public", "--db", db, "--kek-file", kek)
+	blocks := strings.SplitAfter(r.stdout, "-----END PUBLIC KEY-----\n")
+	if r.code != hubcmd.ExitOK || len(blocks) != 4 { // encryption, checkpoint, earlier checkpoint, ""
+		t.Fatalf("keys public after a rotation: %d %q", r.code, r.stdout)
+	}
+	pubs := filepath.Join(t.TempDir(), "checkpoint.pem")
+	os.WriteFile(pubs, []byte(blocks[1]+blocks[2]), 0o644)
+	if r := rchub(t, clk, "audit", "verify", "--db", db, "--pub", pubs); r.code != hubcmd.ExitOK {
+		t.Fatalf("audit verify --pub with both checkpoint keys: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	os.WriteFile(pubs, []byte(blocks[1]), 0o644)
+	if r := rchub(t, clk, "audit", "verify", "--db", db, "--pub", pubs); r.code != hubcmd.ExitProblems {
+		t.Fatalf("audit verify --pub with the new checkpoint key alone: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = rchub(t, clk, "audit", "list", "--db", db, "--json")
+	var entries []wire.AuditEntry
+	if err := json.Unmarshal([]byte(r.stdout), &entries); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range entries {
+		found = found || (e.Action == "keys.rotate" && strings.Contains(e.Detail, "version 0 to 1"))
+	}
+	if !found {
+		t.Fatalf("no keys.rotate entry in %q", r.stdout)
+	}
+}

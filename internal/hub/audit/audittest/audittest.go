@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) audit.Store) {
 	t.Run("Checkpoints", func(t *testing.T) { testCheckpoints(t, open(t)) })
 	t.Run("Rotate", func(t *testing.T) { testRotate(t, open(t)) })
 	t.Run("SharedByTwoLogs", func(t *testing.T) { testShared(t, open(t)) })
+	t.Run("OneKeyringPerStore", func(t *testing.T) { testForeignKey(t, open(t)) })
 }
 
 // chain returns n entries continuing head, one minute apart from at.
@@ -256,5 +257,38 @@ func testShared(t *testing.T, s audit.Store) {
 	r, err := audit.Verify(ctx, s, k.Public())
 	if err != nil || !r.OK() || r.Entries != 100 || r.Tail != 0 {
 		t.Fatalf("verify %+v %v", r, err)
+	}
+}
+
+// testForeignKey: hubs sharing a store must share the checkpoint key. A
+// log whose newest checkpoint another key signed does not open with a key
+// (audit.ErrForeignKey), but opens with that key among the previous
+// versions (a rotated keyring) and without a key (a local command).
+func testForeignKey(t *testing.T, s audit.Store) {
+	ctx := context.Background()
+	k1, k2 := key(t), key(t)
+	clk := clock.NewFake(t0)
+	l, err := audit.Open(ctx, audit.Options{Store: s, Key: k1, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(ctx, audit.Entry{Who: "alice", Role: audit.RoleOperator, Action: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(ctx); err != nil { // the final checkpoint, signed by k1
+		t.Fatal(err)
+	}
+	if _, err := audit.Open(ctx, audit.Options{Store: s, Key: k2, Clock: clk}); !errors.Is(err, audit.ErrForeignKey) {
+		t.Fatalf("opened with another key: %v", err)
+	}
+	for _, o := range []audit.Options{{Store: s, Key: k1, Clock: clk}, {Store: s, Key: k2, PreviousKeys: []*gm.PublicKey{k1.Public()}, Clock: clk},
+		{Store: s, Clock: clk}} {
+		l, err := audit.Open(ctx, o)
+		if err != nil {
+			t.Fatalf("open (key %v, %d previous): %v", o.Key != nil, len(o.PreviousKeys), err)
+		}
+		if err := l.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
