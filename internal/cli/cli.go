@@ -70,7 +70,7 @@ func register(c command) {
 	commands[c.name] = c
 }
 
-// families are the first words shared by several commands ("record",
+// families are the leading words of multi-word command names ("record",
 // "trust", "trust anchor"), which are not commands themselves.
 func families() map[string]bool {
 	f := map[string]bool{}
