@@ -1,29 +1,18 @@
 // Command roadcheck is the RoadCheck GUI terminal: it opens the terminal's
 // stores, builds the domain services and hands them to package ui. Wiring
-// only.
-//
-//	roadcheck --demo               the demo world in a temporary database, signed in as a demo inspector
-//	roadcheck [--data DIR]         the terminal database in DIR (default: the user config dir + /roadcheck);
-//	                               a terminal without officers asks for its first supervisor
-//	roadcheck [--data DIR] --add-officer ID --name NAME [--role inspector|station|supervisor]
-//	                               adds an officer; on a terminal that has officers a supervisor's ID
-//	                               and PIN come first on standard input (they unlock the device keys),
-//	                               then the new PIN (6–12 digits) twice
+// only: the command line (flags, usage, exit codes) is package
+// internal/ui/startup; `roadcheck --help` prints it.
 //
 // Outside demo mode the check records are locked until an officer signs in:
 // the officer's PIN and the device root — the TPM named by $RC_TPM (default
 // /dev/tpmrm0 when present), else the device file — unlock the device data
 // key (the terminal's key vault). An officers.json of an earlier version is
-// imported into the vault once.
-//
-//	roadcheck --demo --measure     prints the start-up and verdict timings, then exits
-//
-// SIGTERM and SIGINT close the window and exit 0.
+// imported into the vault once. SIGTERM and SIGINT close the window and
+// exit 0.
 package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -42,6 +31,7 @@ import (
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
 	"github.com/roadcheck/roadcheck/internal/ui"
+	"github.com/roadcheck/roadcheck/internal/ui/startup"
 	"github.com/roadcheck/roadcheck/internal/ui/terminal"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
@@ -49,39 +39,29 @@ import (
 // AppID is the application ID (FyneApp.toml, preferences, Android package).
 const AppID = "cn.roadcheck.terminal"
 
-type options struct {
-	demo, measure          bool
-	dir                    string
-	addOfficer, name, role string
-}
-
 func main() {
 	var clk clock.Clock = clock.Real{}
 	start := clk.Now().Add(-ui.ProcessAge())
-	var o options
-	flag.BoolVar(&o.demo, "demo", false, "run on the demo world (a temporary database), signed in as a demo inspector")
-	flag.StringVar(&o.dir, "data", "", "directory of the terminal database (default: the user config directory + /roadcheck)")
-	flag.BoolVar(&o.measure, "measure", false, "print the start-up and verdict timings, then exit (with --demo)")
-	flag.StringVar(&o.addOfficer, "add-officer", "", "add the officer with this ID (PIN twice on standard input) and exit")
-	flag.StringVar(&o.name, "name", "", "the name of the officer --add-officer adds")
-	flag.StringVar(&o.role, "role", "inspector", "the role of the officer --add-officer adds: inspector, station or supervisor")
-	flag.Parse()
+	o, code, done := startup.Parse(os.Args[1:], os.Stdout, os.Stderr)
+	if done {
+		os.Exit(code)
+	}
 	if err := run(clk, start, o); err != nil {
 		fmt.Fprintln(os.Stderr, "roadcheck:", err)
-		os.Exit(1)
+		os.Exit(startup.ExitError)
 	}
 }
 
-func run(clk clock.Clock, start time.Time, o options) error {
+func run(clk clock.Clock, start time.Time, o startup.Options) error {
 	ctx := context.Background()
-	if o.addOfficer != "" {
-		dir, err := dataDir(o.dir)
+	if o.AddOfficer != "" {
+		dir, err := dataDir(o.Dir)
 		if err != nil {
 			return err
 		}
 		return addOfficer(ctx, clk, dir, o, os.Stdin)
 	}
-	t, err := terminal.Open(ctx, terminal.Options{Dir: o.dir, Demo: o.demo, Clock: clk, Device: os.Getenv(keys.DeviceEnv)})
+	t, err := terminal.Open(ctx, terminal.Options{Dir: o.Dir, Demo: o.Demo, Clock: clk, Device: os.Getenv(keys.DeviceEnv)})
 	if err != nil {
 		return err
 	}
@@ -99,7 +79,7 @@ func run(clk clock.Clock, start time.Time, o options) error {
 		HubRecords:  t.Sync,
 		Online:      t.Sync,
 		Trust:       t.Trust,
-		Demo:        o.demo,
+		Demo:        o.Demo,
 		// The signed check policy and the scan events live beside the
 		// database, named from it.
 		PolicyFile: policy.FileFor(filepath.Join(t.Dir, terminal.DBFile)),
@@ -111,7 +91,7 @@ func run(clk clock.Clock, start time.Time, o options) error {
 	if deps.Device, err = t.DeviceID(ctx); err != nil {
 		return err
 	}
-	if o.demo {
+	if o.Demo {
 		for _, s := range t.Samples {
 			deps.Samples = append(deps.Samples, ui.Sample{Name: s.Description, Key: s.Name, Text: s.Text})
 		}
@@ -127,7 +107,7 @@ func run(clk clock.Clock, start time.Time, o options) error {
 			log.Printf("roadcheck: WARNING: %s", ks.Warning)
 		}
 	}
-	if o.measure {
+	if o.Measure {
 		deps.Measure = &ui.Measure{Start: start, Out: os.Stdout}
 	}
 	if err := t.Sync.Start(ctx); err != nil {
@@ -241,7 +221,7 @@ func (u unlockedRecords) Close() error {
 // addOfficer is --add-officer: on a terminal with officers a supervisor's ID
 // and PIN (the first two lines of in) sign in on the key vault, which then
 // wraps the device data key for the new officer's PIN.
-func addOfficer(ctx context.Context, clk clock.Clock, dir string, o options, in io.Reader) error {
+func addOfficer(ctx context.Context, clk clock.Clock, dir string, o startup.Options, in io.Reader) error {
 	t, err := terminal.Open(ctx, terminal.Options{Dir: dir, Clock: clk, Device: os.Getenv(keys.DeviceEnv)})
 	if err != nil {
 		return err
@@ -251,6 +231,6 @@ func addOfficer(ctx context.Context, clk clock.Clock, dir string, o options, in 
 	if n, _ := dirx.Count(ctx); n > 0 {
 		fmt.Fprintln(os.Stderr, "Supervisor ID, then the supervisor's PIN:")
 	}
-	fmt.Fprintf(os.Stderr, "PIN for %s (6–12 digits), then again:\n", o.addOfficer)
-	return ui.AddOfficerFromInput(ctx, dirx, o.addOfficer, o.name, o.role, in, nil)
+	fmt.Fprintf(os.Stderr, "PIN for %s (6–12 digits), then again:\n", o.AddOfficer)
+	return ui.AddOfficerFromInput(ctx, dirx, o.AddOfficer, o.Name, o.Role, in, nil)
 }

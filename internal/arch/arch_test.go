@@ -97,7 +97,7 @@ func TestLibraryRules(t *testing.T) {
 // import only packages of a lower rank (and its own family: the packages
 // under the same internal/NAME).
 var order = [][]string{
-	{"internal/clock"},
+	{"internal/clock", "internal/cmdline"},
 	{"internal/gm"},
 	{"internal/credential"},
 	{"internal/storage", "internal/qrcode", "assets"},

@@ -13,7 +13,8 @@ import (
 )
 
 func init() {
-	register("demo", "write a complete demo world (anchors, bundle, sample codes) to a directory", cmdDemo)
+	register(command{name: "demo", synopsis: "--out DIR [--seed N] [--at RFC3339|now]",
+		summary: "write a complete demo world (anchors, bundle, sample codes) to a directory", run: cmdDemo})
 }
 
 func cmdDemo(ctx context.Context, env *Env, args []string) int {
@@ -21,8 +22,12 @@ func cmdDemo(ctx context.Context, env *Env, args []string) int {
 	out := fs.String("out", "", "output `directory` (created)")
 	seed := fs.Int64("seed", demo.DefaultSeed, "seed; the same seed and --at give the same files")
 	at := fs.String("at", "", "build the world for this RFC 3339 `time`, or \"now\" (default: the reference time "+demo.ReferenceTime.Format(time.RFC3339)+")")
-	if err := parseInterspersed(fs, args); err != nil || *out == "" || fs.NArg() != 0 {
-		fmt.Fprintln(env.Stderr, "usage: rcctl demo --out DIR [--seed N] [--at RFC3339|now]")
+	if code, done := flagsDone(env, fs, parseInterspersed(fs, args)); done {
+		return code
+	}
+	if *out == "" || fs.NArg() != 0 {
+		fmt.Fprintln(env.Stderr, "rcctl: demo: give --out DIR and no other argument")
+		commandUsage(env.Stderr, fs)
 		return ExitError
 	}
 	var when time.Time

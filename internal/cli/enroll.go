@@ -9,7 +9,8 @@ import (
 )
 
 func init() {
-	register("enroll", "register this terminal with a hub using a one-time token", cmdEnroll)
+	register(command{name: "enroll", synopsis: "--hub URL --token TOKEN [--ca FILE] [--label TEXT] [--officer ID] [--pin-stdin]",
+		summary: "register this terminal with a hub using a one-time token", run: cmdEnroll})
 }
 
 func cmdEnroll(ctx context.Context, env *Env, args []string) int {
@@ -20,8 +21,8 @@ func cmdEnroll(ctx context.Context, env *Env, args []string) int {
 	label := fs.String("label", "", "name of this terminal shown to supervisors")
 	officer := fs.String("officer", "", "officer id (default $RC_OFFICER): their PIN unlocks the device key")
 	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	if code, done := flagsDone(env, fs, fs.Parse(args)); done {
+		return code
 	}
 	if *hubURL == "" || *token == "" {
 		return failf(env, "enroll: --hub URL and --token T are required")

@@ -150,7 +150,7 @@ func TestReadmeHubFlow(t *testing.T) {
 		t.Fatalf("pending: %v", p)
 	}
 	r = run(t, "", "--db", db, "sync", "--retries", "0")
-	if r.code != ExitError || !strings.Contains(r.stderr, "cannot be reached") {
+	if r.code != ExitPartial || !strings.Contains(r.stderr, "cannot be reached") { // 1: the record remains
 		t.Fatalf("sync while the hub is down: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 
@@ -400,8 +400,10 @@ func failing(fail func(r *http.Request) bool) func(http.Handler) http.Handler {
 	}
 }
 
-// TestSyncExitCodes: 0 when everything was delivered, 1 when some records
-// remain or were rejected, 3 when nothing could be done.
+// TestSyncExitCodes: 0 when everything was delivered and the trust data
+// is current, 1 when some records remain or were rejected, 2 when every
+// record was delivered but the trust pull failed, 3 on an error that
+// needs someone (see syncHelp).
 func TestSyncExitCodes(t *testing.T) {
 	t.Run("0 all delivered", func(t *testing.T) {
 		h := startHub(t, nil)
@@ -452,9 +454,9 @@ func TestSyncExitCodes(t *testing.T) {
 			return r.Method == http.MethodPost && r.URL.Path == "/v1/records" && pushes.Add(1) > 1
 		}))
 		_, db, _ := enrolled(t, h)
-		// 251 records: one more than a push batch.
+		// 251 records: one more than a push batch of 250.
 		appendDirect(t, db, 251)
-		r := run(t, "", "--db", db, "sync", "--retries", "0")
+		r := run(t, "", "--db", db, "sync", "--retries", "0", "--batch", "250")
 		if r.code != ExitPartial || !strings.Contains(r.stdout, "records: 250 delivered, 0 already at the hub, 0 rejected, 0 flagged, 1 pending") ||
 			!strings.Contains(r.stderr, "sync incomplete") {
 			t.Fatalf("exit %d: %q %q", r.code, r.stdout, r.stderr)
@@ -463,14 +465,39 @@ func TestSyncExitCodes(t *testing.T) {
 			t.Fatalf("pending %v", p)
 		}
 	})
-	t.Run("1 trust not pulled", func(t *testing.T) {
+	t.Run("0 default batch", func(t *testing.T) {
+		var pushes atomic.Int32
+		h := startHub(t, failing(func(r *http.Request) bool {
+			return r.Method == http.MethodPost && r.URL.Path == "/v1/records" && pushes.Add(1) > 1
+		}))
+		_, db, _ := enrolled(t, h)
+		appendDirect(t, db, 251) // one push of up to defaultSyncBatch
+		r := run(t, "", "--db", db, "sync", "--retries", "0")
+		if r.code != ExitOK || !strings.Contains(r.stdout, "records: 251 delivered, 0 already at the hub, 0 rejected, 0 flagged, 0 pending") || pushes.Load() != 1 {
+			t.Fatalf("exit %d after %d pushes: %q %q", r.code, pushes.Load(), r.stdout, r.stderr)
+		}
+	})
+	t.Run("2 trust not pulled", func(t *testing.T) {
 		h := startHub(t, failing(func(r *http.Request) bool { return r.URL.Path == "/v1/trust/manifest" }))
 		dir, db, _ := enrolled(t, h)
 		if r := run(t, "", "--db", db, "record", "add", "--qr", readCode(t, dir, "valid-vehicle")); r.code != ExitOK {
 			t.Fatal(r.stderr)
 		}
 		r := run(t, "", "--db", db, "sync", "--retries", "0")
-		if r.code != ExitPartial || !strings.Contains(r.stdout, "1 delivered") || !strings.Contains(r.stderr, "sync incomplete") {
+		if r.code != ExitTrustStale || !strings.Contains(r.stdout, "1 delivered") || !strings.Contains(r.stderr, "trust data not current") {
+			t.Fatalf("exit %d: %q %q", r.code, r.stdout, r.stderr)
+		}
+		// Nothing pending, only the trust pull fails: 2, not 1.
+		r = run(t, "", "--db", db, "sync", "--retries", "0")
+		if r.code != ExitTrustStale || !strings.Contains(r.stdout, "records: 0 delivered, 0 already at the hub, 0 rejected, 0 flagged, 0 pending") {
+			t.Fatalf("nothing pending: exit %d: %q %q", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("1 hub unreachable, records remain", func(t *testing.T) {
+		_, db, _ := enrolled(t, startHub(t, nil))
+		appendDirect(t, db, 1)
+		r := run(t, "", "--db", db, "sync", "--retries", "0", "--hub", hubcmdtest.Dead(t))
+		if r.code != ExitPartial || !strings.Contains(r.stderr, "cannot be reached") {
 			t.Fatalf("exit %d: %q %q", r.code, r.stdout, r.stderr)
 		}
 	})
@@ -481,7 +508,6 @@ func TestSyncExitCodes(t *testing.T) {
 			t.Fatal(r.stderr)
 		}
 		_, fresh := world(t)
-		down := hubcmdtest.Dead(t)
 		if err := h.store.RevokeDevice(context.Background(), device, h.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -492,9 +518,11 @@ func TestSyncExitCodes(t *testing.T) {
 			wantErr string
 		}{
 			{name: "not enrolled", db: fresh, wantErr: "not enrolled"},
-			{name: "hub unreachable", db: db, args: []string{"--hub", down, "--retries", "0"}, wantErr: "cannot be reached"},
 			{name: "device revoked", db: db, wantErr: "revoked"},
+			{name: "plain HTTP to another host", db: db, args: []string{"--hub", "http://192.0.2.1:8443"}, wantErr: "plain HTTP"},
 			{name: "bad flag", db: db, args: []string{"--retries", "-1"}, wantErr: "usage"},
+			{name: "batch too large", db: db, args: []string{"--batch", "1001"}, wantErr: "--batch N in 1–1000"},
+			{name: "batch zero", db: db, args: []string{"--batch", "0"}, wantErr: "usage"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

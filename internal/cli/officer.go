@@ -16,11 +16,14 @@ import (
 )
 
 func init() {
-	register("officer init", "create the terminal's first officer, a supervisor (--id ID --name NAME; PIN twice from the prompt or --pin-stdin)", cmdOfficerInit)
-	register("officer add", "a supervisor (--as ID, their PIN first) adds an officer (--id --name --role; the new PIN twice)", cmdOfficerAdd)
-	register("officer reset-pin", "a supervisor (--as ID, their PIN first) gives an officer who forgot their PIN a new one (twice)", cmdOfficerResetPIN)
-	register("officer list", "list the terminal's officers, roles and lock-outs", cmdOfficerList)
-	register("keys status", "say what protects the terminal's keys (TPM or device file)", cmdKeysStatus)
+	register(command{name: "officer init", synopsis: "--id ID --name NAME [--pin-stdin]",
+		summary: "create the terminal's first officer, a supervisor (--id ID --name NAME; PIN twice from the prompt or --pin-stdin)", run: cmdOfficerInit})
+	register(command{name: "officer add", synopsis: "--as SUPERVISOR --id ID --name NAME [--role inspector|station|supervisor] [--pin-stdin]",
+		summary: "a supervisor (--as ID, their PIN first) adds an officer (--id --name --role; the new PIN twice)", run: cmdOfficerAdd})
+	register(command{name: "officer reset-pin", synopsis: "--as SUPERVISOR --id ID [--pin-stdin]",
+		summary: "a supervisor (--as ID, their PIN first) gives an officer who forgot their PIN a new one (twice)", run: cmdOfficerResetPIN})
+	register(command{name: "officer list", summary: "list the terminal's officers, roles and lock-outs", run: cmdOfficerList})
+	register(command{name: "keys status", summary: "say what protects the terminal's keys (TPM or device file)", run: cmdKeysStatus})
 }
 
 // errNoPIN: a record command without a way to read the PIN.
@@ -155,8 +158,8 @@ func cmdOfficerInit(ctx context.Context, env *Env, args []string) int {
 	id := fs.String("id", "", "the supervisor's officer `ID`")
 	name := fs.String("name", "", "the supervisor's `name`")
 	pinStdin := fs.Bool("pin-stdin", false, "read the PIN (twice) from standard input, one per line")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	if code, done := flagsDone(env, fs, fs.Parse(args)); done {
+		return code
 	}
 	db, err := storage.Open(ctx, env.DBPath, storage.Options{})
 	if err != nil {
@@ -218,8 +221,8 @@ func cmdOfficerAdd(ctx context.Context, env *Env, args []string) int {
 	name := fs.String("name", "", "the new officer's `name`")
 	role := fs.String("role", "inspector", "inspector, station or supervisor")
 	pinStdin := fs.Bool("pin-stdin", false, "read the PINs from standard input, one per line: the supervisor's, then the new one twice")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	if code, done := flagsDone(env, fs, fs.Parse(args)); done {
+		return code
 	}
 	r, err := keys.ParseRole(*role)
 	if err != nil {
@@ -247,8 +250,8 @@ func cmdOfficerResetPIN(ctx context.Context, env *Env, args []string) int {
 	as := fs.String("as", "", "the supervisor's officer `ID` (their PIN is read first)")
 	id := fs.String("id", "", "the officer who forgot their PIN")
 	pinStdin := fs.Bool("pin-stdin", false, "read the PINs from standard input: the supervisor's, then the new one twice")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	if code, done := flagsDone(env, fs, fs.Parse(args)); done {
+		return code
 	}
 	pins := newPINReader(env, *pinStdin)
 	_, s, done, err := supervisorSession(ctx, env, *as, pins)
@@ -268,6 +271,9 @@ func cmdOfficerResetPIN(ctx context.Context, env *Env, args []string) int {
 }
 
 func cmdOfficerList(ctx context.Context, env *Env, args []string) int {
+	if code, done := noArgs(env, "officer list", args); done {
+		return code
+	}
 	db, err := storage.Open(ctx, env.DBPath, storage.Options{ReadOnly: true})
 	if err != nil {
 		return failf(env, "%v", err)
@@ -289,6 +295,9 @@ func cmdOfficerList(ctx context.Context, env *Env, args []string) int {
 }
 
 func cmdKeysStatus(ctx context.Context, env *Env, args []string) int {
+	if code, done := noArgs(env, "keys status", args); done {
+		return code
+	}
 	db, err := storage.Open(ctx, env.DBPath, storage.Options{})
 	if err != nil {
 		return failf(env, "%v", err)

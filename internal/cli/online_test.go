@@ -282,7 +282,7 @@ func TestVerifyOnlineNotEnrolled(t *testing.T) {
 		t.Fatalf("%d records, want 1", len(got))
 	}
 	r := run(t, "", "--db", db, "verify", "-h", code)
-	if !strings.Contains(r.stderr, "--online also asks the hub") {
-		t.Fatalf("verify -h does not explain --online: %q", r.stderr)
+	if r.code != ExitOK || !strings.Contains(r.stdout, "--online also asks the hub") {
+		t.Fatalf("verify -h does not explain --online: %d %q", r.code, r.stdout)
 	}
 }

@@ -20,9 +20,13 @@ import (
 )
 
 func init() {
-	register("record add", "verify a code (--qr TEXT or --image FILE) and record the check (durable when it prints the id)", cmdRecordAdd)
-	register("record list", "list check records and their delivery state, after auditing the chain (exit 1: damaged, missing or reordered records)", cmdRecordList)
-	register("record purge", "erase the personal fields of records delivered more than --days ago (default 30); the chain still verifies", cmdRecordPurge)
+	register(command{name: "record add",
+		synopsis: "(--qr TEXT | --image FILE) [--action ACTION [--action-text TEXT]] [--note TEXT] [--officer ID] [--pin-stdin] [--loc LAT,LON] [--place TEXT] [--corrects ID] [--stop ID [--warnings CODES]] [--online] [--json]",
+		summary:  "verify a code (--qr TEXT or --image FILE) and record the check (durable when it prints the id)", run: cmdRecordAdd})
+	register(command{name: "record list", synopsis: "[--json] [--pending] [--officer ID] [--pin-stdin]",
+		summary: "list check records and their delivery state, after auditing the chain (exit 1: damaged, missing or reordered records)", run: cmdRecordList})
+	register(command{name: "record purge", synopsis: "[--days N] [--officer ID] [--pin-stdin]",
+		summary: "erase the personal fields of records delivered more than --days ago (default 30); the chain still verifies", run: cmdRecordPurge})
 }
 
 // openRecords opens the terminal database and its record store for the
@@ -74,8 +78,8 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 	asJSON := fs.Bool("json", false, "print the record as JSON")
 	online := fs.Bool("online", false, "also ask the enrolled hub for the licence's live status (at most 800 ms; see rcctl verify -h); the record carries the answer")
 	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input (else: asked at the terminal)")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	if code, done := flagsDone(env, fs, fs.Parse(args)); done {
+		return code
 	}
 	if fs.NArg() != 0 {
 		return failf(env, "record add: unexpected argument %q (give the code with --qr TEXT or --image FILE)", fs.Arg(0))
@@ -232,8 +236,8 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 	pending := fs.Bool("pending", false, "only records not yet delivered to the hub")
 	officer := fs.String("officer", "", "officer id (default $RC_OFFICER)")
 	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	if code, done := flagsDone(env, fs, fs.Parse(args)); done {
+		return code
 	}
 	db, rs, _, err := openRecords(ctx, env, *officer, *pinStdin)
 	if err != nil {
@@ -312,8 +316,8 @@ func cmdRecordPurge(ctx context.Context, env *Env, args []string) int {
 	days := fs.Int("days", 30, "keep the personal fields of delivered records this many `days` (the hub's policy, when it sends one)")
 	officer := fs.String("officer", "", "officer id (default $RC_OFFICER)")
 	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	if code, done := flagsDone(env, fs, fs.Parse(args)); done {
+		return code
 	}
 	if *days < 1 {
 		return failf(env, "record purge: --days must be at least 1")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -15,7 +14,10 @@ import (
 )
 
 func init() {
-	register("scan", "decode QR codes from images or a camera", cmdScan)
+	register(command{name: "scan", synopsis: "[--json] [--budget D] --image FILE [FILE...]\n[--json] --dir FOLDER\n[--json] [--torch] --camera /dev/videoN\n--list-cameras",
+		summary: "decode QR codes from images or a camera",
+		help:    "Exit 0 when every image decoded, 1 when some did not, 3 on bad usage or an unusable camera. Images whose decoded pixels would take more than 64 MiB are refused from their header.",
+		run:     cmdScan})
 }
 
 // openCamera opens a live frame source; tests replace it with a fake camera.
@@ -63,18 +65,8 @@ func cmdScan(ctx context.Context, env *Env, args []string) int {
 	torch := fs.Bool("torch", false, "with --camera: switch the torch on while scanning")
 	list := fs.Bool("list-cameras", false, "list the V4L2 cameras and exit")
 	budget := fs.Duration("budget", 0, "time budget per image (default: "+scan.FileBudget.String()+" for files, "+scan.DefaultBudget.String()+" per camera frame)")
-	fs.Usage = func() {
-		fmt.Fprintln(env.Stderr, "usage: rcctl scan [--json] [--budget D] --image FILE [FILE...]")
-		fmt.Fprintln(env.Stderr, "       rcctl scan [--json] --dir FOLDER")
-		fmt.Fprintln(env.Stderr, "       rcctl scan [--json] [--torch] --camera /dev/videoN")
-		fmt.Fprintln(env.Stderr, "       rcctl scan --list-cameras")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitError
+	if code, done := flagsDone(env, fs, fs.Parse(args)); done {
+		return code
 	}
 	files := append([]string(images), fs.Args()...)
 	if *budget < 0 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/keys"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/storage"
@@ -16,20 +17,48 @@ import (
 )
 
 func init() {
-	register("sync", "audit the record chain, push pending records to the hub, report the chain head, pull trust updates: exit 0 all delivered, 1 some remain, were rejected, or the chain is damaged or flagged, 3 error", cmdSync)
+	register(command{name: "sync", synopsis: "[--hub URL] [--retries N] [--batch N] [--officer ID] [--pin-stdin]",
+		summary: "audit the record chain, push pending records to the hub, report the chain head, pull trust updates: exit 0 done, 1 records remain or were rejected, 2 records delivered but trust not current, 3 error",
+		help:    syncHelp, run: cmdSync})
 }
+
+// syncHelp is the long part of sync's --help: the exit codes.
+const syncHelp = `
+Exit codes (scripts may rely on them):
+  0  every record delivered, the chain audit passed, and the trust data is
+     current (the pull completed)
+  1  records remain pending (the hub could not be reached or was busy, or
+     the sync was interrupted; the next sync delivers them), some were
+     rejected by the hub, or the chain audit failed or the hub flagged the
+     device's chain head
+  2  every record delivered, but the trust pull failed or is incomplete
+     ("trust data incomplete"; the next sync resumes): revocations not yet
+     received are not caught until then
+  3  error: bad flags, the database or the officer's key cannot be opened,
+     the terminal is not enrolled, the hub refused the request or the
+     terminal (revoked, authentication, clock, TLS certificate), a full disk
+When more than one applies, 3 comes before 1, and 1 before 2.`
+
+// defaultSyncBatch is the number of records per push of rcctl sync: the
+// batch size of BenchmarkSync100k (README, Performance: 100,000 pending
+// records to a loopback hub in 15.4 s with batches of 1000), also the
+// most the hub takes in one push (wire.MaxBatch).
+const defaultSyncBatch = wire.MaxBatch
 
 func cmdSync(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet(env, "sync")
 	hubURL := fs.String("hub", "", "hub `URL` (default: the one enrolled with)")
 	retries := fs.Int("retries", 6, "retries of each request while the hub is unreachable or busy, each announced on stderr (0: fail at once)")
+	batch := fs.Int("batch", defaultSyncBatch, fmt.Sprintf("records per push `N` (1–%d); a push whose answer is lost is sent again whole", wire.MaxBatch))
 	officer := fs.String("officer", "", "officer id (default $RC_OFFICER): their PIN unlocks the device key that signs the sync")
 	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	if code, done := flagsDone(env, fs, fs.Parse(args)); done {
+		return code
 	}
-	if fs.NArg() != 0 || *retries < 0 {
-		return failf(env, "usage: rcctl sync [--hub URL] [--retries N]")
+	if fs.NArg() != 0 || *retries < 0 || *batch < 1 || *batch > wire.MaxBatch {
+		fmt.Fprintf(env.Stderr, "rcctl: sync: want no arguments, --retries N ≥ 0 and --batch N in 1–%d\n", wire.MaxBatch)
+		commandUsage(env.Stderr, fs)
+		return ExitError
 	}
 	retryMax := *retries
 	if retryMax == 0 {
@@ -51,7 +80,7 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 	}
 	defer closer.Close()
 	cfg := syncclient.Config{OpenRecords: stepRecords(env, kr), Trust: ts, Clock: env.Clock, HubURL: *hubURL, RetryMax: retryMax,
-		OnRetry: retryProgress(env.Stderr)}
+		BatchSize: *batch, OnRetry: retryProgress(env.Stderr)}
 	if s, ok := env.Clock.(sleeper); ok {
 		cfg.Sleep = s.Sleep
 	}
@@ -74,21 +103,53 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 	if p := rep.Pull; p != nil {
 		printPull(env.Stdout, p)
 	}
-	if err != nil {
-		if errors.Is(err, syncclient.ErrTrustIncomplete) {
-			fmt.Fprintf(env.Stderr, "rcctl: %v (the next sync resumes; until then revocations not received are not caught)\n", err)
-			return ExitPartial
-		}
-		if rep.Push != nil && rep.Push.Accepted+rep.Push.Duplicate > 0 {
-			fmt.Fprintf(env.Stderr, "rcctl: sync incomplete: %v\n", err)
-			return ExitPartial
-		}
+	code := syncExit(rep, err)
+	switch {
+	case err == nil:
+	case code == ExitError:
 		return failf(env, "sync: %v", err)
+	case errors.Is(err, syncclient.ErrTrustIncomplete):
+		fmt.Fprintf(env.Stderr, "rcctl: %v (the next sync resumes; until then revocations not received are not caught)\n", err)
+	case code == ExitTrustStale:
+		fmt.Fprintf(env.Stderr, "rcctl: sync incomplete: records delivered, trust data not current: %v\n", err)
+	default:
+		fmt.Fprintf(env.Stderr, "rcctl: sync incomplete: %v\n", err)
 	}
-	if rep.Push.Remaining > 0 || rep.Push.Rejected > 0 || !rep.Audit.OK() || len(rep.Head.Flags) > 0 {
+	return code
+}
+
+// syncExit is the exit code of rcctl sync for what Sync reported (see
+// syncHelp). An error that a later sync may well not meet (the hub
+// unreachable or busy, the trust data incomplete, another process
+// pulling, an interruption) leaves the outcome to what was done: 1 while
+// records remain, else 2. Any other error — and any error before the push
+// started — is 3.
+func syncExit(rep *syncclient.Report, err error) int {
+	records := func() bool {
+		p := rep.Push
+		return p.Remaining > 0 || p.Rejected > 0 || (rep.Audit != nil && !rep.Audit.OK()) || (rep.Head != nil && len(rep.Head.Flags) > 0)
+	}
+	switch {
+	case err == nil && records():
+		return ExitPartial
+	case err == nil:
+		return ExitOK
+	case rep.Push == nil || !transient(err):
+		return ExitError
+	case records():
 		return ExitPartial
 	}
-	return ExitOK
+	return ExitTrustStale
+}
+
+// transient reports whether a sync error is one the next sync may well
+// not meet.
+func transient(err error) bool {
+	switch syncclient.KindOf(err) {
+	case syncclient.KindUnreachable, syncclient.KindTrustIncomplete, syncclient.KindCanceled:
+		return true
+	}
+	return errors.Is(err, syncclient.ErrPullBusy) || errors.Is(err, syncclient.ErrManifestBackwards)
 }
 
 // syncLockWait is how long a sync step waits for the records database

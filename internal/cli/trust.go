@@ -14,9 +14,13 @@ import (
 )
 
 func init() {
-	register("trust anchor add", "add self-signed SM2 root certificates (PEM) as trust anchors", trustFileCmd("trust anchor add", (*trust.Store).AddAnchors))
-	register("trust import", "import a trust bundle (certificates, CRLs, status lists)", trustFileCmd("trust import", (*trust.Store).Import))
-	register("trust status", "show anchors, CAs, signers, CRLs and status lists", cmdTrustStatus)
+	register(command{name: "trust anchor add", synopsis: "FILE.pem", summary: "add self-signed SM2 root certificates (PEM) as trust anchors",
+		help: "One report line per PEM block. Exit 0 when every block was stored or unchanged, 1 when some were skipped (the rest stored), 3 on an error.",
+		run:  trustFileCmd("trust anchor add", (*trust.Store).AddAnchors)})
+	register(command{name: "trust import", synopsis: "FILE.pem", summary: "import a trust bundle (certificates, CRLs, status lists)",
+		help: "One report line per PEM block (stored, unchanged, or skipped: reason). Exit 0 when every block was stored or unchanged, 1 when some were skipped (the rest stored), 3 on an error.",
+		run:  trustFileCmd("trust import", (*trust.Store).Import)})
+	register(command{name: "trust status", synopsis: "[--json] [--at RFC3339] [--max-age D] [--check]", summary: "show anchors, CAs, signers, CRLs and status lists", run: cmdTrustStatus})
 }
 
 // trustFileCmd is a command that applies one PEM file to the trust store
@@ -26,8 +30,12 @@ func init() {
 func trustFileCmd(name string, apply func(*trust.Store, context.Context, []byte) (*trust.Report, error)) func(context.Context, *Env, []string) int {
 	return func(ctx context.Context, env *Env, args []string) int {
 		fs := newFlagSet(env, name)
-		if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-			fmt.Fprintf(env.Stderr, "usage: rcctl %s FILE.pem\n", name)
+		if code, done := flagsDone(env, fs, fs.Parse(args)); done {
+			return code
+		}
+		if fs.NArg() != 1 {
+			fmt.Fprintf(env.Stderr, "rcctl: %s: give one PEM file\n", name)
+			commandUsage(env.Stderr, fs)
 			return ExitError
 		}
 		data, err := readLimited(fs.Arg(0))
@@ -94,8 +102,11 @@ func cmdTrustStatus(ctx context.Context, env *Env, args []string) int {
 	at := fs.String("at", "", "judge staleness at this RFC 3339 `time` (default: now)")
 	maxAge := fs.Duration("max-age", 7*24*time.Hour, "maximum age of a status list before it is stale")
 	check := fs.Bool("check", false, "verify every trust file against its SM3 digest; damaged lists are dropped so the next sync fetches them again (exit 1 when any is damaged)")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		return ExitError
+	if code, done := flagsDone(env, fs, fs.Parse(args)); done {
+		return code
+	}
+	if fs.NArg() != 0 {
+		return failf(env, "trust status: unexpected argument %q", fs.Arg(0))
 	}
 	t, err := parseAt(env, *at)
 	if err != nil {

@@ -36,7 +36,9 @@ list_sequence, changed, behind, error.
 `
 
 func init() {
-	register("verify", "verify an RTC1 code offline (--online: also ask the hub): exit 0 VALID, 1 LIMITED, 2 INVALID, 3 error", cmdVerify)
+	register(command{name: "verify", synopsis: "[--at RFC3339] [--json] [--image FILE] [--online [--officer ID] [--pin-stdin]] [QRTEXT | -]",
+		summary: "verify an RTC1 code offline (--online: also ask the hub): exit 0 VALID, 1 LIMITED, 2 INVALID, 3 error",
+		help:    verifyOnlineHelp, run: cmdVerify})
 }
 
 // verifyJSON is the --json output: one object, keys as documented in the README.
@@ -64,13 +66,8 @@ func cmdVerify(ctx context.Context, env *Env, args []string) int {
 	online := fs.Bool("online", false, "also ask the enrolled hub for the licence's live status (at most 800 ms)")
 	officer := fs.String("officer", "", "with --online: the officer whose PIN unlocks the device key (default $RC_OFFICER)")
 	pinStdin := fs.Bool("pin-stdin", false, "with --online: read the officer's PIN from the first line of standard input")
-	fs.Usage = func() {
-		fmt.Fprintln(env.Stderr, "usage: rcctl verify [--at RFC3339] [--json] [--image FILE] [--online [--officer ID] [--pin-stdin]] [QRTEXT | -]")
-		fmt.Fprint(env.Stderr, verifyOnlineHelp)
-		fs.PrintDefaults()
-	}
-	if err := parseInterspersed(fs, args); err != nil {
-		return ExitError
+	if code, done := flagsDone(env, fs, parseInterspersed(fs, args)); done {
+		return code
 	}
 	if *pinStdin && (!*online || slices.Contains(fs.Args(), "-")) {
 		return failf(env, "verify: --pin-stdin needs --online and the code as an argument or --image (standard input holds the PIN)")

@@ -27,9 +27,12 @@ func FuzzLoadImage(f *testing.F) {
 			f.Fatal(err)
 		}
 		if len(b) < 64<<10 {
-			f.Add(b)
+			f.Add(b) // bomb-16bit-rgba.png among them: over MaxDecodedBytes
 		}
 	}
+	// JPEG headers over MaxDecodedBytes: baseline and progressive.
+	f.Add(jpegHeader(0xc0, 8, 8000, 8000, 0x11, 0x11, 0x11))
+	f.Add(jpegHeader(0xc2, 8, 8000, 8000, 0x11, 0x11, 0x11))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		img, err := LoadImage(context.Background(), bytes.NewReader(b))
 		if err != nil {
@@ -60,6 +63,7 @@ func FuzzDecodeMJPEG(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	f.Add(jpegHeader(0xc2, 8, 4000, 4000, 0x11, 0x11, 0x11)) // 16 Mpx progressive: over MaxDecodedBytes
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := DecodeMJPEG(b); err != nil && !errors.Is(err, ErrNotImage) && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("undocumented error: %v", err)

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
 	"math"
 	"os"
+	"strconv"
 )
 
 // Limits of LoadImage.
@@ -26,13 +28,23 @@ const (
 	// LoadPixels is the pixel count above which LoadImage downscales: a QR
 	// code needs no more than 4 Mpx, and decoding is proportional to it.
 	LoadPixels = 4 << 20
+	// MaxDecodedBytes is the most memory an image's decoded pixels may
+	// take: bytes per sample (a 16-bit PNG counts 2) × channels × pixels,
+	// as DecodedBytes counts them. Larger images are refused with
+	// ErrTooLarge before any pixel is decoded.
+	MaxDecodedBytes = 64 << 20
 )
 
 // LoadImage reads a PNG or JPEG image from r. It checks the declared size
-// first (image.DecodeConfig) and rejects absurd dimensions with ErrTooLarge
-// without decoding pixels; images above LoadPixels come back downscaled to
-// about LoadPixels (as *image.Gray). Errors wrap ErrNotImage (not PNG/JPEG),
-// ErrTruncated (ends early or corrupt), ErrTooLarge, or ctx.Err().
+// first (image.DecodeConfig) and rejects, with ErrTooLarge and without
+// decoding pixels, absurd dimensions and images whose decoded pixels would
+// take more than MaxDecodedBytes (see DecodedBytes: a 16-bit RGBA PNG of
+// 8192×8192 needs 512 MiB however small its file). Neither image/png nor
+// image/jpeg can decode at a reduced size, so such images are refused, not
+// downscaled; images within the limit but above LoadPixels come back
+// downscaled to about LoadPixels (as *image.Gray). Errors wrap ErrNotImage
+// (not PNG/JPEG), ErrTruncated (ends early or corrupt), ErrTooLarge, or
+// ctx.Err().
 func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("load image: %w", err)
@@ -69,6 +81,10 @@ func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 	if cfg.Width > MaxSide || cfg.Height > MaxSide || cfg.Width*cfg.Height > MaxDeclaredPixels {
 		return nil, fmt.Errorf("load image: %s declares %dx%d: %w", format, cfg.Width, cfg.Height, ErrTooLarge)
 	}
+	if n := DecodedBytes(format, data, cfg); n > MaxDecodedBytes {
+		return nil, fmt.Errorf("load image: %s declares %dx%d %s: decoding it takes %s, more than the %s limit: %w",
+			format, cfg.Width, cfg.Height, depthName(format, data, cfg), mib(n), mib(MaxDecodedBytes), ErrTooLarge)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("load image: %w", err)
 	}
@@ -96,6 +112,157 @@ func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 		return &image.Gray{Pix: g.pix, Stride: g.w, Rect: image.Rect(0, 0, g.w, g.h)}, nil
 	}
 	return img, nil
+}
+
+// DecodedBytes is the memory the decoded pixels of an image of format
+// ("png" or "jpeg") with header cfg and file data take: bytes per sample
+// × samples, over every channel.
+//   - PNG: by the color model image/png decodes to: 1 byte a pixel for
+//     gray and paletted images (bit depths below 8 included), 2 for 16-bit
+//     gray, 4 for 8-bit RGB(A) and gray+alpha, 8 for 16-bit RGB(A).
+//   - JPEG: each component's own samples (chroma subsampling counted, from
+//     the frame header), 1 byte each (2 for 12-bit precision); a
+//     progressive JPEG counts 4 more bytes a sample, the coefficients
+//     image/jpeg keeps for the whole image while it decodes.
+//
+// A header it cannot read counts 8 bytes a pixel (the most any model
+// takes). The result saturates instead of overflowing.
+func DecodedBytes(format string, data []byte, cfg image.Config) int64 {
+	px := int64(cfg.Width) * int64(cfg.Height)
+	if format == "jpeg" {
+		if f, ok := jpegFrame(data); ok {
+			var n int64
+			for _, c := range f.comps {
+				w := (int64(f.width)*int64(c.h) + int64(f.hmax) - 1) / int64(f.hmax)
+				h := (int64(f.height)*int64(c.v) + int64(f.vmax) - 1) / int64(f.vmax)
+				n += w * h
+			}
+			per := int64(1)
+			if f.precision > 8 {
+				per = 2
+			}
+			if f.progressive {
+				per += 4
+			}
+			return n * per
+		}
+		return px * 8
+	}
+	return px * int64(pngBytesPerPixel(cfg.ColorModel))
+}
+
+// pngBytesPerPixel is the size of a pixel of the image image/png decodes
+// to for a header's color model.
+func pngBytesPerPixel(m color.Model) int {
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.RGBAModel, color.NRGBAModel:
+		return 4
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 8
+}
+
+// depthName describes what an image's samples are, for error messages:
+// "16-bit RGBA", "8-bit 3-component", "progressive 8-bit 3-component".
+func depthName(format string, data []byte, cfg image.Config) string {
+	if format == "jpeg" {
+		if f, ok := jpegFrame(data); ok {
+			s := fmt.Sprintf("%d-bit %d-component", f.precision, len(f.comps))
+			if f.progressive {
+				s = "progressive " + s
+			}
+			return s
+		}
+		return "JPEG"
+	}
+	switch cfg.ColorModel {
+	case color.GrayModel:
+		return "8-bit gray"
+	case color.Gray16Model:
+		return "16-bit gray"
+	case color.RGBAModel:
+		return "8-bit RGB"
+	case color.NRGBAModel:
+		return "8-bit RGBA"
+	case color.RGBA64Model:
+		return "16-bit RGB"
+	case color.NRGBA64Model:
+		return "16-bit RGBA"
+	}
+	return "paletted"
+}
+
+// mib formats a byte count in MiB: "512 MiB", "64.5 MiB".
+func mib(n int64) string {
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64) + " MiB"
+}
+
+// jpegFrameHeader is what a JPEG's SOFn segment says.
+type jpegFrameHeader struct {
+	precision, width, height int
+	progressive              bool
+	hmax, vmax               int
+	comps                    []struct{ h, v int }
+}
+
+// jpegFrame reads the first SOFn segment of a JPEG: ok is false when
+// there is none before the data ends or a segment is malformed.
+func jpegFrame(b []byte) (f jpegFrameHeader, ok bool) {
+	i := 2 // after SOI
+	for i+4 <= len(b) {
+		if b[i] != 0xff {
+			return f, false
+		}
+		m := b[i+1]
+		switch {
+		case m == 0xff: // fill byte
+			i++
+			continue
+		case m == 0xd8 || m == 0x01 || (m >= 0xd0 && m <= 0xd7): // no length
+			i += 2
+			continue
+		case m == 0xd9 || m == 0xda: // EOI, SOS: no frame header before the scan
+			return f, false
+		}
+		n := int(binary.BigEndian.Uint16(b[i+2:]))
+		if n < 2 || i+2+n > len(b) {
+			return f, false
+		}
+		seg := b[i+4 : i+2+n]
+		if m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc {
+			if len(seg) < 6 {
+				return f, false
+			}
+			f.precision = int(seg[0])
+			f.height = int(binary.BigEndian.Uint16(seg[1:]))
+			f.width = int(binary.BigEndian.Uint16(seg[3:]))
+			nc := int(seg[5])
+			if nc == 0 || len(seg) < 6+3*nc {
+				return f, false
+			}
+			f.progressive = m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce
+			for k := range nc {
+				hv := seg[6+3*k+1]
+				h, v := int(hv>>4), int(hv&15)
+				if h == 0 || v == 0 {
+					return f, false
+				}
+				f.hmax, f.vmax = max(f.hmax, h), max(f.vmax, v)
+				f.comps = append(f.comps, struct{ h, v int }{h, v})
+			}
+			return f, true
+		}
+		i += 2 + n
+	}
+	return f, false
 }
 
 // pngSize reads width and height from a PNG's IHDR chunk.

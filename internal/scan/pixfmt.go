@@ -102,7 +102,7 @@ const MaxFramePixels = 16 << 20
 // Huffman tables (DHT) and rely on the standard ones of JPEG Annex K.3;
 // DecodeMJPEG inserts those when the frame has none. Errors wrap
 // ErrNotImage (no JPEG start), ErrTooLarge (declared size over
-// MaxFramePixels) or ErrTruncated.
+// MaxFramePixels, or decoded size over MaxDecodedBytes) or ErrTruncated.
 func DecodeMJPEG(b []byte) (image.Image, error) {
 	if len(b) < 4 || b[0] != 0xff || b[1] != 0xd8 {
 		return nil, fmt.Errorf("mjpeg frame: %w", ErrNotImage)
@@ -117,6 +117,10 @@ func DecodeMJPEG(b []byte) (image.Image, error) {
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxSide || cfg.Height > MaxSide || cfg.Width*cfg.Height > MaxFramePixels {
 		return nil, fmt.Errorf("mjpeg frame: declares %dx%d: %w", cfg.Width, cfg.Height, ErrTooLarge)
+	}
+	if n := DecodedBytes("jpeg", fixed, cfg); n > MaxDecodedBytes {
+		return nil, fmt.Errorf("mjpeg frame: declares %dx%d %s: decoding it takes %s, more than the %s limit: %w",
+			cfg.Width, cfg.Height, depthName("jpeg", fixed, cfg), mib(n), mib(MaxDecodedBytes), ErrTooLarge)
 	}
 	img, err := jpeg.Decode(bytes.NewReader(fixed))
 	if err != nil {

@@ -104,6 +104,9 @@ func writeTestdata(t *testing.T) {
 		t.Fatal(err)
 	}
 	write("huge-header.png", declareSize(huge.Bytes(), 100000, 100000))
+	// A PNG declaring 8192×8192 16-bit RGBA (512 MiB decoded), its pixel
+	// data cut after two rows: the decoded-bytes limit's seed.
+	write("bomb-16bit-rgba.png", pngBomb(t, 8192, 8192, 16, 6, 2))
 }
 
 // TestTestdata checks what the checked-in files are (and rewrites them
@@ -126,6 +129,7 @@ func TestTestdata(t *testing.T) {
 		{name: "truncated jpeg", file: "truncated.jpg", wantErr: ErrTruncated},
 		{name: "text file", file: "not-an-image.txt", wantErr: ErrNotImage},
 		{name: "absurd declared size", file: "huge-header.png", wantErr: ErrTooLarge},
+		{name: "16-bit RGBA bomb", file: "bomb-16bit-rgba.png", wantErr: ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,8 +10,9 @@
 // ".admin", a Unix socket only the hub's user can open), so tokens are
 // issued and revoked without downtime.
 //
-// `--help` on any command prints its usage to standard output and exits 0;
-// an unknown command suggests the nearest one and exits 3.
+// `--help` (or -h, or `rchub help CMD`) on any command prints its usage to
+// standard output and exits 0; an unknown command suggests the nearest one
+// (internal/cmdline) and exits 3.
 package hubcmd
 
 import (
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/cmdline"
 	"github.com/roadcheck/roadcheck/internal/demo"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
@@ -93,7 +95,8 @@ func usage() string {
 	}
 	b.WriteString(`
 --store takes a postgres:// URL (several hubs on one database) or the path of
-a bbolt file (--db PATH is the same). Every command takes --help.
+a bbolt file (--db PATH is the same). Every command takes --help; rchub help
+COMMAND says the same.
 `)
 	return b.String()
 }
@@ -109,7 +112,27 @@ func familyUsage(family string) string {
 	return b.String()
 }
 
-func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "help" }
+func isHelp(a string) bool { return cmdline.IsHelpFlag(a) || a == "help" }
+
+// commandNames are the names of the commands, in table order.
+func commandNames() []string {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	return names
+}
+
+// familyNames are the first words shared by several commands ("token").
+func familyNames() []string {
+	var fams []string
+	for _, c := range commands {
+		if f, _, ok := strings.Cut(c.name, " "); ok && !slices.Contains(fams, f) {
+			fams = append(fams, f)
+		}
+	}
+	return fams
+}
 
 // Main runs rchub with args (without the program name).
 func Main(ctx context.Context, env *Env, args []string) int {
@@ -123,9 +146,12 @@ func Main(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprint(env.Stderr, usage())
 		return ExitError
 	}
-	if isHelp(args[0]) {
+	if isHelp(args[0]) && (len(args) == 1 || args[0] != "help") {
 		fmt.Fprint(env.Stdout, usage())
 		return ExitOK
+	}
+	if args[0] == "help" { // rchub help COMMAND: its usage
+		return Main(ctx, env, append(slices.Clone(args[1:]), "--help"))
 	}
 	for _, c := range commands {
 		words := strings.Fields(c.name)
@@ -138,62 +164,27 @@ func Main(ctx context.Context, env *Env, args []string) int {
 		}
 	}
 	// A family without (or with an unknown) subcommand.
-	families := map[string]bool{}
-	for _, c := range commands {
-		if f, _, ok := strings.Cut(c.name, " "); ok {
-			families[f] = true
-		}
-	}
-	if families[args[0]] {
+	if slices.Contains(familyNames(), args[0]) {
 		if len(args) >= 2 && isHelp(args[1]) {
 			fmt.Fprint(env.Stdout, familyUsage(args[0]))
 			return ExitOK
 		}
 		if len(args) >= 2 {
-			fmt.Fprintf(env.Stderr, "rchub: unknown command %q%s\n", args[0]+" "+args[1], suggest(args[0]+" "+args[1]))
+			var sub []string // the nearest of the family's own commands
+			for _, n := range commandNames() {
+				if strings.HasPrefix(n, args[0]+" ") {
+					sub = append(sub, n)
+				}
+			}
+			fmt.Fprintf(env.Stderr, "rchub: unknown command %q%s\n", args[0]+" "+args[1], cmdline.DidYouMean("rchub", args[:2], sub))
 		}
 		fmt.Fprint(env.Stderr, familyUsage(args[0]))
 		return ExitError
 	}
-	fmt.Fprintf(env.Stderr, "rchub: unknown command %q%s\n\n", args[0], suggest(strings.Join(args[:min(2, len(args))], " ")))
+	fmt.Fprintf(env.Stderr, "rchub: unknown command %q%s\n\n", args[0],
+		cmdline.DidYouMean("rchub", args[:min(2, len(args))], append(commandNames(), familyNames()...)))
 	fmt.Fprint(env.Stderr, usage())
 	return ExitError
-}
-
-// suggest names the command nearest to what was typed.
-func suggest(typed string) string {
-	best, dist := "", 1<<30
-	for _, c := range commands {
-		for _, cand := range []string{c.name, strings.Fields(c.name)[0]} {
-			if d := levenshtein(typed, cand); d < dist {
-				best, dist = c.name, d
-			}
-		}
-	}
-	if dist > max(3, len(typed)/2) {
-		return ""
-	}
-	return fmt.Sprintf(": did you mean %q?", "rchub "+best)
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func failf(env *Env, format string, args ...any) int {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,23 +22,27 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// TestHelpEverywhere: --help on every command and family prints usage to
-// standard output and exits 0; unknown commands suggest the nearest.
+// TestHelpEverywhere walks rchub's command table: --help, -h and `rchub
+// help CMD` on the program, every command family and every command print
+// usage on standard output, nothing on standard error, and exit 0; unknown
+// commands suggest the nearest.
 func TestHelpEverywhere(t *testing.T) {
 	clk := clock.NewFake(t0)
-	cmds := [][]string{{"serve"}, {"migrate"}, {"retention"}, {"backup"}, {"restore"}, {"keys", "create"},
-		{"token", "create"}, {"token", "list"}, {"token", "revoke"}, {"device", "list"}, {"device", "revoke"},
-		{"trust", "anchors"}, {"trust", "publish"}, {"token"}, {"device"}, {"trust"}, {"keys"}, {}}
-	for _, c := range cmds {
-		for _, h := range []string{"--help", "-h"} {
-			args := append(append([]string{}, c...), h)
-			t.Run(strings.Join(args, " "), func(t *testing.T) {
-				r := rchub(t, clk, args...)
-				if r.code != hubcmd.ExitOK || !strings.Contains(r.stdout, "usage: rchub") || r.stderr != "" {
-					t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
-				}
-			})
-		}
+	cases := [][]string{{"--help"}, {"-h"}, {"help"}}
+	for _, name := range append(hubcmd.CommandNames(), hubcmd.FamilyNames()...) {
+		w := strings.Fields(name)
+		cases = append(cases, append(slices.Clone(w), "--help"), append(slices.Clone(w), "-h"), append([]string{"help"}, w...))
+	}
+	if len(cases) < 3+3*25 {
+		t.Fatalf("only %d cases: the command table is smaller than expected", len(cases))
+	}
+	for _, args := range cases {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := rchub(t, clk, args...)
+			if r.code != hubcmd.ExitOK || !strings.HasPrefix(r.stdout, "usage: rchub") || r.stderr != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+		})
 	}
 	tests := []struct {
 		args []string
@@ -48,12 +53,16 @@ func TestHelpEverywhere(t *testing.T) {
 		{[]string{"serv"}, `did you mean "rchub serve"`},
 		{[]string{"retension"}, `did you mean "rchub retention"`},
 		{[]string{"device", "remove"}, `did you mean "rchub device revoke"`},
+		{[]string{"acount", "list"}, `did you mean "rchub account list"`},
+		{[]string{"audit", "verfy"}, `did you mean "rchub audit verify"`},
+		{[]string{"help", "tokn", "list"}, `did you mean "rchub token list"`},
+		{[]string{"token"}, "usage: rchub token SUBCOMMAND"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			r := rchub(t, clk, tt.args...)
-			if r.code != hubcmd.ExitError || !strings.Contains(r.stderr, tt.want) {
-				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			if r.code != hubcmd.ExitError || !strings.Contains(r.stderr, tt.want) || r.stdout != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 			}
 		})
 	}
