@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/keys"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
 	"github.com/roadcheck/roadcheck/internal/trust"
 )
@@ -290,14 +291,38 @@ func enrollError(err error) error {
 // judged now with the policy's MaxTrustAge.
 func (a *App) loadTrust(l *widget.Label) {
 	if a.deps.Trust == nil {
-		l.SetText(a.tr("status.trustUnknown"))
+		var ks *keys.Status
+		if a.deps.Keys != nil {
+			s := a.deps.Keys.KeyStatus()
+			ks = &s
+		}
+		l.SetText(keyText(a.cat, ks) + a.tr("status.trustUnknown"))
 		return
 	}
-	ti, now, maxAge := a.deps.Trust, a.deps.Clock.Now(), a.set.Policy.MaxTrustAge
+	ti, kp, now, maxAge := a.deps.Trust, a.deps.Keys, a.deps.Clock.Now(), a.set.Policy.MaxTrustAge
 	a.async(func() {
 		sum := ti.Summary(now, maxAge)
-		fyne.Do(func() { l.SetText(trustText(a.cat, sum)) })
+		var ks *keys.Status
+		if kp != nil {
+			s := kp.KeyStatus()
+			ks = &s
+		}
+		fyne.Do(func() { l.SetText(keyText(a.cat, ks) + trustText(a.cat, sum)) })
 	})
+}
+
+// keyText is the trust summary's first lines: what protects the terminal's
+// keys, in the status bar's words, and without a TPM what that leaves
+// exposed. "" when no KeyProtection is wired.
+func keyText(c *catalog, ks *keys.Status) string {
+	if ks == nil {
+		return ""
+	}
+	s := c.T(keyStatusKey(*ks)) + "\n"
+	if !ks.Bound && ks.Kind == keys.KindFile {
+		s += c.T("settings.keys.pinOnlyDetail") + "\n"
+	}
+	return s
 }
 
 // trustText lists the trust store for people: one line per anchor, CA,
