@@ -247,8 +247,8 @@ type Deps struct {
 	// (read failures, codes that are not RTC codes, newer formats); nil:
 	// kept in memory for the session only.
 	ScanEvents *ScanEventLog
-	// Alerter sounds (and, where the device can, vibrates) each verdict;
-	// nil: silent. Settings has its off switch.
+	// Alerter sounds each verdict; nil: silent. Settings has its off
+	// switch.
 	Alerter Alerter
 	// OfficerKeys gives officers added or reset on the 人员 screen their
 	// PIN key slot (nil: the directory does it, see SealedSlots).
@@ -257,4 +257,7 @@ type Deps struct {
 	// trust summary show it ("密钥受 TPM 保护" / "无 TPM：密钥仅由 PIN
 	// 保护"). nil: not shown.
 	Keys KeyProtection
+	// Vibrator vibrates each verdict where the device has one (Settings
+	// has its off switch); nil: none (desktop; see Vibrator).
+	Vibrator Vibrator
 }

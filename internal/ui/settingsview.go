@@ -27,6 +27,7 @@ type settingsScreen struct {
 	lang    *widget.RadioGroup
 	palette *widget.RadioGroup
 	sound   *widget.Check
+	vibrate *widget.Check // disabled where the device has no vibrator
 	policy  *policySection
 	save    *widget.Button
 	message *widget.Label
@@ -69,6 +70,15 @@ func buildSettingsScreen(a *App) *settingsScreen {
 	}
 	s.sound = widget.NewCheck(a.tr("settings.soundOn"), nil)
 	s.sound.SetChecked(cur.Sound)
+	s.vibrate = widget.NewCheck(a.tr("settings.vibrateOn"), nil)
+	s.vibrate.SetChecked(cur.Vibrate)
+	if a.deps.Vibrator == nil {
+		// Nothing to switch: say so rather than offer a switch that
+		// does nothing.
+		s.vibrate.SetChecked(false)
+		s.vibrate.Text = a.tr("settings.vibrateNone")
+		s.vibrate.Disable()
+	}
 	s.message = widget.NewLabel("")
 	s.message.Wrapping = fyne.TextWrapWord
 	s.save = widget.NewButtonWithIcon(a.tr("settings.save"), theme.DocumentSaveIcon(), func() {
@@ -80,6 +90,9 @@ func buildSettingsScreen(a *App) *settingsScreen {
 		}
 		set := a.set
 		set.Camera, set.Lang, set.Palette, set.Sound = cam, langs[s.lang.Selected], pals[s.palette.Selected], s.sound.Checked
+		if !s.vibrate.Disabled() {
+			set.Vibrate = s.vibrate.Checked
+		}
 		s.message.Importance = widget.SuccessImportance
 		s.message.SetText(a.tr("settings.saved"))
 		a.applySettings(set)
@@ -96,6 +109,7 @@ func buildSettingsScreen(a *App) *settingsScreen {
 		widget.NewFormItem(a.tr("settings.lang"), s.lang),
 		widget.NewFormItem(a.tr("settings.palette"), s.palette),
 		widget.NewFormItem(a.tr("settings.sound"), s.sound),
+		widget.NewFormItem(a.tr("settings.vibrate"), s.vibrate),
 	)
 	s.trust = widget.NewLabel(a.tr("settings.trustLoading"))
 	s.trust.Wrapping = fyne.TextWrapWord
