@@ -85,6 +85,8 @@ func run(clk clock.Clock, start time.Time, o startup.Options) error {
 		PolicyFile: policy.FileFor(filepath.Join(t.Dir, terminal.DBFile)),
 		Alerter:    alerter(),
 	}
+	// The status bar and the trust summary say what protects the keys.
+	deps.Keys = t
 	if deps.ScanEvents, err = ui.OpenScanEventLog(ui.ScanEventsFile(filepath.Join(t.Dir, terminal.DBFile))); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
+	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -183,7 +184,18 @@ func (s *Server) handleCounters(w http.ResponseWriter, r *http.Request) {
 var ExportColumns = []string{"id", "device", "seq", "time", "received", "officer", "kind", "number", "verdict", "reasons",
 	"action", "action_text", "holder", "holder_id", "plate", "place", "lat", "lon", "stop_id", "stop_warnings", "flags", "notes", "corrects"}
 
+// exportRow is the export's cells of v, each through records.DefuseCell
+// (the one rule for rcctl, the GUI and the hub): a cell whose first
+// visible character would start a spreadsheet formula gets an apostrophe.
 func exportRow(v *wire.RecordView) []string {
+	cells := exportCells(v)
+	for i, c := range cells {
+		cells[i] = records.DefuseCell(c)
+	}
+	return cells
+}
+
+func exportCells(v *wire.RecordView) []string {
 	f := func(p *float64) string {
 		if p == nil {
 			return ""

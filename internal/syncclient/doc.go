@@ -23,7 +23,9 @@
 // hub. Record pushes are sealed (package hub/wire/envelope) to the SM2 key
 // the hub published at enrolment, on top of TLS 1.3. Supervisors sign in
 // (SignIn: password and TOTP, a fresh SM2 key per session), query
-// (QueryRecords: POST, a plate never in a URL; personal fields masked) and
+// (QueryRecords: POST, a plate never in a URL; personal fields masked),
+// read the hub's counters of every record in a range (QueryCounters), take
+// its streamed export (ExportRecords: POST, filters in the body) and
 // reveal one record with a reason (Reveal: the answer sealed to the
 // session's key).
 //

@@ -68,3 +68,120 @@ func (c *Client) QueryRecords(ctx context.Context, supervisorToken string, q url
 	}
 	return &rr, nil
 }
+
+// maxCountersBody bounds the answer to a counters query (a year of hours).
+const maxCountersBody = 8 << 20
+
+// QueryCounters asks the hub for its record counters as a supervisor (GET
+// /v1/counters with the bearer token), over the pinned TLS client: the
+// hub counts every record it holds in the range from its rollups, not a
+// page of them. q holds from and to (RFC 3339 whole hours, to exclusive,
+// at most 400 days apart), group (day, hour, officer, device, issuer,
+// verdict, kind) and tz (group=day). Errors as QueryRecords: ErrForbidden,
+// ErrUnreachable, ErrHub (a bad range), ErrProtocol.
+func (c *Client) QueryCounters(ctx context.Context, supervisorToken string, q url.Values) (*wire.CountersResponse, error) {
+	ep := c.ep.Load()
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, ep.base.String()+"/v1/counters?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+supervisorToken)
+	rc := retrying(ep.hc, max(0, min(c.cfg.RetryMax, queryRetries)), c.cfg.RetryWaitMin, min(c.cfg.RetryWaitMax, 5*time.Second),
+		c.clk, c.cfg.Sleep, nil, c.cfg.OnRetry)
+	resp, err := rc.Do(req)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized, http.StatusForbidden:
+		e := readError(resp)
+		return nil, fmt.Errorf("%w: %s: %s", ErrForbidden, e.Code, e.Message)
+	default:
+		return nil, hubError(resp)
+	}
+	defer resp.Body.Close()
+	var cr wire.CountersResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxCountersBody)).Decode(&cr); err != nil {
+		return nil, fmt.Errorf("%w: counters answer: %v", ErrProtocol, err)
+	}
+	return &cr, nil
+}
+
+// ExportRecords streams the hub's export of every record q selects (POST
+// /v1/records/export with the filters in the body, so a plate never
+// travels in a URL) to w as it arrives: format "csv" (UTF-8 with a
+// byte-order mark) or "xlsx". q holds the filters of QueryRecords (page
+// and limit are not sent: the export holds every record). It returns the
+// bytes written. A stream the hub cuts is an error wrapping
+// ErrUnreachable, a failing w its own error; w then holds a partial file,
+// which the caller discards. Errors before the stream as QueryRecords.
+//
+// The cells are the hub's, defused for spreadsheets there
+// (records.DefuseCell); this client passes the bytes through unchanged.
+func (c *Client) ExportRecords(ctx context.Context, supervisorToken string, q url.Values, format string, w io.Writer) (int64, error) {
+	ep := c.ep.Load()
+	f := url.Values{"format": {format}}
+	for k, v := range q {
+		if k != "page" && k != "limit" && k != "format" {
+			f[k] = v
+		}
+	}
+	body, err := searchBody(f)
+	if err != nil {
+		return 0, err
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, ep.base.String()+wire.PathRecordExport, body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+supervisorToken)
+	rc := retrying(ep.hc, max(0, min(c.cfg.RetryMax, queryRetries)), c.cfg.RetryWaitMin, min(c.cfg.RetryWaitMax, 5*time.Second),
+		c.clk, c.cfg.Sleep, nil, c.cfg.OnRetry)
+	resp, err := rc.Do(req)
+	if err != nil && ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	if err != nil {
+		return 0, unreachable(err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized, http.StatusForbidden:
+		e := readError(resp)
+		return 0, fmt.Errorf("%w: %s: %s", ErrForbidden, e.Code, e.Message)
+	default:
+		return 0, hubError(resp)
+	}
+	defer resp.Body.Close()
+	src := &readErr{r: resp.Body}
+	n, err := io.Copy(w, src)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return n, ctx.Err()
+	case err != nil && src.err != nil:
+		return n, fmt.Errorf("%w: export cut after %d bytes: %v", ErrUnreachable, n, err)
+	case err != nil: // the writer's (a full disk): not the hub's
+		return n, err
+	}
+	return n, nil
+}
+
+// readErr remembers the error of its reader (other than io.EOF), so that
+// a copy can tell a cut stream from a failing writer.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}

@@ -121,7 +121,8 @@ func (c *Client) hubKey(ctx context.Context) (*gm.PublicKey, error) {
 func searchBody(q url.Values) ([]byte, error) {
 	var f wire.RecordSearch
 	fields := map[string]*string{"from": &f.From, "to": &f.To, "device": &f.Device, "officer": &f.Officer, "verdict": &f.Verdict,
-		"kind": &f.Kind, "plate": &f.Plate, "stop": &f.Stop, "issuer": &f.Issuer, "flagged": &f.Flagged, "page": &f.Page, "limit": &f.Limit}
+		"kind": &f.Kind, "plate": &f.Plate, "stop": &f.Stop, "issuer": &f.Issuer, "flagged": &f.Flagged, "page": &f.Page, "limit": &f.Limit,
+		"format": &f.Format}
 	for k, vs := range q {
 		dst, ok := fields[k]
 		if !ok || len(vs) != 1 {

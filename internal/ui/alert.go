@@ -22,9 +22,8 @@ const (
 	AlertNeutral
 )
 
-// Alerter sounds a verdict and, where the device has a vibrator, vibrates
-// (a pattern per kind). Alert must not block: it is called on fyne's
-// goroutine.
+// Alerter sounds a verdict (a tone pattern per kind; vibration is the
+// Vibrator's). Alert must not block: it is called on fyne's goroutine.
 type Alerter interface {
 	Alert(kind AlertKind)
 }
@@ -42,18 +41,50 @@ func alertKind(o outcome) AlertKind {
 	return AlertNeutral
 }
 
-// alert sounds o unless the officer switched sounds off in Settings.
+// alert sounds o and vibrates its pattern, each unless the officer
+// switched it off in Settings (vibration only where a Vibrator is wired).
 func (a *App) alert(o outcome) {
-	if a.alerter == nil || !a.set.Sound {
-		return
+	k := alertKind(o)
+	if a.alerter != nil && a.set.Sound {
+		a.alerter.Alert(k)
 	}
-	a.alerter.Alert(alertKind(o))
+	if a.deps.Vibrator != nil && a.set.Vibrate {
+		a.deps.Vibrator.Vibrate(vibrationPattern(k))
+	}
+}
+
+// Vibrator vibrates the device: pattern alternates on and off durations,
+// starting with on. Vibrate must not block (it is called on fyne's
+// goroutine).
+//
+// fyne v2.7 has no vibration API and desktop Linux tablets have no
+// vibrator, so app/roadcheck wires none (Deps.Vibrator nil: the hook is a
+// no-op and Settings says the device has none). An Android build would
+// wire the platform's android.os.Vibrator here (through the fyne driver's
+// JNI context).
+type Vibrator interface {
+	Vibrate(pattern []time.Duration)
+}
+
+// vibrationPattern is kind's vibration, felt without looking: one short
+// pulse (valid), two (limited), three long ones (invalid), one very short
+// (neutral: scan again).
+func vibrationPattern(kind AlertKind) []time.Duration {
+	const ms = time.Millisecond
+	switch kind {
+	case AlertValid:
+		return []time.Duration{120 * ms}
+	case AlertLimited:
+		return []time.Duration{150 * ms, 120 * ms, 150 * ms}
+	case AlertInvalid:
+		return []time.Duration{300 * ms, 150 * ms, 300 * ms, 150 * ms, 300 * ms}
+	}
+	return []time.Duration{50 * ms}
 }
 
 // ToneAlerter plays short generated tones through the host's sound player
 // (aplay or paplay), on a goroutine of its own; one tone at a time, later
-// ones dropped while one plays. Desktop Linux has no vibrator; an Android
-// build would add the platform's vibrator here.
+// ones dropped while one plays.
 type ToneAlerter struct {
 	player []string // the command reading a WAV on standard input
 	busy   atomic.Bool

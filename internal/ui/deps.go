@@ -9,6 +9,7 @@ import (
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/keys"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
@@ -97,6 +98,14 @@ type Hub interface {
 // against maxAge (the policy's MaxTrustAge).
 type TrustInfo interface {
 	Summary(at time.Time, maxAge time.Duration) *trust.Summary
+}
+
+// KeyProtection says what protects the terminal's keys (a TPM, only the
+// officers' PINs, or nothing kept in demo mode), for the status bar and
+// the trust summary. *terminal.Terminal and *OfficerDirectory satisfy it;
+// KeyStatus must not block.
+type KeyProtection interface {
+	KeyStatus() keys.Status
 }
 
 // Officers signs officers in.
@@ -238,10 +247,17 @@ type Deps struct {
 	// (read failures, codes that are not RTC codes, newer formats); nil:
 	// kept in memory for the session only.
 	ScanEvents *ScanEventLog
-	// Alerter sounds (and, where the device can, vibrates) each verdict;
-	// nil: silent. Settings has its off switch.
+	// Alerter sounds each verdict; nil: silent. Settings has its off
+	// switch.
 	Alerter Alerter
 	// OfficerKeys gives officers added or reset on the 人员 screen their
 	// PIN key slot (nil: the directory does it, see SealedSlots).
 	OfficerKeys OfficerKeys
+	// Keys says what protects the terminal's keys: the status bar and the
+	// trust summary show it ("密钥受 TPM 保护" / "无 TPM：密钥仅由 PIN
+	// 保护"). nil: not shown.
+	Keys KeyProtection
+	// Vibrator vibrates each verdict where the device has one (Settings
+	// has its off switch); nil: none (desktop; see Vibrator).
+	Vibrator Vibrator
 }

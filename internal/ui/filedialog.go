@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -61,6 +62,55 @@ func (a *App) saveFileDialog(name string, data []byte, done func(path string, er
 		done(path, err)
 	}
 	d.show(name)
+}
+
+// saveFileStream is saveFileDialog for data written as it arrives (the
+// hub's export): write runs off fyne's goroutine into a temporary file
+// beside the chosen one (mode 0600), which is renamed to it once complete
+// and removed otherwise, so a cut stream never leaves a partial export
+// under the chosen name. done gets the path or the error (write's own, or
+// a UserError for the file) on fyne's goroutine.
+func (a *App) saveFileStream(name string, write func(ctx context.Context, w io.Writer) error, done func(path string, err error)) {
+	d := &fileDialog{a: a, save: true, dir: a.startDir()}
+	ctx := a.ctx
+	d.done = func(path string) {
+		a.async(func() {
+			err := writeFileStream(ctx, path, write)
+			fyne.Do(func() { done(path, err) })
+		})
+	}
+	d.show(name)
+}
+
+// writeFileStream writes path through a temporary file (see
+// saveFileStream).
+func writeFileStream(ctx context.Context, path string, write func(ctx context.Context, w io.Writer) error) error {
+	fileErr := func(err error) error {
+		return &UserError{Key: "file.writeFailed", Msg: "ui: save: " + err.Error(), Err: err}
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part") // mode 0600
+	if err != nil {
+		return fileErr(err)
+	}
+	tmp := f.Name()
+	err = write(ctx, f)
+	if err == nil {
+		if err = f.Sync(); err != nil {
+			err = fileErr(err)
+		}
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fileErr(cerr)
+	}
+	if err == nil {
+		if err = os.Rename(tmp, path); err != nil {
+			err = fileErr(err)
+		}
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // openFileDialog asks for a file with one of exts and hands its bytes

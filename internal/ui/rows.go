@@ -323,19 +323,20 @@ func kindName(c *catalog, k credential.Kind) string {
 }
 
 // exportTable is the header and the cells of rows, in the current language.
-// Cells that a spreadsheet would run as a formula (= + - @ at the start) are
-// prefixed with an apostrophe.
+// Every text cell goes through records.DefuseCell (the one rule for rcctl,
+// the GUI and the hub): a cell whose first visible character would start
+// a formula is prefixed with an apostrophe.
 func exportTable(c *catalog, rows []Row) [][]string {
 	out := make([][]string, 0, len(rows)+1)
 	head := make([]string, len(exportColumns))
 	for i, col := range exportColumns {
-		head[i] = c.T(col.key)
+		head[i] = records.DefuseCell(c.T(col.key))
 	}
 	out = append(out, head)
 	for _, r := range rows {
 		line := make([]string, len(exportColumns))
 		for i, col := range exportColumns {
-			line[i] = defuse(col.cell(c, r))
+			line[i] = records.DefuseCell(col.cell(c, r))
 		}
 		out = append(out, line)
 	}
@@ -343,13 +344,6 @@ func exportTable(c *catalog, rows []Row) [][]string {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func defuse(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
 
 // writeCSV writes rows as UTF-8 CSV with a byte-order mark (so Excel opens
 // Chinese text correctly) and CRLF line ends.

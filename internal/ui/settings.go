@@ -19,8 +19,11 @@ type Settings struct {
 	// Policy is the verification policy in force (read-only here).
 	Policy   verify.Policy
 	AutoLock time.Duration
-	// Sound: each verdict sounds (and vibrates where the device can).
+	// Sound: each verdict sounds.
 	Sound bool
+	// Vibrate: each verdict vibrates, where the device has a vibrator
+	// (Deps.Vibrator; none on desktop).
+	Vibrate bool
 }
 
 const (
@@ -28,6 +31,7 @@ const (
 	prefLang    = "lang"
 	prefPalette = "palette"
 	prefSound   = "sound"
+	prefVibrate = "vibrate"
 )
 
 // loadSettings reads p; the policy comes from d (and then the policy file).
@@ -40,6 +44,7 @@ func loadSettings(p fyne.Preferences, d Deps) Settings {
 		Policy:   pol.Verify(),
 		AutoLock: pol.AutoLock,
 		Sound:    p.BoolWithFallback(prefSound, true),
+		Vibrate:  p.BoolWithFallback(prefVibrate, true),
 	}
 	if s.Lang != LangEN {
 		s.Lang = LangZH
@@ -55,4 +60,5 @@ func (s Settings) save(p fyne.Preferences) {
 	p.SetString(prefLang, string(s.Lang))
 	p.SetString(prefPalette, string(s.Palette))
 	p.SetBool(prefSound, s.Sound)
+	p.SetBool(prefVibrate, s.Vibrate)
 }

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/keys"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
 	"github.com/roadcheck/roadcheck/internal/trust"
 )
@@ -26,6 +27,7 @@ type settingsScreen struct {
 	lang    *widget.RadioGroup
 	palette *widget.RadioGroup
 	sound   *widget.Check
+	vibrate *widget.Check // disabled where the device has no vibrator
 	policy  *policySection
 	save    *widget.Button
 	message *widget.Label
@@ -68,6 +70,15 @@ func buildSettingsScreen(a *App) *settingsScreen {
 	}
 	s.sound = widget.NewCheck(a.tr("settings.soundOn"), nil)
 	s.sound.SetChecked(cur.Sound)
+	s.vibrate = widget.NewCheck(a.tr("settings.vibrateOn"), nil)
+	s.vibrate.SetChecked(cur.Vibrate)
+	if a.deps.Vibrator == nil {
+		// Nothing to switch: say so rather than offer a switch that
+		// does nothing.
+		s.vibrate.SetChecked(false)
+		s.vibrate.Text = a.tr("settings.vibrateNone")
+		s.vibrate.Disable()
+	}
 	s.message = widget.NewLabel("")
 	s.message.Wrapping = fyne.TextWrapWord
 	s.save = widget.NewButtonWithIcon(a.tr("settings.save"), theme.DocumentSaveIcon(), func() {
@@ -79,6 +90,9 @@ func buildSettingsScreen(a *App) *settingsScreen {
 		}
 		set := a.set
 		set.Camera, set.Lang, set.Palette, set.Sound = cam, langs[s.lang.Selected], pals[s.palette.Selected], s.sound.Checked
+		if !s.vibrate.Disabled() {
+			set.Vibrate = s.vibrate.Checked
+		}
 		s.message.Importance = widget.SuccessImportance
 		s.message.SetText(a.tr("settings.saved"))
 		a.applySettings(set)
@@ -95,6 +109,7 @@ func buildSettingsScreen(a *App) *settingsScreen {
 		widget.NewFormItem(a.tr("settings.lang"), s.lang),
 		widget.NewFormItem(a.tr("settings.palette"), s.palette),
 		widget.NewFormItem(a.tr("settings.sound"), s.sound),
+		widget.NewFormItem(a.tr("settings.vibrate"), s.vibrate),
 	)
 	s.trust = widget.NewLabel(a.tr("settings.trustLoading"))
 	s.trust.Wrapping = fyne.TextWrapWord
@@ -290,14 +305,38 @@ func enrollError(err error) error {
 // judged now with the policy's MaxTrustAge.
 func (a *App) loadTrust(l *widget.Label) {
 	if a.deps.Trust == nil {
-		l.SetText(a.tr("status.trustUnknown"))
+		var ks *keys.Status
+		if a.deps.Keys != nil {
+			s := a.deps.Keys.KeyStatus()
+			ks = &s
+		}
+		l.SetText(keyText(a.cat, ks) + a.tr("status.trustUnknown"))
 		return
 	}
-	ti, now, maxAge := a.deps.Trust, a.deps.Clock.Now(), a.set.Policy.MaxTrustAge
+	ti, kp, now, maxAge := a.deps.Trust, a.deps.Keys, a.deps.Clock.Now(), a.set.Policy.MaxTrustAge
 	a.async(func() {
 		sum := ti.Summary(now, maxAge)
-		fyne.Do(func() { l.SetText(trustText(a.cat, sum)) })
+		var ks *keys.Status
+		if kp != nil {
+			s := kp.KeyStatus()
+			ks = &s
+		}
+		fyne.Do(func() { l.SetText(keyText(a.cat, ks) + trustText(a.cat, sum)) })
 	})
+}
+
+// keyText is the trust summary's first lines: what protects the terminal's
+// keys, in the status bar's words, and without a TPM what that leaves
+// exposed. "" when no KeyProtection is wired.
+func keyText(c *catalog, ks *keys.Status) string {
+	if ks == nil {
+		return ""
+	}
+	s := c.T(keyStatusKey(*ks)) + "\n"
+	if !ks.Bound && ks.Kind == keys.KindFile {
+		s += c.T("settings.keys.pinOnlyDetail") + "\n"
+	}
+	return s
 }
 
 // trustText lists the trust store for people: one line per anchor, CA,

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/keys"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
 	"github.com/roadcheck/roadcheck/internal/trust"
 	"github.com/roadcheck/roadcheck/internal/verify"
@@ -28,6 +29,23 @@ type statusState struct {
 	PendingLocked       bool           // no record store unlocked: "—"
 	Trust               *trust.Summary // nil: unknown
 	Policy              verify.Policy
+	Keys                *keys.Status // nil: no KeyProtection wired
+}
+
+// keyStatusKey is the text key of the terminal's key protection: a TPM,
+// the officers' PINs only (no TPM), or demo mode's throw-away keys. The
+// status bar and the trust summary use the same words.
+func keyStatusKey(ks keys.Status) string {
+	switch {
+	case ks.Bound:
+		return "status.keys.tpm"
+	case ks.Kind == keys.KindFile:
+		return "status.keys.pinOnly"
+	case ks.Kind == "demo":
+		return "status.keys.demo"
+	}
+	// A protection this build does not know: the weakest claim.
+	return "status.keys.pinOnly"
 }
 
 // trustLevel grades the trust data for the status bar.
@@ -83,6 +101,8 @@ type statusBar struct {
 	pending    *widget.Label
 	lastSync   *widget.Label
 	trustAge   *widget.Label
+	keys       *widget.Label // what protects the terminal's keys
+	keysSep    *widget.Separator
 	syncErr    *widget.Label
 	syncNow    *widget.Button
 	officer    *widget.Label
@@ -100,11 +120,15 @@ func newStatusBar(a *App) *statusBar {
 		pending:  widget.NewLabel(""),
 		lastSync: widget.NewLabel(""),
 		trustAge: widget.NewLabel(""),
+		keys:     widget.NewLabel(""),
 		syncErr:  widget.NewLabel(""),
 		officer:  widget.NewLabel(""),
 	}
 	s.syncErr.Importance = widget.DangerImportance
 	s.syncErr.Hide()
+	s.keysSep = widget.NewSeparator()
+	s.keys.Hide()
+	s.keysSep.Hide()
 	s.syncNow = widget.NewButtonWithIcon(a.tr("status.syncNow"), theme.ViewRefreshIcon(), func() { a.syncNow() })
 	s.syncNow.Hide()
 	if a.officer != nil {
@@ -122,8 +146,10 @@ func newStatusBar(a *App) *statusBar {
 	s.staleBg = canvas.NewRectangle(verdictBand(verify.Invalid))
 	s.stale = container.NewStack(s.staleBg, container.NewPadded(container.New(&fitLayout{}, s.staleText, s.staleShort)))
 	s.stale.Hide()
-	bar := container.NewHBox(s.online, s.syncErr, widget.NewSeparator(), s.pending, widget.NewSeparator(), s.lastSync,
-		widget.NewSeparator(), s.trustAge)
+	// The key protection comes right after the connection: a terminal
+	// without a TPM says so where it is not scrolled away.
+	bar := container.NewHBox(s.online, s.syncErr, s.keysSep, s.keys, widget.NewSeparator(), s.pending,
+		widget.NewSeparator(), s.lastSync, widget.NewSeparator(), s.trustAge)
 	s.bg = canvas.NewRectangle(theme.Color(theme.ColorNameHeaderBackground))
 	row := container.NewStack(s.bg, container.New(&statusRowLayout{officer: s.officer, texts: bar}, container.NewHScroll(bar), s.syncNow, s.officer, s.lock))
 	s.root = container.NewVBox(s.stale, row)
@@ -156,6 +182,19 @@ func (s *statusBar) update(c *catalog, st statusState) {
 		s.syncErr.Show()
 	} else {
 		s.syncErr.Hide()
+	}
+	if st.Keys == nil {
+		s.keys.Hide()
+		s.keysSep.Hide()
+	} else {
+		s.keys.SetText(c.T(keyStatusKey(*st.Keys)))
+		s.keys.Importance = widget.MediumImportance
+		if !st.Keys.Bound {
+			s.keys.Importance = widget.WarningImportance
+		}
+		s.keys.Show()
+		s.keysSep.Show()
+		s.keys.Refresh()
 	}
 	if st.PendingLocked {
 		s.pending.SetText(c.T("status.pendingLocked"))
@@ -237,6 +276,10 @@ func gatherStatus(ctx context.Context, d Deps, rs RecordStore, pol verify.Policy
 	}
 	if d.Trust != nil {
 		st.Trust = d.Trust.Summary(st.Now, pol.MaxTrustAge)
+	}
+	if d.Keys != nil {
+		ks := d.Keys.KeyStatus()
+		st.Keys = &ks
 	}
 	return st
 }

@@ -2,7 +2,10 @@ package ui
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -12,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/syncclient"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
@@ -37,12 +41,29 @@ type supervisorScreen struct {
 	query, csv, xlsx   *widget.Button
 	perOfficer, perDay *widget.Label
 	chart              *dayChart
-	message            *widget.Label
-	empty              *widget.Label
-	rows               *rowList
-	current            []Row
-	names              map[string]string // officer ID → name
+	// figures says where the counters and the chart come from: the hub's
+	// counters (中心统计) or every matching record on the device (本机记录).
+	figures *widget.Label
+	// shown is the source of the rows shown (the export follows it), and
+	// shownFilter, shownToken the query that brought them.
+	shown       rowSource
+	shownFilter Filter
+	shownToken  string
+	message     *widget.Label
+	empty       *widget.Label
+	rows        *rowList
+	current     []Row
+	names       map[string]string // officer ID → name
 }
+
+// rowSource is where the supervisor screen's rows came from.
+type rowSource uint8
+
+const (
+	rowsNone   rowSource = iota // nothing shown (an error)
+	rowsDevice                  // every matching record on the device
+	rowsHub                     // the hub's records (a page of them; counters and export: all)
+)
 
 // newSupervisorScreen builds the supervisor screen; officers of other roles
 // get a refusal instead.
@@ -142,6 +163,9 @@ func buildSupervisorScreen(a *App) *supervisorScreen {
 	s.empty.Wrapping = fyne.TextWrapWord
 	s.empty.Hide()
 	s.chart = newDayChart(a.cat)
+	s.figures = widget.NewLabel("")
+	s.figures.Wrapping = fyne.TextWrapWord
+	s.figures.Importance = widget.LowImportance
 	s.query = widget.NewButtonWithIcon(a.tr("supervisor.query"), theme.SearchIcon(), func() { a.touch(); s.run(a) })
 	s.query.Importance = widget.HighImportance
 	s.csv = widget.NewButtonWithIcon(a.tr("supervisor.exportCSV"), theme.DocumentSaveIcon(), func() { a.touch(); s.export(a, "csv") })
@@ -158,7 +182,7 @@ func buildSupervisorScreen(a *App) *supervisorScreen {
 		widget.NewFormItem(a.tr("supervisor.plate"), s.plate),
 		widget.NewFormItem(a.tr("supervisor.text"), s.txt),
 	)
-	counts := container.NewVBox(
+	counts := container.NewVBox(s.figures,
 		widget.NewLabelWithStyle(a.tr("supervisor.chart"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.chart,
 		widget.NewLabelWithStyle(a.tr("supervisor.perOfficer"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.perOfficer,
 		widget.NewLabelWithStyle(a.tr("supervisor.perDay"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.perDay)
@@ -238,48 +262,98 @@ func (s *supervisorScreen) filter() (Filter, error) {
 
 var errBadDate = &UserError{Key: "supervisor.badDate", Msg: "ui: date not understood"}
 
-// run queries the records and shows rows, counters and the chart. The
-// device's counters cover every record on the device in the range.
+// run queries the records and shows rows, counters and the chart, and
+// says where the figures come from. From the device: its every matching
+// record, counted. From the hub: a page of its records for the list, and
+// its counters over every record in the range (HubCounters); when the hub
+// cannot be asked (not enrolled, offline) the device's records and their
+// counts instead, and the device's counts when only the counters fail.
 func (s *supervisorScreen) run(a *App) {
 	f, err := s.filter()
 	if err != nil {
 		s.message.SetText(userMessage(a.tr, err))
 		return
 	}
-	show := func(rows []Row, msg string) {
+	token := strings.TrimSpace(s.token.Text)
+	showRows := func(src rowSource, rows []Row, msg string) {
+		s.shown, s.shownFilter, s.shownToken = src, f, token
 		s.current = rows
 		s.rows.set(rows)
 		s.message.SetText(msg)
-		if len(rows) == 0 {
+		if len(rows) == 0 && src != rowsNone {
 			s.empty.Show()
 		} else {
 			s.empty.Hide()
 		}
-		s.perOfficer.SetText(countText(a.cat, countBy(rows, byOfficer), func(id string) string { return officerLabel(s.names, id) }))
-		days := countBy(rows, byDay)
-		s.perDay.SetText(countText(a.cat, days, nil))
-		s.chart.set(days)
 	}
-	if s.fromHub(a) {
-		a.loadHubRows(s.token.Text, f, func(rows []Row, more bool, err error) {
-			switch {
-			case err != nil:
-				// The hub's rows are gone; the device view stays one tap away.
-				show(nil, userMessage(a.tr, err))
-			case more:
-				show(rows, a.tr("supervisor.hubMore", len(rows)))
-			default:
-				show(rows, a.tr("supervisor.hubCount", len(rows)))
+	showCounts := func(perOfficer, perDay []Count, figures string) {
+		s.perOfficer.SetText(countText(a.cat, perOfficer, func(id string) string { return officerLabel(s.names, id) }))
+		s.perDay.SetText(countText(a.cat, perDay, nil))
+		s.chart.set(perDay)
+		s.figures.SetText(figures)
+	}
+	// device shows every matching record on the device and their counts,
+	// after msg ("" for the count of records).
+	device := func(msg string) {
+		a.loadRows(f, func(rows []Row, err error) {
+			if err != nil {
+				showRows(rowsNone, nil, userMessage(a.tr, err))
+				showCounts(nil, nil, "")
+				return
 			}
+			if msg == "" {
+				msg = a.tr("history.count", len(rows))
+			}
+			showRows(rowsDevice, rows, msg)
+			showCounts(countBy(rows, byOfficer), countBy(rows, byDay), a.tr("supervisor.figuresDevice"))
 		})
+	}
+	if !s.fromHub(a) {
+		device("")
 		return
 	}
-	a.loadRows(f, func(rows []Row, err error) {
-		if err != nil {
-			s.message.SetText(userMessage(a.tr, err))
+	a.loadHubRows(token, f, func(rows []Row, more bool, err error) {
+		switch {
+		case err != nil && hubUnavailable(err):
+			device(userMessage(a.tr, err))
+			return
+		case err != nil:
+			showRows(rowsNone, nil, userMessage(a.tr, err))
+			showCounts(nil, nil, "")
+			return
+		case more:
+			showRows(rowsHub, rows, a.tr("supervisor.hubMore", len(rows)))
+		default:
+			showRows(rowsHub, rows, a.tr("supervisor.hubCount", len(rows)))
+		}
+		countDevice := func(why string) {
+			a.loadRows(f, func(drows []Row, derr error) {
+				if derr != nil {
+					showCounts(nil, nil, why)
+					return
+				}
+				showCounts(countBy(drows, byOfficer), countBy(drows, byDay), a.tr("supervisor.figuresDevice")+"\n"+why)
+			})
+		}
+		hc, ok := a.deps.HubRecords.(HubCounters)
+		if !ok {
+			countDevice(a.tr("supervisor.hubNoCounters"))
 			return
 		}
-		show(rows, a.tr("history.count", len(rows)))
+		a.loadHubCounters(hc, token, f, func(fig hubFigures, err error) {
+			if err != nil {
+				countDevice(a.tr("supervisor.hubNoCounters"))
+				return
+			}
+			text := a.tr("supervisor.figuresHub")
+			if fig.recentDays > 0 {
+				text = a.tr("supervisor.figuresHubRecent", fig.recentDays)
+			}
+			if fig.datesOnly {
+				text += "\n" + a.tr("supervisor.figuresDatesOnly")
+			}
+			showCounts(fig.perOfficer, fig.perDay, text)
+		})
 	})
 }
 
@@ -311,15 +385,41 @@ func (s *supervisorScreen) exportBytes(c *catalog, format string) ([]byte, error
 	return buf.Bytes(), err
 }
 
-// export saves the current rows through the GUI's own save dialog (in the
-// GUI's language).
+// export saves what the screen shows through the GUI's own save dialog
+// (in the GUI's language): the hub's records as the hub's streamed export
+// of every record the query selects (HubExport), the device's rows as
+// they are.
 func (s *supervisorScreen) export(a *App, format string) {
+	name := fmt.Sprintf("roadcheck-%s.%s", a.deps.Clock.Now().In(credential.CST()).Format("20060102-1504"), format)
+	if he, ok := a.deps.HubRecords.(HubExport); ok && s.shown == rowsHub {
+		q, token := hubQuery(s.shownFilter), s.shownToken
+		a.saveFileStream(name, func(ctx context.Context, w io.Writer) error {
+			fyne.Do(func() { s.message.SetText(a.tr("supervisor.exportingHub")) })
+			if _, err := he.ExportRecords(ctx, token, q, format, w); err != nil {
+				if isHubErr(err) {
+					return hubError(err)
+				}
+				return &UserError{Key: "file.writeFailed", Msg: "ui: save: " + err.Error(), Err: err}
+			}
+			return nil
+		}, func(path string, err error) {
+			if err != nil {
+				s.message.SetText(userMessage(a.tr, err))
+				return
+			}
+			msg := a.tr("supervisor.exportedHub", path)
+			if f := s.shownFilter; strings.TrimSpace(f.Text) != "" || len(f.Verdicts) > 1 {
+				msg += "\n" + a.tr("supervisor.exportedHubNote")
+			}
+			s.message.SetText(msg)
+		})
+		return
+	}
 	data, err := s.exportBytes(a.cat, format)
 	if err != nil {
 		s.message.SetText(userMessage(a.tr, err))
 		return
 	}
-	name := fmt.Sprintf("roadcheck-%s.%s", a.deps.Clock.Now().In(credential.CST()).Format("20060102-1504"), format)
 	a.saveFileDialog(name, data, func(path string, err error) {
 		if err != nil {
 			s.message.SetText(userMessage(a.tr, err))
@@ -327,4 +427,16 @@ func (s *supervisorScreen) export(a *App, format string) {
 		}
 		s.message.SetText(a.tr("supervisor.exported", len(s.current), path))
 	})
+}
+
+// isHubErr reports whether err is the hub's (or the way to it), not the
+// file's.
+func isHubErr(err error) bool {
+	for _, e := range []error{syncclient.ErrForbidden, syncclient.ErrUnreachable, syncclient.ErrNotEnrolled, syncclient.ErrHub,
+		syncclient.ErrProtocol, ErrLocked, context.Canceled} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

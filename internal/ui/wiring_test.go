@@ -446,11 +446,11 @@ func TestHubEnrolmentAndSync(t *testing.T) {
 	if len(sv.current) != 1 || sv.current[0].ID != id || sv.message.Text != "共 1 条记录" {
 		t.Errorf("device view after the hub: %q, %d rows", sv.message.Text, len(sv.current))
 	}
-	// The hub gone: a clear message.
+	// The hub gone: a clear message, and the device's records.
 	hs.Close()
 	sv.token.SetText(sup)
 	sv.source.SetSelected("中心")
-	if sv.message.Text != "无法连接中心（离线），仍可查看本机记录。" || len(sv.current) != 0 {
+	if sv.message.Text != "无法连接中心（离线）：以下为本机记录。" || len(sv.current) != 1 {
 		t.Errorf("hub offline: %q, %d rows", sv.message.Text, len(sv.current))
 	}
 }

@@ -3,6 +3,7 @@ package terminal
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/url"
 	"sync"
@@ -216,6 +217,42 @@ func (s *SyncService) QueryRecords(ctx context.Context, supervisorToken string, 
 	switch {
 	case c != nil:
 		return c.QueryRecords(ctx, supervisorToken, q)
+	case locked:
+		return nil, ErrLocked
+	}
+	return nil, syncclient.ErrNotEnrolled
+}
+
+// QueryCounters asks the hub for its record counters as a supervisor (see
+// syncclient.Client.QueryCounters): ErrLocked while the record store is
+// locked, syncclient.ErrNotEnrolled before enrolment.
+func (s *SyncService) QueryCounters(ctx context.Context, supervisorToken string, q url.Values) (*wire.CountersResponse, error) {
+	c, err := s.queryClient()
+	if err != nil {
+		return nil, err
+	}
+	return c.QueryCounters(ctx, supervisorToken, q)
+}
+
+// ExportRecords streams the hub's export to w as a supervisor (see
+// syncclient.Client.ExportRecords): ErrLocked while the record store is
+// locked, syncclient.ErrNotEnrolled before enrolment.
+func (s *SyncService) ExportRecords(ctx context.Context, supervisorToken string, q url.Values, format string, w io.Writer) (int64, error) {
+	c, err := s.queryClient()
+	if err != nil {
+		return 0, err
+	}
+	return c.ExportRecords(ctx, supervisorToken, q, format, w)
+}
+
+// queryClient is the enrolment's client for a supervisor's query.
+func (s *SyncService) queryClient() (*syncclient.Client, error) {
+	s.mu.Lock()
+	c, locked := s.client, s.rec == nil
+	s.mu.Unlock()
+	switch {
+	case c != nil:
+		return c, nil
 	case locked:
 		return nil, ErrLocked
 	}
