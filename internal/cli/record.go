@@ -62,7 +62,7 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet(env, "record add")
 	qr := fs.String("qr", "", "the QR `text` (RTC1:...) as scanned")
 	image := fs.String("image", "", "read the QR code from a PNG or JPEG `file` (station kiosks)")
-	action := fs.String("action", "release", "officer's action: release/放行, warning/口头警告, correction/责令改正, penalty/立案处罚, detain/暂扣, other/其他")
+	action := fs.String("action", "release", "officer's action: release/放行, warning/口头警告, correction/责令改正, penalty/立案处罚, detain/暂扣, other/其他, none/未处置 (no outcome chosen)")
 	actionText := fs.String("action-text", "", "what was done, required for action other/其他")
 	note := fs.String("note", "", "free-text notes")
 	officer := fs.String("officer", "", "officer id (default $RC_OFFICER)")
@@ -187,8 +187,9 @@ type recordJSON struct {
 
 func toJSON(e *records.Entry) recordJSON {
 	r := e.Record
+	act, actText := records.ReadAction(r.Action, r.ActionText)
 	j := recordJSON{ID: r.ID.String(), Seq: r.Seq, Device: r.Device, Wall: r.Wall, Officer: r.Officer, Kind: uint8(r.Kind),
-		Verdict: r.Verdict.String(), Action: r.Action.String(), ActionText: r.ActionText, Notes: r.Notes,
+		Verdict: r.Verdict.String(), Action: act.String(), ActionText: actText, Notes: r.Notes,
 		Number: records.MaskedNumber(r.Number, r.HolderID), Holder: r.Holder, HolderID: records.MaskedHolderID(r.HolderID), Plate: r.Plate, ClockFlags: r.Clock.Flags.String(),
 		State: e.State.String(), HubReason: e.HubReason, StopID: r.StopID, StopWarn: r.StopWarnings}
 	if r.KID != nil {
@@ -271,7 +272,8 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 	}
 	for _, e := range list {
 		r := e.Record
-		line := fmt.Sprintf("%s\t#%d\t%s\t%s\t%s\t%s\t%s", r.ID, r.Seq, r.Wall.Format(time.RFC3339), r.Verdict, r.Action.Chinese(), records.MaskedNumber(r.Number, r.HolderID), e.State)
+		act, _ := records.ReadAction(r.Action, r.ActionText)
+		line := fmt.Sprintf("%s\t#%d\t%s\t%s\t%s\t%s\t%s", r.ID, r.Seq, r.Wall.Format(time.RFC3339), r.Verdict, act.Chinese(), records.MaskedNumber(r.Number, r.HolderID), e.State)
 		if e.HubReason != "" {
 			line += " (" + e.HubReason + ")"
 		}

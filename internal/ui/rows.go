@@ -303,7 +303,8 @@ func actionName(c *catalog, a records.Action) string {
 }
 
 // outcomeName is a recorded outcome in the current language: the action,
-// or 未处置 for none (0, or the stop-gap ActionOther "未处置").
+// or 未处置 for none (0: rows hold records.ActionNone, and records written
+// before it existed, as 0).
 func outcomeName(c *catalog, a records.Action) string {
 	if !a.Valid() {
 		return c.T("action.none")
