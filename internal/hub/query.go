@@ -154,6 +154,9 @@ func (s *Server) view(sr *StoredRecord) (wire.RecordView, error) {
 	for _, rs := range r.Reasons {
 		v.Reasons = append(v.Reasons, rs.String())
 	}
+	if r.Policy != nil {
+		v.Policy = r.Policy.String()
+	}
 	if l := r.Location; l != nil {
 		lat, lon := l.Lat, l.Lon
 		v.Lat, v.Lon, v.Place = &lat, &lon, l.Place

@@ -131,6 +131,34 @@ func (p Policy) Ref() Ref {
 	return Ref{Source: p.Source, Seq: p.Seq, Digest: p.Digest, ClockSkew: p.ClockSkew, MaxTrustAge: p.MaxTrustAge}
 }
 
+// String is a short form for lists and exports: "hub#3 120s/72h" (the
+// signer, the policy's sequence, clock skew and maximum trust age),
+// "default 300s/168h" for the built-in policy.
+func (r Ref) String() string {
+	if r.Source == SourceDefault {
+		return fmt.Sprintf("default %ds/%dh", int64(r.ClockSkew/time.Second), int64(r.MaxTrustAge/time.Hour))
+	}
+	return fmt.Sprintf("%s#%d %ds/%dh", r.Source, r.Seq, int64(r.ClockSkew/time.Second), int64(r.MaxTrustAge/time.Hour))
+}
+
+// Check reports whether r is consistent: a known source; the default
+// policy has no sequence and no digest, a signed one a digest;
+// non-negative durations.
+func (r Ref) Check() error {
+	zero := r.Digest == [gm.SM3Size]byte{}
+	switch {
+	case r.Source > SourceDevice:
+		return fmt.Errorf("%w: policy source %d", ErrMalformed, r.Source)
+	case r.Source == SourceDefault && (r.Seq != 0 || !zero):
+		return fmt.Errorf("%w: the default policy has no sequence and no digest", ErrMalformed)
+	case r.Source != SourceDefault && zero:
+		return fmt.Errorf("%w: a signed policy's reference names its digest", ErrMalformed)
+	case r.ClockSkew < 0 || r.MaxTrustAge < 0:
+		return fmt.Errorf("%w: negative duration", ErrMalformed)
+	}
+	return nil
+}
+
 // String is a short form for logs and screens: "hub#3 300s/168h/5m".
 func (p Policy) String() string {
 	return fmt.Sprintf("%s#%d %ds/%dh/%dm", p.Source, p.Seq, int(p.ClockSkew/time.Second), int(p.MaxTrustAge/time.Hour), int(p.AutoLock/time.Minute))

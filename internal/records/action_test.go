@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
+	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/storage"
 )
 
@@ -99,6 +102,54 @@ func TestActionNoneRoundTrip(t *testing.T) {
 	}
 	rep, err := f.store.Audit(ctx)
 	if err != nil || !rep.OK() {
+		t.Fatalf("audit: %v %+v", err, rep)
+	}
+}
+
+// Every check record carries the policy in force inside its signed bytes;
+// records without one still read (nil).
+func TestPolicyRefRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, storage.Options{NoSync: true})
+	ref := policy.Ref{Source: policy.SourceHub, Seq: 4, Digest: gm.SM3([]byte("a signed policy")),
+		ClockSkew: 120*time.Second + 400*time.Millisecond, MaxTrustAge: 72 * time.Hour}
+	c := sampleCheck(1)
+	c.Action, c.Policy = ActionNone, &ref
+	r := mustAppend(t, f.store, c)
+	if r.Policy == &ref || r.Policy.ClockSkew != 120*time.Second {
+		t.Fatalf("Append kept %+v (want a copy to the second)", r.Policy)
+	}
+	def := policy.Default().Ref()
+	c2 := sampleCheck(2)
+	c2.Policy = &def
+	r2 := mustAppend(t, f.store, c2)
+	r3 := mustAppend(t, f.store, sampleCheck(3)) // no policy: as before records carried it
+	bad := sampleCheck(4)
+	bad.Policy = &policy.Ref{Source: policy.SourceDevice, Seq: 1, ClockSkew: time.Second}
+	if _, err := f.store.Append(ctx, bad); !errors.Is(err, ErrInvalidCheck) {
+		t.Fatalf("a device policy without digest: %v", err)
+	}
+	f.reopen(t, storage.Options{NoSync: true})
+	want := ref
+	want.ClockSkew = 120 * time.Second
+	for _, tt := range []struct {
+		id   ID
+		want *policy.Ref
+	}{{r.ID, &want}, {r2.ID, &def}, {r3.ID, nil}} {
+		got, err := f.store.Get(ctx, tt.id)
+		if err != nil || got.Damaged != nil {
+			t.Fatalf("get: %v %v", err, got.Damaged)
+		}
+		if (got.Policy == nil) != (tt.want == nil) || got.Policy != nil && *got.Policy != *tt.want {
+			t.Fatalf("policy %+v, want %+v", got.Policy, tt.want)
+		}
+	}
+	got, _ := f.store.Get(ctx, r.ID)
+	if got.Policy.String() != "hub#4 120s/72h" || def.String() != "default 300s/168h" {
+		t.Fatalf("String: %q %q", got.Policy.String(), def.String())
+	}
+	rep, err := f.store.Audit(ctx)
+	if err != nil || !rep.OK() || rep.Records != 3 {
 		t.Fatalf("audit: %v %+v", err, rep)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/roadcheck/roadcheck/internal/credential"
 	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
@@ -187,6 +188,13 @@ type Check struct {
 	// Online is the online confirmation of the check (CheckFromResult
 	// takes it from the verification): nil when the hub was not asked.
 	Online *Online
+
+	// Policy is the check policy the verification was made under (package
+	// policy: who signed it, its sequence and digest, clock skew and
+	// maximum trust age; durations kept to the second). Nil only in
+	// records made before records carried it, or by callers that have no
+	// policy.
+	Policy *policy.Ref
 }
 
 // CheckFromResult fills the verification part of a Check from res. Only
@@ -295,6 +303,11 @@ func (c *Check) validate() error {
 	}
 	if err := c.Online.validate(c.Reasons); err != nil {
 		return err
+	}
+	if c.Policy != nil {
+		if err := c.Policy.Check(); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalidCheck, err)
+		}
 	}
 	for _, w := range c.StopWarnings {
 		if !validCode(w) {

@@ -293,6 +293,7 @@ func (s *Store) Append(ctx context.Context, c Check) (*Record, error) {
 		}
 	}
 	r.Online = c.Online.normalized()
+	r.Policy = normalizedPolicy(c.Policy)
 	if l := r.Location; l != nil {
 		l2 := *l
 		l2.Lat, l2.Lon = float64(micro(l.Lat))/1e6, float64(micro(l.Lon))/1e6

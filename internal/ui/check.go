@@ -318,9 +318,9 @@ func (a *App) checkRecord(c *checkState, action records.Action, notes string) (r
 		chk.StopID = a.stop.ID
 		chk.StopWarnings = stopWarningCodes(a.stopFindings())
 	}
-	// The record should also carry the policy in force, a.pol.Ref()
-	// (policy.Ref: source, seq, SM3 digest, skew, trust age); records.Check
-	// has no field for it yet, so it is wired here once it has one.
+	// The policy in force goes into the signed record.
+	ref := a.pol.Ref()
+	chk.Policy = &ref
 	if a.records == nil {
 		return chk, ErrLocked
 	}

@@ -124,6 +124,9 @@ func TestLeavingRecordsUntreated(t *testing.T) {
 		if c.Verdict != want || c.Action != records.ActionNone || c.ActionText != "" || c.Officer != "1001" {
 			t.Errorf("record %d: %v %v %q", i, c.Verdict, c.Action, c.ActionText)
 		}
+		if ref := e.app.pol.Ref(); c.Policy == nil || *c.Policy != ref || rowFromEntry(es[i]).Policy != ref.String() {
+			t.Errorf("record %d: policy %+v, want the policy in force %+v", i, c.Policy, ref)
+		}
 		if got := outcomeName(e.app.cat, rowFromEntry(es[i]).Action); got != "未处置" {
 			t.Errorf("shown as %q", got)
 		}

@@ -317,6 +317,11 @@ type RecordView struct {
 	// the record was made.
 	StopID       string   `json:"stop_id,omitempty"`
 	StopWarnings []string `json:"stop_warnings,omitempty"`
+	// Policy is the check policy the record was made under, in short
+	// form: signer, sequence, clock skew and maximum trust age
+	// ("hub#3 120s/72h", "device#2 600s/336h", "default 300s/168h"); empty
+	// for records made before records carried it.
+	Policy string `json:"policy,omitempty"`
 }
 
 // RecordsResponse is GET /v1/records (supervisors).
