@@ -23,7 +23,11 @@ type Keys struct {
 	// keyring holds them; Keys from NewKeys or LoadKeys derive them from
 	// the index key (derived).
 	enc, sign *gm.PrivateKey
-	derived   bool
+	// policy signs the check policies the hub publishes (policy.go); a
+	// keyring made before it has none of its own: it is then derived
+	// from the index key, like a key file's.
+	policy  *gm.PrivateKey
+	derived bool
 }
 
 // NewKeys builds Keys from a 16-byte data key and a 16-byte index key.

@@ -153,3 +153,38 @@ func TestPolicyRefRoundTrip(t *testing.T) {
 		t.Fatalf("audit: %v %+v", err, rep)
 	}
 }
+
+// The highest policy sequence applied only rises, per signer; the hub's
+// pinned policy key comes back as a key.
+func TestPolicyKeysAndFloors(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, storage.Options{NoSync: true})
+	k, err := f.store.PolicyKeys(ctx)
+	if err != nil || k.Hub != nil || k.Device == nil || k.DeviceID != "T-TEST-1" || k.HubSeq != 0 || k.DeviceSeq != 0 {
+		t.Fatalf("fresh: %v %+v", err, k)
+	}
+	hubKey, err := gm.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := hubKey.Public().MarshalPKIX()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.UpdateSyncState(ctx, func(st *SyncState) { st.HubPolicyKey = der }); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []policy.Policy{
+		{Source: policy.SourceHub, Seq: 5}, {Source: policy.SourceHub, Seq: 3}, {Source: policy.SourceDevice, Seq: 2},
+		{Source: policy.SourceDefault, Seq: 9},
+	} {
+		if err := f.store.NotePolicy(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.reopen(t, storage.Options{NoSync: true})
+	k, err = f.store.PolicyKeys(ctx)
+	if err != nil || k.Hub == nil || !k.Hub.Equal(hubKey.Public()) || k.HubSeq != 5 || k.DeviceSeq != 2 {
+		t.Fatalf("after: %v %+v", err, k)
+	}
+}
