@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/keys"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
 	"github.com/roadcheck/roadcheck/internal/stop"
@@ -22,7 +23,7 @@ import (
 func init() {
 	register("record add", "verify a code (--qr TEXT or --image FILE) and record the check (durable when it prints the id)", cmdRecordAdd)
 	register("record list", "list check records and their delivery state, after auditing the chain (exit 1: damaged, missing or reordered records)", cmdRecordList)
-	register("record purge", "erase the personal fields of records delivered more than --days ago (default 30); the chain still verifies", cmdRecordPurge)
+	register("record purge", "erase the personal fields of records delivered longer ago than the check policy in force keeps them (30 days without one; --days shortens it); the chain still verifies", cmdRecordPurge)
 }
 
 // openRecords opens the terminal database and its record store for the
@@ -121,12 +122,15 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 			return failf(env, "record add: %v (nothing recorded)", err)
 		}
 	}
-	res := verify.New(ts, env.Clock, verify.DefaultPolicy()).Online(checker, 0).Verify(ctx, text, time.Time{})
+	pol := policyInForce(ctx, env, rs)
+	res := verify.New(ts, env.Clock, pol.Verify()).Online(checker, 0).Verify(ctx, text, time.Time{})
 	if res.Err != nil {
 		return failf(env, "record add: verification failed: %v (nothing recorded)", res.Err)
 	}
 	c := records.CheckFromResult(res)
 	c.Officer, c.Action, c.ActionText, c.Notes = who.ID, act, *actionText, *note
+	ref := pol.Ref()
+	c.Policy = &ref
 	c.StopID, c.StopWarnings = *stopID, stopWarnings
 	if *loc != "" || *place != "" {
 		c.Location = &records.Location{Place: *place}
@@ -155,31 +159,34 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 // recordJSON is one record in `record list --json` and `record add --json`.
 // The holder ID is shown masked.
 type recordJSON struct {
-	ID          string            `json:"id"`
-	Seq         uint64            `json:"seq"`
-	Device      string            `json:"device"`
-	Wall        time.Time         `json:"wall"`
-	Officer     string            `json:"officer,omitempty"`
-	Kind        uint8             `json:"kind,omitempty"`
-	Number      string            `json:"number,omitempty"`
-	KID         string            `json:"kid,omitempty"`
-	Verdict     string            `json:"verdict"`
-	Reasons     []string          `json:"reasons,omitempty"`
-	Action      string            `json:"action"`
-	ActionText  string            `json:"action_text,omitempty"`
-	Notes       string            `json:"notes,omitempty"`
-	Holder      string            `json:"holder,omitempty"`
-	HolderID    string            `json:"holder_id_masked,omitempty"`
-	Plate       string            `json:"plate,omitempty"`
-	Corrects    string            `json:"corrects,omitempty"`
-	StopID      string            `json:"stop_id,omitempty"`
-	StopWarn    []string          `json:"stop_warnings,omitempty"`
-	ClockFlags  string            `json:"clock_flags,omitempty"`
-	State       string            `json:"state"`
-	HubReason   string            `json:"hub_reason,omitempty"`
-	Online      *recordOnlineJSON `json:"online,omitempty"`
-	DeliveredAt *time.Time        `json:"delivered_at,omitempty"`
-	Damaged     string            `json:"damaged,omitempty"`
+	ID         string            `json:"id"`
+	Seq        uint64            `json:"seq"`
+	Device     string            `json:"device"`
+	Wall       time.Time         `json:"wall"`
+	Officer    string            `json:"officer,omitempty"`
+	Kind       uint8             `json:"kind,omitempty"`
+	Number     string            `json:"number,omitempty"`
+	KID        string            `json:"kid,omitempty"`
+	Verdict    string            `json:"verdict"`
+	Reasons    []string          `json:"reasons,omitempty"`
+	Action     string            `json:"action"`
+	ActionText string            `json:"action_text,omitempty"`
+	Notes      string            `json:"notes,omitempty"`
+	Holder     string            `json:"holder,omitempty"`
+	HolderID   string            `json:"holder_id_masked,omitempty"`
+	Plate      string            `json:"plate,omitempty"`
+	Corrects   string            `json:"corrects,omitempty"`
+	StopID     string            `json:"stop_id,omitempty"`
+	StopWarn   []string          `json:"stop_warnings,omitempty"`
+	ClockFlags string            `json:"clock_flags,omitempty"`
+	State      string            `json:"state"`
+	HubReason  string            `json:"hub_reason,omitempty"`
+	Online     *recordOnlineJSON `json:"online,omitempty"`
+	// Policy is the check policy the record was made under (policy.Ref
+	// in short: "hub#3 120s/72h"); absent for records made before.
+	Policy      string     `json:"policy,omitempty"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	Damaged     string     `json:"damaged,omitempty"`
 	// Audit are the kinds of problem the chain audit found at this
 	// record (records.Problem*): record list only.
 	Audit []string `json:"audit,omitempty"`
@@ -200,6 +207,9 @@ func toJSON(e *records.Entry) recordJSON {
 	}
 	if !r.Corrects.IsZero() {
 		j.Corrects = r.Corrects.String()
+	}
+	if r.Policy != nil {
+		j.Policy = r.Policy.String()
 	}
 	if o := r.Online; o != nil {
 		j.Online = &recordOnlineJSON{Status: o.Status, ListSequence: o.ListSequence, Changed: o.Changed, Behind: o.Behind, Error: o.Err}
@@ -292,6 +302,9 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 				line += "(found online)"
 			}
 		}
+		if r.Policy != nil {
+			line += "\tpolicy:" + r.Policy.String()
+		}
 		if !r.Purged.IsZero() {
 			line += "\tpurged"
 		}
@@ -311,13 +324,13 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 
 func cmdRecordPurge(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet(env, "record purge")
-	days := fs.Int("days", 30, "keep the personal fields of delivered records this many `days` (the hub's policy, when it sends one)")
+	days := fs.Int("days", 0, "keep the personal fields of delivered records this many `days` (default: what the check policy in force says, 30 without one; a signed policy's retention can only be shortened)")
 	officer := fs.String("officer", "", "officer id (default $RC_OFFICER)")
 	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input")
 	if err := fs.Parse(args); err != nil {
 		return ExitError
 	}
-	if *days < 1 {
+	if *days < 0 {
 		return failf(env, "record purge: --days must be at least 1")
 	}
 	db, rs, _, err := openRecords(ctx, env, *officer, *pinStdin)
@@ -325,7 +338,16 @@ func cmdRecordPurge(ctx context.Context, env *Env, args []string) int {
 		return failf(env, "%v", err)
 	}
 	defer db.Close()
-	rep, err := rs.Purge(ctx, time.Time{}, time.Duration(*days)*24*time.Hour)
+	pol := policyInForce(ctx, env, rs)
+	keep := pol.KeepRecords()
+	if *days > 0 {
+		d := time.Duration(*days) * 24 * time.Hour
+		if pol.Source != policy.SourceDefault && d > keep {
+			return failf(env, "record purge: the check policy in force (%s) keeps records %d days: --days %d would keep them longer", pol, int(keep/(24*time.Hour)), *days)
+		}
+		keep = d
+	}
+	rep, err := rs.Purge(ctx, time.Time{}, keep)
 	if err != nil {
 		return failf(env, "record purge: %v", err)
 	}
@@ -333,11 +355,28 @@ func cmdRecordPurge(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	fmt.Fprintf(env.Stdout, "purged %d records; audit: %d records, %d problems\n", rep.Purged, a.Records, len(a.Problems))
+	fmt.Fprintf(env.Stdout, "purged %d records (delivered more than %d days ago); audit: %d records, %d problems\n", rep.Purged, int(keep/(24*time.Hour)), a.Records, len(a.Problems))
 	if !a.OK() {
 		return ExitPartial
 	}
 	return ExitOK
+}
+
+// policyInForce is the check policy in force on the terminal: the signed
+// policy file beside the database (the hub's, saved by rcctl sync, or a
+// supervisor's from the GUI), verified with the keys rs holds; the
+// default when there is none or it is refused (said on stderr).
+func policyInForce(ctx context.Context, env *Env, rs *records.Store) policy.Policy {
+	keys, err := rs.PolicyKeys(ctx)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "rcctl: WARNING: check policy keys: %v: the default policy is in force\n", err)
+		return policy.Default()
+	}
+	p, err := policy.Load(ctx, policy.FileFor(env.DBPath), keys)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "rcctl: WARNING: %v: refused, the default policy is in force\n", err)
+	}
+	return p
 }
 
 // recordOnlineJSON is a record's online check in record JSON: the hub's

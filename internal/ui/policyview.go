@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"log"
 	"strconv"
@@ -55,13 +56,29 @@ func initialPolicy(d Deps) policy.Policy {
 	return p
 }
 
-// policyKeys are the keys policies are verified with now.
+// policyRecords is a record store that keeps the hub's pinned policy key
+// and the highest policy sequences applied (*records.Store).
+type policyRecords interface {
+	PolicyKeys(ctx context.Context) (policy.Keys, error)
+	NotePolicy(ctx context.Context, p policy.Policy) error
+}
+
+// policyKeys are the keys policies are verified with now: the record
+// store's (the device key, the hub policy key pinned at enrolment, the
+// highest sequences applied), Deps.HubPolicyKey when the store has none.
 func (a *App) policyKeys() policy.Keys {
 	var k policy.Keys
-	if h, ok := a.records.(policyKeyHolder); ok {
+	if pr, ok := a.records.(policyRecords); ok {
+		if pk, err := pr.PolicyKeys(a.ctx); err == nil {
+			k = pk
+		} else {
+			log.Printf("ui: policy keys: %v", err)
+		}
+	}
+	if h, ok := a.records.(policyKeyHolder); ok && k.Device == nil {
 		k.Device, k.DeviceID = h.PublicKey(), h.DeviceID()
 	}
-	if a.deps.HubPolicyKey != nil {
+	if a.deps.HubPolicyKey != nil && k.Hub == nil {
 		k.Hub = a.deps.HubPolicyKey()
 	}
 	return k
@@ -170,10 +187,11 @@ func (s *policySection) show(a *App) {
 }
 
 // setEditable shows the signing form to a supervisor of a terminal
-// without a hub whose records (the device key) are open.
+// without a hub whose records (the device key) are open; never while a
+// hub's policy is in force.
 func (s *policySection) setEditable(a *App, noHub bool) {
 	_, canSign := a.records.(policySigner)
-	if noHub && canSign && a.officer != nil && a.officer.Role == RoleSupervisor && a.deps.PolicyFile != "" {
+	if noHub && a.pol.Source != policy.SourceHub && canSign && a.officer != nil && a.officer.Role == RoleSupervisor && a.deps.PolicyFile != "" {
 		s.form.Show()
 	} else {
 		s.form.Hide()
@@ -215,6 +233,9 @@ func (s *policySection) doSign(a *App) {
 	data, err := policy.Sign(p, signer.SignRequest)
 	if err == nil {
 		err = policy.Save(a.ctx, a.deps.PolicyFile, data)
+	}
+	if pr, ok := a.records.(policyRecords); ok && err == nil {
+		err = pr.NotePolicy(a.ctx, p) // an older device policy put back is refused
 	}
 	if err != nil {
 		a.logErr("sign policy", err)

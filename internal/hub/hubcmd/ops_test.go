@@ -27,7 +27,7 @@ func TestHelpEverywhere(t *testing.T) {
 	clk := clock.NewFake(t0)
 	cmds := [][]string{{"serve"}, {"migrate"}, {"retention"}, {"backup"}, {"restore"}, {"keys", "create"},
 		{"token", "create"}, {"token", "list"}, {"token", "revoke"}, {"device", "list"}, {"device", "revoke"},
-		{"trust", "anchors"}, {"trust", "publish"}, {"token"}, {"device"}, {"trust"}, {"keys"}, {}}
+		{"trust", "anchors"}, {"trust", "publish"}, {"policy", "set"}, {"policy", "show"}, {"token"}, {"device"}, {"trust"}, {"keys"}, {"policy"}, {}}
 	for _, c := range cmds {
 		for _, h := range []string{"--help", "-h"} {
 			args := append(append([]string{}, c...), h)

@@ -177,7 +177,7 @@ func TestKeysWrappedByKEK(t *testing.T) {
 		t.Fatalf("push after wrapping: %+v %v", rep, err)
 	}
 	s.stop()
-	if r := rchub(t, clk, "keys", "public", "--db", db, "--kek-file", kek); r.code != hubcmd.ExitOK || strings.Count(r.stdout, "BEGIN PUBLIC KEY") != 2 {
+	if r := rchub(t, clk, "keys", "public", "--db", db, "--kek-file", kek); r.code != hubcmd.ExitOK || strings.Count(r.stdout, "BEGIN PUBLIC KEY") != 3 {
 		t.Fatalf("keys public: %d %q", r.code, r.stdout)
 	}
 	if r := rchub(t, clk, "audit", "verify", "--db", db, "--kek-file", kek); r.code != hubcmd.ExitOK {
