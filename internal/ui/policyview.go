@@ -173,7 +173,8 @@ func (a *App) buildPolicySection() *policySection {
 // show fills the read-only lines.
 func (s *policySection) show(a *App) {
 	p := a.pol
-	s.values.SetText(a.tr("policy.values", int(p.ClockSkew/time.Second), int(p.MaxTrustAge/time.Hour)/24, int(p.MaxTrustAge/time.Hour)%24, int(p.AutoLock/time.Minute)))
+	s.values.SetText(a.tr("policy.values", int(p.ClockSkew/time.Second), int(p.MaxTrustAge/time.Hour)/24, int(p.MaxTrustAge/time.Hour)%24, int(p.AutoLock/time.Minute),
+		int(p.KeepRecords()/(24*time.Hour))))
 	s.source.SetText(a.policySource())
 	if a.polErr != nil {
 		s.refused.SetText(a.tr("policy.refused"))
