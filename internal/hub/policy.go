@@ -35,6 +35,12 @@ func (k *Keys) SignPolicy(p policy.Policy) ([]byte, error) {
 // check them (policy.ErrOutOfBounds); nothing is published then. A
 // policy published by someone else meanwhile gives ErrConflict (try
 // again). It returns the policy as signed and the manifest now current.
+//
+// WARNING: the sequence follows the policy the store holds: a hub whose
+// store was restored from an older backup signs sequences its terminals
+// may have applied already, and they refuse those (policy.ErrRollback)
+// until the sequence passes the highest they hold — publish again until
+// it does.
 func SetPolicy(ctx context.Context, st Store, keys *Keys, p policy.Policy, at time.Time) (policy.Policy, Manifest, error) {
 	cur, err := st.Manifest(ctx)
 	if err != nil {

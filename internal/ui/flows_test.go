@@ -379,6 +379,13 @@ func TestPolicySignedBySupervisor(t *testing.T) {
 	if !errors.Is(e.app.polErr, policy.ErrRollback) || e.app.pol.Source != policy.SourceDefault {
 		t.Errorf("older policy put back: %v %v", e.app.polErr, e.app.pol)
 	}
+	// The supervisor signs again: after the highest applied, so it holds.
+	s = buildSettingsScreen(e.app)
+	s.policy.skew.SetText("30")
+	test.Tap(s.policy.sign)
+	if p := e.app.pol; p.Seq != 3 || p.ClockSkew != 30*time.Second || e.app.polErr != nil {
+		t.Errorf("signed after a refusal: %v %v (%q)", p, e.app.polErr, s.policy.message.Text)
+	}
 }
 
 // A hub policy (signed with the key the terminal pinned at enrolment,

@@ -224,9 +224,11 @@ func (s *policySection) doSign(a *App) {
 		s.fail(a, errPolicyValues)
 		return
 	}
-	seq := uint64(1)
+	// After the highest this terminal applied (a refused file leaves the
+	// default in force, but its successor still needs a higher sequence).
+	seq := a.policyKeys().DeviceSeq + 1
 	if a.pol.Source == policy.SourceDevice {
-		seq = a.pol.Seq + 1
+		seq = max(seq, a.pol.Seq+1)
 	}
 	p := policy.Policy{Source: policy.SourceDevice, Seq: seq, Issued: a.deps.Clock.Now().Truncate(time.Second),
 		Device: signer.DeviceID(), Supervisor: a.officer.ID, ClockSkew: time.Duration(skew) * time.Second,
