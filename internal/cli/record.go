@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/keys"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/scan"
 	"github.com/roadcheck/roadcheck/internal/stop"
@@ -26,7 +27,7 @@ func init() {
 	register(command{name: "record list", synopsis: "[--json] [--pending] [--officer ID] [--pin-stdin]",
 		summary: "list check records and their delivery state, after auditing the chain (exit 1: damaged, missing or reordered records)", run: cmdRecordList})
 	register(command{name: "record purge", synopsis: "[--days N] [--officer ID] [--pin-stdin]",
-		summary: "erase the personal fields of records delivered more than --days ago (default 30); the chain still verifies", run: cmdRecordPurge})
+		summary: "erase the personal fields of records delivered longer ago than the check policy in force keeps them (30 days without one; --days shortens it); the chain still verifies", run: cmdRecordPurge})
 }
 
 // openRecords opens the terminal database and its record store for the
@@ -66,7 +67,7 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet(env, "record add")
 	qr := fs.String("qr", "", "the QR `text` (RTC1:...) as scanned")
 	image := fs.String("image", "", "read the QR code from a PNG or JPEG `file` (station kiosks)")
-	action := fs.String("action", "release", "officer's action: release/放行, warning/口头警告, correction/责令改正, penalty/立案处罚, detain/暂扣, other/其他")
+	action := fs.String("action", "release", "officer's action: release/放行, warning/口头警告, correction/责令改正, penalty/立案处罚, detain/暂扣, other/其他, none/未处置 (no outcome chosen)")
 	actionText := fs.String("action-text", "", "what was done, required for action other/其他")
 	note := fs.String("note", "", "free-text notes")
 	officer := fs.String("officer", "", "officer id (default $RC_OFFICER)")
@@ -125,12 +126,15 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 			return failf(env, "record add: %v (nothing recorded)", err)
 		}
 	}
-	res := verify.New(ts, env.Clock, verify.DefaultPolicy()).Online(checker, 0).Verify(ctx, text, time.Time{})
+	pol := policyInForce(ctx, env, rs)
+	res := verify.New(ts, env.Clock, pol.Verify()).Online(checker, 0).Verify(ctx, text, time.Time{})
 	if res.Err != nil {
 		return failf(env, "record add: verification failed: %v (nothing recorded)", res.Err)
 	}
 	c := records.CheckFromResult(res)
 	c.Officer, c.Action, c.ActionText, c.Notes = who.ID, act, *actionText, *note
+	ref := pol.Ref()
+	c.Policy = &ref
 	c.StopID, c.StopWarnings = *stopID, stopWarnings
 	if *loc != "" || *place != "" {
 		c.Location = &records.Location{Place: *place}
@@ -159,31 +163,34 @@ func cmdRecordAdd(ctx context.Context, env *Env, args []string) int {
 // recordJSON is one record in `record list --json` and `record add --json`.
 // The holder ID is shown masked.
 type recordJSON struct {
-	ID          string            `json:"id"`
-	Seq         uint64            `json:"seq"`
-	Device      string            `json:"device"`
-	Wall        time.Time         `json:"wall"`
-	Officer     string            `json:"officer,omitempty"`
-	Kind        uint8             `json:"kind,omitempty"`
-	Number      string            `json:"number,omitempty"`
-	KID         string            `json:"kid,omitempty"`
-	Verdict     string            `json:"verdict"`
-	Reasons     []string          `json:"reasons,omitempty"`
-	Action      string            `json:"action"`
-	ActionText  string            `json:"action_text,omitempty"`
-	Notes       string            `json:"notes,omitempty"`
-	Holder      string            `json:"holder,omitempty"`
-	HolderID    string            `json:"holder_id_masked,omitempty"`
-	Plate       string            `json:"plate,omitempty"`
-	Corrects    string            `json:"corrects,omitempty"`
-	StopID      string            `json:"stop_id,omitempty"`
-	StopWarn    []string          `json:"stop_warnings,omitempty"`
-	ClockFlags  string            `json:"clock_flags,omitempty"`
-	State       string            `json:"state"`
-	HubReason   string            `json:"hub_reason,omitempty"`
-	Online      *recordOnlineJSON `json:"online,omitempty"`
-	DeliveredAt *time.Time        `json:"delivered_at,omitempty"`
-	Damaged     string            `json:"damaged,omitempty"`
+	ID         string            `json:"id"`
+	Seq        uint64            `json:"seq"`
+	Device     string            `json:"device"`
+	Wall       time.Time         `json:"wall"`
+	Officer    string            `json:"officer,omitempty"`
+	Kind       uint8             `json:"kind,omitempty"`
+	Number     string            `json:"number,omitempty"`
+	KID        string            `json:"kid,omitempty"`
+	Verdict    string            `json:"verdict"`
+	Reasons    []string          `json:"reasons,omitempty"`
+	Action     string            `json:"action"`
+	ActionText string            `json:"action_text,omitempty"`
+	Notes      string            `json:"notes,omitempty"`
+	Holder     string            `json:"holder,omitempty"`
+	HolderID   string            `json:"holder_id_masked,omitempty"`
+	Plate      string            `json:"plate,omitempty"`
+	Corrects   string            `json:"corrects,omitempty"`
+	StopID     string            `json:"stop_id,omitempty"`
+	StopWarn   []string          `json:"stop_warnings,omitempty"`
+	ClockFlags string            `json:"clock_flags,omitempty"`
+	State      string            `json:"state"`
+	HubReason  string            `json:"hub_reason,omitempty"`
+	Online     *recordOnlineJSON `json:"online,omitempty"`
+	// Policy is the check policy the record was made under (policy.Ref
+	// in short: "hub#3 120s/72h"); absent for records made before.
+	Policy      string     `json:"policy,omitempty"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	Damaged     string     `json:"damaged,omitempty"`
 	// Audit are the kinds of problem the chain audit found at this
 	// record (records.Problem*): record list only.
 	Audit []string `json:"audit,omitempty"`
@@ -191,8 +198,9 @@ type recordJSON struct {
 
 func toJSON(e *records.Entry) recordJSON {
 	r := e.Record
+	act, actText := records.ReadAction(r.Action, r.ActionText)
 	j := recordJSON{ID: r.ID.String(), Seq: r.Seq, Device: r.Device, Wall: r.Wall, Officer: r.Officer, Kind: uint8(r.Kind),
-		Verdict: r.Verdict.String(), Action: r.Action.String(), ActionText: r.ActionText, Notes: r.Notes,
+		Verdict: r.Verdict.String(), Action: act.String(), ActionText: actText, Notes: r.Notes,
 		Number: records.MaskedNumber(r.Number, r.HolderID), Holder: r.Holder, HolderID: records.MaskedHolderID(r.HolderID), Plate: r.Plate, ClockFlags: r.Clock.Flags.String(),
 		State: e.State.String(), HubReason: e.HubReason, StopID: r.StopID, StopWarn: r.StopWarnings}
 	if r.KID != nil {
@@ -203,6 +211,9 @@ func toJSON(e *records.Entry) recordJSON {
 	}
 	if !r.Corrects.IsZero() {
 		j.Corrects = r.Corrects.String()
+	}
+	if r.Policy != nil {
+		j.Policy = r.Policy.String()
 	}
 	if o := r.Online; o != nil {
 		j.Online = &recordOnlineJSON{Status: o.Status, ListSequence: o.ListSequence, Changed: o.Changed, Behind: o.Behind, Error: o.Err}
@@ -275,7 +286,8 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 	}
 	for _, e := range list {
 		r := e.Record
-		line := fmt.Sprintf("%s\t#%d\t%s\t%s\t%s\t%s\t%s", r.ID, r.Seq, r.Wall.Format(time.RFC3339), r.Verdict, r.Action.Chinese(), records.MaskedNumber(r.Number, r.HolderID), e.State)
+		act, _ := records.ReadAction(r.Action, r.ActionText)
+		line := fmt.Sprintf("%s\t#%d\t%s\t%s\t%s\t%s\t%s", r.ID, r.Seq, r.Wall.Format(time.RFC3339), r.Verdict, act.Chinese(), records.MaskedNumber(r.Number, r.HolderID), e.State)
 		if e.HubReason != "" {
 			line += " (" + e.HubReason + ")"
 		}
@@ -293,6 +305,9 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 			if o.Changed {
 				line += "(found online)"
 			}
+		}
+		if r.Policy != nil {
+			line += "\tpolicy:" + r.Policy.String()
 		}
 		if !r.Purged.IsZero() {
 			line += "\tpurged"
@@ -313,13 +328,13 @@ func cmdRecordList(ctx context.Context, env *Env, args []string) int {
 
 func cmdRecordPurge(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet(env, "record purge")
-	days := fs.Int("days", 30, "keep the personal fields of delivered records this many `days` (the hub's policy, when it sends one)")
+	days := fs.Int("days", 0, "keep the personal fields of delivered records this many `days` (default: what the check policy in force says, 30 without one; a signed policy's retention can only be shortened)")
 	officer := fs.String("officer", "", "officer id (default $RC_OFFICER)")
 	pinStdin := fs.Bool("pin-stdin", false, "read the officer's PIN from the first line of standard input")
 	if code, done := flagsDone(env, fs, fs.Parse(args)); done {
 		return code
 	}
-	if *days < 1 {
+	if *days < 0 {
 		return failf(env, "record purge: --days must be at least 1")
 	}
 	db, rs, _, err := openRecords(ctx, env, *officer, *pinStdin)
@@ -327,7 +342,16 @@ func cmdRecordPurge(ctx context.Context, env *Env, args []string) int {
 		return failf(env, "%v", err)
 	}
 	defer db.Close()
-	rep, err := rs.Purge(ctx, time.Time{}, time.Duration(*days)*24*time.Hour)
+	pol := policyInForce(ctx, env, rs)
+	keep := pol.KeepRecords()
+	if *days > 0 {
+		d := time.Duration(*days) * 24 * time.Hour
+		if pol.Source != policy.SourceDefault && d > keep {
+			return failf(env, "record purge: the check policy in force (%s) keeps records %d days: --days %d would keep them longer", pol, int(keep/(24*time.Hour)), *days)
+		}
+		keep = d
+	}
+	rep, err := rs.Purge(ctx, time.Time{}, keep)
 	if err != nil {
 		return failf(env, "record purge: %v", err)
 	}
@@ -335,11 +359,28 @@ func cmdRecordPurge(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	fmt.Fprintf(env.Stdout, "purged %d records; audit: %d records, %d problems\n", rep.Purged, a.Records, len(a.Problems))
+	fmt.Fprintf(env.Stdout, "purged %d records (delivered more than %d days ago); audit: %d records, %d problems\n", rep.Purged, int(keep/(24*time.Hour)), a.Records, len(a.Problems))
 	if !a.OK() {
 		return ExitPartial
 	}
 	return ExitOK
+}
+
+// policyInForce is the check policy in force on the terminal: the signed
+// policy file beside the database (the hub's, saved by rcctl sync, or a
+// supervisor's from the GUI), verified with the keys rs holds; the
+// default when there is none or it is refused (said on stderr).
+func policyInForce(ctx context.Context, env *Env, rs *records.Store) policy.Policy {
+	keys, err := rs.PolicyKeys(ctx)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "rcctl: WARNING: check policy keys: %v: the default policy is in force\n", err)
+		return policy.Default()
+	}
+	p, err := policy.Load(ctx, policy.FileFor(env.DBPath), keys)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "rcctl: WARNING: %v: refused, the default policy is in force\n", err)
+	}
+	return p
 }
 
 // recordOnlineJSON is a record's online check in record JSON: the hub's

@@ -10,6 +10,7 @@ import (
 
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/keys"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/storage"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
@@ -80,7 +81,7 @@ func cmdSync(ctx context.Context, env *Env, args []string) int {
 	}
 	defer closer.Close()
 	cfg := syncclient.Config{OpenRecords: stepRecords(env, kr), Trust: ts, Clock: env.Clock, HubURL: *hubURL, RetryMax: retryMax,
-		BatchSize: *batch, OnRetry: retryProgress(env.Stderr)}
+		BatchSize: *batch, OnRetry: retryProgress(env.Stderr), PolicyFile: policy.FileFor(env.DBPath)}
 	if s, ok := env.Clock.(sleeper); ok {
 		cfg.Sleep = s.Sleep
 	}
@@ -224,6 +225,17 @@ func printPull(w io.Writer, p *syncclient.PullReport) {
 			when = " (earlier; not fetched again)"
 		}
 		fmt.Fprintf(w, "  refused %s %.16s: %s%s\n", r.What, r.Digest, r.Reason, when)
+	}
+	switch pr := p.Policy; {
+	case pr == nil:
+	case pr.Applied:
+		fmt.Fprintf(w, "policy: applied the hub's check policy %s\n", pr.Policy)
+	default:
+		when := ""
+		if pr.Earlier {
+			when = " (earlier; not fetched again)"
+		}
+		fmt.Fprintf(w, "policy: REFUSED the hub's check policy #%d: %s%s; the policy in force stays\n", pr.Seq, pr.Refused, when)
 	}
 }
 

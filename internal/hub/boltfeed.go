@@ -68,6 +68,13 @@ type boltManifest struct {
 	Certs []boltRef  `cbor:"3,keyasint,omitempty"`
 	CRLs  []boltCRL  `cbor:"4,keyasint,omitempty"`
 	Lists []boltList `cbor:"5,keyasint,omitempty"`
+	// Policy is the published check policy (absent: none).
+	Policy *boltPolicy `cbor:"6,keyasint,omitempty"`
+}
+
+type boltPolicy struct {
+	Seq uint64  `cbor:"1,keyasint"`
+	Ref boltRef `cbor:"2,keyasint"`
 }
 
 // boltObject is an object's metadata in BucketHubFeedObjects.
@@ -106,6 +113,9 @@ func encodeManifest(m *Manifest) ([]byte, error) {
 			bl.Deltas = append(bl.Deltas, boltDelta{Seq: d.Seq, Base: d.Base, Ref: toBoltRef(d.ObjectRef)})
 		}
 		bm.Lists = append(bm.Lists, bl)
+	}
+	if p := m.Policy; p != nil {
+		bm.Policy = &boltPolicy{Seq: p.Seq, Ref: toBoltRef(p.ObjectRef)}
 	}
 	return cbor.Marshal(bm)
 }

@@ -24,4 +24,7 @@ var (
 	// ErrSchema: the database's schema is not the one this build knows
 	// (newer: upgrade rchub; older: run rchub migrate).
 	ErrSchema = errors.New("hub: database schema version mismatch")
+	// ErrConflict: the state changed meanwhile (another check policy was
+	// published while this one was being signed): try again.
+	ErrConflict = errors.New("hub: changed meanwhile")
 )

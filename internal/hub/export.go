@@ -182,7 +182,7 @@ func (s *Server) handleCounters(w http.ResponseWriter, r *http.Request) {
 
 // ExportColumns are the columns of an export, in order.
 var ExportColumns = []string{"id", "device", "seq", "time", "received", "officer", "kind", "number", "verdict", "reasons",
-	"action", "action_text", "holder", "holder_id", "plate", "place", "lat", "lon", "stop_id", "stop_warnings", "flags", "notes", "corrects"}
+	"action", "action_text", "holder", "holder_id", "plate", "place", "lat", "lon", "stop_id", "stop_warnings", "flags", "notes", "corrects", "policy"}
 
 // exportRow is the export's cells of v, each through records.DefuseCell
 // (the one rule for rcctl, the GUI and the hub): a cell whose first
@@ -205,7 +205,7 @@ func exportCells(v *wire.RecordView) []string {
 	return []string{v.ID, v.Device, strconv.FormatUint(v.Seq, 10), v.Wall.Format(time.RFC3339Nano), v.Received.Format(time.RFC3339Nano),
 		v.Officer, strconv.Itoa(int(v.Kind)), v.Number, v.Verdict, strings.Join(v.Reasons, ";"), v.Action, v.ActionText,
 		v.Holder, v.HolderID, v.Plate, v.Place, f(v.Lat), f(v.Lon), v.StopID, strings.Join(v.StopWarnings, ";"),
-		strings.Join(v.Flags, ";"), v.Notes, v.Corrects}
+		strings.Join(v.Flags, ";"), v.Notes, v.Corrects, v.Policy}
 }
 
 // exportPage is the page size of the queries behind an export.

@@ -61,17 +61,26 @@ func (l *ManifestList) Tip() uint64 {
 	return l.Full.Seq
 }
 
+// ManifestPolicy is the check policy the hub publishes: a signed policy
+// text (package policy) stored as a feed object.
+type ManifestPolicy struct {
+	Seq uint64 // the policy's sequence
+	ObjectRef
+}
+
 // Manifest is the current state of the trust feed: every certificate
 // (anchors excepted: nothing from a network adds an anchor), the newest CRL
-// of each CA, and per status list its latest full list and the deltas
-// after it. Seq grows by one with every change within an Epoch.
+// of each CA, per status list its latest full list and the deltas after
+// it, and the hub's signed check policy. Seq grows by one with every
+// change within an Epoch.
 type Manifest struct {
-	Epoch Epoch
-	Seq   uint64
-	At    time.Time // when it last changed (zero: never)
-	Certs []ObjectRef
-	CRLs  []ManifestCRL
-	Lists []ManifestList
+	Epoch  Epoch
+	Seq    uint64
+	At     time.Time // when it last changed (zero: never)
+	Certs  []ObjectRef
+	CRLs   []ManifestCRL
+	Lists  []ManifestList
+	Policy *ManifestPolicy // nil: no policy published
 }
 
 // Refs returns every object the manifest names, each once.
@@ -96,6 +105,9 @@ func (m *Manifest) Refs() []ObjectRef {
 			add(d.ObjectRef)
 		}
 	}
+	if m.Policy != nil {
+		add(m.Policy.ObjectRef)
+	}
 	return out
 }
 
@@ -107,6 +119,10 @@ func (m Manifest) Clone() Manifest {
 	for i := range m.Lists {
 		m.Lists[i].Deltas = slices.Clone(m.Lists[i].Deltas)
 	}
+	if m.Policy != nil {
+		p := *m.Policy
+		m.Policy = &p
+	}
 	return m
 }
 
@@ -116,7 +132,7 @@ func (m Manifest) Clone() Manifest {
 type FeedObject struct {
 	io.ReadSeekCloser
 	Ref     ObjectRef
-	Type    string    // trust.BlockCertificate, trust.BlockCRL or trust.BlockStatusList
+	Type    string    // trust.BlockCertificate, trust.BlockCRL, trust.BlockStatusList or wire.ObjectPolicy
 	ModTime time.Time // when it was stored (for HTTP caching)
 }
 

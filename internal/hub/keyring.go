@@ -23,8 +23,9 @@ import (
 
 // The keyring holds every secret of the hub: the data key (SM4-GCM of
 // record evidence and TOTP secrets), the index key (HMAC-SM3 of plates),
-// the SM2 encryption key terminals seal pushes to, and the SM2 key that
-// signs the audit log's checkpoints. It is a file beside the database
+// the SM2 encryption key terminals seal pushes to, the SM2 key that
+// signs the audit log's checkpoints and the SM2 key that signs the check
+// policies the hub publishes (terminals pin it at enrolment). It is a file beside the database
 // (PATH.keyring, mode 0600), wrapped — SM4-GCM under a key-encryption key
 // (KEK) that does not live on the database host: a file on another mount
 // (--kek-file), an environment secret (RCHUB_KEK) or the output of a KMS
@@ -129,6 +130,9 @@ type keyMaterial struct {
 	Index []byte `cbor:"2,keyasint"`
 	Enc   []byte `cbor:"3,keyasint"` // PKCS#8
 	Sign  []byte `cbor:"4,keyasint"` // PKCS#8
+	// Policy signs check policies (PKCS#8); absent from keyrings made
+	// before it: the key is then derived from the index key.
+	Policy []byte `cbor:"5,keyasint,omitempty"`
 	// Version is the version of Data, Enc and Sign; Previous holds the
 	// earlier versions (keyrotate.go). Keys 10 and up: rotation.
 	Version  uint32       `cbor:"10,keyasint,omitempty"`
@@ -239,6 +243,14 @@ func (m *keyMaterial) keys() (*Keys, error) {
 	if k.sign, err = gm.ParsePKCS8(m.Sign); err != nil {
 		return nil, fmt.Errorf("%w: keyring signing key: %v", ErrKeyFile, err)
 	}
+	if m.Policy != nil {
+		if k.policy, err = gm.ParsePKCS8(m.Policy); err != nil {
+			return nil, fmt.Errorf("%w: keyring policy key: %v", ErrKeyFile, err)
+		}
+	}
+	// A keyring made before it had a policy key keeps the one derived
+	// from its index key (NewKeys): every replica opening it derives the
+	// same, and nothing is written.
 	k.derived = false
 	k.data.version = m.Version
 	k.data.keys = map[uint32]*gm.AEAD{m.Version: k.data.keys[0]}
@@ -264,15 +276,15 @@ func createKeyring(path, legacy string, kek []byte) (*Keyring, error) {
 	default:
 		return nil, err
 	}
-	enc, sign := (*gm.PrivateKey)(nil), (*gm.PrivateKey)(nil)
+	enc, sign, pol := (*gm.PrivateKey)(nil), (*gm.PrivateKey)(nil), (*gm.PrivateKey)(nil)
 	if migrated {
 		// The SM2 keys the hub derived from the legacy key file, which
-		// its terminals already seal to.
+		// its terminals already seal to (and pinned the policy key of).
 		legacyKeys, err := NewKeys(m.Data, m.Index) // with the derived SM2 keys
 		if err != nil {
 			return nil, err
 		}
-		enc, sign = legacyKeys.enc, legacyKeys.sign
+		enc, sign, pol = legacyKeys.enc, legacyKeys.sign, legacyKeys.policy
 	} else {
 		if enc, err = gm.GenerateKey(nil); err != nil {
 			return nil, err
@@ -280,11 +292,17 @@ func createKeyring(path, legacy string, kek []byte) (*Keyring, error) {
 		if sign, err = gm.GenerateKey(nil); err != nil {
 			return nil, err
 		}
+		if pol, err = gm.GenerateKey(nil); err != nil {
+			return nil, err
+		}
 	}
 	if m.Enc, err = enc.MarshalPKCS8(); err != nil {
 		return nil, err
 	}
 	if m.Sign, err = sign.MarshalPKCS8(); err != nil {
+		return nil, err
+	}
+	if m.Policy, err = pol.MarshalPKCS8(); err != nil {
 		return nil, err
 	}
 	if err := writeKeyring(path, m, kek, false); err != nil {
@@ -417,6 +435,16 @@ func (k *Keys) SigningKey() *gm.PublicKey {
 	return k.sign.Public()
 }
 
+// PolicyKey is the hub's SM2 public key that signs the check policies it
+// publishes (nil for Keys without SM2 keys); terminals pin it at
+// enrolment.
+func (k *Keys) PolicyKey() *gm.PublicKey {
+	if k.policy == nil {
+		return nil
+	}
+	return k.policy.Public()
+}
+
 // deriveSM2 gives k SM2 keys derived from its index key, so that the same
 // legacy key file (data and index keys only) gives the same SM2 keys
 // after every restart and on every replica.
@@ -435,6 +463,9 @@ func (k *Keys) deriveSM2() (*Keys, error) {
 		return nil, err
 	}
 	if k.sign, err = derive("audit checkpoints"); err != nil {
+		return nil, err
+	}
+	if k.policy, err = derive("check policies"); err != nil {
 		return nil, err
 	}
 	k.derived = true

@@ -23,7 +23,11 @@ type Keys struct {
 	// keyring holds them; Keys from NewKeys or LoadKeys derive them from
 	// the index key (derived).
 	enc, sign *gm.PrivateKey
-	derived   bool
+	// policy signs the check policies the hub publishes (policy.go); a
+	// keyring made before it has none of its own: it is then derived
+	// from the index key, like a key file's.
+	policy  *gm.PrivateKey
+	derived bool
 	// oldEnc and oldSign are the SM2 keys of earlier versions.
 	oldEnc  []*gm.PrivateKey
 	oldSign []*gm.PublicKey

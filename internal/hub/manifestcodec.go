@@ -55,5 +55,12 @@ func DecodeManifest(v []byte) (Manifest, error) {
 		}
 		m.Lists = append(m.Lists, l)
 	}
+	if bp := bm.Policy; bp != nil {
+		r, err := fromBoltRef(bp.Ref)
+		if err != nil {
+			return m, err
+		}
+		m.Policy = &ManifestPolicy{Seq: bp.Seq, ObjectRef: r}
+	}
 	return m, nil
 }

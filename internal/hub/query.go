@@ -144,14 +144,18 @@ func (s *Server) view(sr *StoredRecord) (wire.RecordView, error) {
 	if err != nil {
 		return wire.RecordView{}, err
 	}
+	act, actText := records.ReadAction(r.Action, r.ActionText) // 未处置 as records before ActionNone wrote it, too
 	v := wire.RecordView{
 		ID: r.ID.String(), Device: r.Device, Seq: r.Seq, Wall: r.Wall.UTC(), Received: sr.Received.UTC(), Officer: r.Officer,
-		Kind: uint8(r.Kind), Number: r.Number, Verdict: r.Verdict.String(), Action: r.Action.String(), ActionText: r.ActionText,
+		Kind: uint8(r.Kind), Number: r.Number, Verdict: r.Verdict.String(), Action: act.String(), ActionText: actText,
 		Notes: r.Notes, Holder: r.Holder, HolderID: r.HolderID, Plate: r.Plate, Revealed: ptrTime(r.HolderIDRevealed),
 		HubTime: ptrTime(r.Clock.HubTime), Flags: sr.Flags, StopID: r.StopID, StopWarnings: r.StopWarnings,
 	}
 	for _, rs := range r.Reasons {
 		v.Reasons = append(v.Reasons, rs.String())
+	}
+	if r.Policy != nil {
+		v.Policy = r.Policy.String()
 	}
 	if l := r.Location; l != nil {
 		lat, lon := l.Lat, l.Lon

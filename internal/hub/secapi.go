@@ -330,7 +330,7 @@ func AuditView(e *audit.Entry) wire.AuditEntry {
 }
 
 // handleHubKey answers GET /v1/hubkey (devices): the hub's SM2 encryption
-// key, which terminals seal their pushes to.
+// key, which terminals seal their pushes to, and its policy key.
 func (s *Server) handleHubKey(w http.ResponseWriter, r *http.Request) {
 	if _, _, _, ok := s.authDevice(w, r, wire.MaxSmallBody); !ok {
 		return
@@ -340,5 +340,12 @@ func (s *Server) handleHubKey(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wire.HubKeyResponse{HubKey: der})
+	resp := wire.HubKeyResponse{HubKey: der}
+	if pk := s.keys.PolicyKey(); pk != nil {
+		if resp.PolicyKey, err = pk.MarshalPKIX(); err != nil {
+			s.internal(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
 }

@@ -315,7 +315,14 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wire.EnrollResponse{DeviceID: req.DeviceID, HubTime: now.UTC(), HubKey: hubKey})
+	resp := wire.EnrollResponse{DeviceID: req.DeviceID, HubTime: now.UTC(), HubKey: hubKey}
+	if pk := s.keys.PolicyKey(); pk != nil {
+		if resp.PolicyKey, err = pk.MarshalPKIX(); err != nil {
+			s.internal(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // DecodeEnroll parses and checks an enrolment request body.

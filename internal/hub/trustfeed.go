@@ -48,6 +48,9 @@ func ManifestJSON(m *Manifest) wire.TrustManifest {
 		}
 		out.Lists = append(out.Lists, fl)
 	}
+	if p := m.Policy; p != nil {
+		out.Policy = &wire.FeedPolicy{Seq: p.Seq, FeedRef: ref(p.ObjectRef)}
+	}
 	return out
 }
 

@@ -14,6 +14,10 @@ var (
 	ErrNoKey = errors.New("policy: no key for the policy's signer")
 	// ErrWrongDevice: a device policy signed for another terminal.
 	ErrWrongDevice = errors.New("policy: signed for another device")
+	// ErrRollback: a validly signed policy older (lower sequence) than one
+	// this terminal has applied from the same signer — put back by hand,
+	// or offered by a hub serving an old state.
+	ErrRollback = errors.New("policy: older than the policy applied")
 	// ErrOutOfBounds: a value lies outside the bounds (wider than the
 	// defaults without a supervisor, or beyond the ceilings).
 	ErrOutOfBounds = errors.New("policy: value out of bounds")

@@ -29,6 +29,13 @@ const (
 	MinAutoLock = time.Minute
 	MaxAutoLock = 30 * time.Minute
 
+	// DefaultRetention is how long a delivered record keeps its personal
+	// and evidential fields on the terminal when no policy says (issue 10:
+	// PIPL, no longer than needed); a policy may say 1–365 days.
+	DefaultRetention = 30 * 24 * time.Hour
+	MinRetention     = 24 * time.Hour
+	MaxRetention     = 365 * 24 * time.Hour
+
 	CeilingClockSkew   = 3600 * time.Second
 	CeilingMaxTrustAge = 30 * 24 * time.Hour
 )
@@ -78,14 +85,29 @@ type Policy struct {
 	ClockSkew   time.Duration
 	MaxTrustAge time.Duration
 	AutoLock    time.Duration
+	// Retention is how long delivered records keep their personal fields
+	// on the terminal (whole days); zero: the policy does not say (it was
+	// signed before policies carried it), DefaultRetention applies (see
+	// KeepRecords).
+	Retention time.Duration
 	// Digest is the SM3 of the signed text (zero for the default): it
 	// identifies exactly the policy a check was made under.
 	Digest [gm.SM3Size]byte
 }
 
-// Default is the built-in policy: 300 s, 7 days, 5 minutes.
+// Default is the built-in policy: 300 s, 7 days, 5 minutes, records kept
+// 30 days.
 func Default() Policy {
-	return Policy{ClockSkew: DefaultClockSkew, MaxTrustAge: DefaultMaxTrustAge, AutoLock: DefaultAutoLock}
+	return Policy{ClockSkew: DefaultClockSkew, MaxTrustAge: DefaultMaxTrustAge, AutoLock: DefaultAutoLock, Retention: DefaultRetention}
+}
+
+// KeepRecords is how long delivered records keep their personal fields
+// under p: its Retention, or DefaultRetention when it does not say.
+func (p Policy) KeepRecords() time.Duration {
+	if p.Retention <= 0 {
+		return DefaultRetention
+	}
+	return p.Retention
 }
 
 // Verify is the policy as verify takes it.
@@ -107,6 +129,8 @@ func (p Policy) Check() error {
 		return fmt.Errorf("%w: maximum trust age %s (1 h–%s)", ErrOutOfBounds, p.MaxTrustAge, CeilingMaxTrustAge)
 	case p.AutoLock < MinAutoLock || p.AutoLock > MaxAutoLock:
 		return fmt.Errorf("%w: auto-lock %s (%s–%s)", ErrOutOfBounds, p.AutoLock, MinAutoLock, MaxAutoLock)
+	case p.Retention != 0 && (p.Retention < MinRetention || p.Retention > MaxRetention):
+		return fmt.Errorf("%w: record retention %s (1–365 days)", ErrOutOfBounds, p.Retention)
 	case p.Wide() && p.Supervisor == "":
 		return fmt.Errorf("%w: clock skew over %s or trust age over %s needs a supervisor", ErrOutOfBounds, DefaultClockSkew, DefaultMaxTrustAge)
 	case p.Source == SourceDevice && p.Device == "":
@@ -131,9 +155,39 @@ func (p Policy) Ref() Ref {
 	return Ref{Source: p.Source, Seq: p.Seq, Digest: p.Digest, ClockSkew: p.ClockSkew, MaxTrustAge: p.MaxTrustAge}
 }
 
-// String is a short form for logs and screens: "hub#3 300s/168h/5m".
+// String is a short form for lists and exports: "hub#3 120s/72h" (the
+// signer, the policy's sequence, clock skew and maximum trust age),
+// "default 300s/168h" for the built-in policy.
+func (r Ref) String() string {
+	if r.Source == SourceDefault {
+		return fmt.Sprintf("default %ds/%dh", int64(r.ClockSkew/time.Second), int64(r.MaxTrustAge/time.Hour))
+	}
+	return fmt.Sprintf("%s#%d %ds/%dh", r.Source, r.Seq, int64(r.ClockSkew/time.Second), int64(r.MaxTrustAge/time.Hour))
+}
+
+// Check reports whether r is consistent: a known source; the default
+// policy has no sequence and no digest, a signed one a digest;
+// non-negative durations.
+func (r Ref) Check() error {
+	zero := r.Digest == [gm.SM3Size]byte{}
+	switch {
+	case r.Source > SourceDevice:
+		return fmt.Errorf("%w: policy source %d", ErrMalformed, r.Source)
+	case r.Source == SourceDefault && (r.Seq != 0 || !zero):
+		return fmt.Errorf("%w: the default policy has no sequence and no digest", ErrMalformed)
+	case r.Source != SourceDefault && zero:
+		return fmt.Errorf("%w: a signed policy's reference names its digest", ErrMalformed)
+	case r.ClockSkew < 0 || r.MaxTrustAge < 0:
+		return fmt.Errorf("%w: negative duration", ErrMalformed)
+	}
+	return nil
+}
+
+// String is a short form for logs and screens: "hub#3 300s/168h/5m/30d"
+// (clock skew, maximum trust age, auto-lock, record retention).
 func (p Policy) String() string {
-	return fmt.Sprintf("%s#%d %ds/%dh/%dm", p.Source, p.Seq, int(p.ClockSkew/time.Second), int(p.MaxTrustAge/time.Hour), int(p.AutoLock/time.Minute))
+	return fmt.Sprintf("%s#%d %ds/%dh/%dm/%dd", p.Source, p.Seq, int(p.ClockSkew/time.Second), int(p.MaxTrustAge/time.Hour), int(p.AutoLock/time.Minute),
+		int(p.KeepRecords()/(24*time.Hour)))
 }
 
 // signingPrefix starts the signed text. It starts with "RC-REQ-" so that
@@ -145,8 +199,10 @@ const signingPrefix = "RC-REQ-POLICY-1\n"
 // maxSigned bounds a signed policy's size.
 const maxSigned = 4096
 
-// fieldOrder is the order of the signed text's fields.
-var fieldOrder = []string{"source", "seq", "issued", "device", "supervisor", "clock-skew-seconds", "max-trust-age-hours", "auto-lock-minutes"}
+// fieldOrder is the order of the signed text's fields. The last,
+// retention-days, is written only when the policy says (Retention not
+// zero): policies signed before it existed have the others only.
+var fieldOrder = []string{"source", "seq", "issued", "device", "supervisor", "clock-skew-seconds", "max-trust-age-hours", "auto-lock-minutes", "retention-days"}
 
 // body is p's signed text without the signature line.
 func (p Policy) body() []byte {
@@ -161,8 +217,12 @@ func (p Policy) body() []byte {
 		"clock-skew-seconds":  strconv.Itoa(int(p.ClockSkew / time.Second)),
 		"max-trust-age-hours": strconv.Itoa(int(p.MaxTrustAge / time.Hour)),
 		"auto-lock-minutes":   strconv.Itoa(int(p.AutoLock / time.Minute)),
+		"retention-days":      strconv.Itoa(int(p.Retention / (24 * time.Hour))),
 	}
 	for _, k := range fieldOrder {
+		if k == "retention-days" && p.Retention == 0 {
+			continue
+		}
 		b.WriteString(k + ": " + vals[k] + "\n")
 	}
 	return b.Bytes()
@@ -193,8 +253,8 @@ func Sign(p Policy, sign func(msg []byte) ([]byte, error)) ([]byte, error) {
 	if !validText(p.Device) || !validText(p.Supervisor) {
 		return nil, fmt.Errorf("%w: device or supervisor id", ErrMalformed)
 	}
-	if p.ClockSkew%time.Second != 0 || p.MaxTrustAge%time.Hour != 0 || p.AutoLock%time.Minute != 0 {
-		return nil, fmt.Errorf("%w: durations are whole seconds, hours and minutes", ErrMalformed)
+	if p.ClockSkew%time.Second != 0 || p.MaxTrustAge%time.Hour != 0 || p.AutoLock%time.Minute != 0 || p.Retention%(24*time.Hour) != 0 {
+		return nil, fmt.Errorf("%w: durations are whole seconds, hours, minutes and days", ErrMalformed)
 	}
 	if err := p.Check(); err != nil {
 		return nil, err
@@ -241,7 +301,7 @@ func Parse(data []byte) (*Signed, error) {
 		return nil, fmt.Errorf("%w: signature", ErrMalformed)
 	}
 	lines := strings.Split(strings.TrimSuffix(strings.TrimPrefix(string(msg), signingPrefix), "\n"), "\n")
-	if len(lines) != len(fieldOrder) {
+	if len(lines) != len(fieldOrder) && len(lines) != len(fieldOrder)-1 { // retention-days is optional
 		return nil, fmt.Errorf("%w: %d fields, want %d", ErrMalformed, len(lines), len(fieldOrder))
 	}
 	vals := map[string]string{}
@@ -283,6 +343,16 @@ func Parse(data []byte) (*Signed, error) {
 		return nil, err
 	}
 	p.ClockSkew, p.MaxTrustAge, p.AutoLock = time.Duration(skew)*time.Second, time.Duration(age)*time.Hour, time.Duration(lock)*time.Minute
+	if _, ok := vals["retention-days"]; ok {
+		days, err := num("retention-days", 16)
+		if err != nil {
+			return nil, err
+		}
+		if days == 0 {
+			return nil, fmt.Errorf("%w: retention-days 0 (a policy that does not say leaves the line out)", ErrMalformed)
+		}
+		p.Retention = time.Duration(days) * 24 * time.Hour
+	}
 	if !bytes.Equal(p.body(), msg) {
 		return nil, fmt.Errorf("%w: not in canonical form", ErrMalformed)
 	}
@@ -298,10 +368,17 @@ type Keys struct {
 	// e.g. the records are locked).
 	Device   *gm.PublicKey
 	DeviceID string
+	// HubSeq and DeviceSeq are the highest sequences this terminal has
+	// applied of each signer (0: none yet): an older policy of that signer
+	// is refused (ErrRollback). The same sequence is accepted: it is the
+	// policy applied (a signer never signs two under one sequence).
+	HubSeq, DeviceSeq uint64
 }
 
 // Verify parses data and checks its signature against the key of its
-// source and its bounds. It returns the policy only when all hold.
+// source, that it is not older than what the terminal applied of that
+// signer (Keys.HubSeq, Keys.DeviceSeq), and its bounds. It returns the
+// policy only when all hold; otherwise nothing of it applies.
 func Verify(data []byte, keys Keys) (Policy, error) {
 	s, err := Parse(data)
 	if err != nil {
@@ -323,6 +400,13 @@ func Verify(data []byte, keys Keys) (Policy, error) {
 	ok, err := key.Verify(s.Message, s.Signature)
 	if err != nil || !ok {
 		return Policy{}, ErrBadSignature
+	}
+	floor := keys.HubSeq
+	if s.Policy.Source == SourceDevice {
+		floor = keys.DeviceSeq
+	}
+	if s.Policy.Seq < floor {
+		return Policy{}, fmt.Errorf("%w: %s policy #%d, #%d applied", ErrRollback, s.Policy.Source, s.Policy.Seq, floor)
 	}
 	if err := s.Policy.Check(); err != nil {
 		return Policy{}, err

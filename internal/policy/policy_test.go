@@ -31,6 +31,13 @@ func hubPolicy() Policy {
 	return Policy{Source: SourceHub, Seq: 3, Issued: issued, ClockSkew: 120 * time.Second, MaxTrustAge: 72 * time.Hour, AutoLock: 3 * time.Minute}
 }
 
+// hubPolicyRetention is a hub policy that says how long records are kept.
+func hubPolicyRetention() Policy {
+	p := hubPolicy()
+	p.Seq, p.Retention = 4, 14*24*time.Hour
+	return p
+}
+
 func devicePolicy() Policy {
 	return Policy{Source: SourceDevice, Seq: 1, Issued: issued, Device: "T-0001", Supervisor: "9001",
 		ClockSkew: 600 * time.Second, MaxTrustAge: 14 * 24 * time.Hour, AutoLock: 10 * time.Minute}
@@ -43,7 +50,7 @@ func TestGoldenFiles(t *testing.T) {
 	for name, p := range map[string]struct {
 		p Policy
 		k *gm.PrivateKey
-	}{"hub.policy": {hubPolicy(), hub}, "device-wide.policy": {devicePolicy(), dev}} {
+	}{"hub.policy": {hubPolicy(), hub}, "device-wide.policy": {devicePolicy(), dev}, "hub-retention.policy": {hubPolicyRetention(), hub}} {
 		data, err := Sign(p.p, func(m []byte) ([]byte, error) { return p.k.Sign(gm.DeterministicReader([]byte(name)), m) })
 		if err != nil {
 			t.Fatal(err)
@@ -82,6 +89,21 @@ func TestSignVerify(t *testing.T) {
 	otherDevice := devicePolicy()
 	otherDevice.Device = "T-0002"
 	tamper := func(data []byte, from, to string) []byte { return bytes.Replace(data, []byte(from), []byte(to), 1) }
+	withFloor := func(hubSeq, devSeq uint64) Keys {
+		k := keys
+		k.HubSeq, k.DeviceSeq = hubSeq, devSeq
+		return k
+	}
+	golden := func(name string) []byte {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	retentionZero := hubPolicyRetention()
+	retentionZero.Retention = 0
 	tests := []struct {
 		name    string
 		data    []byte
@@ -102,6 +124,19 @@ func TestSignVerify(t *testing.T) {
 		{name: "field renamed", data: tamper(signed(hubPolicy(), hub), "seq:", "Seq:"), keys: keys, wantErr: ErrMalformed},
 		{name: "leading zero", data: tamper(signed(hubPolicy(), hub), "seq: 3", "seq: 03"), keys: keys, wantErr: ErrMalformed},
 		{name: "trailing data", data: append(signed(hubPolicy(), hub), "x\n"...), keys: keys, wantErr: ErrMalformed},
+		{name: "with retention", data: signed(hubPolicyRetention(), hub), keys: keys, want: hubPolicyRetention()},
+		{name: "golden without retention (signed before policies carried it)", data: golden("hub.policy"), keys: keys, want: hubPolicy()},
+		{name: "golden with retention", data: golden("hub-retention.policy"), keys: keys, want: hubPolicyRetention()},
+		{name: "retention shortened by hand", data: tamper(signed(hubPolicyRetention(), hub), "retention-days: 14", "retention-days: 1"), keys: keys, wantErr: ErrBadSignature},
+		{name: "retention line dropped by hand", data: tamper(signed(hubPolicyRetention(), hub), "retention-days: 14\n", ""), keys: keys, wantErr: ErrBadSignature},
+		{name: "retention 0 written", data: tamper(signed(hubPolicyRetention(), hub), "retention-days: 14", "retention-days: 0"), keys: keys, wantErr: ErrMalformed},
+		{name: "hub policy at the sequence applied", data: signed(hubPolicy(), hub), keys: withFloor(3, 0), want: hubPolicy()},
+		{name: "hub policy newer than the one applied", data: signed(hubPolicyRetention(), hub), keys: withFloor(3, 0), want: hubPolicyRetention()},
+		{name: "hub policy older than the one applied (rollback)", data: signed(hubPolicy(), hub), keys: withFloor(4, 0), wantErr: ErrRollback},
+		{name: "device policy older than the one applied (rollback)", data: signed(devicePolicy(), dev), keys: withFloor(0, 2), wantErr: ErrRollback},
+		{name: "a device floor does not hold hub policies back", data: signed(hubPolicy(), hub), keys: withFloor(0, 9), want: hubPolicy()},
+		{name: "rollback by another key is a bad signature first", data: signed(hubPolicy(), other), keys: withFloor(4, 0), wantErr: ErrBadSignature},
+		{name: "no retention", data: signed(retentionZero, hub), keys: keys, want: retentionZero},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,6 +171,13 @@ func TestSignRefusesOutOfBounds(t *testing.T) {
 		{name: "default source", mod: func(p *Policy) { p.Source = SourceDefault }, wantErr: ErrMalformed},
 		{name: "id with a space", mod: func(p *Policy) { p.Supervisor = "90 01" }, wantErr: ErrMalformed},
 		{name: "fractional seconds", mod: func(p *Policy) { p.ClockSkew = 1500 * time.Millisecond }, wantErr: ErrMalformed},
+		{name: "negative skew", mod: func(p *Policy) { p.ClockSkew = -time.Second }, wantErr: ErrOutOfBounds},
+		{name: "trust age under an hour", mod: func(p *Policy) { p.MaxTrustAge = 0 }, wantErr: ErrOutOfBounds},
+		{name: "auto-lock over 30 minutes", mod: func(p *Policy) { p.AutoLock = 31 * time.Minute }, wantErr: ErrOutOfBounds},
+		{name: "retention under a day", mod: func(p *Policy) { p.Retention = 12 * time.Hour }, wantErr: ErrMalformed},
+		{name: "retention over a year", mod: func(p *Policy) { p.Retention = 366 * 24 * time.Hour }, wantErr: ErrOutOfBounds},
+		{name: "retention a year", mod: func(p *Policy) { p.Retention = 365 * 24 * time.Hour }},
+		{name: "retention a day", mod: func(p *Policy) { p.Retention = 24 * time.Hour }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,7 +231,7 @@ func TestLoadSave(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"hub.policy", "device-wide.policy"} {
+	for _, name := range []string{"hub.policy", "device-wide.policy", "hub-retention.policy"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -211,4 +253,31 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("parsed policy is not canonical")
 		}
 	})
+}
+
+// A validly signed older policy put back in the file is refused once the
+// terminal remembers the newer one it applied; the default is then in
+// force and says how long records are kept.
+func TestLoadRefusesRollback(t *testing.T) {
+	ctx := context.Background()
+	hub := key(t, "hub")
+	path := FileFor(filepath.Join(t.TempDir(), "terminal.db"))
+	old, err := SignWithKey(hubPolicy(), hub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Save(ctx, path, old); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(ctx, path, Keys{Hub: hub.Public(), HubSeq: 3})
+	if err != nil || p.Seq != 3 || p.KeepRecords() != DefaultRetention {
+		t.Fatalf("at the floor: %v %+v", err, p)
+	}
+	p, err = Load(ctx, path, Keys{Hub: hub.Public(), HubSeq: 4})
+	if !errors.Is(err, ErrRollback) || p != Default() {
+		t.Fatalf("below the floor: %v %+v", err, p)
+	}
+	if Default().KeepRecords() != 30*24*time.Hour || hubPolicyRetention().KeepRecords() != 14*24*time.Hour {
+		t.Fatal("KeepRecords")
+	}
 }

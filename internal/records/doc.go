@@ -19,6 +19,13 @@
 // answer added the record's LICENCE_REVOKED or LICENCE_SUSPENDED (Online),
 // inside the signed bytes; records without it encode as before.
 //
+// Every check record carries the check policy it was made under
+// (Check.Policy, a policy.Ref: signer, sequence, digest, clock skew and
+// maximum trust age) inside the signed bytes; records made before it
+// existed decode with none. A check left without an outcome is recorded
+// with ActionNone (未处置); ReadAction reads the form records had before
+// (ActionOther with the text "未处置") as ActionNone.
+//
 // At rest (v2) every personal or evidential field — holder name and ID,
 // licence number, id hash, plate, notes, action text, place and
 // coordinates, reveal time — is sealed with SM4-GCM under the device data

@@ -10,6 +10,7 @@ import (
 
 	"github.com/roadcheck/roadcheck/internal/credential"
 	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
@@ -24,6 +25,9 @@ const (
 	ActionPenalty    Action = 4 // 立案处罚
 	ActionDetain     Action = 5 // 暂扣
 	ActionOther      Action = 6 // 其他 (ActionText says what)
+	// ActionNone: no outcome was chosen — the officer left the check
+	// (scanned the next code, signed out…) and it was recorded as it was.
+	ActionNone Action = 7 // 未处置
 )
 
 var actionNames = [...]struct{ code, chinese string }{
@@ -33,13 +37,14 @@ var actionNames = [...]struct{ code, chinese string }{
 	ActionPenalty:    {"penalty", "立案处罚"},
 	ActionDetain:     {"detain", "暂扣"},
 	ActionOther:      {"other", "其他"},
+	ActionNone:       {"none", "未处置"},
 }
 
-// Valid reports whether a is one of the six actions.
-func (a Action) Valid() bool { return a >= ActionRelease && a <= ActionOther }
+// Valid reports whether a is one of the seven actions.
+func (a Action) Valid() bool { return a >= ActionRelease && a <= ActionNone }
 
 // String is the action's code: release, warning, correction, penalty,
-// detain or other.
+// detain, other or none.
 func (a Action) String() string {
 	if !a.Valid() {
 		return fmt.Sprintf("action(%d)", uint8(a))
@@ -68,12 +73,28 @@ func (a *Action) UnmarshalText(b []byte) error {
 // ParseAction accepts an action's code (release …) or Chinese name (放行 …).
 func ParseAction(s string) (Action, error) {
 	s = strings.TrimSpace(s)
-	for a := ActionRelease; a <= ActionOther; a++ {
+	for a := ActionRelease; a <= ActionNone; a++ {
 		if strings.EqualFold(s, actionNames[a].code) || s == actionNames[a].chinese {
 			return a, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: unknown action %q (release/放行, warning/口头警告, correction/责令改正, penalty/立案处罚, detain/暂扣, other/其他)", ErrInvalidCheck, s)
+	return 0, fmt.Errorf("%w: unknown action %q (release/放行, warning/口头警告, correction/责令改正, penalty/立案处罚, detain/暂扣, other/其他, none/未处置)", ErrInvalidCheck, s)
+}
+
+// legacyNoneText is the action text with which records written before
+// ActionNone existed say 未处置: ActionOther and exactly this text.
+const legacyNoneText = "未处置"
+
+// ReadAction is the outcome a stored action and action text say: a record
+// written before ActionNone existed (ActionOther with the text "未处置") is
+// ActionNone with no text; anything else is returned as it is. Every
+// reader that shows or counts outcomes (history, exports, rcctl, the hub's
+// answers) goes through it; the signed bytes keep what was signed.
+func ReadAction(a Action, text string) (Action, string) {
+	if a == ActionOther && text == legacyNoneText {
+		return ActionNone, ""
+	}
+	return a, text
 }
 
 // Location is where the check took place. Coordinates are WGS-84 degrees,
@@ -139,7 +160,7 @@ type Check struct {
 	Reasons []verify.Reason
 
 	Action     Action
-	ActionText string // required for ActionOther
+	ActionText string // required for ActionOther; none for ActionNone
 	Notes      string
 
 	// Personal data (sealed at rest).
@@ -167,6 +188,13 @@ type Check struct {
 	// Online is the online confirmation of the check (CheckFromResult
 	// takes it from the verification): nil when the hub was not asked.
 	Online *Online
+
+	// Policy is the check policy the verification was made under (package
+	// policy: who signed it, its sequence and digest, clock skew and
+	// maximum trust age; durations kept to the second). Nil only in
+	// records made before records carried it, or by callers that have no
+	// policy.
+	Policy *policy.Ref
 }
 
 // CheckFromResult fills the verification part of a Check from res. Only
@@ -252,6 +280,8 @@ func (c *Check) validate() error {
 		return fmt.Errorf("%w: action %d", ErrInvalidCheck, c.Action)
 	case c.Action == ActionOther && strings.TrimSpace(c.ActionText) == "":
 		return fmt.Errorf("%w: action 其他 (other) needs a text", ErrInvalidCheck)
+	case c.Action == ActionNone && c.ActionText != "":
+		return fmt.Errorf("%w: action 未处置 (none) takes no text", ErrInvalidCheck)
 	case c.KID != nil && len(c.KID) != credential.KIDSize:
 		return fmt.Errorf("%w: kid of %d bytes", ErrInvalidCheck, len(c.KID))
 	case c.IDHash != nil && len(c.IDHash) != credential.IDHashSize:
@@ -273,6 +303,11 @@ func (c *Check) validate() error {
 	}
 	if err := c.Online.validate(c.Reasons); err != nil {
 		return err
+	}
+	if c.Policy != nil {
+		if err := c.Policy.Check(); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalidCheck, err)
+		}
 	}
 	for _, w := range c.StopWarnings {
 		if !validCode(w) {

@@ -10,13 +10,15 @@ import (
 	"github.com/fxamacker/cbor/v2"
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/storage"
 	bolt "go.etcd.io/bbolt"
 )
 
 // DefaultRetention is how long a delivered record keeps its personal and
-// evidential fields on the terminal when the hub's policy says nothing.
-const DefaultRetention = 30 * 24 * time.Hour
+// evidential fields on the terminal when no policy is in force
+// (policy.Policy.KeepRecords gives the policy's).
+const DefaultRetention = policy.DefaultRetention
 
 // PurgeReport is what Purge did.
 type PurgeReport struct {

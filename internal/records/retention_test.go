@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/storage"
 	bolt "go.etcd.io/bbolt"
 )
@@ -96,8 +97,11 @@ func TestPurgeKeepsTheChain(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, storage.Options{NoSync: true})
 	var recs []*Record
+	ref := policy.Ref{Source: policy.SourceHub, Seq: 2, Digest: [32]byte{1}, ClockSkew: 120 * time.Second, MaxTrustAge: 72 * time.Hour}
 	for i := range 4 {
-		recs = append(recs, mustAppend(t, f.store, sampleCheck(i)))
+		c := sampleCheck(i)
+		c.Policy = &ref
+		recs = append(recs, mustAppend(t, f.store, c))
 	}
 	if err := f.store.MarkDelivered(ctx, t0, []Outcome{{Seq: 1}, {Seq: 2}, {Seq: 3, Rejected: true, Reason: "edited"}}); err != nil {
 		t.Fatal(err)
@@ -126,7 +130,7 @@ func TestPurgeKeepsTheChain(t *testing.T) {
 		if e.Purged.IsZero() == purged || (e.Holder == "") != purged || e.Damaged != nil {
 			t.Errorf("record %d: purged %v holder %q damaged %v", e.Seq, e.Purged, e.Holder, e.Damaged)
 		}
-		if e.Verdict != recs[i].Verdict || e.Officer != recs[i].Officer {
+		if e.Verdict != recs[i].Verdict || e.Officer != recs[i].Officer || e.Policy == nil || *e.Policy != ref {
 			t.Errorf("record %d lost its non-personal fields", e.Seq)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/keys"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/storage"
 	bolt "go.etcd.io/bbolt"
 )
@@ -293,6 +294,7 @@ func (s *Store) Append(ctx context.Context, c Check) (*Record, error) {
 		}
 	}
 	r.Online = c.Online.normalized()
+	r.Policy = normalizedPolicy(c.Policy)
 	if l := r.Location; l != nil {
 		l2 := *l
 		l2.Lat, l2.Lon = float64(micro(l.Lat))/1e6, float64(micro(l.Lon))/1e6
@@ -671,6 +673,48 @@ type SyncState struct {
 	// HubKey is the hub's SM2 encryption key (PKIX DER) from the
 	// enrolment: record pushes are sealed to it.
 	HubKey []byte `cbor:"9,keyasint,omitempty"`
+	// HubPolicyKey is the hub's policy key (PKIX DER), pinned at
+	// enrolment: the only key hub policies are accepted from.
+	HubPolicyKey []byte `cbor:"10,keyasint,omitempty"`
+	// PolicySeq and DevicePolicySeq are the highest sequences of a hub
+	// policy and of a device policy this terminal has applied: an older
+	// one is refused (policy.ErrRollback). They never go down, except
+	// PolicySeq when the terminal enrols with a hub of another policy key.
+	PolicySeq       uint64 `cbor:"11,keyasint,omitempty"`
+	DevicePolicySeq uint64 `cbor:"12,keyasint,omitempty"`
+}
+
+// PolicyKeys are the keys and sequences the check policy file is verified
+// with on this terminal: the hub's pinned policy key (nil when none was
+// pinned), this device's key and id, and the highest sequences applied.
+func (s *Store) PolicyKeys(ctx context.Context) (policy.Keys, error) {
+	st, err := s.SyncState(ctx)
+	if err != nil {
+		return policy.Keys{}, err
+	}
+	k := policy.Keys{Device: s.PublicKey(), DeviceID: s.deviceID, HubSeq: st.PolicySeq, DeviceSeq: st.DevicePolicySeq}
+	if len(st.HubPolicyKey) > 0 {
+		if k.Hub, err = gm.ParsePKIX(st.HubPolicyKey); err != nil {
+			return k, fmt.Errorf("%w: the hub's policy key: %v", storage.ErrDamaged, err)
+		}
+	}
+	return k, nil
+}
+
+// NotePolicy remembers that p is applied: the highest sequence of p's
+// signer rises to p.Seq (it never goes down). The default policy changes
+// nothing.
+func (s *Store) NotePolicy(ctx context.Context, p policy.Policy) error {
+	if p.Source != policy.SourceHub && p.Source != policy.SourceDevice {
+		return nil
+	}
+	return s.UpdateSyncState(ctx, func(st *SyncState) {
+		if p.Source == policy.SourceHub {
+			st.PolicySeq = max(st.PolicySeq, p.Seq)
+		} else {
+			st.DevicePolicySeq = max(st.DevicePolicySeq, p.Seq)
+		}
+	})
 }
 
 // SyncState returns the stored sync state (zero when never enrolled).

@@ -90,6 +90,8 @@ func TestAppendInvalid(t *testing.T) {
 		{name: "no action", mod: func(c *Check) { c.Action = 0 }, wantErr: ErrInvalidCheck},
 		{name: "unknown action", mod: func(c *Check) { c.Action = 9 }, wantErr: ErrInvalidCheck},
 		{name: "other without text", mod: func(c *Check) { c.Action = ActionOther }, wantErr: ErrInvalidCheck},
+		{name: "none with a text", mod: func(c *Check) { c.Action, c.ActionText = ActionNone, "未处置" }, wantErr: ErrInvalidCheck},
+		{name: "none", mod: func(c *Check) { c.Action = ActionNone }},
 		{name: "short kid", mod: func(c *Check) { c.KID = []byte{1} }, wantErr: ErrInvalidCheck},
 		{name: "latitude out of range", mod: func(c *Check) { c.Location.Lat = 91 }, wantErr: ErrInvalidCheck},
 		{name: "huge notes", mod: func(c *Check) { c.Notes = string(make([]byte, maxNotes+1)) }, wantErr: ErrInvalidCheck},
@@ -114,7 +116,7 @@ func TestAppendInvalid(t *testing.T) {
 			}
 		})
 	}
-	if rep, _ := f.store.Audit(context.Background()); !rep.OK() || rep.Records != 3 {
+	if rep, _ := f.store.Audit(context.Background()); !rep.OK() || rep.Records != 4 { // the first and the valid ones
 		t.Fatalf("refused checks changed the chain: %+v", rep)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 	"github.com/roadcheck/roadcheck/internal/credential"
 	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/verify"
 )
 
@@ -17,12 +18,16 @@ import (
 // Version 1 gained keys 22 (stop id) and 23 (stop warnings), and later
 // key 24 (the online confirmation: a map of 1 hub time in Unix ms, 2 the
 // hub's status, 3 the hub's list sequence, 4 changed, 5 behind, 6 why
-// there was no answer), after its first release. All are optional and
-// omitted when empty, so every body without a stop or an online check is
-// byte for byte what it was (testdata/record-v1.hex pins it) and old
-// records still decode and verify; a hub older than these keys refuses a
-// body that has them as malformed. Any change that is not such an
-// optional key needs a new FormatVersion.
+// there was no answer), and key 25 (the check policy in force: a map of 1
+// source — 0 default, 1 hub, 2 device —, 2 the policy's sequence, 3 the
+// SM3 digest of the signed policy, 4 clock skew and 5 maximum trust age in
+// seconds), after its first release; action 7 (none, 未处置) came with
+// key 25. All keys are optional and omitted when empty, so every body
+// without a stop, an online check or a policy is byte for byte what it was
+// (testdata/record-v1.hex pins it) and old records still decode and
+// verify; a hub older than these keys refuses a body that has them (or
+// action 7) as malformed. Any change that is not such an optional key
+// needs a new FormatVersion.
 const FormatVersion = 1
 
 // MaxBodySize caps the canonical bytes of one record.
@@ -57,6 +62,59 @@ type body struct {
 	Stop       string      `cbor:"22,keyasint,omitempty"`
 	StopWarn   []string    `cbor:"23,keyasint,omitempty"`
 	Online     *wireOnline `cbor:"24,keyasint,omitempty"`
+	Policy     *wirePolicy `cbor:"25,keyasint,omitempty"`
+}
+
+// wirePolicy is key 25 of the record body: the check policy in force.
+type wirePolicy struct {
+	Source   uint8  `cbor:"1,keyasint,omitempty"`
+	Seq      uint64 `cbor:"2,keyasint,omitempty"`
+	Digest   []byte `cbor:"3,keyasint,omitempty"`
+	Skew     uint64 `cbor:"4,keyasint,omitempty"` // seconds
+	TrustAge uint64 `cbor:"5,keyasint,omitempty"` // seconds
+}
+
+func policyToWire(r *policy.Ref) *wirePolicy {
+	if r == nil {
+		return nil
+	}
+	w := &wirePolicy{Source: uint8(r.Source), Seq: r.Seq, Skew: uint64(max(r.ClockSkew, 0) / time.Second), TrustAge: uint64(max(r.MaxTrustAge, 0) / time.Second)}
+	if r.Digest != ([gm.SM3Size]byte{}) {
+		w.Digest = bytes.Clone(r.Digest[:])
+	}
+	return w
+}
+
+// maxPolicySeconds bounds the durations of key 25 (far beyond any
+// policy's ceiling) so that they fit a time.Duration.
+const maxPolicySeconds = 1 << 32
+
+func (w *wirePolicy) toRef() (*policy.Ref, error) {
+	if w == nil {
+		return nil, nil
+	}
+	if w.Digest != nil && len(w.Digest) != gm.SM3Size {
+		return nil, fmt.Errorf("policy digest of %d bytes", len(w.Digest))
+	}
+	if w.Skew > maxPolicySeconds || w.TrustAge > maxPolicySeconds {
+		return nil, fmt.Errorf("policy durations %d s, %d s", w.Skew, w.TrustAge)
+	}
+	r := &policy.Ref{Source: policy.Source(w.Source), Seq: w.Seq, ClockSkew: time.Duration(w.Skew) * time.Second, MaxTrustAge: time.Duration(w.TrustAge) * time.Second}
+	copy(r.Digest[:], w.Digest)
+	if err := r.Check(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// normalizedPolicy is r as a record stores it: durations to the second.
+func normalizedPolicy(r *policy.Ref) *policy.Ref {
+	if r == nil {
+		return nil
+	}
+	n := *r
+	n.ClockSkew, n.MaxTrustAge = n.ClockSkew.Truncate(time.Second), n.MaxTrustAge.Truncate(time.Second)
+	return &n
 }
 
 type wireClock struct {
@@ -126,7 +184,7 @@ func (r *Record) toBody(withPersonal bool) *body {
 		Clock: wireClock{HubTime: ms(r.Clock.HubTime), LocalTime: ms(r.Clock.LocalTime), Flags: uint8(r.Clock.Flags)},
 		KID:   r.KID, IDHash: r.IDHash, Number: r.Number, Kind: uint8(r.Kind), Verdict: r.Verdict.String(),
 		Action: uint8(r.Action), ActionText: r.ActionText, Notes: r.Notes, Revealed: ms(r.HolderIDRevealed),
-		Stop: r.StopID, StopWarn: r.StopWarnings, Online: r.Online.toWire(),
+		Stop: r.StopID, StopWarn: r.StopWarnings, Online: r.Online.toWire(), Policy: policyToWire(r.Policy),
 	}
 	if l := r.Location; l != nil {
 		b.Location = &wireLoc{Lat: micro(l.Lat), Lon: micro(l.Lon), Place: l.Place}
@@ -203,6 +261,11 @@ func (b *body) decode(strict bool) (*Record, error) {
 		return nil, bad("empty online map")
 	}
 	c.Online = b.Online.toOnline()
+	ref, err := b.Policy.toRef()
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	c.Policy = ref
 	if b.Corrects != nil {
 		if len(b.Corrects) != 16 {
 			return nil, bad("corrects id of %d bytes", len(b.Corrects))

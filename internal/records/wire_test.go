@@ -12,6 +12,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/policy"
 )
 
 // goldenRecord is the record of testdata/record-v1.hex.
@@ -36,6 +37,15 @@ func goldenStopRecord() *Record {
 	return r
 }
 
+// goldenPolicyRecord is the record of testdata/record-v1-policy.hex: a
+// check left without an outcome (未处置) under a hub policy.
+func goldenPolicyRecord() *Record {
+	r := goldenRecord()
+	r.Action = ActionNone
+	r.Policy = &policy.Ref{Source: policy.SourceHub, Seq: 3, Digest: [32]byte{0x5e, 0x9a}, ClockSkew: 120 * time.Second, MaxTrustAge: 72 * time.Hour}
+	return r
+}
+
 // TestGoldenBody pins the signed format: a change of the encoding breaks
 // every signature already made, so it must be deliberate. record-v1.hex is
 // a record without a stop, as encoded before the stop keys existed.
@@ -47,6 +57,7 @@ func TestGoldenBody(t *testing.T) {
 	}{
 		{name: "without stop", file: "record-v1.hex", rec: goldenRecord()},
 		{name: "with stop", file: "record-v1-stop.hex", rec: goldenStopRecord()},
+		{name: "with policy, none", file: "record-v1-policy.hex", rec: goldenPolicyRecord()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +81,9 @@ func TestGoldenBody(t *testing.T) {
 			}
 			if r.StopID != tt.rec.StopID || strings.Join(r.StopWarnings, ",") != strings.Join(tt.rec.StopWarnings, ",") {
 				t.Fatalf("stop decoded as %q %q", r.StopID, r.StopWarnings)
+			}
+			if (r.Policy == nil) != (tt.rec.Policy == nil) || r.Policy != nil && *r.Policy != *tt.rec.Policy || r.Action != tt.rec.Action {
+				t.Fatalf("policy decoded as %+v, action %v", r.Policy, r.Action)
 			}
 			again, _ := r.Canonical()
 			if !bytes.Equal(again, want) {
@@ -134,7 +148,15 @@ func TestDecodeCanonicalRefuses(t *testing.T) {
 		{name: "empty stop id", in: variant(func(m map[uint64]any) { m[22] = "" }), wantErr: ErrMalformed},
 		{name: "lower-case warning", in: variant(func(m map[uint64]any) { m[22], m[23] = "S-1", []any{"plate"} }), wantErr: ErrMalformed},
 		{name: "stop id with space", in: variant(func(m map[uint64]any) { m[22] = "S 1" }), wantErr: ErrMalformed},
+		{name: "policy of an unknown source", in: variant(func(m map[uint64]any) { m[25] = map[uint64]any{1: 3, 3: make([]byte, 32)} }), wantErr: ErrMalformed},
+		{name: "hub policy without digest", in: variant(func(m map[uint64]any) { m[25] = map[uint64]any{1: 1, 2: 3, 4: 120} }), wantErr: ErrMalformed},
+		{name: "default policy with a sequence", in: variant(func(m map[uint64]any) { m[25] = map[uint64]any{2: 3, 4: 300} }), wantErr: ErrMalformed},
+		{name: "policy digest of 31 bytes", in: variant(func(m map[uint64]any) { m[25] = map[uint64]any{1: 1, 2: 3, 3: make([]byte, 31)} }), wantErr: ErrMalformed},
+		{name: "policy with an unknown key", in: variant(func(m map[uint64]any) { m[25] = map[uint64]any{4: 300, 9: 1} }), wantErr: ErrMalformed},
+		{name: "policy skew beyond any bound", in: variant(func(m map[uint64]any) { m[25] = map[uint64]any{4: uint64(1) << 40} }), wantErr: ErrMalformed},
+		{name: "action 8", in: variant(func(m map[uint64]any) { m[16] = 8 }), wantErr: ErrMalformed},
 		{name: "golden", in: good},
+		{name: "golden plus the default policy", in: variant(func(m map[uint64]any) { m[25] = map[uint64]any{4: 300, 5: 604800} })},
 		{name: "golden plus a stop", in: variant(func(m map[uint64]any) { m[22], m[23] = "S-1", []any{"PLATE_MISMATCH"} })},
 	}
 	for _, tt := range tests {

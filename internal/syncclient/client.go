@@ -22,6 +22,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/trust"
@@ -45,7 +46,12 @@ type Config struct {
 	OpenRecords func(ctx context.Context) (*records.Store, func() error, error)
 	// Trust receives pulled trust updates (nil: no pulling).
 	Trust *trust.Store
-	Clock clock.Clock // nil: the real clock
+	// PolicyFile is the terminal's check policy file (policy.FileFor the
+	// database path): a hub policy pulled with the trust data is verified
+	// with the policy key pinned at enrolment and saved there ("": hub
+	// policies are not applied).
+	PolicyFile string
+	Clock      clock.Clock // nil: the real clock
 	// HubURL and CAPEM override what enrolment stored. Without them the
 	// client follows the enrolment: after the terminal enrols again (with
 	// another hub, or the same one) the next Sync uses the new hub, and
@@ -107,6 +113,12 @@ type State struct {
 	// FeedSeq is the sequence of the hub's trust manifest last applied
 	// completely (0: none yet, or a new epoch of the hub's feed).
 	FeedSeq uint64
+	// PolicySeq is the sequence of the hub's check policy last applied
+	// (0: none): when it changes, the policy file holds a new policy.
+	// PolicyRefused says why the hub's newest policy was refused ("":
+	// it was not).
+	PolicySeq     uint64
+	PolicyRefused string
 	// HubClockOffset is the hub's clock minus this device's, as last seen.
 	HubClockOffset time.Duration
 }
@@ -214,6 +226,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		if st, err = rs.SyncState(ctx); err != nil {
 			return err
 		}
+		c.state.PolicySeq = st.PolicySeq
 		c.state.Pending, _ = rs.PendingCount(ctx)
 		return nil
 	})
@@ -609,10 +622,20 @@ func Enroll(ctx context.Context, rec *records.Store, o EnrollOptions) error {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&er); err != nil || er.DeviceID != rec.DeviceID() {
 		return fmt.Errorf("%w: enrolment answer: %v", ErrProtocol, err)
 	}
+	if len(er.PolicyKey) > 0 {
+		if _, err := gm.ParsePKIX(er.PolicyKey); err != nil {
+			return fmt.Errorf("%w: enrolment answer: the hub's policy key: %v", ErrProtocol, err)
+		}
+	}
 	local := o.Clock.Now()
 	return rec.UpdateSyncState(ctx, func(s *records.SyncState) {
 		s.HubURL, s.HubCAPEM, s.Enrolled = base.String(), o.CAPEM, local.UnixMilli()
 		s.HubKey = er.HubKey // pushes are sealed to it
+		// Hub policies are accepted from this key only; another key (a
+		// hub of its own) starts its own sequence.
+		if !bytes.Equal(s.HubPolicyKey, er.PolicyKey) {
+			s.HubPolicyKey, s.PolicySeq = er.PolicyKey, 0
+		}
 		s.HubTime, s.LocalTime = er.HubTime, local
 		s.FeedSeq, s.FeedETag = 0, ""
 	})

@@ -14,6 +14,15 @@
 // The records database is never held while waiting for the network (with
 // Config.OpenRecords, not even open).
 //
+// The hub's check policy comes with the trust data (policy.go): the
+// manifest names it, and PullTrust fetches it when the terminal's policy
+// file (Config.PolicyFile) does not hold it, verifies it with the hub
+// policy key pinned at enrolment (records.SyncState.HubPolicyKey) and
+// against the highest sequence applied, then saves it (policy.Save) and
+// remembers its sequence. One that fails is refused as a whole — the
+// policy in force stays — and reported (PullReport.Policy,
+// State.PolicyRefused, the log).
+//
 // Every request is signed with the device key (package hub/wire) and
 // retried with exponential backoff and full jitter, honouring Retry-After
 // (the waits go through Config.Sleep, so tests need no wall clock);

@@ -48,6 +48,9 @@ type PullReport struct {
 	// Refetched is true when a chain of deltas did not apply to the stored
 	// status list and the full list was fetched instead.
 	Refetched bool
+	// Policy is what became of the hub's check policy (policy.go): nil
+	// when the hub publishes none or the policy file holds it already.
+	Policy *PolicyReport
 }
 
 // Refusal is a trust object the terminal's trust store refused.
@@ -115,6 +118,8 @@ type manifest struct {
 	certs []feedItem
 	crls  map[trust.Hash]feedItem // by CA
 	lists []feedList
+	// policy is the hub's check policy (nil: none).
+	policy *policyItem
 }
 
 func parseDigest(s string) (trust.Hash, error) {
@@ -192,6 +197,10 @@ func checkManifest(w *wire.TrustManifest) (*manifest, error) {
 			prev = d.Seq
 		}
 		m.lists = append(m.lists, fl)
+	}
+	var err error
+	if m.policy, err = checkPolicyRef(w.Policy); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -280,7 +289,9 @@ func plan(m *manifest, h trust.Holdings, refused func(trust.Hash) bool, forceFul
 // epoch is refused (ErrManifestBackwards) and forgotten: the next round
 // takes whatever the hub then offers, so a hub whose sequence jumped
 // cannot stall the terminal. There is no size limit on the trust data but
-// the disk.
+// the disk. The hub's check policy, when the manifest names one, is
+// applied as policy.go says (a refused policy is reported in
+// PullReport.Policy, not an error).
 func (c *Client) PullTrust(ctx context.Context) (*PullReport, error) {
 	if c.cfg.Trust == nil {
 		return &PullReport{NotModified: true}, nil
@@ -321,7 +332,7 @@ func (c *Client) PullTrust(ctx context.Context) (*PullReport, error) {
 func (c *Client) pullOnce(ctx context.Context, dir string, st *feedState, fresh bool) (*PullReport, error) {
 	ts := c.cfg.Trust
 	hdr := http.Header{}
-	held := fingerprint(ts.Holdings())
+	held := fingerprint(ts.Holdings()) + c.policyMark()
 	now := c.clk.Now()
 	expired := false // a refusal forgotten now: its object is tried again
 	for _, r := range st.Refused {
@@ -442,6 +453,13 @@ func (c *Client) pullOnce(ctx context.Context, dir string, st *feedState, fresh 
 			failed = fmt.Errorf("%d objects listed were not applied, e.g. %s %s", len(left), left[0].what, left[0].digest.String()[:16])
 		}
 	}
+	if ctx.Err() == nil {
+		if err := c.pullPolicy(ctx, dir, m, st, rep, isRefused); errors.Is(err, errObjectGone) {
+			return rep, err
+		} else if err != nil && failed == nil {
+			failed = err
+		}
+	}
 	for _, it := range m.refused(isRefused) {
 		if !slices.ContainsFunc(rep.Refused, func(r Refusal) bool { return r.Digest == it.digest.String() }) {
 			r := st.Refused[it.digest.String()]
@@ -458,7 +476,7 @@ func (c *Client) pullOnce(ctx context.Context, dir string, st *feedState, fresh 
 		return rep, fmt.Errorf("%w: %w", ErrTrustIncomplete, failed)
 	}
 	st.Hub, st.Generation, st.Seq, st.ETag = m.epoch.Hub, m.epoch.Generation, m.seq, etag
-	st.Holdings = fingerprint(ts.Holdings())
+	st.Holdings = fingerprint(ts.Holdings()) + c.policyMark()
 	if err := c.saveFeedState(st, now); err != nil {
 		return rep, err
 	}

@@ -465,7 +465,7 @@ func TestSettings(t *testing.T) {
 	e.signIn(t, "1001", "1234")
 	s := buildSettingsScreen(e.app)
 	// The check policy is shown, not edited: no field for an inspector.
-	if s.policy.form.Visible() || !strings.Contains(s.policy.values.Text, "允许时钟误差 300 秒") || s.policy.source.Text != "默认策略（未收到签发的策略）" {
+	if s.policy.form.Visible() || !strings.Contains(s.policy.values.Text, "允许时钟误差 300 秒") || !strings.Contains(s.policy.values.Text, "保留 30 天") || s.policy.source.Text != "默认策略（未收到签发的策略）" {
 		t.Errorf("policy section: form %v, %q, %q", s.policy.form.Visible(), s.policy.values.Text, s.policy.source.Text)
 	}
 	s.sound.SetChecked(false)

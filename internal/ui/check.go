@@ -73,21 +73,17 @@ type savedToast struct {
 	until time.Time
 }
 
-// untreatedText is the action text of a check left without an outcome.
-// WARNING: records.Action has no "未处置" (none) yet; until it does, such a
-// check is stored as ActionOther with this text, and the GUI shows and
-// counts it as 未处置 (isUntreated). See untreated.
-const untreatedText = "未处置"
-
-// untreated sets chk's action to 未处置.
+// untreated sets chk's action to 未处置 (records.ActionNone).
 func untreated(chk *records.Check) {
-	chk.Action = records.ActionOther
-	chk.ActionText = untreatedText
+	chk.Action = records.ActionNone
+	chk.ActionText = ""
 }
 
-// isUntreated reports whether a stored action is 未处置.
+// isUntreated reports whether a stored action is 未处置: ActionNone, or a
+// record written before it existed (records.ReadAction).
 func isUntreated(a records.Action, text string) bool {
-	return a == records.ActionOther && text == untreatedText
+	a, _ = records.ReadAction(a, text)
+	return a == records.ActionNone
 }
 
 // submit verifies text that was typed or came from a USB scanner.
@@ -322,9 +318,9 @@ func (a *App) checkRecord(c *checkState, action records.Action, notes string) (r
 		chk.StopID = a.stop.ID
 		chk.StopWarnings = stopWarningCodes(a.stopFindings())
 	}
-	// The record should also carry the policy in force, a.pol.Ref()
-	// (policy.Ref: source, seq, SM3 digest, skew, trust age); records.Check
-	// has no field for it yet, so it is wired here once it has one.
+	// The policy in force goes into the signed record.
+	ref := a.pol.Ref()
+	chk.Policy = &ref
 	if a.records == nil {
 		return chk, ErrLocked
 	}

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/roadcheck/roadcheck/internal/credential"
+	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/verify"
@@ -121,10 +122,13 @@ func TestLeavingRecordsUntreated(t *testing.T) {
 	}
 	for i, want := range []verify.Verdict{verify.Invalid, verify.Valid} {
 		c := es[i].Check
-		if c.Verdict != want || !isUntreated(c.Action, c.ActionText) || c.Officer != "1001" {
+		if c.Verdict != want || c.Action != records.ActionNone || c.ActionText != "" || c.Officer != "1001" {
 			t.Errorf("record %d: %v %v %q", i, c.Verdict, c.Action, c.ActionText)
 		}
-		if got := outcomeName(e.app.cat, rowFromEntry(es[i]).Action); got != "未处置" && !isUntreated(c.Action, c.ActionText) {
+		if ref := e.app.pol.Ref(); c.Policy == nil || *c.Policy != ref || rowFromEntry(es[i]).Policy != ref.String() {
+			t.Errorf("record %d: policy %+v, want the policy in force %+v", i, c.Policy, ref)
+		}
+		if got := outcomeName(e.app.cat, rowFromEntry(es[i]).Action); got != "未处置" {
 			t.Errorf("shown as %q", got)
 		}
 	}
@@ -355,6 +359,87 @@ func TestPolicySignedBySupervisor(t *testing.T) {
 	s = buildSettingsScreen(e.app)
 	if !s.policy.refused.Visible() {
 		t.Error("the refusal is not shown")
+	}
+	// A newer one signed; the older one put back by hand is refused
+	// (the terminal remembers the sequence it applied).
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.app.loadPolicy()
+	s = buildSettingsScreen(e.app)
+	s.policy.skew.SetText("60")
+	test.Tap(s.policy.sign)
+	if p := e.app.pol; p.Seq != 2 || p.ClockSkew != 60*time.Second {
+		t.Fatalf("second policy %v (%q)", p, s.policy.message.Text)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.app.loadPolicy()
+	if !errors.Is(e.app.polErr, policy.ErrRollback) || e.app.pol.Source != policy.SourceDefault {
+		t.Errorf("older policy put back: %v %v", e.app.polErr, e.app.pol)
+	}
+	// The supervisor signs again: after the highest applied, so it holds.
+	s = buildSettingsScreen(e.app)
+	s.policy.skew.SetText("30")
+	test.Tap(s.policy.sign)
+	if p := e.app.pol; p.Seq != 3 || p.ClockSkew != 30*time.Second || e.app.polErr != nil {
+		t.Errorf("signed after a refusal: %v %v (%q)", p, e.app.polErr, s.policy.message.Text)
+	}
+}
+
+// A hub policy (signed with the key the terminal pinned at enrolment,
+// saved by the sync) is in force after ReloadPolicy, read-only even for a
+// supervisor, and every record carries it.
+func TestHubPolicyInForce(t *testing.T) {
+	ctx := context.Background()
+	path := policy.FileFor(filepath.Join(t.TempDir(), "terminal.db"))
+	e := newEnv(t, func(d *Deps) { d.PolicyFile = path })
+	hubKey, err := gm.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := hubKey.Public().MarshalPKIX()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.recs.UpdateSyncState(ctx, func(st *records.SyncState) { st.HubURL, st.HubPolicyKey = "https://hub.example", der }); err != nil {
+		t.Fatal(err)
+	}
+	want := policy.Policy{Source: policy.SourceHub, Seq: 4, Issued: e.clk.Now().Truncate(time.Second), ClockSkew: 90 * time.Second,
+		MaxTrustAge: 48 * time.Hour, AutoLock: 3 * time.Minute, Retention: 10 * 24 * time.Hour}
+	data, err := policy.SignWithKey(want, hubKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := policy.Save(ctx, path, data); err != nil {
+		t.Fatal(err)
+	}
+	e.signIn(t, "9001", "9999")
+	e.app.loadPolicy()
+	if p := e.app.pol; p.Source != policy.SourceHub || p.Seq != 4 || p.ClockSkew != 90*time.Second || e.app.set.AutoLock != 3*time.Minute || e.app.polErr != nil {
+		t.Fatalf("policy in force %v, %v", p, e.app.polErr)
+	}
+	s := buildSettingsScreen(e.app)
+	if s.policy.form.Visible() || !strings.Contains(s.policy.source.Text, "数据中心") {
+		t.Fatalf("hub policy: form shown %v, source %q", s.policy.form.Visible(), s.policy.source.Text)
+	}
+	e.tapSample(t, "valid-permit")
+	e.app.leaveCheckNow()
+	es := e.records(t)
+	if len(es) != 1 || es[0].Check.Policy == nil || es[0].Check.Policy.Source != policy.SourceHub || es[0].Check.Policy.Seq != 4 ||
+		es[0].Check.Policy.Digest != e.app.pol.Digest {
+		t.Fatalf("record's policy %+v", es)
+	}
+	// The same policy signed by another key: refused, the default in force.
+	other, _ := gm.GenerateKey(nil)
+	forged, _ := policy.SignWithKey(want, other)
+	if err := policy.Save(ctx, path, forged); err != nil {
+		t.Fatal(err)
+	}
+	e.app.loadPolicy()
+	if !errors.Is(e.app.polErr, policy.ErrBadSignature) || e.app.pol.Source != policy.SourceDefault {
+		t.Fatalf("forged hub policy: %v %v", e.app.polErr, e.app.pol)
 	}
 }
 

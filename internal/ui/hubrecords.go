@@ -111,7 +111,7 @@ func rowFromView(v wire.RecordView) Row {
 	r := Row{Seq: v.Seq, ID: v.ID, At: v.Wall, Officer: v.Officer, Device: v.Device, Kind: credential.Kind(v.Kind),
 		Number: v.Number, Holder: v.Holder, HolderID: maskID(v.HolderID), Plate: v.Plate, ActionText: v.ActionText,
 		Notes: v.Notes, Revealed: v.Revealed != nil, State: records.Delivered,
-		StopID: v.StopID, StopWarnings: v.StopWarnings, Corrects: v.Corrects}
+		StopID: v.StopID, StopWarnings: v.StopWarnings, Corrects: v.Corrects, Policy: v.Policy}
 	if v.Number != "" && v.Number == v.HolderID {
 		r.Number = maskID(v.Number)
 	}

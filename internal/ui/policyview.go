@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"log"
 	"strconv"
@@ -55,13 +56,29 @@ func initialPolicy(d Deps) policy.Policy {
 	return p
 }
 
-// policyKeys are the keys policies are verified with now.
+// policyRecords is a record store that keeps the hub's pinned policy key
+// and the highest policy sequences applied (*records.Store).
+type policyRecords interface {
+	PolicyKeys(ctx context.Context) (policy.Keys, error)
+	NotePolicy(ctx context.Context, p policy.Policy) error
+}
+
+// policyKeys are the keys policies are verified with now: the record
+// store's (the device key, the hub policy key pinned at enrolment, the
+// highest sequences applied), Deps.HubPolicyKey when the store has none.
 func (a *App) policyKeys() policy.Keys {
 	var k policy.Keys
-	if h, ok := a.records.(policyKeyHolder); ok {
+	if pr, ok := a.records.(policyRecords); ok {
+		if pk, err := pr.PolicyKeys(a.ctx); err == nil {
+			k = pk
+		} else {
+			log.Printf("ui: policy keys: %v", err)
+		}
+	}
+	if h, ok := a.records.(policyKeyHolder); ok && k.Device == nil {
 		k.Device, k.DeviceID = h.PublicKey(), h.DeviceID()
 	}
-	if a.deps.HubPolicyKey != nil {
+	if a.deps.HubPolicyKey != nil && k.Hub == nil {
 		k.Hub = a.deps.HubPolicyKey()
 	}
 	return k
@@ -156,7 +173,8 @@ func (a *App) buildPolicySection() *policySection {
 // show fills the read-only lines.
 func (s *policySection) show(a *App) {
 	p := a.pol
-	s.values.SetText(a.tr("policy.values", int(p.ClockSkew/time.Second), int(p.MaxTrustAge/time.Hour)/24, int(p.MaxTrustAge/time.Hour)%24, int(p.AutoLock/time.Minute)))
+	s.values.SetText(a.tr("policy.values", int(p.ClockSkew/time.Second), int(p.MaxTrustAge/time.Hour)/24, int(p.MaxTrustAge/time.Hour)%24, int(p.AutoLock/time.Minute),
+		int(p.KeepRecords()/(24*time.Hour))))
 	s.source.SetText(a.policySource())
 	if a.polErr != nil {
 		s.refused.SetText(a.tr("policy.refused"))
@@ -170,10 +188,11 @@ func (s *policySection) show(a *App) {
 }
 
 // setEditable shows the signing form to a supervisor of a terminal
-// without a hub whose records (the device key) are open.
+// without a hub whose records (the device key) are open; never while a
+// hub's policy is in force.
 func (s *policySection) setEditable(a *App, noHub bool) {
 	_, canSign := a.records.(policySigner)
-	if noHub && canSign && a.officer != nil && a.officer.Role == RoleSupervisor && a.deps.PolicyFile != "" {
+	if noHub && a.pol.Source != policy.SourceHub && canSign && a.officer != nil && a.officer.Role == RoleSupervisor && a.deps.PolicyFile != "" {
 		s.form.Show()
 	} else {
 		s.form.Hide()
@@ -205,9 +224,11 @@ func (s *policySection) doSign(a *App) {
 		s.fail(a, errPolicyValues)
 		return
 	}
-	seq := uint64(1)
+	// After the highest this terminal applied (a refused file leaves the
+	// default in force, but its successor still needs a higher sequence).
+	seq := a.policyKeys().DeviceSeq + 1
 	if a.pol.Source == policy.SourceDevice {
-		seq = a.pol.Seq + 1
+		seq = max(seq, a.pol.Seq+1)
 	}
 	p := policy.Policy{Source: policy.SourceDevice, Seq: seq, Issued: a.deps.Clock.Now().Truncate(time.Second),
 		Device: signer.DeviceID(), Supervisor: a.officer.ID, ClockSkew: time.Duration(skew) * time.Second,
@@ -215,6 +236,9 @@ func (s *policySection) doSign(a *App) {
 	data, err := policy.Sign(p, signer.SignRequest)
 	if err == nil {
 		err = policy.Save(a.ctx, a.deps.PolicyFile, data)
+	}
+	if pr, ok := a.records.(policyRecords); ok && err == nil {
+		err = pr.NotePolicy(a.ctx, p) // an older device policy put back is refused
 	}
 	if err != nil {
 		a.logErr("sign policy", err)

@@ -45,6 +45,10 @@ type Row struct {
 	StopWarnings []string
 	// Corrects is the ID of the record this one corrects ("" none).
 	Corrects string
+	// Policy is the check policy the record was made under
+	// (policy.Ref.String(), e.g. "hub#3 120s/72h"; "" for records made
+	// before records carried it).
+	Policy string
 }
 
 // rowFromEntry flattens a stored record.
@@ -75,6 +79,9 @@ func rowFromEntry(e *records.Entry) Row {
 	r.StopID, r.StopWarnings = c.StopID, slices.Clone(c.StopWarnings)
 	if !c.Corrects.IsZero() {
 		r.Corrects = c.Corrects.String()
+	}
+	if c.Policy != nil {
+		r.Policy = c.Policy.String()
 	}
 	return r
 }
@@ -256,6 +263,7 @@ var exportColumns = []exportColumn{
 		}
 		return strings.Join(s, "\n")
 	}},
+	{key: "col.policy", cell: func(_ *catalog, r Row) string { return r.Policy }},
 	{key: "col.revealed", cell: func(c *catalog, r Row) string { return yesNo(c, r.Revealed) }},
 	{key: "col.state", cell: func(c *catalog, r Row) string { return c.T("state." + r.State.String()) }},
 	{key: "col.id", cell: func(_ *catalog, r Row) string { return r.ID }},
@@ -303,7 +311,8 @@ func actionName(c *catalog, a records.Action) string {
 }
 
 // outcomeName is a recorded outcome in the current language: the action,
-// or 未处置 for none (0, or the stop-gap ActionOther "未处置").
+// or 未处置 for none (0: rows hold records.ActionNone, and records written
+// before it existed, as 0).
 func outcomeName(c *catalog, a records.Action) string {
 	if !a.Valid() {
 		return c.T("action.none")

@@ -319,7 +319,7 @@ func (a *App) followSync() {
 	ch, unsub := a.deps.Sync.Subscribe()
 	go func() {
 		defer unsub()
-		lastErr := ""
+		lastErr, lastPolicy := "", uint64(0)
 		for {
 			select {
 			case <-a.ctx.Done():
@@ -329,6 +329,11 @@ func (a *App) followSync() {
 					log.Printf("ui: sync: %s", st.LastError)
 				}
 				lastErr = st.LastError
+				if st.PolicySeq != lastPolicy {
+					// The sync saved the hub's newer check policy.
+					lastPolicy = st.PolicySeq
+					a.ReloadPolicy()
+				}
 				fyne.Do(a.refreshStatus)
 			}
 		}

@@ -1,6 +1,7 @@
 // Package hubcmd is the rchub command line: serve, migrate, retention,
 // backup, restore, keys create, token create|list|revoke, device
-// list|revoke, trust anchors|publish. app/rchub only calls Main.
+// list|revoke, trust anchors|publish, policy set|show (the security
+// commands: security.go). app/rchub only calls Main.
 //
 // Every command names its database with --store: a postgres:// URL (the
 // PostgreSQL store, for replicas) or the path of a bbolt file (--db PATH

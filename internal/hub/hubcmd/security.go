@@ -47,7 +47,7 @@ func init() {
 		command{name: "keys wrap", args: "--store PATH | --keyring FILE [--keys LEGACY] (--kek-file FILE | --kek-command CMD | $RCHUB_KEK) [--old-kek-file FILE]",
 			brief: "wrap the hub's keyring under a key-encryption key kept off the database host (made from the legacy key file when needed)", run: keysWrap, local: true},
 		command{name: "keys public", args: "--store PATH | --keyring FILE [KEK flags]",
-			brief: "print the hub's public keys: the encryption key terminals seal to, the key that signs audit checkpoints", run: keysPublic, local: true},
+			brief: "print the hub's public keys: the encryption key terminals seal to, the key that signs audit checkpoints, the key that signs check policies", run: keysPublic, local: true},
 		command{name: "tls pin", args: "--cert FILE", brief: "print the SPKI pin of the hub's TLS certificate, for terminals to enrol with (rcctl enroll --ca PIN.pem)", run: tlsPin, local: true},
 	)
 }
@@ -248,8 +248,12 @@ func keysPublic(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	fmt.Fprintf(env.Stdout, "# encryption key (terminals seal record pushes to it)\n%s# audit checkpoint key %s (rchub audit verify --pub FILE)\n%s",
-		enc, audit.KeyID(kr.Keys.SigningKey()), sign)
+	pol, err := pemKey(kr.Keys.PolicyKey())
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	fmt.Fprintf(env.Stdout, "# encryption key (terminals seal record pushes to it)\n%s# audit checkpoint key %s (rchub audit verify --pub FILE)\n%s# check policy key (terminals pin it at enrolment; rchub policy set signs with it)\n%s",
+		enc, audit.KeyID(kr.Keys.SigningKey()), sign, pol)
 	for _, old := range kr.Keys.SigningKeys()[1:] { // earlier key versions (rchub keys rotate)
 		p, err := pemKey(old)
 		if err != nil {
@@ -313,7 +317,7 @@ var adminCommands = map[string]bool{
 	"token create": true, "token revoke": true, "device revoke": true, "trust anchors": true, "trust publish": true,
 	"retention": true, "backup": true, "restore": true, "keys create": true, "audit rotate": true,
 	"account create": true, "account scope": true, "account password": true, "account totp": true, "account disable": true,
-	"account enable": true, "account signout": true,
+	"account enable": true, "account signout": true, "policy set": true,
 }
 
 // auditCommand logs a run of an administrative command (name, its

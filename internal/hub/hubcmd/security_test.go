@@ -177,7 +177,7 @@ func TestKeysWrappedByKEK(t *testing.T) {
 		t.Fatalf("push after wrapping: %+v %v", rep, err)
 	}
 	s.stop()
-	if r := rchub(t, clk, "keys", "public", "--db", db, "--kek-file", kek); r.code != hubcmd.ExitOK || strings.Count(r.stdout, "BEGIN PUBLIC KEY") != 2 {
+	if r := rchub(t, clk, "keys", "public", "--db", db, "--kek-file", kek); r.code != hubcmd.ExitOK || strings.Count(r.stdout, "BEGIN PUBLIC KEY") != 3 {
 		t.Fatalf("keys public: %d %q", r.code, r.stdout)
 	}
 	if r := rchub(t, clk, "audit", "verify", "--db", db, "--kek-file", kek); r.code != hubcmd.ExitOK {
@@ -337,11 +337,11 @@ func TestKeysRotate(t *testing.T) {
 	// The public checkpoint keys of both versions verify it without the keyring.
 	r = rchub(t, clk, "keys", "public", "--db", db, "--kek-file", kek)
 	blocks := strings.SplitAfter(r.stdout, "-----END PUBLIC KEY-----\n")
-	if r.code != hubcmd.ExitOK || len(blocks) != 4 { // encryption, checkpoint, earlier checkpoint, ""
+	if r.code != hubcmd.ExitOK || len(blocks) != 5 { // encryption, checkpoint, policy, earlier checkpoint, ""
 		t.Fatalf("keys public after a rotation: %d %q", r.code, r.stdout)
 	}
 	pubs := filepath.Join(t.TempDir(), "checkpoint.pem")
-	os.WriteFile(pubs, []byte(blocks[1]+blocks[2]), 0o644)
+	os.WriteFile(pubs, []byte(blocks[1]+blocks[3]), 0o644)
 	if r := rchub(t, clk, "audit", "verify", "--db", db, "--pub", pubs); r.code != hubcmd.ExitOK {
 		t.Fatalf("audit verify --pub with both checkpoint keys: %d %q %q", r.code, r.stdout, r.stderr)
 	}

@@ -78,6 +78,7 @@ func serve(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
+	o.keys = keys
 	ts, err := o.trust(ctx)
 	if err != nil {
 		return failf(env, "%v", err)

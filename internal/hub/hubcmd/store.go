@@ -23,6 +23,9 @@ type opened struct {
 	// PostgreSQL
 	pg       *pgstore.Store
 	trustDir string // the hub's own trust store ("" : a temporary one)
+	// keys are the serving hub's keys (nil outside `rchub serve`):
+	// commands run through the admin socket sign with them.
+	keys *hub.Keys
 
 	trustMu   sync.Mutex
 	ts        *trust.Store

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
+	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/trust"
 )
 
@@ -157,6 +159,29 @@ func testFeedManifest(t *testing.T, s hub.Store) {
 		if err != nil || m.Seq != uint64(2+i) {
 			t.Fatalf("update %d: seq %d %v", i, m.Seq, err)
 		}
+	}
+	// The published check policy is part of the manifest: stored, named
+	// (never retired while named) and given back as it was.
+	pol := put(t, s, wire.ObjectPolicy, "RC-REQ-POLICY-1 …", t0)
+	m, err := s.UpdateManifest(ctx, t0, func(m *hub.Manifest) (bool, error) {
+		m.Policy = &hub.ManifestPolicy{Seq: 7, ObjectRef: pol}
+		return true, nil
+	})
+	if err != nil || m.Policy == nil || *m.Policy != (hub.ManifestPolicy{Seq: 7, ObjectRef: pol}) {
+		t.Fatalf("policy: %+v %v", m.Policy, err)
+	}
+	cur, err := s.Manifest(ctx)
+	if err != nil || cur.Policy == nil || *cur.Policy != *m.Policy || !slices.Contains(cur.Refs(), pol) {
+		t.Fatalf("stored policy: %+v %v", cur.Policy, err)
+	}
+	cur.Policy.Seq = 99
+	if again, _ := s.Manifest(ctx); again.Policy.Seq != 7 {
+		t.Fatal("Manifest shares the policy with the store")
+	}
+	if n, err := s.PruneObjects(ctx, t0.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	} else if got, err := readObject(t, s, pol.Digest); err != nil || got != "RC-REQ-POLICY-1 …" {
+		t.Fatalf("the named policy was pruned (%d pruned): %q %v", n, got, err)
 	}
 }
 

@@ -107,6 +107,9 @@ const (
 // terminals enrolled before the hub published it at enrolment.
 type HubKeyResponse struct {
 	HubKey []byte `json:"hub_key"` // PKIX DER, base64
+	// PolicyKey is the hub's policy key (PKIX DER, base64), for terminals
+	// enrolled before the hub published it at enrolment.
+	PolicyKey []byte `json:"policy_key,omitempty"`
 }
 
 // SignInRequest is POST /v1/session.

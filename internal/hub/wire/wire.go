@@ -162,6 +162,9 @@ type EnrollResponse struct {
 	// HubKey is the hub's SM2 encryption key (PKIX DER, base64): the
 	// terminal seals its record pushes to it (package envelope).
 	HubKey []byte `json:"hub_key,omitempty"`
+	// PolicyKey is the hub's SM2 policy key (PKIX DER, base64): the
+	// terminal pins it and accepts check policies signed by it only.
+	PolicyKey []byte `json:"policy_key,omitempty"`
 }
 
 // PushRecord is one record of a push: canonical bytes and signature.
@@ -241,7 +244,21 @@ type TrustManifest struct {
 	Certs []FeedRef  `json:"certs"` // CA and signer certificates (DER), anchors never
 	CRLs  []FeedCRL  `json:"crls"`  // the newest CRL (DER) of each CA
 	Lists []FeedList `json:"lists"` // status lists (COSE_Sign1)
+	// Policy is the check policy the hub publishes (absent: none): an
+	// RC-REQ-POLICY-1 text signed by the hub's policy key (package
+	// policy), which terminals pinned at enrolment.
+	Policy *FeedPolicy `json:"policy,omitempty"`
 }
+
+// FeedPolicy names the hub's signed check policy and its sequence (the
+// sequence inside the signed text decides; this one saves a download).
+type FeedPolicy struct {
+	Seq uint64 `json:"seq"`
+	FeedRef
+}
+
+// ObjectPolicy is the X-RC-Object-Type of the policy object.
+const ObjectPolicy = "RC POLICY"
 
 // FeedEpoch names one continuous history of a hub's trust feed.
 type FeedEpoch struct {
@@ -317,6 +334,11 @@ type RecordView struct {
 	// the record was made.
 	StopID       string   `json:"stop_id,omitempty"`
 	StopWarnings []string `json:"stop_warnings,omitempty"`
+	// Policy is the check policy the record was made under, in short
+	// form: signer, sequence, clock skew and maximum trust age
+	// ("hub#3 120s/72h", "device#2 600s/336h", "default 300s/168h"); empty
+	// for records made before records carried it.
+	Policy string `json:"policy,omitempty"`
 }
 
 // RecordsResponse is GET /v1/records (supervisors).

@@ -29,6 +29,7 @@ import (
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/demo"
 	"github.com/roadcheck/roadcheck/internal/keys"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/storage"
 	"github.com/roadcheck/roadcheck/internal/trust"
@@ -56,7 +57,9 @@ type Options struct {
 	// tests use fewer).
 	Iterations int
 	// Retention is how long delivered records keep their personal fields
-	// (0: records.DefaultRetention); each sign-in purges older ones.
+	// when no signed check policy is in force (0: records.DefaultRetention);
+	// a policy in force (the hub's, or a supervisor's on the device) says
+	// instead. Each sign-in purges older ones.
 	Retention time.Duration
 }
 
@@ -203,6 +206,7 @@ func Open(ctx context.Context, o Options) (_ *Terminal, err error) {
 		}
 	}
 	t.Sync = NewSyncService(t.Records, t.Trust, clk)
+	t.Sync.Config.PolicyFile = policy.FileFor(path) // the hub's check policy comes with the trust data
 	var cctx context.Context
 	cctx, t.stopCheck = context.WithCancel(context.WithoutCancel(ctx))
 	t.checkDone = make(chan struct{})
@@ -290,7 +294,8 @@ func (t *Terminal) Unlock(ctx context.Context, officerID, pin string) (*records.
 // logged; the store is used all the same, so checks go on and the next
 // sync tells the hub. After the audit, the personal fields of records the
 // hub acknowledged more than Options.Retention ago are erased
-// (records.Store.Purge: the chain still verifies).
+// (records.Store.Purge: the chain still verifies) — or, when a signed
+// check policy is in force, more than the policy's retention ago.
 func (t *Terminal) OpenRecords(ctx context.Context, kr *keys.Keyring) (*records.Store, error) {
 	st, err := records.Open(ctx, t.DB, records.Unlocked(kr), records.Options{Clock: t.clk})
 	if err != nil {
@@ -314,7 +319,7 @@ func (t *Terminal) OpenRecords(ctx context.Context, kr *keys.Keyring) (*records.
 			for _, p := range a.Problems {
 				slog.Warn("record chain audit", "seq", p.Seq, "kind", p.Kind, "detail", p.Detail)
 			}
-			if rep, perr := st.Purge(t.auditCtx, time.Time{}, t.retention); perr != nil {
+			if rep, perr := st.Purge(t.auditCtx, time.Time{}, t.keepRecords(t.auditCtx, st)); perr != nil {
 				slog.Warn("purge of delivered records failed", "err", perr)
 			} else if rep.Purged > 0 {
 				slog.Info("personal fields of delivered records erased", "records", rep.Purged)
@@ -327,6 +332,25 @@ func (t *Terminal) OpenRecords(ctx context.Context, kr *keys.Keyring) (*records.
 		t.mu.Unlock()
 	}()
 	return st, nil
+}
+
+// keepRecords is how long delivered records keep their personal fields:
+// the retention of the signed check policy in force (policy file beside
+// the database, verified with st's keys), else Options.Retention (0: the
+// default).
+func (t *Terminal) keepRecords(ctx context.Context, st *records.Store) time.Duration {
+	keys, err := st.PolicyKeys(ctx)
+	if err != nil {
+		return t.retention
+	}
+	p, err := policy.Load(ctx, policy.FileFor(t.path), keys)
+	if err != nil {
+		slog.Warn("check policy refused: the default is in force", "err", err)
+	}
+	if p.Source == policy.SourceDefault {
+		return t.retention
+	}
+	return p.KeepRecords()
 }
 
 // Audit waits for the chain audit of the last sign-in (OpenRecords) and

@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/demo"
 	"github.com/roadcheck/roadcheck/internal/keys"
 	"github.com/roadcheck/roadcheck/internal/keys/keystest"
+	"github.com/roadcheck/roadcheck/internal/policy"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/syncclient"
 	"github.com/roadcheck/roadcheck/internal/verify"
@@ -142,5 +144,74 @@ func TestOpenWithTPM(t *testing.T) {
 	}
 	if _, err := Open(ctx, Options{Dir: dir, NoSync: true, Device: "none"}); !errors.Is(err, keys.ErrDevice) {
 		t.Fatalf("the TPM-bound database opened on a device file: %v", err)
+	}
+}
+
+// Each sign-in erases the personal fields of records delivered longer ago
+// than the check policy in force keeps them: 30 days by default, the
+// policy's retention once a signed policy says.
+func TestSignInPurgesByThePolicysRetention(t *testing.T) {
+	ctx := context.Background()
+	t0 := demo.ReferenceTime
+	clk := clock.NewFake(t0)
+	dir := filepath.Join(t.TempDir(), "data")
+	tm, err := Open(ctx, Options{Dir: dir, Clock: clk, NoSync: true, Device: "none", Iterations: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	if _, err := tm.Vault.Provision(ctx, keys.Officer{ID: "9001", Name: "陈刚", Role: keys.RoleSupervisor}, "900190", nil); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := tm.Unlock(ctx, "9001", "900190")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := st.Append(ctx, records.Check{Officer: "9001", Verdict: verify.Valid, Action: records.ActionRelease, Holder: "张伟"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.MarkDelivered(ctx, t0, []records.Outcome{{Seq: 1}, {Seq: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	purged := func() int {
+		t.Helper()
+		st, _, err := tm.Unlock(ctx, "9001", "900190")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, err := tm.Audit(ctx); err != nil || !a.OK() {
+			t.Fatalf("audit: %+v %v", a, err)
+		}
+		list, err := st.List(ctx, records.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range list {
+			if !e.Purged.IsZero() {
+				n++
+			}
+		}
+		return n
+	}
+	clk.Advance(8 * 24 * time.Hour)
+	if n := purged(); n != 0 {
+		t.Fatalf("default policy: %d purged after 8 days", n)
+	}
+	data, err := policy.Sign(policy.Policy{Source: policy.SourceDevice, Seq: 1, Issued: clk.Now().Truncate(time.Second), Device: st.DeviceID(),
+		Supervisor: "9001", ClockSkew: 300 * time.Second, MaxTrustAge: 24 * time.Hour, AutoLock: 5 * time.Minute, Retention: 7 * 24 * time.Hour}, st.SignRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := policy.Save(ctx, policy.FileFor(filepath.Join(dir, DBFile)), data); err != nil {
+		t.Fatal(err)
+	}
+	if n := purged(); n != 2 {
+		t.Fatalf("a policy keeping 7 days: %d purged after 8 days, want 2", n)
+	}
+	if tm.Sync.Config.PolicyFile != policy.FileFor(filepath.Join(dir, DBFile)) {
+		t.Errorf("the sync applies hub policies to %q", tm.Sync.Config.PolicyFile)
 	}
 }
