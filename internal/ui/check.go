@@ -119,6 +119,12 @@ func (a *App) submitFrom(text, source string) {
 	a.async(func() {
 		res := ver.Verify(ctx, text, time.Time{})
 		fyne.Do(func() {
+			// The same code sent again while it was being verified (a
+			// scanner's double trigger, a double tap): it is on screen
+			// already, one check.
+			if a.check != nil && a.check.text == text {
+				return
+			}
 			a.leaveCheck()
 			a.showResult(text, source, res)
 		})
@@ -368,50 +374,24 @@ var (
 )
 
 // leaveCheck records the check on screen as 未处置 unless it has its
-// record. The record is written off fyne's goroutine, so that the next
-// verdict does not wait for the disk; a failure is shown on the scan
-// screen and logged.
-func (a *App) leaveCheck() { a.leave(true) }
-
-// leaveCheckNow is leaveCheck returning once the record is durable (the
-// records are about to close: lock by another officer, sign-out, exit).
-func (a *App) leaveCheckNow() { a.leave(false) }
-
-func (a *App) leave(background bool) {
+// record, and returns once the record is durable (one append, ~1–4 ms):
+// a check is never "recorded" without its record ID, so that a stop's
+// outcome or an undo right after can correct it. A failure is shown on
+// the scan screen and logged.
+func (a *App) leaveCheck() {
 	c := a.check
 	if c == nil || c.recorded || c.kind.neutral() {
 		return
 	}
-	fail := func(err error) {
+	if err := a.recordCheck(c, 0, ""); err != nil {
 		log.Printf("ui: record a check left without an outcome: %v", err)
 		a.setScanMessage(userMessage(a.tr, errNotRecorded))
 	}
-	if !background {
-		if err := a.recordCheck(c, 0, ""); err != nil {
-			fail(err)
-		}
-		return
-	}
-	chk, err := a.checkRecord(c, 0, "")
-	if err != nil {
-		fail(err)
-		return
-	}
-	c.recorded = true
-	st, ctx := a.records, a.ctx
-	a.async(func() {
-		rec, err := st.Append(ctx, chk)
-		fyne.Do(func() {
-			if err != nil {
-				c.recorded = false
-				fail(err)
-				return
-			}
-			c.recordID, c.notes = rec.ID, chk.Notes
-			a.refreshStatus()
-		})
-	})
 }
+
+// leaveCheckNow is leaveCheck (the records are about to close: lock by
+// another officer, sign-out, exit).
+func (a *App) leaveCheckNow() { a.leaveCheck() }
 
 // saveOutcome is the one tap on an outcome: it records the check on
 // screen, returns to scanning and shows "已保存：放行" with 撤销.
