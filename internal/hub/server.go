@@ -75,7 +75,7 @@ func New(cfg Config) (*Server, error) {
 	if s.window == 0 {
 		s.window = wire.ReplayWindow
 	}
-	s.nonces = &nonceCache{seen: map[string]int64{}}
+	s.nonces = &nonceCache{seen: map[nonceKey]int64{}}
 	s.shared, _ = cfg.Store.(NonceStore)
 	s.metrics = newMetrics(cfg.Store)
 	if cfg.Instance != "" {
@@ -149,18 +149,26 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 // (records are de-duplicated by id, enrolment tokens are one-time).
 type nonceCache struct {
 	mu      sync.Mutex
-	seen    map[string]int64 // device/nonce → expiry (Unix ms)
+	seen    map[nonceKey]int64 // SM3 of device/nonce → expiry (Unix ms)
 	inserts int
 }
 
+// nonceKey is the first 16 bytes of the SM3 of "device/nonce": a fixed 24
+// bytes an entry with its expiry, however long the nonce, so that the
+// replay window of thousands of terminals fetching the trust set stays
+// small (a false replay needs a 128-bit SM3 collision).
+type nonceKey [16]byte
+
 // add reports false when key was seen and has not expired.
 func (c *nonceCache) add(key string, now, expiry int64) bool {
+	sum := gm.SM3([]byte(key))
+	k := nonceKey(sum[:16])
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if exp, ok := c.seen[key]; ok && exp >= now {
+	if exp, ok := c.seen[k]; ok && exp >= now {
 		return false
 	}
-	c.seen[key] = expiry
+	c.seen[k] = expiry
 	if c.inserts++; c.inserts%4096 == 0 {
 		for k, exp := range c.seen {
 			if exp < now {

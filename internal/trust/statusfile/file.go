@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -53,7 +54,11 @@ type fileInfo struct {
 
 const fileSuffix = ".rsf"
 
-func fileName(id uint64) string { return fmt.Sprintf("%016x%s", id, fileSuffix) }
+func fileName(id uint64) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[8:], id)
+	return hex.EncodeToString(b[8:]) + fileSuffix // %016x, without fmt on the first-lookup path
+}
 
 // parseFileName returns the id of a data file name.
 func parseFileName(name string) (uint64, bool) {
