@@ -189,7 +189,6 @@ func timingDim(g *plane, a, b, off pt, msA, msB float64, pol polarity) int {
 	win := max(2, int(2*(msA+msB)/2/(length/float64(n))))
 	lightRuns := 0
 	inLight := false
-	var starts [512]int // where each light run starts (samples)
 	for i := i0; i < i1; i++ {
 		s, c := 0.0, 0
 		for j := max(i0, i-win); j <= min(i1-1, i+win); j++ {
@@ -199,9 +198,6 @@ func timingDim(g *plane, a, b, off pt, msA, msB float64, pol polarity) int {
 		thr := s / float64(c)
 		isLight := vals[i] > thr+2
 		if isLight && !inLight {
-			if lightRuns < len(starts) {
-				starts[lightRuns] = i
-			}
 			lightRuns++
 		}
 		if vals[i] < thr-2 {
@@ -213,27 +209,8 @@ func timingDim(g *plane, a, b, off pt, msA, msB float64, pol polarity) int {
 	// Columns 6..dim-7 alternate, dark at both ends, and the window spans
 	// columns 6.5..dim-6.5: lightRuns = (dim-13)/2.
 	dim := 2*lightRuns + 13
-	if dim < 21 || dim > 177 || (dim-17)%4 != 0 || lightRuns > len(starts) {
+	if dim < 21 || dim > 177 || (dim-17)%4 != 0 {
 		return 0
-	}
-	// A timing pattern is regular: a light module every two modules. The
-	// runs of random modules (a triple of clutter, the wrong side of a
-	// pair) come at any spacing.
-	if lightRuns >= 3 {
-		mean := float64(starts[lightRuns-1]-starts[0]) / float64(lightRuns-1)
-		module := mean / 2 * (length / float64(n))
-		if module < 0.6*min(msA, msB) || module > 1.6*max(msA, msB) {
-			return 0
-		}
-		odd := 0
-		for k := 1; k < lightRuns; k++ {
-			if sp := float64(starts[k] - starts[k-1]); sp < 0.55*mean || sp > 1.5*mean {
-				odd++
-			}
-		}
-		if odd*6 > lightRuns {
-			return 0
-		}
 	}
 	return dim
 }
