@@ -33,17 +33,41 @@ const maxRecordsBody = 32 << 20
 // for a refused token, ErrUnreachable when no answer came, ErrHub for
 // other refusals, ErrProtocol for an unreadable answer.
 func (c *Client) QueryRecords(ctx context.Context, supervisorToken string, q url.Values) (*wire.RecordsResponse, error) {
-	ep := c.ep.Load()
 	body, err := searchBody(q) // security.go: the filters (a plate) never in a URL
 	if err != nil {
 		return nil, err
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, ep.base.String()+wire.PathRecordSearch, body)
+	resp, err := c.supervisorDo(ctx, http.MethodPost, wire.PathRecordSearch, supervisorToken, body)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+supervisorToken)
+	defer resp.Body.Close()
+	var rr wire.RecordsResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxRecordsBody)).Decode(&rr); err != nil {
+		return nil, fmt.Errorf("%w: records answer: %v", ErrProtocol, err)
+	}
+	return &rr, nil
+}
+
+// supervisorDo sends a supervisor request (bearer token; body, when not
+// nil, as JSON) over the pinned TLS client with the query retries, and
+// returns the 200 answer for the caller to read and close. Errors:
+// ErrForbidden for a refused token, ErrUnreachable when no answer came,
+// ErrHub for other refusals, ctx's error when it ended.
+func (c *Client) supervisorDo(ctx context.Context, method, path, token string, body []byte) (*http.Response, error) {
+	ep := c.ep.Load()
+	var rb any // nil, or the bytes (retryablehttp resends them on a retry)
+	if body != nil {
+		rb = body
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, ep.base.String()+path, rb)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	rc := retrying(ep.hc, max(0, min(c.cfg.RetryMax, queryRetries)), c.cfg.RetryWaitMin, min(c.cfg.RetryWaitMax, 5*time.Second),
 		c.clk, c.cfg.Sleep, nil, c.cfg.OnRetry)
 	resp, err := rc.Do(req)
@@ -55,18 +79,13 @@ func (c *Client) QueryRecords(ctx context.Context, supervisorToken string, q url
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
+		return resp, nil
 	case http.StatusUnauthorized, http.StatusForbidden:
 		e := readError(resp)
 		return nil, fmt.Errorf("%w: %s: %s", ErrForbidden, e.Code, e.Message)
 	default:
 		return nil, hubError(resp)
 	}
-	defer resp.Body.Close()
-	var rr wire.RecordsResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxRecordsBody)).Decode(&rr); err != nil {
-		return nil, fmt.Errorf("%w: records answer: %v", ErrProtocol, err)
-	}
-	return &rr, nil
 }
 
 // maxCountersBody bounds the answer to a counters query (a year of hours).
@@ -80,28 +99,9 @@ const maxCountersBody = 8 << 20
 // verdict, kind) and tz (group=day). Errors as QueryRecords: ErrForbidden,
 // ErrUnreachable, ErrHub (a bad range), ErrProtocol.
 func (c *Client) QueryCounters(ctx context.Context, supervisorToken string, q url.Values) (*wire.CountersResponse, error) {
-	ep := c.ep.Load()
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, ep.base.String()+"/v1/counters?"+q.Encode(), nil)
+	resp, err := c.supervisorDo(ctx, http.MethodGet, "/v1/counters?"+q.Encode(), supervisorToken, nil)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+supervisorToken)
-	rc := retrying(ep.hc, max(0, min(c.cfg.RetryMax, queryRetries)), c.cfg.RetryWaitMin, min(c.cfg.RetryWaitMax, 5*time.Second),
-		c.clk, c.cfg.Sleep, nil, c.cfg.OnRetry)
-	resp, err := rc.Do(req)
-	if err != nil && ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if err != nil {
-		return nil, unreachable(err)
-	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusUnauthorized, http.StatusForbidden:
-		e := readError(resp)
-		return nil, fmt.Errorf("%w: %s: %s", ErrForbidden, e.Code, e.Message)
-	default:
-		return nil, hubError(resp)
 	}
 	defer resp.Body.Close()
 	var cr wire.CountersResponse
@@ -123,7 +123,6 @@ func (c *Client) QueryCounters(ctx context.Context, supervisorToken string, q ur
 // The cells are the hub's, defused for spreadsheets there
 // (records.DefuseCell); this client passes the bytes through unchanged.
 func (c *Client) ExportRecords(ctx context.Context, supervisorToken string, q url.Values, format string, w io.Writer) (int64, error) {
-	ep := c.ep.Load()
 	f := url.Values{"format": {format}}
 	for k, v := range q {
 		if k != "page" && k != "limit" && k != "format" {
@@ -134,28 +133,9 @@ func (c *Client) ExportRecords(ctx context.Context, supervisorToken string, q ur
 	if err != nil {
 		return 0, err
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, ep.base.String()+wire.PathRecordExport, body)
+	resp, err := c.supervisorDo(ctx, http.MethodPost, wire.PathRecordExport, supervisorToken, body)
 	if err != nil {
 		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+supervisorToken)
-	rc := retrying(ep.hc, max(0, min(c.cfg.RetryMax, queryRetries)), c.cfg.RetryWaitMin, min(c.cfg.RetryWaitMax, 5*time.Second),
-		c.clk, c.cfg.Sleep, nil, c.cfg.OnRetry)
-	resp, err := rc.Do(req)
-	if err != nil && ctx.Err() != nil {
-		return 0, ctx.Err()
-	}
-	if err != nil {
-		return 0, unreachable(err)
-	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusUnauthorized, http.StatusForbidden:
-		e := readError(resp)
-		return 0, fmt.Errorf("%w: %s: %s", ErrForbidden, e.Code, e.Message)
-	default:
-		return 0, hubError(resp)
 	}
 	defer resp.Body.Close()
 	src := &readErr{r: resp.Body}
