@@ -46,6 +46,7 @@ bench:
 bench-hub: deps-test
 	RC_BENCH_RECORDS=$${RC_BENCH_RECORDS:-10000000} $(GO) test -run '^$$' -bench 'Ingest|Query|Counters|Export' -benchtime 1x -timeout 180m ./internal/hub/pgstore
 	$(GO) test -run '^$$' -bench 'IngestSecurity' -benchtime 100x ./internal/hub
+	$(GO) test -run '^$$' -bench 'QueryAudit' -benchtime 3x ./internal/hub
 
 ## bench-trust-scale: the trust store and feed on the national world (10 M entries; generated once into $$TMPDIR)
 bench-trust-scale:
