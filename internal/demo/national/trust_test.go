@@ -47,6 +47,7 @@ func TestTrustAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() }) // waits for the background merge of the delta
 	anchors, err := os.ReadFile(w.AnchorsPath())
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +134,7 @@ func TestTrustTenDeltas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { st.Close() })
 		anchors, err := os.ReadFile(w.AnchorsPath())
 		if err != nil {
 			t.Fatal(err)
