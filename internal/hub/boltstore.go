@@ -281,36 +281,12 @@ func (s *BoltStore) RevokeDevice(ctx context.Context, id string, at time.Time) e
 
 // Device implements Store.
 func (s *BoltStore) Device(ctx context.Context, id string) (Device, error) {
-	if err := ctx.Err(); err != nil {
-		return Device{}, err
-	}
-	var d Device
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(storage.BucketHubDevices).Get([]byte(id))
-		if v == nil {
-			return fmt.Errorf("%w: device %q", ErrNotFound, id)
-		}
-		var err error
-		d, err = decodeDevice(id, v)
-		return err
-	})
-	return d, err
+	return storage.GetDecoded(ctx, s.db, storage.BucketHubDevices, id, "device", ErrNotFound, decodeDevice)
 }
 
 // Devices implements Store.
 func (s *BoltStore) Devices(ctx context.Context) ([]Device, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var out []Device
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(storage.BucketHubDevices).ForEach(func(k, v []byte) error {
-			d, err := decodeDevice(string(k), v)
-			out = append(out, d)
-			return err
-		})
-	})
-	return out, err
+	return storage.AllDecoded(ctx, s.db, storage.BucketHubDevices, decodeDevice)
 }
 
 type boltIngest struct {

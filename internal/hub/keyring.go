@@ -336,19 +336,12 @@ func readLegacyKeys(path string) ([]byte, error) {
 }
 
 func readKeyring(path string) (*keyringFile, error) {
-	st, err := os.Stat(path)
+	b, err := storage.ReadPrivateFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("keyring %s: %w", path, fs.ErrNotExist)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: %v", ErrKeyFile, path, err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w %s: mode %v: group and others must have no access (chmod 600)", ErrKeyFile, path, st.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %v", ErrKeyFile, path, err)
+		return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
 	}
 	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	var f keyringFile

@@ -163,8 +163,10 @@ func (s *Server) preAuth(w http.ResponseWriter, r *http.Request, guard bool) (re
 // only an authenticated device gets its body read — within its quota and
 // the body caps — and the body is checked against the hash as it is read.
 // A request without the header may carry at most wire.MaxPreAuthBody
-// bytes. Failures before authentication all get one generic 401.
-func (s *Server) authDeviceSecure(w http.ResponseWriter, r *http.Request, limit int64) (Device, *gm.PublicKey, []byte, bool) {
+// bytes. Failures before authentication all get one generic 401. charge
+// spends the device's quota for the request (limit.Limiter.Request, or
+// Object for a trust-object download).
+func (s *Server) authDeviceSecure(w http.ResponseWriter, r *http.Request, limit int64, charge func(context.Context, string) (limit.Decision, error)) (Device, *gm.PublicKey, []byte, bool) {
 	ra := auditOf(r)
 	ra.set(func(ra *reqAudit) { ra.attempted = true })
 	release, ok := s.preAuth(w, r, false)
@@ -234,10 +236,6 @@ func (s *Server) authDeviceSecure(w http.ResponseWriter, r *http.Request, limit 
 		ra.set(func(ra *reqAudit) { ra.detail = "replayed nonce" })
 		fail(w, http.StatusUnauthorized, wire.CodeReplay, "nonce already used: this request was replayed")
 		return Device{}, nil, nil, false
-	}
-	charge := s.sec.limits.Request
-	if r.Pattern == routeObject {
-		charge = s.sec.limits.Object // a budget of its own: see limit.Limits
 	}
 	if d, err := charge(r.Context(), dev.ID); err != nil {
 		s.internal(w, err)

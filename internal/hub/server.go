@@ -183,7 +183,7 @@ func (c *nonceCache) add(key string, now, expiry int64) bool {
 // the body. On failure it has written the response. See
 // authDeviceSecure (secauth.go).
 func (s *Server) authDevice(w http.ResponseWriter, r *http.Request, limit int64) (Device, *gm.PublicKey, []byte, bool) {
-	return s.authDeviceSecure(w, r, limit)
+	return s.authDeviceSecure(w, r, limit, s.sec.limits.Request)
 }
 
 func revoked(w http.ResponseWriter, dev Device) {

@@ -98,7 +98,8 @@ const objectRate = 16 << 10
 // streamed from the store (http.ServeContent: Range, If-Range; the ETag is
 // the digest), never buffered whole.
 func (s *Server) handleObject(w http.ResponseWriter, r *http.Request) {
-	if _, _, _, ok := s.authDevice(w, r, wire.MaxSmallBody); !ok {
+	// Trust objects have a download budget of their own (limit.Limits).
+	if _, _, _, ok := s.authDeviceSecure(w, r, wire.MaxSmallBody, s.sec.limits.Object); !ok {
 		return
 	}
 	raw, err := hex.DecodeString(r.PathValue("digest"))

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -22,6 +23,43 @@ func (db *DB) CreateBuckets(ctx context.Context, names ...[]byte) error {
 		}
 		return nil
 	})
+}
+
+// GetDecoded reads key in the top-level bucket and decodes it in the same
+// read transaction (decode must copy what it keeps). A missing key gives
+// notFound wrapped with what and the key ("account \"ana\"").
+func GetDecoded[T any](ctx context.Context, db *DB, bucket []byte, key, what string, notFound error, decode func(key string, v []byte) (T, error)) (T, error) {
+	var out T
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
+	err := db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucket).Get([]byte(key))
+		if v == nil {
+			return fmt.Errorf("%w: %s %q", notFound, what, key)
+		}
+		var err error
+		out, err = decode(key, v)
+		return err
+	})
+	return out, err
+}
+
+// AllDecoded decodes every pair of the top-level bucket, in key order, in
+// one read transaction (decode must copy what it keeps).
+func AllDecoded[T any](ctx context.Context, db *DB, bucket []byte, decode func(key string, v []byte) (T, error)) ([]T, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []T
+	err := db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+			x, err := decode(string(k), v)
+			out = append(out, x)
+			return err
+		})
+	})
+	return out, err
 }
 
 // Millis is how stores keep an optional time: Unix milliseconds, 0 for the

@@ -65,3 +65,55 @@ func TestMillis(t *testing.T) {
 		}
 	}
 }
+
+// TestGetAndAllDecoded: a stored value decodes, a missing key is the
+// caller's not-found error naming it, a decode error comes back, and All
+// decodes every pair in key order.
+func TestGetAndAllDecoded(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	bucket := []byte("things")
+	if err := db.CreateBuckets(ctx, bucket); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		for _, kv := range [][2]string{{"b", "2"}, {"a", "1"}, {"z", "bad"}} {
+			if err := b.Put([]byte(kv[0]), []byte(kv[1])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	errNotFound, errBad := errors.New("not found"), errors.New("bad value")
+	decode := func(k string, v []byte) (string, error) {
+		if string(v) == "bad" {
+			return "", errBad
+		}
+		return k + "=" + string(v), nil
+	}
+	tests := []struct {
+		key, want string
+		wantErr   error
+	}{
+		{key: "a", want: "a=1"},
+		{key: "missing", wantErr: errNotFound},
+		{key: "z", wantErr: errBad},
+	}
+	for _, tt := range tests {
+		got, err := GetDecoded(ctx, db, bucket, tt.key, "thing", errNotFound, decode)
+		if !errors.Is(err, tt.wantErr) || got != tt.want {
+			t.Errorf("GetDecoded(%q) = %q, %v; want %q, %v", tt.key, got, err, tt.want, tt.wantErr)
+		}
+	}
+	all, err := AllDecoded(ctx, db, bucket, decode)
+	if !errors.Is(err, errBad) || len(all) != 3 || all[0] != "a=1" || all[1] != "b=2" {
+		t.Fatalf("AllDecoded = %q, %v", all, err)
+	}
+}

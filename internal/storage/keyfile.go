@@ -61,6 +61,22 @@ func WriteKeyFile(path string, secret []byte) error {
 // group or others may access, that cannot be read, or that does not hold
 // 2×size hex digits gives ErrKeyFile.
 func ReadKeyFile(path string, size int) ([]byte, error) {
+	b, err := ReadPrivateFile(path)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(secret) != size {
+		return nil, fmt.Errorf("%w %s: does not hold %d hex digits", ErrKeyFile, path, 2*size)
+	}
+	return secret, nil
+}
+
+// ReadPrivateFile reads a secret file (a key file, a keyring) that only its
+// owner may access. A missing file gives an error wrapping fs.ErrNotExist;
+// a file that group or others may access, or that cannot be read, gives
+// ErrKeyFile.
+func ReadPrivateFile(path string) ([]byte, error) {
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("key file %s: %w", path, fs.ErrNotExist)
@@ -75,9 +91,5 @@ func ReadKeyFile(path string, size int) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %v", ErrKeyFile, path, err)
 	}
-	secret, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(secret) != size {
-		return nil, fmt.Errorf("%w %s: does not hold %d hex digits", ErrKeyFile, path, 2*size)
-	}
-	return secret, nil
+	return b, nil
 }

@@ -234,7 +234,7 @@ type state struct {
 func (s *Store) load(ctx context.Context) (*state, error) {
 	for attempt := 0; ; attempt++ {
 		st, err := s.loadOnce(ctx)
-		if errors.Is(err, statusfile.ErrStale) && attempt < 8 {
+		if errors.Is(err, statusfile.ErrStale) && attempt < statusfile.StaleRetries {
 			continue // another process committed while the generation was opened
 		}
 		return st, err
@@ -607,7 +607,7 @@ func (s *Store) LicenceStatus(ctx context.Context, ca *Cert, issuer string, idHa
 		return credential.StatusEntry{}, false, fmt.Errorf("trust: status list %s: %w", ListRef{k.ca, k.issuer}, ErrDamaged)
 	}
 	fe, found, err := st.view.Lookup(k.file(), idHash, at.Unix())
-	for retry := 0; errors.Is(err, statusfile.ErrStale) && retry < 8; retry++ {
+	for retry := 0; errors.Is(err, statusfile.ErrStale) && retry < statusfile.StaleRetries; retry++ {
 		// Another writer committed twice since this state was loaded and
 		// removed a file it had not opened yet: look up in the newest.
 		if st = s.refresh(); st.view == nil {

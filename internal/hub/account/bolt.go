@@ -95,36 +95,12 @@ func (s *BoltStore) CreateAccount(ctx context.Context, a Account) error {
 
 // Account implements Store.
 func (s *BoltStore) Account(ctx context.Context, name string) (Account, error) {
-	if err := ctx.Err(); err != nil {
-		return Account{}, err
-	}
-	var a Account
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(storage.BucketHubAccounts).Get([]byte(name))
-		if v == nil {
-			return fmt.Errorf("%w: account %q", ErrNotFound, name)
-		}
-		var err error
-		a, err = decodeAccount(name, v)
-		return err
-	})
-	return a, err
+	return storage.GetDecoded(ctx, s.db, storage.BucketHubAccounts, name, "account", ErrNotFound, decodeAccount)
 }
 
 // Accounts implements Store.
 func (s *BoltStore) Accounts(ctx context.Context) ([]Account, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var out []Account
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(storage.BucketHubAccounts).ForEach(func(k, v []byte) error {
-			a, err := decodeAccount(string(k), v)
-			out = append(out, a)
-			return err
-		})
-	})
-	return out, err
+	return storage.AllDecoded(ctx, s.db, storage.BucketHubAccounts, decodeAccount)
 }
 
 // UpdateAccount implements Store.

@@ -23,7 +23,7 @@ import (
 func (s *Store) Check(ctx context.Context) ([]Key, error) {
 	for attempt := 0; ; attempt++ {
 		bad, err := s.check(ctx)
-		if !errors.Is(err, ErrStale) || attempt == 8 {
+		if !errors.Is(err, ErrStale) || attempt == StaleRetries {
 			return bad, err
 		}
 	}

@@ -49,3 +49,9 @@ func (e *KeyError) Unwrap() error { return e.Err }
 func damaged(file string, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrDamaged, file, fmt.Sprintf(format, args...))
 }
+
+// StaleRetries is how many times an operation that met ErrStale starts
+// again on the newest generation before it returns the error: each retry
+// needs another commit to land in the moment between reading the manifest
+// and opening a file.
+const StaleRetries = 8

@@ -35,7 +35,7 @@ func (s *Store) View(ctx context.Context) (*View, error) {
 		}
 		if _, err := v.LoadMeta(); err != nil {
 			v.Release()
-			if errors.Is(err, ErrStale) && attempt < 8 {
+			if errors.Is(err, ErrStale) && attempt < StaleRetries {
 				continue // another process committed meanwhile
 			}
 			return nil, err

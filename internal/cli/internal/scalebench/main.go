@@ -255,7 +255,6 @@ func lookup(ctx context.Context, dir, db string, n int) error {
 		return err
 	}
 	sample := append(w.Revoked(500), w.Active(500)...)
-	start := time.Now()
 	st, err := trust.Open(ctx, trust.DirFor(db), trust.Options{ReadOnly: true})
 	if err != nil {
 		return err
@@ -309,7 +308,6 @@ func lookup(ctx context.Context, dir, db string, n int) error {
 		firsts = append(firsts, time.Since(t0))
 	}
 	slices.Sort(firsts)
-	_ = start
 	var ts []target
 	for _, l := range sample {
 		ca, err := resolve(l)
