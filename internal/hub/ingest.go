@@ -156,21 +156,31 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 	now := s.clk.Now()
 	pre := s.check(dev, pub, in, now)
 	results := make([]wire.PushResult, len(in))
-	err := s.store.Ingest(ctx, dev.ID, func(tx IngestTx) error {
+	ids, seqs := make([][16]byte, 0, len(pre)), make([]uint64, 0, 2*len(pre))
+	for i := range pre {
+		if r := pre[i].rec; r != nil {
+			ids, seqs = append(ids, r.ID), append(seqs, r.Seq, r.Seq-1)
+		}
+	}
+	ingest := func(ctx context.Context, device string, fn func(IngestTx) error) error {
+		return s.store.Ingest(ctx, device, func(tx IngestTx) error {
+			if h, ok := tx.(IngestHinter); ok {
+				if err := h.Expect(ids, seqs); err != nil {
+					return err
+				}
+			}
+			return fn(tx)
+		})
+	}
+	if ei, ok := s.store.(ExpectingIngester); ok {
+		ingest = func(ctx context.Context, device string, fn func(IngestTx) error) error {
+			return ei.IngestExpecting(ctx, device, ids, seqs, fn)
+		}
+	}
+	err := ingest(ctx, dev.ID, func(tx IngestTx) error {
 		d := tx.Device()
 		if !d.Revoked.IsZero() {
 			return fmt.Errorf("%w: %s", ErrDeviceRevoked, d.ID)
-		}
-		if h, ok := tx.(IngestHinter); ok {
-			ids, seqs := make([][16]byte, 0, len(pre)), make([]uint64, 0, len(pre))
-			for i := range pre {
-				if r := pre[i].rec; r != nil {
-					ids, seqs = append(ids, r.ID), append(seqs, r.Seq, r.Seq-1)
-				}
-			}
-			if err := h.Expect(ids, seqs); err != nil {
-				return err
-			}
 		}
 		next, last := d.NextSeq, d.LastHash
 		for i := range pre {

@@ -154,6 +154,14 @@ type IngestHinter interface {
 	Expect(ids [][16]byte, seqs []uint64) error
 }
 
+// ExpectingIngester is implemented by stores that can look a batch's
+// records up in the same round trip that opens the ingest transaction:
+// IngestExpecting is Store.Ingest with Expect(ids, seqs) done before fn
+// runs, and the same results.
+type ExpectingIngester interface {
+	IngestExpecting(ctx context.Context, deviceID string, ids [][16]byte, seqs []uint64, fn func(tx IngestTx) error) error
+}
+
 // Store is the hub's persistence. Implementations must pass the suite in
 // package storetest. All methods are safe for concurrent use.
 type Store interface {

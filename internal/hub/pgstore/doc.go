@@ -17,9 +17,10 @@
 // as the next page. An ingestion is one transaction: the device's row is
 // locked (FOR UPDATE) so that ingestions of one device never interleave,
 // across hubs too (a batch retried against another hub finds its records
-// and reports them duplicate), the batch's records go in with COPY, the
-// rollups behind hub counters are upserted (spread over shards by device),
-// and commits of concurrent ingestions share WAL flushes (PostgreSQL's
+// and reports them duplicate), the batch's records go in with COPY, what
+// they add to the rollups behind hub counters is appended to an
+// insert-only table of deltas that a background fold (one hub at a time)
+// moves into the rollups, readers adding what is not folded yet; and commits of concurrent ingestions share WAL flushes (PostgreSQL's
 // group commit; commit_delay tunes it).
 //
 // Replay nonces live in an unlogged table shared by every hub; feed objects

@@ -1,24 +1,18 @@
 package pgstore
 
 import (
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
 )
-
-// shards spreads the rollup rows of one hour over this many rows per key
-// (by device number), so concurrent ingestions of different devices rarely
-// wait on each other's row locks.
-const shards = 32
 
 // copyMin is the smallest batch stored with COPY; smaller ones take one
 // INSERT (fewer round trips).
@@ -28,32 +22,111 @@ const copyMin = 8
 // for its duration (so ingestions of one device never interleave, whichever
 // hub runs them).
 func (s *Store) Ingest(ctx context.Context, deviceID string, fn func(tx hub.IngestTx) error) error {
-	tx, err := s.pool.Begin(ctx)
+	return s.IngestExpecting(ctx, deviceID, nil, nil, fn)
+}
+
+// IngestExpecting implements hub.ExpectingIngester: Ingest with the
+// batch's records looked up in the round trip that opens the transaction
+// and locks the device, and the writes sent with the commit, so that a
+// small batch costs two round trips to the database (three with COPY).
+// The lookup runs after the lock is granted, so it sees every ingestion of
+// the device committed before.
+func (s *Store) IngestExpecting(ctx context.Context, deviceID string, ids [][16]byte, _ []uint64, fn func(tx hub.IngestTx) error) error {
+	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return wrap(err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	d, no, err := s.scanDevice(tx.QueryRow(ctx, "SELECT "+deviceCols+" FROM devices WHERE id = $1 FOR UPDATE", deviceID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%w: device %q", hub.ErrNotFound, deviceID)
-	}
-	if err != nil {
-		return wrap(err)
-	}
-	it := &ingestTx{ctx: ctx, tx: tx, s: s, dev: d, no: no, startNext: d.NextSeq,
+	defer c.Release()
+	it := &ingestTx{ctx: ctx, c: c, s: s,
 		known: map[[16]byte]*hub.StoredRecord{}, expected: map[[16]byte]bool{}, atSeq: map[uint64][16]byte{}}
-	if err := fn(it); err != nil {
-		return wrap(err)
+	err = it.run(deviceID, ids, fn)
+	if err != nil && !c.Conn().IsClosed() && c.Conn().PgConn().TxStatus() != 'I' {
+		// A transaction the error left open or failed: roll it back (a
+		// connection that cannot is closed, and the pool drops it).
+		if _, rerr := c.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			c.Conn().Close(context.WithoutCancel(ctx))
+		}
 	}
-	if err := it.flush(); err != nil {
-		return wrap(err)
+	return wrap(err)
+}
+
+// run opens the transaction, locks and reads the device (and looks up
+// ids), calls fn and sends the writes with the commit.
+func (t *ingestTx) run(deviceID string, ids [][16]byte, fn func(tx hub.IngestTx) error) error {
+	ctx := t.ctx
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SELECT "+deviceCols+" FROM devices WHERE id = $1 FOR UPDATE", deviceID)
+	want, lo, hi := rangeOf(ids)
+	if len(want) > 0 {
+		b.Queue("SELECT "+recordCols+" FROM records WHERE id = ANY($1) AND id >= $2 AND id <= $3", want, lo, hi)
 	}
-	return wrap(tx.Commit(ctx))
+	br := t.c.SendBatch(ctx, b)
+	_, err := br.Exec()
+	if err == nil {
+		t.dev, t.no, err = t.s.scanDevice(br.QueryRow())
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = fmt.Errorf("%w: device %q", hub.ErrNotFound, deviceID)
+		}
+	}
+	if err == nil && len(want) > 0 {
+		err = t.found(want, br)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	t.startNext = t.dev.NextSeq
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.flush()
+}
+
+// rangeOf is ids in a slice for ANY, and their least and greatest (the
+// explicit range lets PostgreSQL look only in the partitions of the
+// batch's days).
+func rangeOf(ids [][16]byte) (want [][16]byte, lo, hi [16]byte) {
+	if len(ids) == 0 {
+		return nil, lo, hi
+	}
+	lo, hi = ids[0], ids[0]
+	for _, id := range ids {
+		if string(id[:]) < string(lo[:]) {
+			lo = id
+		}
+		if string(id[:]) > string(hi[:]) {
+			hi = id
+		}
+	}
+	return ids, lo, hi
+}
+
+// found records the answer of a lookup of want: stored records become
+// known, the others are known to be absent.
+func (t *ingestTx) found(want [][16]byte, br pgx.BatchResults) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	recs, err := t.s.scanRecords(t.ctx, rows)
+	if err != nil {
+		return err
+	}
+	for _, id := range want {
+		t.expected[id] = true
+	}
+	for i := range recs {
+		t.known[recs[i].ID] = &recs[i]
+	}
+	return nil
 }
 
 type ingestTx struct {
 	ctx       context.Context
-	tx        pgx.Tx
+	c         *pgxpool.Conn // in a transaction opened by run
 	s         *Store
 	dev       hub.Device
 	no        int32
@@ -83,35 +156,18 @@ func (t *ingestTx) Expect(ids [][16]byte, _ []uint64) error {
 			want = append(want, id)
 		}
 	}
+	want, lo, hi := rangeOf(want)
 	if len(want) == 0 {
 		return nil
 	}
-	lo, hi := want[0], want[0]
-	for _, id := range want {
-		if string(id[:]) < string(lo[:]) {
-			lo = id
-		}
-		if string(id[:]) > string(hi[:]) {
-			hi = id
-		}
+	b := &pgx.Batch{}
+	b.Queue("SELECT "+recordCols+" FROM records WHERE id = ANY($1) AND id >= $2 AND id <= $3", want, lo, hi)
+	br := t.c.SendBatch(t.ctx, b)
+	err := t.found(want, br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
-	// The explicit range lets PostgreSQL look only in the partitions of
-	// the batch's days.
-	rows, err := t.tx.Query(t.ctx, "SELECT "+recordCols+" FROM records WHERE id = ANY($1) AND id >= $2 AND id <= $3", want, lo, hi)
-	if err != nil {
-		return err
-	}
-	recs, err := t.s.scanRecords(t.ctx, rows)
-	if err != nil {
-		return err
-	}
-	for _, id := range want {
-		t.expected[id] = true
-	}
-	for i := range recs {
-		t.known[recs[i].ID] = &recs[i]
-	}
-	return nil
+	return err
 }
 
 func (t *ingestTx) Record(id [16]byte) (hub.StoredRecord, bool, error) {
@@ -121,7 +177,7 @@ func (t *ingestTx) Record(id [16]byte) (hub.StoredRecord, bool, error) {
 	if t.expected[id] {
 		return hub.StoredRecord{}, false, nil
 	}
-	rows, err := t.tx.Query(t.ctx, "SELECT "+recordCols+" FROM records WHERE id = $1", id)
+	rows, err := t.c.Query(t.ctx, "SELECT "+recordCols+" FROM records WHERE id = $1", id)
 	if err != nil {
 		return hub.StoredRecord{}, false, err
 	}
@@ -141,7 +197,7 @@ func (t *ingestTx) RecordAt(seq uint64) ([16]byte, bool, error) {
 		return [16]byte{}, false, nil // the chain head is above every stored sequence
 	}
 	var id [16]byte
-	err := t.tx.QueryRow(t.ctx, "SELECT id FROM records WHERE device_no = $1 AND seq = $2 LIMIT 1", t.no, int64(seq)).Scan(&id)
+	err := t.c.QueryRow(t.ctx, "SELECT id FROM records WHERE device_no = $1 AND seq = $2 LIMIT 1", t.no, int64(seq)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return id, false, nil
 	}
@@ -173,7 +229,7 @@ func (t *ingestTx) PutFlag(f hub.Flag) (bool, error) {
 	if f.Key != ([gm.SM3Size]byte{}) {
 		key = f.Key[:]
 	}
-	tag, err := t.tx.Exec(t.ctx, `INSERT INTO flags (id, key, device, kind, reason, from_seq, to_seq, record_id, detail, at)
+	tag, err := t.c.Exec(t.ctx, `INSERT INTO flags (id, key, device, kind, reason, from_seq, to_seq, record_id, detail, at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING`,
 		f.ID, key, f.Device, f.Kind, f.Reason, int64(f.FromSeq), int64(f.ToSeq), f.RecordID, f.Detail, ms(f.At))
 	if err != nil {
@@ -211,40 +267,36 @@ func flagsValue(f []string) []string {
 	return f
 }
 
-// flush writes what the transaction buffered: the records (COPY), the
-// rollups and the chain head.
+// flush writes what the transaction buffered — the records (COPY for
+// copyMin or more), the rollup deltas and the chain head — and commits, the
+// commit in the same round trip as the writes after COPY: a write that
+// fails skips the rest of the batch, COMMIT included.
 func (t *ingestTx) flush() error {
 	ctx := t.ctx
+	b := &pgx.Batch{}
 	if len(t.put) >= copyMin {
 		rows := make([][]any, len(t.put))
 		for i := range t.put {
 			rows[i] = t.row(&t.put[i])
 		}
-		if _, err := t.tx.CopyFrom(ctx, pgx.Identifier{"records"}, recordColumns, pgx.CopyFromRows(rows)); err != nil {
+		if _, err := t.c.CopyFrom(ctx, pgx.Identifier{"records"}, recordColumns, pgx.CopyFromRows(rows)); err != nil {
 			return err
 		}
-	} else if len(t.put) > 0 {
-		b := &pgx.Batch{}
+	} else {
 		for i := range t.put {
 			b.Queue(`INSERT INTO records (id, wall, received, seq, issuer, device_no, kind, hash, officer, verdict, plate, flags, stop, sealed)
 				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`, t.row(&t.put[i])...)
 		}
-		if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
 	}
-	b := &pgx.Batch{}
 	if len(t.put) > 0 {
-		queueCounters(b, t.put, int16(t.no%shards))
+		queueCounters(b, t.put)
 	}
 	if t.chain {
 		b.Queue("UPDATE devices SET next_seq = $2, last_hash = $3, last_seen = $4 WHERE no = $1",
 			t.no, int64(min(t.dev.NextSeq, math.MaxInt64)), t.dev.LastHash[:], ms(t.dev.LastSeen))
 	}
-	if b.Len() == 0 {
-		return nil
-	}
-	return t.tx.SendBatch(ctx, b).Close()
+	b.Queue("COMMIT")
+	return t.c.SendBatch(ctx, b).Close()
 }
 
 type counterID struct {
@@ -253,9 +305,10 @@ type counterID struct {
 	key  string
 }
 
-// queueCounters queues the upsert of the rollups of recs, in key order
-// (concurrent ingestions lock shared rows in one order: no deadlock).
-func queueCounters(b *pgx.Batch, recs []hub.StoredRecord, shard int16) {
+// queueCounters queues the insert of what recs add to the rollups into
+// counter_deltas: insert-only, so concurrent ingestions never wait for
+// each other there (see foldCounters).
+func queueCounters(b *pgx.Batch, recs []hub.StoredRecord) {
 	sums := map[counterID]hub.Count{}
 	for i := range recs {
 		r := &recs[i]
@@ -267,24 +320,15 @@ func queueCounters(b *pgx.Batch, recs []hub.StoredRecord, shard int16) {
 			sums[id] = sum
 		}
 	}
-	ids := make([]counterID, 0, len(sums))
-	for id := range sums {
-		ids = append(ids, id)
+	n := len(sums)
+	dims, hours, keys := make([]int16, 0, n), make([]int32, 0, n), make([]string, 0, n)
+	total, valid, limited, invalid, flagged := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	for id, c := range sums {
+		dims, hours, keys = append(dims, int16(id.dim)), append(hours, int32(id.hour)), append(keys, id.key)
+		total, valid, limited = append(total, c.Total), append(valid, c.Valid), append(limited, c.Limited)
+		invalid, flagged = append(invalid, c.Invalid), append(flagged, c.Flagged)
 	}
-	slices.SortFunc(ids, func(a, b counterID) int {
-		return cmp.Or(cmp.Compare(a.dim, b.dim), cmp.Compare(a.hour, b.hour), cmp.Compare(a.key, b.key))
-	})
-	n := len(ids)
-	dims, hours, keys, shardv := make([]int16, n), make([]int32, n), make([]string, n), make([]int16, n)
-	total, valid, limited, invalid, flagged := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	for i, id := range ids {
-		c := sums[id]
-		dims[i], hours[i], keys[i], shardv[i] = int16(id.dim), int32(id.hour), id.key, shard
-		total[i], valid[i], limited[i], invalid[i], flagged[i] = c.Total, c.Valid, c.Limited, c.Invalid, c.Flagged
-	}
-	b.Queue(`INSERT INTO counters (dim, hour, key, shard, total, valid, limited, invalid, flagged)
-		SELECT * FROM unnest($1::smallint[], $2::integer[], $3::text[], $4::smallint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
-		ON CONFLICT (dim, hour, key, shard) DO UPDATE SET total = counters.total + EXCLUDED.total, valid = counters.valid + EXCLUDED.valid,
-		limited = counters.limited + EXCLUDED.limited, invalid = counters.invalid + EXCLUDED.invalid, flagged = counters.flagged + EXCLUDED.flagged`,
-		dims, hours, keys, shardv, total, valid, limited, invalid, flagged)
+	b.Queue(`INSERT INTO counter_deltas (dim, hour, key, total, valid, limited, invalid, flagged)
+		SELECT * FROM unnest($1::smallint[], $2::integer[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])`,
+		dims, hours, keys, total, valid, limited, invalid, flagged)
 }

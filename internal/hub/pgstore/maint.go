@@ -121,8 +121,8 @@ func uuidText(b [16]byte) string {
 }
 
 // Maintain implements hub.Maintainer: it makes the partitions of the day
-// before now to AheadDays after, and deletes expired replay nonces and
-// rate-limit windows older than a day.
+// before now to AheadDays after, deletes expired replay nonces and
+// rate-limit windows older than a day, and folds the counter deltas.
 func (s *Store) Maintain(ctx context.Context, now time.Time) error {
 	if _, err := s.EnsurePartitions(ctx, now.AddDate(0, 0, -1), now.AddDate(0, 0, AheadDays)); err != nil {
 		return err
@@ -130,8 +130,11 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) error {
 	if _, err := s.pool.Exec(ctx, "DELETE FROM nonces WHERE expires < $1", now.UnixMilli()); err != nil {
 		return wrap(err)
 	}
-	_, err := s.pool.Exec(ctx, "DELETE FROM rate_windows WHERE start < $1", now.Add(-24*time.Hour).UnixMilli())
-	return wrap(err)
+	if _, err := s.pool.Exec(ctx, "DELETE FROM rate_windows WHERE start < $1", now.Add(-24*time.Hour).UnixMilli()); err != nil {
+		return wrap(err)
+	}
+	_, err := s.FoldCounters(ctx)
+	return err
 }
 
 // Retain implements hub.Store: whole day partitions before the cutoff are
@@ -177,6 +180,9 @@ func (s *Store) Retain(ctx context.Context, before time.Time) (hub.RetainReport,
 		return rep, wrap(err)
 	}
 	rep.Flags = tag.RowsAffected()
+	if _, err = s.pool.Exec(ctx, "DELETE FROM counter_deltas WHERE hour < $1", hub.HourOf(before)); err != nil {
+		return rep, wrap(err)
+	}
 	_, err = s.pool.Exec(ctx, "DELETE FROM counters WHERE hour < $1", hub.HourOf(before))
 	return rep, wrap(err)
 }

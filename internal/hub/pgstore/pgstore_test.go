@@ -2,9 +2,12 @@ package pgstore_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -69,17 +72,32 @@ func TestLimitStore(t *testing.T) {
 // refuses the database (older schema), as it refuses a newer one.
 func TestFailedMigration(t *testing.T) {
 	ctx := context.Background()
-	real, err := fs.ReadFile(pgstore.Migrations(), "00001_hub.sql")
+	// The real migrations, then a broken one (and later a newer one).
+	real := fstest.MapFS{}
+	names, err := fs.Glob(pgstore.Migrations(), "*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatal(names, err)
+	}
+	for _, n := range names {
+		b, err := fs.ReadFile(pgstore.Migrations(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		real[n] = &fstest.MapFile{Data: b}
+	}
+	latest, err := strconv.ParseInt(strings.SplitN(names[len(names)-1], "_", 2)[0], 10, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken := fstest.MapFS{
-		"00001_hub.sql":    {Data: real},
-		"00002_broken.sql": {Data: []byte("-- +goose Up\nCREATE TABLE half_done (x int);\nALTER TABLE records ADD COLUMN extra int;\nSELECT 1/0;\n-- +goose Down\n")},
+	with := func(name, sql string) fstest.MapFS {
+		m := maps.Clone(real)
+		m[name] = &fstest.MapFile{Data: []byte(sql)}
+		return m
 	}
+	broken := with("00999_broken.sql", "-- +goose Up\nCREATE TABLE half_done (x int);\nALTER TABLE records ADD COLUMN extra int;\nSELECT 1/0;\n-- +goose Down\n")
 	url := pgtest.NewDB(t, "")
 	rep, err := pgstore.Migrate(ctx, url, broken, nil)
-	if err == nil || !strings.Contains(err.Error(), "00002_broken.sql") || rep.To != 1 {
+	if err == nil || !strings.Contains(err.Error(), "00999_broken.sql") || rep.To != latest {
 		t.Fatalf("migrate: %+v %v", rep, err)
 	}
 	conn, err := pgx.Connect(ctx, url)
@@ -102,7 +120,7 @@ func TestFailedMigration(t *testing.T) {
 	}
 	s.Close()
 	// A schema newer than this build knows is refused, by Open and Migrate.
-	newer := fstest.MapFS{"00001_hub.sql": {Data: real}, "00002_more.sql": {Data: []byte("-- +goose Up\nCREATE TABLE more (x int);\n-- +goose Down\nDROP TABLE more;\n")}}
+	newer := with("00999_more.sql", "-- +goose Up\nCREATE TABLE more (x int);\n-- +goose Down\nDROP TABLE more;\n")
 	if _, err := pgstore.Migrate(ctx, url, newer, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -116,4 +134,82 @@ func TestFailedMigration(t *testing.T) {
 	if _, err := pgstore.Open(ctx, pgtest.NewDB(t, ""), pgstore.Options{}); !errors.Is(err, hub.ErrSchema) || !strings.Contains(err.Error(), "rchub migrate") {
 		t.Fatalf("open an empty database: %v", err)
 	}
+}
+
+// TestCounterDeltasFold: ingestion appends rollup deltas; counters are
+// exact before a fold, after it, and with new deltas beside folded rows.
+func TestCounterDeltasFold(t *testing.T) {
+	ctx := context.Background()
+	url := newURL(t)
+	s, err := pgstore.Open(ctx, url, pgstore.Options{MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	h := [32]byte{1}
+	if err := s.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enroll(ctx, h, hub.Device{ID: "T-FOLD", PublicKey: []byte{1}, Enrolled: t0, NextSeq: 1}, t0); err != nil {
+		t.Fatal(err)
+	}
+	seq := uint64(0)
+	ingest := func(verdicts ...string) {
+		t.Helper()
+		err := s.Ingest(ctx, "T-FOLD", func(tx hub.IngestTx) error {
+			for _, v := range verdicts {
+				seq++
+				wall := t0.Add(time.Duration(seq) * time.Minute)
+				var id [16]byte
+				binary.BigEndian.PutUint64(id[:8], uint64(wall.UnixMilli())<<16)
+				id[15] = byte(seq)
+				if err := tx.PutRecord(hub.StoredRecord{ID: id, Device: "T-FOLD", Seq: seq, Hash: [32]byte{byte(seq)}, Wall: wall, Received: wall,
+					Officer: "9001", Verdict: v, Kind: 3, Sealed: []byte{1}}); err != nil {
+					return err
+				}
+			}
+			return tx.SetChain(seq+1, [32]byte{byte(seq)}, t0)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(total, invalid int64) {
+		t.Helper()
+		rows, err := s.Counters(ctx, hub.CounterQuery{Dim: hub.DimAll, From: t0, To: t0.Add(24 * time.Hour)})
+		if err != nil || len(rows) != 1 || rows[0].Count.Total != total || rows[0].Count.Invalid != invalid {
+			t.Fatalf("counters %+v %v, want total %d invalid %d", rows, err, total, invalid)
+		}
+	}
+	pending := func() (n int64) {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM counter_deltas").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	ingest("VALID", "INVALID", "VALID")
+	want(3, 1)
+	if n, err := s.FoldCounters(ctx); err != nil || n == 0 {
+		t.Fatalf("fold: %d %v", n, err)
+	}
+	if p := pending(); p != 0 {
+		t.Fatalf("%d deltas left after a fold", p)
+	}
+	want(3, 1)
+	ingest("INVALID", "LIMITED")
+	if pending() == 0 {
+		t.Fatal("no deltas appended")
+	}
+	want(5, 2)
+	if _, err := s.FoldCounters(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want(5, 2)
 }

@@ -372,9 +372,13 @@ func (s *Store) Counters(ctx context.Context, cq hub.CounterQuery) ([]hub.Counte
 func (s *Store) countersRange(ctx context.Context, dim hub.CounterDim, from, to int64, byHour bool) ([]hub.CounterRow, error) {
 	cq := hub.CounterQuery{Dim: dim, ByHour: byHour}
 	sums := "sum(total)::bigint, sum(valid)::bigint, sum(limited)::bigint, sum(invalid)::bigint, sum(flagged)::bigint"
-	stmt := "SELECT 0, key COLLATE \"C\", " + sums + " FROM counters WHERE dim = $1 AND hour >= $2 AND hour < $3 GROUP BY key ORDER BY key COLLATE \"C\""
+	// The folded counters and the deltas not folded yet, in one snapshot
+	// (a fold moves rows from one to the other in one transaction).
+	from_ := `(SELECT hour, key, total, valid, limited, invalid, flagged FROM counters WHERE dim = $1 AND hour >= $2 AND hour < $3
+		UNION ALL SELECT hour, key, total, valid, limited, invalid, flagged FROM counter_deltas WHERE dim = $1 AND hour >= $2 AND hour < $3) c`
+	stmt := "SELECT 0, key COLLATE \"C\", " + sums + " FROM " + from_ + " GROUP BY key ORDER BY key COLLATE \"C\""
 	if cq.ByHour {
-		stmt = "SELECT hour, key COLLATE \"C\", " + sums + " FROM counters WHERE dim = $1 AND hour >= $2 AND hour < $3 GROUP BY hour, key ORDER BY hour, key COLLATE \"C\""
+		stmt = "SELECT hour, key COLLATE \"C\", " + sums + " FROM " + from_ + " GROUP BY hour, key ORDER BY hour, key COLLATE \"C\""
 	}
 	rows, err := s.pool.Query(ctx, stmt, int16(cq.Dim), from, to)
 	if err != nil {

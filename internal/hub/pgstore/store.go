@@ -30,6 +30,9 @@ type Store struct {
 	devMu   sync.RWMutex
 	devNo   map[string]int32 // device id → number (never changes once made)
 	devByNo map[int32]string
+
+	stopFold func()        // stops foldLoop
+	folded   chan struct{} // closed when foldLoop has returned
 }
 
 // IsURL reports whether s names a PostgreSQL database (postgres:// or
@@ -77,6 +80,9 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopFold, s.folded = stop, make(chan struct{})
+	go s.foldLoop(fctx, s.folded)
 	return s, nil
 }
 
@@ -84,8 +90,13 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 // filters examines at most (tests; the default is ScanLimit).
 func (s *Store) SetScanLimit(n int) { s.scanLimit = max(n, 1) }
 
-// Close closes the connection pool.
-func (s *Store) Close() { s.pool.Close() }
+// Close stops the background fold of counter deltas and closes the
+// connection pool.
+func (s *Store) Close() {
+	s.stopFold()
+	<-s.folded
+	s.pool.Close()
+}
 
 // Ping implements hub.Pinger: the database answers and takes writes (a
 // read-only one — a standby, default_transaction_read_only — gives
