@@ -117,9 +117,21 @@ func serve(ctx context.Context, env *Env, args []string) int {
 			defer stop()
 		}
 	}
+	// The store's maintenance runs once before the first request (a fresh
+	// database gets its day partitions before any record arrives, so none
+	// has to be moved out of the default partition under a reader), then
+	// hourly in the background.
+	var maintained time.Time
+	if m, ok := o.store.(hub.Maintainer); ok {
+		if err := m.Maintain(ctx, env.Clock.Now()); err != nil {
+			log.Warn("maintenance failed", "err", err)
+		} else {
+			maintained = env.Clock.Now()
+		}
+	}
 	bg, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go housekeeping(bg, env, log, o, ts, keepFor, *syncEvery)
+	go housekeeping(bg, env, log, o, ts, keepFor, *syncEvery, maintained)
 	scheme := "http"
 	if *cert != "" {
 		scheme = "https"
@@ -142,11 +154,11 @@ func storeKind(o *opened) string {
 }
 
 // housekeeping runs the periodic work of a serving hub until ctx ends:
-// the store's maintenance (hourly), the trust store kept in step with a
+// the store's maintenance (hourly, the last at lastMaint), the trust store kept in step with a
 // shared database, and retention (daily, with --keep). Failures are
 // logged, and tried again next time.
-func housekeeping(ctx context.Context, env *Env, log *slog.Logger, o *opened, ts *trust.Store, keep, syncEvery time.Duration) {
-	var lastMaint, lastRetain time.Time
+func housekeeping(ctx context.Context, env *Env, log *slog.Logger, o *opened, ts *trust.Store, keep, syncEvery time.Duration, lastMaint time.Time) {
+	var lastRetain time.Time
 	var synced hub.Manifest // the feed state the trust store was last brought to
 	tick := time.NewTicker(min(syncEvery, time.Minute))
 	defer tick.Stop()

@@ -53,7 +53,8 @@ func (s *Store) Partitions(ctx context.Context) ([]time.Time, error) {
 
 // EnsurePartitions makes the day partitions of records from from's day to
 // to's day that are missing, each in one transaction that moves the day's
-// records out of the default partition into it.
+// records out of the default partition into it (with records locked
+// against readers while there are any to move).
 func (s *Store) EnsurePartitions(ctx context.Context, from, to time.Time) (int, error) {
 	have, err := s.Partitions(ctx)
 	if err != nil {
@@ -93,6 +94,19 @@ func (s *Store) makePartition(ctx context.Context, day time.Time) (bool, error) 
 		var there bool
 		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", partitionName(day)).Scan(&there); err != nil || there {
 			return err
+		}
+		// Rows to move: readers (queries, pg_dump) must never see them
+		// leave the default partition without seeing the new partition,
+		// so the whole table is locked for the move (lock_timeout bounds
+		// the wait behind a long reader; Maintain tries again later).
+		var move bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM records_default WHERE id >= $1 AND id < $2)", lo, hi).Scan(&move); err != nil {
+			return err
+		}
+		if move {
+			if _, err := tx.Exec(ctx, "LOCK TABLE records IN ACCESS EXCLUSIVE MODE"); err != nil {
+				return err
+			}
 		}
 		for _, stmt := range []string{
 			"CREATE TABLE " + name + " (LIKE records INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)",

@@ -9,11 +9,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/roadcheck/roadcheck/internal/hub"
 	"github.com/roadcheck/roadcheck/internal/hub/limit"
@@ -212,4 +215,89 @@ func TestCounterDeltasFold(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(5, 2)
+}
+
+// TestPartitionMoveUnderReaders: records that arrived for days without a
+// partition (in the default partition) are moved into new day partitions
+// while readers count them: no reader ever sees one missing.
+func TestPartitionMoveUnderReaders(t *testing.T) {
+	ctx := context.Background()
+	url := newURL(t)
+	s, err := pgstore.Open(ctx, url, pgstore.Options{MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC) // no partitions there
+	h := [32]byte{2}
+	if err := s.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enroll(ctx, h, hub.Device{ID: "T-MOVE", PublicKey: []byte{1}, Enrolled: t0, NextSeq: 1}, t0); err != nil {
+		t.Fatal(err)
+	}
+	const days, perDay = 6, 40
+	err = s.Ingest(ctx, "T-MOVE", func(tx hub.IngestTx) error {
+		seq := uint64(0)
+		for d := range days {
+			for i := range perDay {
+				seq++
+				wall := t0.AddDate(0, 0, d).Add(time.Duration(i) * time.Minute)
+				var id [16]byte
+				binary.BigEndian.PutUint64(id[:8], uint64(wall.UnixMilli())<<16)
+				if err := tx.PutRecord(hub.StoredRecord{ID: id, Device: "T-MOVE", Seq: seq, Hash: [32]byte{byte(seq)}, Wall: wall, Received: wall,
+					Officer: "9001", Verdict: "VALID", Kind: 3, Sealed: []byte{1}}); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.SetChain(seq+1, [32]byte{byte(seq)}, t0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	stop := make(chan struct{})
+	var wrong atomic.Int64
+	var reads atomic.Int64
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var n int
+				if err := pool.QueryRow(ctx, "SELECT count(*) FROM records WHERE device_no IS NOT NULL AND id >= $1",
+					[16]byte{0x01}).Scan(&n); err != nil {
+					t.Error(err)
+					return
+				}
+				reads.Add(1)
+				if n != days*perDay {
+					wrong.Add(1)
+				}
+			}
+		}()
+	}
+	if n, err := s.EnsurePartitions(ctx, t0, t0.AddDate(0, 0, days-1)); err != nil || n != days {
+		t.Errorf("made %d partitions (%v), want %d", n, err, days)
+	}
+	close(stop)
+	wg.Wait()
+	if wrong.Load() > 0 {
+		t.Fatalf("%d of %d counts during the moves missed records", wrong.Load(), reads.Load())
+	}
+	var left int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM records_default").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d records left in the default partition (%v)", left, err)
+	}
 }
