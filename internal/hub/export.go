@@ -212,18 +212,42 @@ func exportCells(v *wire.RecordView) []string {
 const exportPage = 1000
 
 // ExportRecords writes every record q selects (q.After and q.Limit are
-// ignored) to emit, in id order, page by page: at most one page of
-// records is in memory at a time, their evidence unsealed in parallel.
+// ignored) to emit, in id order, page by page: the next page is read from
+// the store while the records of the current one are unsealed (in
+// parallel) and emitted, so at most two pages of records are in memory at
+// a time.
 func (s *Server) ExportRecords(ctx context.Context, q RecordQuery, emit func(v *wire.RecordView) error) (int, error) {
 	q.After, q.Limit = [16]byte{}, exportPage
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		page RecordPage
+		err  error
+	}
+	pages := make(chan result, 1)
+	go func() {
+		defer close(pages)
+		for {
+			page, err := s.store.QueryRecords(ctx, q)
+			select {
+			case pages <- result{page, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || !page.More {
+				return
+			}
+			q.After = page.Next
+		}
+	}()
 	n := 0
 	pr := s.presenter(ctx) // mask.go: a supervisor's jurisdiction, masked
 	workers := max(1, runtime.GOMAXPROCS(0))
-	for {
-		page, err := s.store.QueryRecords(ctx, q)
-		if err != nil {
-			return n, err
+	for res := range pages {
+		if res.err != nil {
+			return n, res.err
 		}
+		page := res.page
 		views := make([]wire.RecordView, len(page.Records))
 		errs := make([]error, len(page.Records))
 		var wg sync.WaitGroup
@@ -251,11 +275,8 @@ func (s *Server) ExportRecords(ctx context.Context, q RecordQuery, emit func(v *
 			}
 			n++
 		}
-		if !page.More {
-			return n, nil
-		}
-		q.After = page.Next
 	}
+	return n, ctx.Err()
 }
 
 // handleExport answers GET /v1/records/export (supervisors): the records of
