@@ -1,0 +1,23 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/roadcheck/roadcheck/internal/clock"
+)
+
+// childArgsEnv holds rcctl arguments, separated by newlines, for a child
+// process: the test binary then runs them as app/rcctl does and exits with
+// rcctl's code instead of running tests (TestScanBigImagesProcess).
+const childArgsEnv = "RCCTL_CHILD_ARGS"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(childArgsEnv); args != "" {
+		env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Clock: clock.Real{}, Getenv: os.Getenv}
+		os.Exit(Main(context.Background(), env, strings.Split(args, "\n")))
+	}
+	os.Exit(m.Run())
+}
