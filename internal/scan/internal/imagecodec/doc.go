@@ -14,15 +14,19 @@
 //     with the largest k that gives MinPixels. Peak memory is the output
 //     plus the library's working memory: for a PNG one row and one row of
 //     accumulators (every output row's for an interlaced PNG), for a
-//     baseline JPEG a few rows of blocks, for a progressive JPEG the
-//     coefficients of the whole image (2 bytes a sample, every component).
+//     baseline JPEG a few rows of blocks (about 1 MiB at 8000 px wide:
+//     libjpeg does not count these small buffers against its limit), for
+//     a progressive or multi-scan JPEG the coefficients of the whole image
+//     (2 bytes a sample, every component).
 //   - Options.MaxMemory bounds that working memory: libjpeg's
 //     max_memory_to_use, every libpng allocation (a counting allocator),
 //     and the output; a progressive JPEG whose coefficients would not fit
 //     is refused before its data is read. Over the bound: ErrTooLarge. A
 //     progressive JPEG of more than 500 scans is refused too (ErrTooLarge).
-//   - Grey is BT.601 luminance as package scan computes it; transparent
-//     PNG pixels are laid over white.
+//   - Grey is BT.601 luminance as package scan computes it (16-bit PNG
+//     samples keep their high byte); transparent PNG pixels are laid over
+//     white. A PNG's zlib Adler-32 is not checked: the CRC-32 of every IDAT
+//     chunk covers the same bytes compressed.
 //   - Errors: ErrTruncated (the data ends early), ErrCorrupt (the library
 //     rejects the data, or a JPEG warning that means damaged image data:
 //     libjpeg would paint grey and go on), ErrTooLarge, ErrUnsupported (not
