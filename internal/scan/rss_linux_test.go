@@ -1,11 +1,12 @@
 package scan
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -22,9 +23,9 @@ func peakRSSBound() int64 {
 }
 
 // TestLoadPeakRSS decodes big files in a child process each, as `rcctl
-// scan` does, and bounds the child's peak resident set (getrusage
-// ru_maxrss). Under the race detector the Go heap has shadow memory too,
-// and the bound still holds.
+// scan` does, and bounds the child's peak resident set (VmHWM). Under the
+// race detector the Go heap has shadow memory too, and the bound still
+// holds.
 func TestLoadPeakRSS(t *testing.T) {
 	dir := t.TempDir()
 	bigFile(t, "phone.jpg", dir)
@@ -48,20 +49,37 @@ func TestLoadPeakRSS(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), childEnv+"="+filepath.Join(dir, tt.file))
-			cmd.Stderr = os.Stderr
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
 			out, err := cmd.Output()
 			if err != nil {
-				t.Fatalf("child: %v", err)
+				t.Fatalf("child: %v: %s", err, stderr.Bytes())
 			}
 			if !strings.HasPrefix(string(out), tt.want) {
 				t.Fatalf("child printed %.80q, want %.40q…", out, tt.want)
 			}
 			ps := cmd.ProcessState
-			rss := ps.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
+			rss := childPeakRSS(t, stderr.String())
 			t.Logf("%s: peak RSS %.1f MiB, CPU %v", tt.file, float64(rss)/(1<<20), ps.UserTime()+ps.SystemTime())
 			if bound := peakRSSBound(); rss > bound {
 				t.Errorf("peak RSS %d MiB, more than %d MiB", rss>>20, bound>>20)
 			}
 		})
 	}
+}
+
+// childPeakRSS reads the peakRSSLine a child printed, in bytes.
+func childPeakRSS(t *testing.T, stderr string) int64 {
+	t.Helper()
+	for _, l := range strings.Split(stderr, "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "VmHWM:" && f[2] == "kB" {
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n << 10
+		}
+	}
+	t.Fatalf("the child printed no peak RSS: %q", stderr)
+	return 0
 }
