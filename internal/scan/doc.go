@@ -32,11 +32,12 @@
 //     (ScaledDecoding) they go to internal/imagecodec, which decodes them
 //     straight to a reduced grey image with libjpeg-turbo (DCT scaling,
 //     luminance only) and libpng (rows streamed into block means): a 48 Mpx
-//     photo costs 3 Mpx of output instead of 72 MiB of YCbCr, and a 16-bit
-//     PNG bomb a row at a time instead of 512 MiB. Those two libraries
-//     parse only files declaring more than 4 Mpx (which an attacker can
-//     choose, so they are exposed all the same: Debian's builds, fuzzed
-//     upstream, with our own fuzz target and memory bounds around them).
+//     photo costs 6.6 MiB of grey (decoded at 3/8) instead of 72 MiB of
+//     YCbCr, and a 16-bit PNG bomb a row at a time instead of 512 MiB.
+//     Those two libraries parse only files declaring more than 4 Mpx
+//     (which an attacker can choose, so they are exposed all the same:
+//     Debian's builds, fuzzed upstream, with our own fuzz target and
+//     memory bounds around them).
 //     Without cgo such images must fit MaxDecodedBytes at full size;
 //   - frame sources (FrameSource): files, folders, V4L2 cameras (Linux,
 //     github.com/blackjack/webcam) with YUYV and MJPEG decoding, and a

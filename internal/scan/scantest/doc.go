@@ -1,6 +1,6 @@
 // Package scantest builds large test pictures in milliseconds: a QR code
-// on a plain page, as a JPEG or PNG of any size (a 48 Mpx phone photo,
-// a 16-bit screenshot), without encoding every pixel. Encoding 48 Mpx with
+// on a plain page, as a JPEG or an 8-bit PNG of any size (a 48 Mpx phone
+// photo, a screenshot), without encoding every pixel. Encoding 48 Mpx with
 // image/jpeg takes half a minute under the race detector; these files are
 // stitched from a few pieces the standard encoders make:
 //   - JPEG: a restart marker after every 16×16 MCU (DRI = 1) resets the DC
