@@ -4,14 +4,14 @@ BIN      := build/bin
 GOFLAGS  ?= -buildvcs=false
 export GOFLAGS
 
-.PHONY: run run-cli test build package gui-perf bench bench-hub bench-scan bench-trust-scale lint tidy-check fuzz deps-gui deps-test clean
+.PHONY: run run-cli test build package gui-perf bench bench-hub bench-scan bench-trust-scale lint tidy-check fuzz deps-image deps-gui deps-test clean
 
 ## run: the terminal GUI on the demo world (installs the Debian packages it needs)
 run: deps-gui
 	$(GO) run ./app/roadcheck --demo
 
 ## run-cli: the same demo in the terminal: build, import, verify every sample
-run-cli:
+run-cli: deps-image
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./app/rcctl
 	RCCTL=$(BIN)/rcctl bash build/demo-run.sh
@@ -54,7 +54,7 @@ bench-trust-scale:
 
 ## bench-scan: the QR decoder against zbarimg on the generated camera corpus (classic and hard families)
 bench-scan:
-	@bash build/deps.sh scan
+	@bash build/deps.sh scan image
 	bash build/bench-scan.sh
 
 ## lint: formatting (fails on any unformatted file) and go vet
@@ -73,6 +73,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz 'FuzzParseStatusList$$' -fuzztime 30s ./internal/credential
 	$(GO) test -run '^$$' -fuzz 'FuzzImport$$' -fuzztime 30s ./internal/trust
 	$(GO) test -run '^$$' -fuzz 'FuzzSplitPEM$$' -fuzztime 15s ./internal/trust
+	$(GO) test -run '^$$' -fuzz 'FuzzGrey$$' -fuzztime 30s ./internal/scan/internal/imagecodec
+	$(GO) test -run '^$$' -fuzz 'FuzzLoadImage$$' -fuzztime 30s ./internal/scan
+
+deps-image:
+	@bash build/deps.sh image
 
 deps-gui:
 	@bash build/deps.sh gui

@@ -37,6 +37,7 @@ BUDGET=${BUDGET:-35ms}
 if ! command -v zbarimg >/dev/null 2>&1; then
 	bash build/deps.sh scan
 fi
+bash build/deps.sh image # package scan's C decoders
 
 work=$(mktemp -d)
 if [ "${KEEP:-0}" = 1 ]; then

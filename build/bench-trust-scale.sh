@@ -12,6 +12,7 @@ WORLD="$CACHE/roadcheck-national-1-$ENTRIES"
 BIN=$(mktemp -d)
 WORK=$(mktemp -d)
 trap 'rm -rf "$BIN" "$WORK"' EXIT
+bash build/deps.sh image # rcctl reads images (libjpeg-turbo, libpng)
 go build -o "$BIN/" ./app/rcctl ./app/rchub ./internal/cli/internal/scalebench
 SB="$BIN/scalebench"
 declare -A F

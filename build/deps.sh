@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages RoadCheck needs, only those missing.
-# Usage: build/deps.sh gui|test|scan  (several groups may be given)
+# Usage: build/deps.sh image|gui|test|scan  (several groups may be given)
+#   image: what every program that reads images needs to build (rcctl and
+#          the GUI: package scan decodes large images with libjpeg-turbo and
+#          libpng through cgo; CGO_ENABLED=0 builds without them, refusing
+#          images over 64 MiB decoded instead of downscaling them)
+#   gui:   image, plus fyne's build packages
 set -euo pipefail
+image="gcc pkg-config libjpeg62-turbo-dev libpng-dev"
 declare -A groups=(
-  [gui]="gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev"
+  [image]="$image"
+  [gui]="$image libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev"
   [test]="xvfb libgl1-mesa-dri imagemagick x11-utils xdotool swtpm swtpm-tools postgresql"
   [scan]="zbar-tools"
 )

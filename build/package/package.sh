@@ -6,13 +6,17 @@
 # linux: build/out/RoadCheck.tar.xz (binary, icon, desktop file, Makefile
 # for `make install`), built with the fyne build packages installed (gcc
 # libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
-# libxi-dev libxxf86vm-dev).
+# libxi-dev libxxf86vm-dev) and package scan's image libraries
+# (libjpeg62-turbo-dev libpng-dev): the binary needs libjpeg.so.62 and
+# libpng16.so.16 at run time, there on any Debian or Ubuntu desktop.
 #
 # android (rugged tablets) needs, beyond this script: the Android SDK and NDK
 # (ANDROID_HOME, ANDROID_NDK_HOME; fyne uses the NDK's clang for cgo), a
 # release keystore for `fyne release` (-key-store, -key-name), and on the Go
 # side a camera source for Android (package scan's V4L2 source does not work
-# there: the camera must come through a Java/NDK camera bridge), a key store
+# there: the camera must come through a Java/NDK camera bridge; its C image
+# decoders are not built there, so images over 64 MiB decoded are refused
+# unless libjpeg-turbo and libpng are built for the NDK), a key store
 # for the record data key instead of the key file, and min SDK ≥ 21. The
 # FyneApp.toml ID (cn.roadcheck.terminal) becomes the Android package name.
 set -euo pipefail

@@ -68,6 +68,9 @@ var rules = []rule{
 	{name: "SM2/SM3/SM4 only through gm", lib: []string{"github.com/emmansun/gmsm/sm2", "github.com/emmansun/gmsm/sm3", "github.com/emmansun/gmsm/sm4"}, allowed: []string{"internal/gm"}},
 	{name: "retryablehttp only in the sync client", lib: []string{"github.com/hashicorp/go-retryablehttp"}, allowed: []string{"internal/syncclient"}},
 	{name: "camera access only in scan", lib: []string{"github.com/blackjack/webcam"}, allowed: []string{"internal/scan"}},
+	// cgo and its C libraries (libjpeg-turbo, libpng) in one small package:
+	// the rest of RoadCheck builds with CGO_ENABLED=0 too.
+	{name: "cgo only in scan's image codec", lib: []string{"C"}, allowed: []string{"internal/scan/internal/imagecodec"}},
 	{name: "TOTP only in the hub's accounts", lib: []string{"github.com/pquerna/otp"}, allowed: []string{"internal/hub"}},
 	{name: "rate limiting only in the hub", lib: []string{"golang.org/x/time"}, allowed: []string{"internal/hub"}},
 	{name: "PostgreSQL (pgx, goose) only in the hub's PostgreSQL store", lib: []string{"github.com/jackc/pgx/v5", "github.com/pressly/goose/v3"}, allowed: []string{"internal/hub/pgstore"}},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -100,8 +101,11 @@ func jpegHeader(sof byte, precision byte, w, h uint16, sampling ...byte) []byte 
 }
 
 // TestImageBomb: a 16-bit RGBA PNG declaring 8192×8192 pixels (512 MiB
-// decoded) in a file of well under a megabyte is refused from its header,
-// naming its size and the limit, on every path that loads images.
+// decoded at full size) in a file of well under a megabyte. With
+// ScaledDecoding every path that loads images decodes it downscaled (its
+// pixels are transparent: a white page, no code; the memory it takes is
+// measured by TestLoadPeakRSS); without, every path refuses it from its
+// header, naming its size and the limit.
 func TestImageBomb(t *testing.T) {
 	bomb := pngBomb(t, 8192, 8192, 16, 6, 8192)
 	if len(bomb) > 1<<20 {
@@ -112,8 +116,32 @@ func TestImageBomb(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	load := func() error { _, err := LoadImage(ctx, bytes.NewReader(bomb)); return err }
-	file := func() error { _, err := LoadFile(ctx, path); return err }
+	checkImage := func(img image.Image) error {
+		g, ok := img.(*image.Gray)
+		if !ok || g.Rect.Dx()*g.Rect.Dy() > LoadPixels || g.Rect.Dx()*g.Rect.Dy() < LoadPixels*9/10 {
+			return fmt.Errorf("loaded %T of %v, want *image.Gray of just under LoadPixels", img, img.Bounds())
+		}
+		for _, v := range g.Pix {
+			if v != 0xff {
+				return fmt.Errorf("a pixel of %d: transparent pixels must show white", v)
+			}
+		}
+		return nil
+	}
+	load := func() error {
+		img, err := LoadImage(ctx, bytes.NewReader(bomb))
+		if err != nil {
+			return err
+		}
+		return checkImage(img)
+	}
+	file := func() error {
+		img, err := LoadFile(ctx, path)
+		if err != nil {
+			return err
+		}
+		return checkImage(img)
+	}
 	decode := func() error { _, err := DecodeFile(ctx, path); return err }
 	source := func() error {
 		src, err := NewDirSource(ctx, filepath.Dir(path), nil) // rcctl scan --dir
@@ -121,12 +149,25 @@ func TestImageBomb(t *testing.T) {
 			return err
 		}
 		defer src.Close()
-		_, err = src.Next(ctx)
-		return err
+		f, err := src.Next(ctx)
+		if err != nil {
+			return err
+		}
+		return checkImage(f.Image)
 	}
 	for name, f := range map[string]func() error{"LoadImage": load, "LoadFile": file, "DecodeFile": decode, "dir source": source} {
 		t.Run(name, func(t *testing.T) {
 			err := f()
+			if ScaledDecoding {
+				want := error(nil)
+				if name == "DecodeFile" {
+					want = ErrNoCode
+				}
+				if !errors.Is(err, want) {
+					t.Fatalf("error = %v, want %v", err, want)
+				}
+				return
+			}
 			if !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("error = %v, want ErrTooLarge", err)
 			}
@@ -171,28 +212,45 @@ func TestDecodedBytes(t *testing.T) {
 }
 
 // TestLoadImageDecodedLimit: images within the pixel limits but over the
-// decoded-bytes limit are refused from their headers; within it they load.
+// decoded-bytes limit are decoded downscaled with ScaledDecoding (these
+// end early, after their headers or two rows) and refused from their
+// headers without; a progressive JPEG whose coefficients would not fit is
+// refused either way; within the limit they load.
 func TestLoadImageDecodedLimit(t *testing.T) {
 	tests := []struct {
 		name    string
 		data    []byte
-		wantErr error
+		wantErr error // with ScaledDecoding
 		wantMsg string
+		pureErr error // without
+		pureMsg string
 	}{
-		{name: "16-bit gray 6000x6000 (72 MB)", data: pngBomb(t, 6000, 6000, 16, 0, 2), wantErr: ErrTooLarge, wantMsg: "16-bit gray"},
-		{name: "8-bit RGBA 4500x4000 (72 MB)", data: pngBomb(t, 4500, 4000, 8, 6, 2), wantErr: ErrTooLarge, wantMsg: "8-bit RGBA"},
-		{name: "truncated 16-bit RGBA bomb", data: readTestdata(t, "bomb-16bit-rgba.png"), wantErr: ErrTooLarge, wantMsg: "512 MiB"},
-		{name: "progressive jpeg 8000x8000 4:4:4 (915 MiB)", data: jpegHeader(0xc2, 8, 8000, 8000, 0x11, 0x11, 0x11), wantErr: ErrTooLarge, wantMsg: "progressive 8-bit 3-component"},
-		{name: "baseline jpeg 8000x8000 4:4:4 (183 MiB)", data: jpegHeader(0xc0, 8, 8000, 8000, 0x11, 0x11, 0x11), wantErr: ErrTooLarge, wantMsg: "64 MiB limit"},
+		{name: "16-bit gray 6000x6000 (72 MB)", data: pngBomb(t, 6000, 6000, 16, 0, 2),
+			wantErr: ErrTruncated, pureErr: ErrTooLarge, pureMsg: "16-bit gray"},
+		{name: "8-bit RGBA 4500x4000 (72 MB)", data: pngBomb(t, 4500, 4000, 8, 6, 2),
+			wantErr: ErrTruncated, pureErr: ErrTooLarge, pureMsg: "8-bit RGBA"},
+		{name: "truncated 16-bit RGBA bomb", data: readTestdata(t, "bomb-16bit-rgba.png"),
+			wantErr: ErrTruncated, pureErr: ErrTooLarge, pureMsg: "512 MiB"},
+		{name: "progressive jpeg 8000x8000 4:4:4 (915 MiB)", data: jpegHeader(0xc2, 8, 8000, 8000, 0x11, 0x11, 0x11),
+			wantErr: ErrTooLarge, wantMsg: "coefficients take 366.2 MiB", pureErr: ErrTooLarge, pureMsg: "progressive 8-bit 3-component"},
+		{name: "baseline jpeg 8000x8000 4:4:4 (183 MiB)", data: jpegHeader(0xc0, 8, 8000, 8000, 0x11, 0x11, 0x11),
+			wantErr: ErrTruncated, pureErr: ErrTooLarge, pureMsg: "64 MiB limit"},
 		// Within the limit: decoded (here it ends early, after the header).
-		{name: "jpeg 6000x4000 4:2:0 (34 MiB) is decoded", data: jpegHeader(0xc0, 8, 6000, 4000, 0x22, 0x11, 0x11), wantErr: ErrTruncated},
-		{name: "8-bit gray 6000x6000 (34 MiB) is decoded", data: pngBomb(t, 6000, 6000, 8, 0, 2), wantErr: ErrTruncated},
+		{name: "jpeg 6000x4000 4:2:0 (34 MiB) is decoded", data: jpegHeader(0xc0, 8, 6000, 4000, 0x22, 0x11, 0x11), wantErr: ErrTruncated, pureErr: ErrTruncated},
+		{name: "8-bit gray 6000x6000 (34 MiB) is decoded", data: pngBomb(t, 6000, 6000, 8, 0, 2), wantErr: ErrTruncated, pureErr: ErrTruncated},
+		// Over the pixel ceiling: refused from the header either way.
+		{name: "png 20000x20000 (400 Mpx)", data: pngBomb(t, 20000, 20000, 1, 0, 2), wantErr: ErrTooLarge, wantMsg: "256 Mpx limit", pureErr: ErrTooLarge, pureMsg: "256 Mpx limit"},
+		{name: "jpeg 65535 wide", data: jpegHeader(0xc0, 8, 65535, 16, 0x11), wantErr: ErrTooLarge, wantMsg: "65535x16", pureErr: ErrTooLarge, pureMsg: "65535x16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			wantErr, wantMsg := tt.wantErr, tt.wantMsg
+			if !ScaledDecoding {
+				wantErr, wantMsg = tt.pureErr, tt.pureMsg
+			}
 			_, err := LoadImage(context.Background(), bytes.NewReader(tt.data))
-			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Fatalf("error = %v, want %v saying %q", err, tt.wantErr, tt.wantMsg)
+			if !errors.Is(err, wantErr) || !strings.Contains(err.Error(), wantMsg) {
+				t.Fatalf("error = %v, want %v saying %q", err, wantErr, wantMsg)
 			}
 		})
 	}

@@ -24,7 +24,21 @@
 //     pattern are put off until the likelier ones are done, and a grid whose
 //     finders and timing patterns do not show where they belong is given up
 //     before it is decoded;
-//   - image loading with size limits (LoadImage, LoadFile, DecodeFile);
+//   - image loading with size limits (LoadImage, LoadFile, DecodeFile).
+//     Images of up to LoadPixels (4 Mpx) are decoded by image/png and
+//     image/jpeg, as they always were: colour kept, no C involved for the
+//     camera-sized frames and files that make up nearly every scan. Larger
+//     ones are reduced to grey of about LoadPixels anyway, so with cgo
+//     (ScaledDecoding) they go to internal/imagecodec, which decodes them
+//     straight to a reduced grey image with libjpeg-turbo (DCT scaling,
+//     luminance only) and libpng (rows streamed into block means): a 48 Mpx
+//     photo costs 6.6 MiB of grey (decoded at 3/8) instead of 72 MiB of
+//     YCbCr, and a 16-bit PNG bomb a row at a time instead of 512 MiB.
+//     Those two libraries parse only files declaring more than 4 Mpx
+//     (which an attacker can choose, so they are exposed all the same:
+//     Debian's builds, fuzzed upstream, with our own fuzz target and
+//     memory bounds around them).
+//     Without cgo such images must fit MaxDecodedBytes at full size;
 //   - frame sources (FrameSource): files, folders, V4L2 cameras (Linux,
 //     github.com/blackjack/webcam) with YUYV and MJPEG decoding, and a
 //     scripted FakeCamera for tests; Stream feeds a source to a Decoder;

@@ -12,8 +12,10 @@ var (
 	ErrNotImage = errors.New("scan: not a PNG or JPEG image")
 	// ErrTruncated: the image file ends early or is corrupt inside.
 	ErrTruncated = errors.New("scan: truncated or corrupt image")
-	// ErrTooLarge: the image declares dimensions beyond the hard limit,
-	// or its decoded pixels would take more than MaxDecodedBytes.
+	// ErrTooLarge: the file or the dimensions it declares are beyond the
+	// hard limits (MaxFileBytes, MaxLoadSide, MaxLoadPixels; MaxSide and
+	// MaxDeclaredPixels for images in memory), or decoding it would take
+	// more than MaxDecodedBytes (see LoadImage).
 	ErrTooLarge = errors.New("scan: image too large")
 	// ErrNoCamera: no V4L2 camera is present, or the platform has none.
 	ErrNoCamera = errors.New("scan: no camera")

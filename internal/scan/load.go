@@ -14,37 +14,73 @@ import (
 	"math"
 	"os"
 	"strconv"
+
+	"github.com/roadcheck/roadcheck/internal/scan/internal/imagecodec"
 )
 
 // Limits of LoadImage.
 const (
 	// MaxFileBytes is the largest image file LoadImage reads.
 	MaxFileBytes = 64 << 20
-	// MaxDeclaredPixels is the largest width×height an image may declare;
-	// larger ones are rejected with ErrTooLarge before any pixel is decoded.
+	// MaxDeclaredPixels is the largest width×height of an image in memory
+	// (Decoder.Decode refuses larger ones with ErrTooLarge).
 	MaxDeclaredPixels = 64 << 20
-	// MaxSide is the largest width or height an image may declare.
+	// MaxSide is the largest width or height of an image in memory and of
+	// a camera frame.
 	MaxSide = 1 << 15
+	// MaxLoadPixels is the largest width×height an image file may declare:
+	// larger ones are refused with ErrTooLarge before any pixel is decoded.
+	// 256 Mi px is above every phone camera (200 Mpx) and keeps the worst
+	// file cheap enough: a 16-bit RGBA PNG of that size is 2 GiB of
+	// inflated rows, a few seconds of work however small its file, and a
+	// JPEG that size is decoded at 1/8 scale.
+	MaxLoadPixels = 1 << 28
+	// MaxLoadSide is the largest width or height an image file may
+	// declare: libjpeg-turbo's own limit, JPEG_MAX_DIMENSION.
+	MaxLoadSide = 65500
 	// LoadPixels is the pixel count above which LoadImage downscales: a QR
 	// code needs no more than 4 Mpx, and decoding is proportional to it.
 	LoadPixels = 4 << 20
-	// MaxDecodedBytes is the most memory an image's decoded pixels may
-	// take: bytes per sample (a 16-bit PNG counts 2) × channels × pixels,
-	// as DecodedBytes counts them. Larger images are refused with
-	// ErrTooLarge before any pixel is decoded.
+	// MaxDecodedBytes is the most memory an image's decoding may take.
+	// With ScaledDecoding it bounds what the C decoders hold at once: the
+	// reduced grey output and the libraries' working memory (for a
+	// progressive JPEG the coefficients of the whole image, 2 bytes a
+	// sample). The pure-Go decoders decode at full size, so there it
+	// bounds the decoded pixels, bytes per sample × channels × pixels as
+	// DecodedBytes counts them (a 16-bit PNG counts 2 a sample); larger
+	// images are refused with ErrTooLarge before any pixel is decoded.
 	MaxDecodedBytes = 64 << 20
 )
 
-// LoadImage reads a PNG or JPEG image from r. It checks the declared size
-// first (image.DecodeConfig) and rejects, with ErrTooLarge and without
-// decoding pixels, absurd dimensions and images whose decoded pixels would
-// take more than MaxDecodedBytes (see DecodedBytes: a 16-bit RGBA PNG of
-// 8192×8192 needs 512 MiB however small its file). Neither image/png nor
-// image/jpeg can decode at a reduced size, so such images are refused, not
-// downscaled; images within the limit but above LoadPixels come back
-// downscaled to about LoadPixels (as *image.Gray). Errors wrap ErrNotImage
-// (not PNG/JPEG), ErrTruncated (ends early or corrupt), ErrTooLarge, or
-// ctx.Err().
+// ScaledDecoding reports whether this build decodes images of more than
+// LoadPixels with libjpeg-turbo and libpng (cgo) straight to a reduced
+// grey image, so that only MaxLoadPixels and MaxFileBytes bound them.
+// Without cgo it is false, and such images must fit MaxDecodedBytes at
+// full size.
+const ScaledDecoding = imagecodec.Available
+
+// LoadImage reads a PNG or JPEG image from r. It reads the header first
+// (image.DecodeConfig) and refuses, with ErrTooLarge and without decoding
+// a pixel, files over MaxFileBytes and images declaring more than
+// MaxLoadSide a side or MaxLoadPixels in all.
+//
+// Images of at most LoadPixels are decoded by image/png and image/jpeg and
+// returned as those decode them (colour kept). Larger images come back as
+// an *image.Gray of just under LoadPixels, area-averaged:
+//   - with ScaledDecoding, libjpeg-turbo decodes a JPEG at M/8 of its size
+//     (the smallest M giving LoadPixels) and libpng streams a PNG's rows
+//     into k×k block means, both straight to grey, so a 48 Mpx photo is
+//     never held at full size. MaxDecodedBytes bounds the memory they take
+//     (a progressive JPEG whose coefficients need more is refused with
+//     ErrTooLarge). A CMYK JPEG, which libjpeg cannot turn into grey, goes
+//     the pure-Go way below;
+//   - without it, image/png and image/jpeg decode at full size, so images
+//     whose decoded pixels would take more than MaxDecodedBytes (see
+//     DecodedBytes: a 16-bit RGBA PNG of 8192×8192 needs 512 MiB however
+//     small its file) are refused with ErrTooLarge from their header.
+//
+// Errors wrap ErrNotImage (not PNG/JPEG), ErrTruncated (ends early or
+// corrupt), ErrTooLarge, or ctx.Err().
 func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("load image: %w", err)
@@ -63,7 +99,7 @@ func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 	// The PNG header's size is checked before the decoder sees it: on
 	// 32-bit platforms image/png itself fails on large sizes with a less
 	// useful error.
-	if w, h, ok := pngSize(data); ok && (w > MaxSide || h > MaxSide) {
+	if w, h, ok := pngSize(data); ok && (w > MaxLoadSide || h > MaxLoadSide) {
 		return nil, fmt.Errorf("load image: png declares %dx%d: %w", w, h, ErrTooLarge)
 	}
 	var cfg image.Config
@@ -78,8 +114,19 @@ func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fmt.Errorf("load image: %s declares %dx%d: %w", format, cfg.Width, cfg.Height, ErrTruncated)
 	}
-	if cfg.Width > MaxSide || cfg.Height > MaxSide || cfg.Width*cfg.Height > MaxDeclaredPixels {
-		return nil, fmt.Errorf("load image: %s declares %dx%d: %w", format, cfg.Width, cfg.Height, ErrTooLarge)
+	if cfg.Width > MaxLoadSide || cfg.Height > MaxLoadSide || cfg.Width*cfg.Height > MaxLoadPixels {
+		return nil, fmt.Errorf("load image: %s declares %dx%d, more than the %d Mpx limit: %w",
+			format, cfg.Width, cfg.Height, MaxLoadPixels>>20, ErrTooLarge)
+	}
+	if ScaledDecoding && cfg.Width*cfg.Height > LoadPixels {
+		g, err := imagecodec.Grey(ctx, data, imagecodec.Options{MinPixels: LoadPixels, MaxMemory: MaxDecodedBytes})
+		if err == nil {
+			return downscaled(ctx, g)
+		}
+		if !errors.Is(err, imagecodec.ErrUnsupported) {
+			return nil, codecError(format, cfg, err)
+		}
+		// A CMYK JPEG: image/jpeg decodes it, within MaxDecodedBytes.
 	}
 	if n := DecodedBytes(format, data, cfg); n > MaxDecodedBytes {
 		return nil, fmt.Errorf("load image: %s declares %dx%d %s: decoding it takes %s, more than the %s limit: %w",
@@ -100,18 +147,43 @@ func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 		}
 		return nil, fmt.Errorf("load image: %s: %v: %w", format, err, ErrTruncated)
 	}
-	if px := cfg.Width * cfg.Height; px > LoadPixels {
-		f := sqrtRatio(LoadPixels, px)
-		for math.Round(float64(cfg.Width)*f)*math.Round(float64(cfg.Height)*f) > LoadPixels {
-			f *= 0.999
-		}
-		g := greyOf(img).resized(ctx, f)
-		if g == nil {
-			return nil, fmt.Errorf("load image: %w", ctx.Err())
-		}
-		return &image.Gray{Pix: g.pix, Stride: g.w, Rect: image.Rect(0, 0, g.w, g.h)}, nil
+	if cfg.Width*cfg.Height > LoadPixels {
+		return downscaled(ctx, img)
 	}
 	return img, nil
+}
+
+// downscaled returns img as grey, area-averaged to just under LoadPixels.
+func downscaled(ctx context.Context, img image.Image) (image.Image, error) {
+	b := img.Bounds()
+	px := b.Dx() * b.Dy()
+	if px <= LoadPixels {
+		if g, ok := img.(*image.Gray); ok {
+			return g, nil
+		}
+	}
+	f := sqrtRatio(LoadPixels, px)
+	for math.Round(float64(b.Dx())*f)*math.Round(float64(b.Dy())*f) > LoadPixels {
+		f *= 0.999
+	}
+	g := greyOf(img).resized(ctx, f)
+	if g == nil {
+		return nil, fmt.Errorf("load image: %w", ctx.Err())
+	}
+	return &image.Gray{Pix: g.pix, Stride: g.w, Rect: image.Rect(0, 0, g.w, g.h)}, nil
+}
+
+// codecError is LoadImage's error for an error of the C decoders.
+func codecError(format string, cfg image.Config, err error) error {
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("load image: %w", err)
+	case errors.Is(err, imagecodec.ErrTooLarge):
+		return fmt.Errorf("load image: %s %dx%d: %v: %w", format, cfg.Width, cfg.Height, err, ErrTooLarge)
+	case errors.Is(err, imagecodec.ErrTruncated):
+		return fmt.Errorf("load image: %s ends early: %v: %w", format, err, ErrTruncated)
+	}
+	return fmt.Errorf("load image: %s: %v: %w", format, err, ErrTruncated)
 }
 
 // DecodedBytes is the memory the decoded pixels of an image of format

@@ -112,6 +112,12 @@ func writeTestdata(t *testing.T) {
 // TestTestdata checks what the checked-in files are (and rewrites them
 // first with -update).
 func TestTestdata(t *testing.T) {
+	// The truncated bomb: decoded downscaled until its rows run out, or
+	// refused from its header without the C decoders.
+	bombErr := ErrTruncated
+	if !ScaledDecoding {
+		bombErr = ErrTooLarge
+	}
 	if *update {
 		writeTestdata(t)
 	}
@@ -129,7 +135,7 @@ func TestTestdata(t *testing.T) {
 		{name: "truncated jpeg", file: "truncated.jpg", wantErr: ErrTruncated},
 		{name: "text file", file: "not-an-image.txt", wantErr: ErrNotImage},
 		{name: "absurd declared size", file: "huge-header.png", wantErr: ErrTooLarge},
-		{name: "16-bit RGBA bomb", file: "bomb-16bit-rgba.png", wantErr: ErrTooLarge},
+		{name: "16-bit RGBA bomb (cut after two rows)", file: "bomb-16bit-rgba.png", wantErr: bombErr},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
