@@ -50,6 +50,13 @@ const (
 	// DecodedBytes counts them (a 16-bit PNG counts 2 a sample); larger
 	// images are refused with ErrTooLarge before any pixel is decoded.
 	MaxDecodedBytes = 64 << 20
+	// MaxStreamedBytes is the most a PNG decoded row by row (with
+	// ScaledDecoding) may declare, counted as DecodedBytes counts it: its
+	// memory stays small whatever the size, so this bounds the work of
+	// inflating it. A 48 Mpx RGBA photo counts 192 MiB; a 16-bit RGBA PNG
+	// of 8192×8192 in a file of half a megabyte counts 512 MiB and is
+	// refused at once, not inflated for seconds.
+	MaxStreamedBytes = 256 << 20
 )
 
 // ScaledDecoding reports whether this build decodes images of more than
@@ -119,6 +126,10 @@ func LoadImage(ctx context.Context, r io.Reader) (image.Image, error) {
 			format, cfg.Width, cfg.Height, MaxLoadPixels>>20, ErrTooLarge)
 	}
 	if ScaledDecoding && cfg.Width*cfg.Height > LoadPixels {
+		if n := DecodedBytes(format, data, cfg); format == "png" && n > MaxStreamedBytes {
+			return nil, fmt.Errorf("load image: %s declares %dx%d %s: %s of pixels, more than the %s limit: %w",
+				format, cfg.Width, cfg.Height, depthName(format, data, cfg), mib(n), mib(MaxStreamedBytes), ErrTooLarge)
+		}
 		g, err := imagecodec.Grey(ctx, data, imagecodec.Options{MinPixels: LoadPixels, MaxMemory: MaxDecodedBytes})
 		if err == nil {
 			return downscaled(ctx, g)
