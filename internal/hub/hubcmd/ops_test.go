@@ -76,7 +76,7 @@ func pgHub(t *testing.T, clk clock.Clock) (url, keys string) {
 	t.Helper()
 	url = pgtest.NewDB(t, "")
 	keys = filepath.Join(t.TempDir(), "hub.key")
-	if r := rchub(t, clk, "migrate", "--store", url); r.code != hubcmd.ExitOK || !strings.Contains(r.stdout, "schema at version 1 (was 0)") {
+	if r := rchub(t, clk, "migrate", "--store", url); r.code != hubcmd.ExitOK || !strings.Contains(r.stdout, "schema at version 2 (was 0)") {
 		t.Fatalf("migrate: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	if r := rchub(t, clk, "migrate", "--store", url); r.code != hubcmd.ExitOK || !strings.Contains(r.stdout, "up to date") {

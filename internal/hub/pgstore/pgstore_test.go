@@ -3,7 +3,9 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -69,17 +71,28 @@ func TestLimitStore(t *testing.T) {
 // refuses the database (older schema), as it refuses a newer one.
 func TestFailedMigration(t *testing.T) {
 	ctx := context.Background()
-	real, err := fs.ReadFile(pgstore.Migrations(), "00001_hub.sql")
+	real := fstest.MapFS{}
+	entries, err := fs.ReadDir(pgstore.Migrations(), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken := fstest.MapFS{
-		"00001_hub.sql":    {Data: real},
-		"00002_broken.sql": {Data: []byte("-- +goose Up\nCREATE TABLE half_done (x int);\nALTER TABLE records ADD COLUMN extra int;\nSELECT 1/0;\n-- +goose Down\n")},
+	for _, e := range entries {
+		data, err := fs.ReadFile(pgstore.Migrations(), e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		real[e.Name()] = &fstest.MapFile{Data: data}
 	}
+	known := pgstore.KnownVersion()
+	with := func(name, sql string) fstest.MapFS {
+		m := maps.Clone(real)
+		m[name] = &fstest.MapFile{Data: []byte(sql)}
+		return m
+	}
+	broken := with(fmt.Sprintf("%05d_broken.sql", known+1), "-- +goose Up\nCREATE TABLE half_done (x int);\nALTER TABLE records ADD COLUMN extra int;\nSELECT 1/0;\n-- +goose Down\n")
 	url := pgtest.NewDB(t, "")
 	rep, err := pgstore.Migrate(ctx, url, broken, nil)
-	if err == nil || !strings.Contains(err.Error(), "00002_broken.sql") || rep.To != 1 {
+	if err == nil || !strings.Contains(err.Error(), "_broken.sql") || rep.To != known {
 		t.Fatalf("migrate: %+v %v", rep, err)
 	}
 	conn, err := pgx.Connect(ctx, url)
@@ -102,7 +115,7 @@ func TestFailedMigration(t *testing.T) {
 	}
 	s.Close()
 	// A schema newer than this build knows is refused, by Open and Migrate.
-	newer := fstest.MapFS{"00001_hub.sql": {Data: real}, "00002_more.sql": {Data: []byte("-- +goose Up\nCREATE TABLE more (x int);\n-- +goose Down\nDROP TABLE more;\n")}}
+	newer := with(fmt.Sprintf("%05d_more.sql", known+1), "-- +goose Up\nCREATE TABLE more (x int);\n-- +goose Down\nDROP TABLE more;\n")
 	if _, err := pgstore.Migrate(ctx, url, newer, nil); err != nil {
 		t.Fatal(err)
 	}
