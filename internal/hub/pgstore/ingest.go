@@ -141,8 +141,7 @@ func (t *ingestTx) RecordAt(seq uint64) ([16]byte, bool, error) {
 		return [16]byte{}, false, nil // the chain head is above every stored sequence
 	}
 	var id [16]byte
-	err := t.tx.QueryRow(t.ctx, "SELECT id FROM records WHERE records_device_key(device_no, seq) = $3 AND device_no = $1 AND seq = $2 LIMIT 1",
-		t.no, int64(seq), deviceKey(t.no, int64(seq))).Scan(&id)
+	err := t.tx.QueryRow(t.ctx, "SELECT id FROM records WHERE device_no = $1 AND seq = $2 LIMIT 1", t.no, int64(seq)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return id, false, nil
 	}

@@ -147,7 +147,7 @@ func TestMigrateCompactIndexes(t *testing.T) {
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := indexes(); !slices.Equal(got, v2) || slices.Contains(got, "records_device") || !slices.Contains(got, "records_device_key") {
+	if got := indexes(); !slices.Equal(got, v2) || slices.Contains(got, "records_device") || !slices.Contains(got, "records_device_seq") {
 		t.Fatalf("indexes at version 2: %v, first %v", got, v2)
 	}
 }
@@ -160,75 +160,4 @@ func id(ms int64, b byte) [16]byte {
 	}
 	k[15] = b
 	return k
-}
-
-// TestDeviceKeyShared: devices whose numbers are 2^24 apart share
-// records_device_key ranges, and sequences from 2^40 on share their
-// device's last key; queries and sequence lookups still tell them apart.
-func TestDeviceKeyShared(t *testing.T) {
-	ctx := context.Background()
-	url := newURL(t)
-	s, err := pgstore.Open(ctx, url, pgstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for i, dev := range []string{"T-1", "T-2"} {
-		if i == 1 {
-			if _, err := conn.Exec(ctx, `ALTER TABLE devices ALTER COLUMN no RESTART WITH 16777217`); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := conn.Exec(ctx, `INSERT INTO devices (id, public_key, enrolled, next_seq, last_hash) VALUES ($1, '\x01', 0, 1, $2)`, dev, make([]byte, 32)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	seqs := []uint64{1, 2, 1 << 40, 1<<40 + 1}
-	for d, dev := range []string{"T-1", "T-2"} {
-		err := s.Ingest(ctx, dev, func(tx hub.IngestTx) error {
-			for i, seq := range seqs {
-				r := hub.StoredRecord{ID: id(t0.UnixMilli()+int64(i), byte(10*d+i)), Device: dev, Seq: seq, Hash: gm.SM3([]byte{byte(d), byte(i)}),
-					Wall: t0, Received: t0, Officer: "O", Verdict: "VALID", Kind: 1, Sealed: []byte{1}}
-				if err := tx.PutRecord(r); err != nil {
-					return err
-				}
-			}
-			return tx.SetChain(1<<40+2, [32]byte{}, t0)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	for d, dev := range []string{"T-1", "T-2"} {
-		recs, _, err := s.Records(ctx, hub.RecordQuery{Device: dev})
-		if err != nil || len(recs) != len(seqs) {
-			t.Fatalf("%s: %d records (%v)", dev, len(recs), err)
-		}
-		for _, r := range recs {
-			if r.Device != dev {
-				t.Fatalf("%s: a record of %s", dev, r.Device)
-			}
-		}
-		if n, err := s.CountRecords(ctx, dev); err != nil || n != len(seqs) {
-			t.Fatalf("%s: count %d (%v)", dev, n, err)
-		}
-		err = s.Ingest(ctx, dev, func(tx hub.IngestTx) error {
-			for i, seq := range seqs {
-				rid, ok, err := tx.RecordAt(seq)
-				if err != nil || !ok || rid != id(t0.UnixMilli()+int64(i), byte(10*d+i)) {
-					t.Errorf("%s: RecordAt(%d) = %x %v %v", dev, seq, rid, ok, err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 }

@@ -117,18 +117,6 @@ func plateKey(p []byte) int64 {
 	return int64(binary.BigEndian.Uint64(k[:]))
 }
 
-// deviceKeys is the range of records_device_key (migration 00002) of a
-// device's records; deviceKey is the key of one of them.
-func deviceKeys(no int32) (lo, hi int64) {
-	lo = int64(no) << 40
-	return lo, lo | maxKeySeq
-}
-
-// maxKeySeq is the largest sequence records_device_key tells apart.
-const maxKeySeq = 1<<40 - 1
-
-func deviceKey(no int32, seq int64) int64 { return int64(no)<<40 | min(seq, maxKeySeq) }
-
 // ulidAt is the smallest id of millisecond ms.
 func ulidAt(ms int64) [16]byte {
 	var k [16]byte
@@ -233,8 +221,7 @@ func (s *Store) QueryRecords(ctx context.Context, rq hub.RecordQuery) (hub.Recor
 		by(true, "records_plate_key(plate) = %s AND substring(plate FROM 1 FOR "+strconv.Itoa(plateSize)+") = %s AND plate IS NOT NULL", plateKey(p), p)
 	}
 	by(rq.Stop != "", "stop = %s AND stop IS NOT NULL", rq.Stop)
-	lo, hi := deviceKeys(devNo)
-	by(rq.Device != "", "records_device_key(device_no, seq) BETWEEN %s AND %s AND device_no = %s", lo, hi, devNo)
+	by(rq.Device != "", "device_no = %s", devNo)
 	by(rq.Officer != "", "officer = %s AND officer <> ''", rq.Officer)
 	if rq.Issuer != nil {
 		v := issuerValue(rq.Issuer)
@@ -343,9 +330,7 @@ func (s *Store) CountRecords(ctx context.Context, device string) (int, error) {
 	if err != nil || !ok {
 		return 0, err
 	}
-	lo, hi := deviceKeys(no)
-	err = s.pool.QueryRow(ctx, "SELECT count(*) FROM records WHERE records_device_key(device_no, seq) BETWEEN $2 AND $3 AND device_no = $1",
-		no, lo, hi).Scan(&n)
+	err = s.pool.QueryRow(ctx, "SELECT count(*) FROM records WHERE device_no = $1", no).Scan(&n)
 	return n, wrap(err)
 }
 
