@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/oklog/ulid/v2"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
@@ -98,11 +97,8 @@ func (s *Server) check(dev Device, pub *gm.PublicKey, in []wire.PushRecord, now 
 		if c.rec == nil || c.err != nil {
 			return
 		}
-		ev, err := cbor.Marshal(evidence{Body: p.Body, Sig: p.Sig})
-		if err == nil {
-			c.stored.Sealed, err = s.keys.data.Seal(ev, c.rec.ID[:])
-		}
-		if err != nil {
+		var err error
+		if c.stored.Sealed, err = s.keys.sealEvidence(c.rec.ID[:], p.Body, p.Sig); err != nil {
 			c.err = err
 			return
 		}
@@ -312,13 +308,9 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 
 // openEvidence unseals a stored record's canonical bytes and signature.
 func (s *Server) openEvidence(r *StoredRecord) (*records.Record, error) {
-	ev, err := s.keys.data.Open(r.Sealed, r.ID[:])
+	e, err := s.keys.openEvidence(r.Sealed, r.ID[:])
 	if err != nil {
 		return nil, fmt.Errorf("hub: record %s: %w", records.ID(r.ID), err)
-	}
-	var e evidence
-	if err := cbor.Unmarshal(ev, &e); err != nil {
-		return nil, fmt.Errorf("hub: record %s evidence: %w", records.ID(r.ID), err)
 	}
 	return records.DecodeCanonical(e.Body)
 }

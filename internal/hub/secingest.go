@@ -10,7 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub/account"
 	"github.com/roadcheck/roadcheck/internal/hub/audit"
@@ -113,11 +112,8 @@ func (s *Server) recordOf(tx IngestTx, device string, id [16]byte) (rec StoredRe
 func (s *Server) collide(tx IngestTx, c *checked, p wire.PushRecord, dev Device, other string, now time.Time) error {
 	r := c.rec
 	key := s.alias(dev.ID, r.ID)
-	ev, err := cbor.Marshal(evidence{Body: p.Body, Sig: p.Sig})
-	if err != nil {
-		return err
-	}
-	if c.stored.Sealed, err = s.keys.data.Seal(ev, key[:]); err != nil {
+	var err error
+	if c.stored.Sealed, err = s.keys.sealEvidence(key[:], p.Body, p.Sig); err != nil {
 		return err
 	}
 	c.stored.ID = key

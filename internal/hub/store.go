@@ -76,7 +76,7 @@ type StoredRecord struct {
 	Officer   string
 	Verdict   string
 	Kind      uint8
-	PlateHash []byte   // HMAC-SM3 of the normalised plate under the index key; nil: no plate
+	PlateHash []byte   // HMAC-SM3 of the normalised plate under the index key (a store may keep its first 16 bytes only, and match on them); nil: no plate
 	Flags     []string // wire.Flag* values
 	Stop      string   // the roadside stop the check belongs to ("" = none)
 	Sealed    []byte   // SM4-GCM(data key, CBOR{canonical bytes, signature}, ad = ID)

@@ -123,7 +123,53 @@ func pgBytes(b *testing.B, url string) int64 {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if os.Getenv("RC_BENCH_SIZES") != "" {
+		logSizes(b, conn)
+	}
 	return n
+}
+
+// logSizes logs the storage of records by part (every partition summed):
+// the heap's main fork, its other forks with TOAST, each index (by the
+// parent index's name) and the rollups; RC_BENCH_SIZES=1 turns it on.
+func logSizes(b *testing.B, conn *pgx.Conn) {
+	ctx := context.Background()
+	rows, err := conn.Query(ctx, `
+		SELECT 'heap', sum(pg_relation_size(c.oid, 'main'))::bigint FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE 'records%'
+		UNION ALL
+		SELECT 'heap other forks, toast', sum(pg_table_size(c.oid) - pg_relation_size(c.oid, 'main'))::bigint FROM pg_class c
+			WHERE c.relkind = 'r' AND c.relname LIKE 'records%'
+		UNION ALL
+		SELECT * FROM (SELECT coalesce(p.relname, i.relname)::text, sum(pg_relation_size(i.oid))::bigint FROM pg_index x
+			JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+			LEFT JOIN pg_inherits h ON h.inhrelid = i.oid LEFT JOIN pg_class p ON p.oid = h.inhparent
+			WHERE t.relkind = 'r' AND t.relname LIKE 'records%' GROUP BY 1 ORDER BY 2 DESC) ix
+		UNION ALL
+		SELECT 'counters', pg_total_relation_size('counters')::bigint
+		UNION ALL
+		SELECT 'records', count(*) FROM records`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	type part struct {
+		name string
+		n    int64
+	}
+	var parts []part
+	for rows.Next() {
+		var p part
+		if err := rows.Scan(&p.name, &p.n); err != nil {
+			b.Fatal(err)
+		}
+		parts = append(parts, p)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	recs := parts[len(parts)-1].n
+	for _, p := range parts[:len(parts)-1] {
+		b.Logf("%-28s %12d B %8.1f B/record", p.name, p.n, float64(p.n)/float64(max(recs, 1)))
+	}
 }
 
 // terminalSim is a simulated terminal: its key and pre-signed batches.
@@ -465,7 +511,7 @@ func buildFixture(b *testing.B) (*fixture, error) {
 			}
 			kind := int16(1 + rng.IntN(3))
 			hash := gm.SM3(id[:])
-			rows = append(rows, rowT{id, ms, ms + 60_000, seq[dev], kid, dev + 1, kind, hash[:], officer, verdict, plate[:], flags, stop, sealed})
+			rows = append(rows, rowT{id, ms, ms + 60_000, seq[dev], kid, dev + 1, kind, hash[:], officer, verdict, plate[:16], flags, stop, sealed})
 			r := hub.StoredRecord{Verdict: verdict, Flags: flags}
 			var kidB [8]byte
 			binary.BigEndian.PutUint64(kidB[:], uint64(kid))
@@ -528,7 +574,8 @@ func p95(d []time.Duration) time.Duration {
 
 // BenchmarkQuery: first pages (100 records) of supervisor queries, one
 // filter and a time range of one day, on the fixture; it reports the 95th
-// percentile per filter.
+// percentile per filter. FILTER-month: the fixture's whole month, its
+// first two pages (the second from the first's page token).
 func BenchmarkQuery(b *testing.B) {
 	f := loadFixture(b)
 	ctx := context.Background()
@@ -573,6 +620,30 @@ func BenchmarkQuery(b *testing.B) {
 						b.Fatal(err)
 					}
 					lat = append(lat, time.Since(start))
+				}
+				b.ReportMetric(float64(p95(lat).Microseconds())/1000, "ms-p95/page")
+			}
+		})
+	}
+	for _, name := range names {
+		b.Run(name+"-month", func(b *testing.B) {
+			for range b.N {
+				var lat []time.Duration
+				for range 100 {
+					q := hub.RecordQuery{From: fixtureT0, To: fixtureT0.AddDate(0, 0, fixtureDays).Add(-time.Millisecond), Limit: 100}
+					filters[name](&q)
+					for range 2 {
+						start := time.Now()
+						page, err := f.store.QueryRecords(ctx, q)
+						if err != nil {
+							b.Fatal(err)
+						}
+						lat = append(lat, time.Since(start))
+						if !page.More {
+							break
+						}
+						q.After = page.Next
+					}
 				}
 				b.ReportMetric(float64(p95(lat).Microseconds())/1000, "ms-p95/page")
 			}

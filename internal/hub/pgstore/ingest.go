@@ -257,7 +257,7 @@ func nullText(s string) *string {
 
 func (t *ingestTx) row(r *hub.StoredRecord) []any {
 	return []any{r.ID, ms(r.Wall), ms(r.Received), int64(r.Seq), issuerValue(r.Issuer), t.no, int16(r.Kind), r.Hash[:],
-		r.Officer, r.Verdict, r.PlateHash, flagsValue(r.Flags), nullText(r.Stop), r.Sealed}
+		r.Officer, r.Verdict, plateValue(r.PlateHash), flagsValue(r.Flags), nullText(r.Stop), r.Sealed}
 }
 
 func flagsValue(f []string) []string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,7 +55,8 @@ func (s *Store) Partitions(ctx context.Context) ([]time.Time, error) {
 // EnsurePartitions makes the day partitions of records from from's day to
 // to's day that are missing, each in one transaction that moves the day's
 // records out of the default partition into it (with records locked
-// against readers while there are any to move).
+// against readers while there are any to move). A partition's columns are
+// those of record_partition_layout (migration 00002), in its order.
 func (s *Store) EnsurePartitions(ctx context.Context, from, to time.Time) (int, error) {
 	have, err := s.Partitions(ctx)
 	if err != nil {
@@ -84,6 +86,7 @@ func (s *Store) makePartition(ctx context.Context, day time.Time) (bool, error) 
 	name := pgx.Identifier{partitionName(day)}.Sanitize()
 	lo, hi := ulidAt(day.UnixMilli()), ulidAt(day.AddDate(0, 0, 1).UnixMilli())
 	made := false
+	cols := strings.Join(recordColumns, ", ")
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(maintLock)); err != nil {
 			return err
@@ -109,8 +112,8 @@ func (s *Store) makePartition(ctx context.Context, day time.Time) (bool, error) 
 			}
 		}
 		for _, stmt := range []string{
-			"CREATE TABLE " + name + " (LIKE records INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)",
-			"INSERT INTO " + name + " SELECT * FROM records_default WHERE id >= $1 AND id < $2",
+			"CREATE TABLE " + name + " (LIKE record_partition_layout INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)",
+			"INSERT INTO " + name + " (" + cols + ") SELECT " + cols + " FROM records_default WHERE id >= $1 AND id < $2",
 			"DELETE FROM records_default WHERE id >= $1 AND id < $2",
 			"ALTER TABLE records ATTACH PARTITION " + name + " FOR VALUES FROM ('" + uuidText(lo) + "') TO ('" + uuidText(hi) + "')",
 		} {
