@@ -123,11 +123,39 @@ func EncodeText(cose []byte) string {
 }
 
 // Decoded is an RTC1 code decoded as far as its structure allows without
-// trust: the COSE_Sign1, iat, and the raw payload map for DecodeClaims.
+// trust: the COSE_Sign1, iat, and the payload's fields for Claims.
 type Decoded struct {
 	Sign1    *Sign1
 	IssuedAt int64
-	payload  map[any]any
+	payload  map[any]any   // the generic decoding, when it was made (ReadIssuedAt)
+	fields   payloadFields // the typed decoding (Parse), when payload is nil
+	sign1    Sign1         // what Sign1 points to, allocated with the rest
+}
+
+// payloadFields is the typed decoding of a payload: the claims map and the
+// credential claims map in it.
+type payloadFields struct{ top, cred fieldMap }
+
+// read decodes a payload into p as ReadIssuedAt does, but into typed
+// fields instead of a generic tree: the same checks in the same order, the
+// same errors.
+func (p *payloadFields) read(b []byte) (int64, error) {
+	if err := readFieldMap(b, "payload", &p.top, &p.cred); err != nil {
+		return 0, err
+	}
+	src := string(b) // one copy; every text claim is cut from it
+	p.top.src, p.cred.src = src, src
+	return issuedAt(&p.top)
+}
+
+// readPayload is payloadFields.read into a new payloadFields.
+func readPayload(b []byte) (*payloadFields, int64, error) {
+	p := &payloadFields{}
+	iat, err := p.read(b)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p, iat, nil
 }
 
 // Parse runs step 1 of verification: text layers, COSE structure and limits,
@@ -138,16 +166,24 @@ func Parse(text string) (*Decoded, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := ParseSign1(cose)
-	if err != nil {
+	d := &Decoded{}
+	if err := parseSign1(cose, &d.sign1); err != nil {
 		return nil, err
 	}
-	m, iat, err := ReadIssuedAt(s.Payload)
-	if err != nil {
+	d.Sign1 = &d.sign1
+	if d.IssuedAt, err = d.fields.read(d.sign1.Payload); err != nil {
 		return nil, err
 	}
-	return &Decoded{Sign1: s, IssuedAt: iat, payload: m}, nil
+	return d, nil
+}
+
+// claims returns the payload's claims map.
+func (d *Decoded) claims() claimMap {
+	if d.payload != nil {
+		return genericMap(d.payload)
+	}
+	return &d.fields.top
 }
 
 // Claims validates the payload against the claims schema (step 6).
-func (d *Decoded) Claims() (*Claims, error) { return claimsFromMap(d.payload, d.IssuedAt) }
+func (d *Decoded) Claims() (*Claims, error) { return claimsFrom(d.claims(), d.IssuedAt) }
