@@ -41,11 +41,14 @@ func DecodeText(text string) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: text does not start with %q", ErrMalformed, Prefix)
 	}
-	compressed, err := Base45Decode(body)
+	z := getInflater()
+	defer zlibReaders.Put(z)
+	b, err := appendBase45(z.compressed[:0], body)
 	if err != nil {
 		return nil, err
 	}
-	return inflate(compressed)
+	z.compressed = b
+	return z.inflate()
 }
 
 // otherVersion recognises "RTC<digits>:" other than "RTC1:" (so "RTC01:"
@@ -68,33 +71,40 @@ func otherVersion(text string) (string, bool) {
 	return rest[:n], true
 }
 
-// zlibReaders recycles inflaters: a new one allocates and clears a 32 KiB
-// window, which would cost more than the rest of decoding.
-var zlibReaders sync.Pool
+// inflater is what decoding a text reuses from one code to the next: the
+// Base45-decoded bytes and the zlib reader over them (a new one allocates
+// and clears a 32 KiB window, which would cost more than the rest of
+// decoding).
+type inflater struct {
+	compressed []byte
+	src        bytes.Reader
+	zr         io.ReadCloser // nil until first used
+}
 
-func inflate(compressed []byte) ([]byte, error) {
-	src := bytes.NewReader(compressed)
-	var zr io.ReadCloser
-	if r, ok := zlibReaders.Get().(io.ReadCloser); ok {
-		if err := r.(zlib.Resetter).Reset(src, nil); err != nil {
-			return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
-		}
-		zr = r
-	} else {
-		r, err := zlib.NewReader(src)
+var zlibReaders = sync.Pool{New: func() any { return new(inflater) }}
+
+func getInflater() *inflater { return zlibReaders.Get().(*inflater) }
+
+// inflate inflates z.compressed, which must be one zlib stream and
+// nothing after it, into a new buffer of at most MaxCOSESize bytes.
+func (z *inflater) inflate() ([]byte, error) {
+	z.src.Reset(z.compressed)
+	if z.zr == nil {
+		r, err := zlib.NewReader(&z.src)
 		if err != nil {
 			return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
 		}
-		zr = r
+		z.zr = r
+	} else if err := z.zr.(zlib.Resetter).Reset(&z.src, nil); err != nil {
+		return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
 	}
-	defer zlibReaders.Put(zr)
 	// Read at most one byte past the limit: never inflate a bomb further.
-	out := make([]byte, 0, min(4*len(compressed)+64, MaxCOSESize+1))
+	out := make([]byte, 0, min(4*len(z.compressed)+64, MaxCOSESize+1))
 	for len(out) <= MaxCOSESize {
 		if len(out) == cap(out) {
 			out = append(out, 0)[:len(out)]
 		}
-		n, err := zr.Read(out[len(out):min(cap(out), MaxCOSESize+1)])
+		n, err := z.zr.Read(out[len(out):min(cap(out), MaxCOSESize+1)])
 		out = out[:len(out)+n]
 		if err == io.EOF {
 			break
@@ -106,8 +116,8 @@ func inflate(compressed []byte) ([]byte, error) {
 	if len(out) > MaxCOSESize {
 		return nil, fmt.Errorf("%w: inflated COSE exceeds %d bytes", ErrMalformed, MaxCOSESize)
 	}
-	if src.Len() != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the zlib stream", ErrMalformed, src.Len())
+	if z.src.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the zlib stream", ErrMalformed, z.src.Len())
 	}
 	return out, nil
 }
