@@ -91,45 +91,53 @@ func genericClaim(v any) claim {
 	return claim{kind: kindOther, typ: fmt.Sprintf("%T", v)}
 }
 
-// maxFieldKey is the largest non-negative key the claims schema reads.
-const maxFieldKey = keyReviewUntil
+// fieldSlot is where fieldMap keeps the value of key k: every key the
+// claims schema and the protected header define has one; -1 for others.
+func fieldSlot(k int64) int {
+	switch {
+	case k >= keyVersion && k <= keyValidUntil: // 0–12, also alg, crit, kid and the CWT claims
+		return int(k)
+	case k >= keyCategories && k <= keyIntegrityDate: // 20–25
+		return int(k) - keyCategories + 13
+	case k >= keyPermitScope && k <= keyEconomicType: // 30–32
+		return int(k) - keyPermitScope + 19
+	case k >= keyPlate && k <= keyReviewUntil: // 40–48
+		return int(k) - keyPlate + 22
+	case k == claimRTC:
+		return fieldSlots - 1
+	}
+	return -1
+}
+
+// fieldSlots is the number of keys fieldSlot places.
+const fieldSlots = 32
 
 // span is the position of one encoded data item in a fieldMap's input:
 // b[off:end]; end 0 means absent.
 type span struct{ off, end uint32 }
 
 // fieldMap is the typed decoding of a CBOR map that has been checked in
-// full: the span of the value of every key 0–maxFieldKey and of claimRTC,
-// and, for a payload, the credential claims map read the same way.
+// full: the span of the value of every key that has a fieldSlot, and, for
+// a payload, the credential claims map read the same way.
 type fieldMap struct {
 	b   []byte
 	src string // b as a string, when made: text values are cut from it
-	val [maxFieldKey + 1]span
-	rtc span
+	val [fieldSlots]span
 	sub *fieldMap // the value of claimRTC, when it is an untagged map read into it
 }
 
 func (f *fieldMap) set(k int64, off, end int) {
-	sp := span{uint32(off), uint32(end)}
-	switch {
-	case k >= 0 && k <= maxFieldKey:
-		f.val[k] = sp
-	case k == claimRTC:
-		f.rtc = sp
+	if i := fieldSlot(k); i >= 0 {
+		f.val[i] = span{uint32(off), uint32(end)}
 	}
 }
 
 func (f *fieldMap) get(k int64) (claim, bool) {
-	var sp span
-	switch {
-	case k >= 0 && k <= maxFieldKey:
-		sp = f.val[k]
-	case k == claimRTC:
-		sp = f.rtc
-	}
-	if sp.end == 0 {
+	i := fieldSlot(k)
+	if i < 0 || f.val[i].end == 0 {
 		return claim{}, false
 	}
+	sp := f.val[i]
 	c := f.claimAt(int(sp.off), int(sp.end))
 	if k == claimRTC && c.kind == kindMap && f.sub != nil {
 		c.m = f.sub
@@ -196,6 +204,11 @@ func claimAt(b []byte, src string, off, end int) claim {
 // when it is an untagged map, is read into sub too. f and sub take b as
 // their input; f.src and sub.src are left empty.
 func readFieldMap(b []byte, what string, f, sub *fieldMap) error {
+	if len(b) > math.MaxUint32 {
+		// Beyond what a span holds; no caller gets near (a COSE_Sign1 is
+		// at most MaxStatusListSize bytes, a code's MaxCOSESize).
+		return fmt.Errorf("%w: %s of %d bytes", ErrMalformed, what, len(b))
+	}
 	d, ks := pooledDecoder(b, MaxDepth)
 	defer d.release(ks)
 	f.b = b

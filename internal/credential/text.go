@@ -79,6 +79,7 @@ type inflater struct {
 	compressed []byte
 	src        bytes.Reader
 	zr         io.ReadCloser // nil until first used
+	out        []byte        // what was inflated, before it is copied out
 }
 
 var zlibReaders = sync.Pool{New: func() any { return new(inflater) }}
@@ -86,7 +87,8 @@ var zlibReaders = sync.Pool{New: func() any { return new(inflater) }}
 func getInflater() *inflater { return zlibReaders.Get().(*inflater) }
 
 // inflate inflates z.compressed, which must be one zlib stream and
-// nothing after it, into a new buffer of at most MaxCOSESize bytes.
+// nothing after it, into a new slice of at most MaxCOSESize bytes (of its
+// exact length: the inflater's own buffer takes the stream).
 func (z *inflater) inflate() ([]byte, error) {
 	z.src.Reset(z.compressed)
 	if z.zr == nil {
@@ -98,8 +100,28 @@ func (z *inflater) inflate() ([]byte, error) {
 	} else if err := z.zr.(zlib.Resetter).Reset(&z.src, nil); err != nil {
 		return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
 	}
-	// Read at most one byte past the limit: never inflate a bomb further.
-	out := make([]byte, 0, min(4*len(z.compressed)+64, MaxCOSESize+1))
+	out, err := z.read()
+	z.out = out[:0]
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > MaxCOSESize {
+		return nil, fmt.Errorf("%w: inflated COSE exceeds %d bytes", ErrMalformed, MaxCOSESize)
+	}
+	if z.src.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the zlib stream", ErrMalformed, z.src.Len())
+	}
+	return bytes.Clone(out), nil
+}
+
+// read reads the stream into z.out (grown as needed) and returns it, with
+// what it read also when it fails. It reads at most one byte past
+// MaxCOSESize: never inflate a bomb further.
+func (z *inflater) read() ([]byte, error) {
+	out := z.out[:0]
+	if out == nil {
+		out = make([]byte, 0, 4<<10)
+	}
 	for len(out) <= MaxCOSESize {
 		if len(out) == cap(out) {
 			out = append(out, 0)[:len(out)]
@@ -110,14 +132,8 @@ func (z *inflater) inflate() ([]byte, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
+			return out, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
 		}
-	}
-	if len(out) > MaxCOSESize {
-		return nil, fmt.Errorf("%w: inflated COSE exceeds %d bytes", ErrMalformed, MaxCOSESize)
-	}
-	if z.src.Len() != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the zlib stream", ErrMalformed, z.src.Len())
 	}
 	return out, nil
 }

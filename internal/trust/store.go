@@ -539,7 +539,8 @@ func (s *Store) Signers(kid []byte) []*Cert {
 	return out
 }
 
-// Chains returns every path from the signer c to an anchor.
+// Chains returns every path from the signer c to an anchor. The chains are
+// shared: the caller must not modify them.
 func (s *Store) Chains(c *Cert) []Chain { return c.chains() }
 
 // CRLOf returns the newest stored CRL issued by ca, or nil.
