@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 )
@@ -72,14 +71,11 @@ func otherVersion(text string) (string, bool) {
 }
 
 // inflater is what decoding a text reuses from one code to the next: the
-// Base45-decoded bytes and the zlib reader over them (a new one allocates
-// and clears a 32 KiB window, which would cost more than the rest of
-// decoding).
+// Base45-decoded bytes, the decoder's tables and its output buffer.
 type inflater struct {
 	compressed []byte
-	src        bytes.Reader
-	zr         io.ReadCloser // nil until first used
-	out        []byte        // what was inflated, before it is copied out
+	out        []byte // what was inflated, before it is copied out
+	st         inflateState
 }
 
 var zlibReaders = sync.Pool{New: func() any { return new(inflater) }}
@@ -88,54 +84,26 @@ func getInflater() *inflater { return zlibReaders.Get().(*inflater) }
 
 // inflate inflates z.compressed, which must be one zlib stream and
 // nothing after it, into a new slice of at most MaxCOSESize bytes (of its
-// exact length: the inflater's own buffer takes the stream).
+// exact length: the inflater's own buffer takes the stream). It never
+// inflates more than MaxCOSESize bytes.
 func (z *inflater) inflate() ([]byte, error) {
-	z.src.Reset(z.compressed)
-	if z.zr == nil {
-		r, err := zlib.NewReader(&z.src)
-		if err != nil {
-			return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
-		}
-		z.zr = r
-	} else if err := z.zr.(zlib.Resetter).Reset(&z.src, nil); err != nil {
-		return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
+	if z.out == nil {
+		z.out = make([]byte, 0, 4<<10)
 	}
-	out, err := z.read()
+	out, err := z.st.zlibInflate(z.compressed, z.out, MaxCOSESize)
 	z.out = out[:0]
-	if err != nil {
-		return nil, err
-	}
-	if len(out) > MaxCOSESize {
+	switch {
+	case err == errTooLarge:
 		return nil, fmt.Errorf("%w: inflated COSE exceeds %d bytes", ErrMalformed, MaxCOSESize)
+	case err == errZlibHeader || err == errZlibDict:
+		return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
 	}
-	if z.src.Len() != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the zlib stream", ErrMalformed, z.src.Len())
+	if n := z.st.trailing(); n != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the zlib stream", ErrMalformed, n)
 	}
 	return bytes.Clone(out), nil
-}
-
-// read reads the stream into z.out (grown as needed) and returns it, with
-// what it read also when it fails. It reads at most one byte past
-// MaxCOSESize: never inflate a bomb further.
-func (z *inflater) read() ([]byte, error) {
-	out := z.out[:0]
-	if out == nil {
-		out = make([]byte, 0, 4<<10)
-	}
-	for len(out) <= MaxCOSESize {
-		if len(out) == cap(out) {
-			out = append(out, 0)[:len(out)]
-		}
-		n, err := z.zr.Read(out[len(out):min(cap(out), MaxCOSESize+1)])
-		out = out[:len(out)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return out, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
-		}
-	}
-	return out, nil
 }
 
 // EncodeText compresses COSE bytes with zlib (best compression), encodes them
