@@ -10,6 +10,11 @@ import (
 
 // The zlib (RFC 1950) and DEFLATE (RFC 1951) decoding of a code's bytes.
 //
+// Derived from compress/flate/inflate.go and compress/zlib/reader.go of
+// the Go distribution: Copyright 2009 The Go Authors. All rights reserved.
+// Use of that source code is governed by a BSD-style license that can be
+// found in the LICENSE file of the Go distribution.
+//
 // It is compress/zlib and compress/flate of the Go standard library (Go
 // 1.26, BSD licence: the same rules for the header, the Huffman tables —
 // complete codes only, but for a single code of length 1 —, the block
