@@ -391,10 +391,56 @@ func (f *inflateState) huffSym(h *huffmanDecoder) (int, error) {
 }
 
 // huffmanBlock decodes the symbols of a block up to its end; hd nil means
-// the fixed distance code.
-func (f *inflateState) huffmanBlock(hl, hd *huffmanDecoder) error {
+// the fixed distance code. The input bits and the output live in local
+// variables while it runs (huffSym's steps, inlined).
+func (f *inflateState) huffmanBlock(hl, hd *huffmanDecoder) (err error) {
+	in, pos, b, nb, out := f.in, f.pos, f.b, f.nb, f.out
+	defer func() { f.pos, f.b, f.nb, f.out = pos, b, nb, out }()
+	// sym decodes one symbol with h (huffSym).
+	sym := func(h *huffmanDecoder) (int, error) {
+		n := uint(h.min)
+		for {
+			for nb < n {
+				if pos >= len(in) {
+					return 0, errTruncated
+				}
+				b |= uint32(in[pos]) << (nb & 31)
+				pos++
+				nb += 8
+			}
+			chunk := h.chunks[b&(huffmanNumChunks-1)]
+			n = uint(chunk & huffmanCountMask)
+			if n > huffmanChunkBits {
+				chunk = h.links[chunk>>huffmanValueShift][(b>>huffmanChunkBits)&h.linkMask]
+				n = uint(chunk & huffmanCountMask)
+			}
+			if n <= nb {
+				if n == 0 {
+					return 0, errCorrupt
+				}
+				b >>= n & 31
+				nb -= n
+				return int(chunk >> huffmanValueShift), nil
+			}
+		}
+	}
+	// extra reads n more bits.
+	extra := func(n uint) (int, error) {
+		for nb < n {
+			if pos >= len(in) {
+				return 0, errTruncated
+			}
+			b |= uint32(in[pos]) << (nb & 31)
+			pos++
+			nb += 8
+		}
+		v := int(b & (1<<n - 1))
+		b >>= n
+		nb -= n
+		return v, nil
+	}
 	for {
-		v, err := f.huffSym(hl)
+		v, err := sym(hl)
 		if err != nil {
 			return err
 		}
@@ -402,10 +448,10 @@ func (f *inflateState) huffmanBlock(hl, hd *huffmanDecoder) error {
 		var length int
 		switch {
 		case v < 256:
-			if len(f.out) >= f.limit {
+			if len(out) >= f.limit {
 				return errTooLarge
 			}
-			f.out = append(f.out, byte(v))
+			out = append(out, byte(v))
 			continue
 		case v == 256:
 			return nil
@@ -427,18 +473,20 @@ func (f *inflateState) huffmanBlock(hl, hd *huffmanDecoder) error {
 			return errCorrupt
 		}
 		if n > 0 {
-			if err := f.need(n); err != nil {
+			x, err := extra(n)
+			if err != nil {
 				return err
 			}
-			length += int(f.take(n))
+			length += x
 		}
 		var dist int
 		if hd == nil {
-			if err := f.need(5); err != nil {
+			x, err := extra(5)
+			if err != nil {
 				return err
 			}
-			dist = int(bits.Reverse8(uint8(f.take(5) << 3)))
-		} else if dist, err = f.huffSym(hd); err != nil {
+			dist = int(bits.Reverse8(uint8(x << 3)))
+		} else if dist, err = sym(hd); err != nil {
 			return err
 		}
 		switch {
@@ -446,28 +494,27 @@ func (f *inflateState) huffmanBlock(hl, hd *huffmanDecoder) error {
 			dist++
 		case dist < maxNumDist:
 			nb := uint(dist-2) >> 1
-			extra := (dist & 1) << nb
-			if err := f.need(nb); err != nil {
+			x, err := extra(nb)
+			if err != nil {
 				return err
 			}
-			extra |= int(f.take(nb))
-			dist = 1<<(nb+1) + 1 + extra
+			dist = 1<<(nb+1) + 1 + ((dist&1)<<nb | x)
 		default:
 			return errCorrupt
 		}
-		if dist > len(f.out) {
+		if dist > len(out) {
 			return errCorrupt
 		}
-		if len(f.out)+length > f.limit {
+		if len(out)+length > f.limit {
 			return errTooLarge
 		}
-		// A backwards copy, byte by byte where it overlaps what it writes.
-		from := len(f.out) - dist
+		// A backwards copy, in pieces where it overlaps what it writes.
+		from := len(out) - dist
 		for length > 0 {
-			chunk := f.out[from:min(from+length, len(f.out))]
-			f.out = append(f.out, chunk...)
-			from += len(chunk)
-			length -= len(chunk)
+			piece := out[from:min(from+length, len(out))]
+			out = append(out, piece...)
+			from += len(piece)
+			length -= len(piece)
 		}
 	}
 }
