@@ -58,10 +58,23 @@ type Sign1 struct {
 // one allocation of exactly its size.
 func (s *Sign1) SigStructure() []byte { return sigStructure(s.Protected, s.Payload) }
 
+// AppendSigStructure appends the Sig_structure to dst (a buffer the caller
+// reuses) and returns the extended slice.
+func (s *Sign1) AppendSigStructure(dst []byte) []byte {
+	return appendSigStructure(dst, s.Protected, s.Payload)
+}
+
 func sigStructure(protected, payload []byte) []byte {
+	return appendSigStructure(make([]byte, 0, sigStructureLen(protected, payload)), protected, payload)
+}
+
+func sigStructureLen(protected, payload []byte) int {
 	const context = "Signature1"
-	n := 1 + 1 + len(context) + 9 + len(protected) + 1 + 9 + len(payload)
-	b := make([]byte, 0, n)
+	return 1 + 1 + len(context) + 9 + len(protected) + 1 + 9 + len(payload)
+}
+
+func appendSigStructure(b, protected, payload []byte) []byte {
+	const context = "Signature1"
 	b = append(b, 0x84)
 	b = append(appendHead(b, majorText, uint64(len(context))), context...)
 	b = append(appendHead(b, majorBytes, uint64(len(protected))), protected...)
