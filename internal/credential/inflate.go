@@ -63,7 +63,6 @@ type huffmanDecoder struct {
 // library does.
 func (h *huffmanDecoder) init(lengths []int) bool {
 	h.min, h.links, h.linkMask = 0, h.links[:0], 0
-	clear(h.chunks[:])
 	var count [maxCodeLen]int
 	var min, max int
 	for _, n := range lengths {
@@ -80,6 +79,7 @@ func (h *huffmanDecoder) init(lengths []int) bool {
 	}
 	// An empty tree: decoding with it fails (a zero chunk).
 	if max == 0 {
+		clear(h.chunks[:])
 		return true
 	}
 	code := 0
@@ -90,7 +90,12 @@ func (h *huffmanDecoder) init(lengths []int) bool {
 		code += count[i]
 	}
 	if code != 1<<uint(max) && !(code == 1 && max == 1) {
-		return false
+		return false // the decoder is not used then
+	}
+	if code == 1 && max == 1 {
+		// A single 1-bit code: the other bit decodes to a zero chunk
+		// (an error). A complete code sets every chunk below.
+		clear(h.chunks[:])
 	}
 	h.min = min
 	if max > huffmanChunkBits {
@@ -101,8 +106,7 @@ func (h *huffmanDecoder) init(lengths []int) bool {
 		if cap(h.linkBuf) < n*numLinks {
 			h.linkBuf = make([]uint32, n*numLinks)
 		}
-		buf := h.linkBuf[:n*numLinks]
-		clear(buf)
+		buf := h.linkBuf[:n*numLinks] // a complete code sets every entry
 		for j := uint(link); j < huffmanNumChunks; j++ {
 			reverse := int(bits.Reverse16(uint16(j))) >> uint(16-huffmanChunkBits)
 			off := j - uint(link)
