@@ -1,6 +1,7 @@
 package credential
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 )
@@ -151,8 +152,7 @@ func (f *fieldMap) claimAt(off, end int) claim { return claimAt(f.b, f.src, off,
 // claimAt decodes the checked item b[off:end] (src is b as a string, or
 // empty) as decoder.value would type it.
 func claimAt(b []byte, src string, off, end int) claim {
-	d := decoder{b: b[:end], i: off, max: math.MaxInt}
-	major, ai, val, _ := d.head() // checked when the map was read
+	major, ai, val, content := checkedHead(b, off)
 	switch major {
 	case majorUint:
 		return claim{kind: kindUint, u: val, typ: "uint64"}
@@ -162,16 +162,15 @@ func claimAt(b []byte, src string, off, end int) claim {
 		}
 		return claim{kind: kindInt, i: -1 - int64(val), typ: "int64"}
 	case majorBytes:
-		return claim{kind: kindBytes, b: b[d.i:end:end], typ: "[]uint8"}
+		return claim{kind: kindBytes, b: b[content:end:end], typ: "[]uint8"}
 	case majorText:
 		if src != "" {
-			return claim{kind: kindText, s: src[d.i:end], typ: "string"}
+			return claim{kind: kindText, s: src[content:end], typ: "string"}
 		}
-		return claim{kind: kindText, s: string(b[d.i:end]), typ: "string"}
+		return claim{kind: kindText, s: string(b[content:end]), typ: "string"}
 	case majorArray:
-		start := d.i
 		return claim{kind: kindArray, n: int(val), typ: "[]interface {}", items: func(yield func(claim) bool) {
-			d := decoder{b: b[:end], i: start, max: math.MaxInt}
+			d := decoder{b: b[:end], i: content, max: math.MaxInt}
 			for range val {
 				off := d.i
 				if _, err := d.value(0, false); err != nil {
@@ -196,6 +195,25 @@ func claimAt(b []byte, src string, off, end int) claim {
 		return claim{kind: kindOther, typ: "float64"}
 	}
 	return claim{kind: kindOther, typ: "credential.simpleValue"}
+}
+
+// checkedHead reads the head at b[off] of an item the decoder has checked
+// (so well formed): its major type, additional information, argument, and
+// where its content starts.
+func checkedHead(b []byte, off int) (major, ai byte, val uint64, content int) {
+	major, ai = b[off]>>5, b[off]&0x1f
+	off++
+	switch ai {
+	case 24:
+		return major, ai, uint64(b[off]), off + 1
+	case 25:
+		return major, ai, uint64(binary.BigEndian.Uint16(b[off:])), off + 2
+	case 26:
+		return major, ai, uint64(binary.BigEndian.Uint32(b[off:])), off + 4
+	case 27:
+		return major, ai, binary.BigEndian.Uint64(b[off:]), off + 8
+	}
+	return major, ai, uint64(ai), off // ai < 24: checked items have no 28–31
 }
 
 // readFieldMap decodes b, which must hold one CBOR map within the limits,
