@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -71,6 +72,33 @@ type decoder struct {
 }
 
 func newDecoder(b []byte, maxDepth int) *decoder { return &decoder{b: b, max: maxDepth} }
+
+// keyStack is the key stack of a decoder, kept for the next one.
+type keyStack struct {
+	keys []byte
+	offs []uint32
+}
+
+// keyStacks recycles key stacks: a code's three walks (COSE structure,
+// protected header, payload) would otherwise allocate theirs each time.
+var keyStacks = sync.Pool{New: func() any { return new(keyStack) }}
+
+// pooledDecoder is newDecoder with a recycled key stack, which release
+// gives back.
+func pooledDecoder(b []byte, maxDepth int) (decoder, *keyStack) {
+	ks := keyStacks.Get().(*keyStack)
+	return decoder{b: b, max: maxDepth, keys: ks.keys[:0], offs: ks.offs[:0]}, ks
+}
+
+// release gives d's key stack back to ks and ks to the pool; d must not
+// be used after.
+func (d *decoder) release(ks *keyStack) {
+	if cap(d.keys) <= 1<<12 && cap(d.offs) <= 1<<10 {
+		ks.keys, ks.offs = d.keys[:0], d.offs[:0]
+	}
+	d.keys, d.offs = nil, nil
+	keyStacks.Put(ks)
+}
 
 func (d *decoder) errf(format string, args ...any) error {
 	return fmt.Errorf("%w: cbor: "+format, append([]any{ErrMalformed}, args...)...)
@@ -157,8 +185,14 @@ func (d *decoder) value(depth int, build bool) (any, error) {
 	}
 	switch major {
 	case majorUint:
+		if !build {
+			return nil, nil
+		}
 		return val, nil
 	case majorNeg:
+		if !build {
+			return nil, nil
+		}
 		if val > math.MaxInt64 {
 			return negBig(val), nil
 		}
@@ -232,6 +266,9 @@ func (d *decoder) value(depth int, build bool) (any, error) {
 		return t, nil
 	}
 	// majorSimple
+	if !build {
+		return nil, nil
+	}
 	switch ai {
 	case 20:
 		return false, nil
@@ -256,15 +293,46 @@ func (d *decoder) beginKeys() int { return len(d.offs) }
 // returns it when it is an untagged integer (uint64 or int64), else nil. A
 // key that is an array or a map, tagged or not, is an error.
 func (d *decoder) key() (any, error) {
+	u, neg, isInt, err := d.intKey()
+	switch {
+	case err != nil || !isInt:
+		return nil, err
+	case neg:
+		return -1 - int64(u), nil
+	}
+	return u, nil
+}
+
+// keyOf is key for the typed decoding: the key when it is an untagged
+// integer within int64 (the only keys the format defines).
+func (d *decoder) keyOf() (k int64, ok bool, err error) {
+	u, neg, isInt, err := d.intKey()
+	switch {
+	case err != nil || !isInt:
+		return 0, false, err
+	case neg:
+		return -1 - int64(u), true, nil
+	case u > math.MaxInt64:
+		return 0, false, nil
+	}
+	return int64(u), true, nil
+}
+
+// intKey reads a map key and appends its canonical encoding to the key
+// stack. isInt reports an untagged integer: u itself when neg is false,
+// -1-u when neg is true (then u ≤ math.MaxInt64: a key below math.MinInt64
+// is no integer the format could mean, so not isInt). A key that is an
+// array or a map, tagged or not, is an error.
+func (d *decoder) intKey() (u uint64, neg, isInt bool, err error) {
 	if len(d.keys) > math.MaxUint32 {
-		return nil, d.errf("too many map keys")
+		return 0, false, false, d.errf("too many map keys")
 	}
 	d.offs = append(d.offs, uint32(len(d.keys)))
 	isTagged := false
 	for {
 		major, ai, val, err := d.head()
 		if err != nil {
-			return nil, err
+			return 0, false, false, err
 		}
 		switch major {
 		case majorTag:
@@ -272,14 +340,14 @@ func (d *decoder) key() (any, error) {
 			isTagged = true
 			continue
 		case majorArray, majorMap:
-			return nil, d.errf("map key is an array or a map at byte %d", d.i-1)
+			return 0, false, false, d.errf("map key is an array or a map at byte %d", d.i-1)
 		case majorBytes, majorText:
 			s, err := d.str(major, val)
 			if err != nil {
-				return nil, err
+				return 0, false, false, err
 			}
 			d.keys = append(appendHead(d.keys, major, uint64(len(s))), s...)
-			return nil, nil
+			return 0, false, false, nil
 		case majorSimple:
 			if ai >= 25 {
 				f := floatBits(ai, val)
@@ -290,19 +358,18 @@ func (d *decoder) key() (any, error) {
 			} else {
 				d.keys = appendHead(d.keys, majorSimple, val)
 			}
-			return nil, nil
+			return 0, false, false, nil
 		}
 		d.keys = appendHead(d.keys, major, val)
-		if isTagged {
-			return nil, nil
+		switch {
+		case isTagged:
+			return 0, false, false, nil
+		case major == majorUint:
+			return val, false, true, nil
+		case val > math.MaxInt64:
+			return 0, false, false, nil
 		}
-		if major == majorUint {
-			return val, nil
-		}
-		if val > math.MaxInt64 {
-			return nil, nil
-		}
-		return -1 - int64(val), nil
+		return val, true, true, nil
 	}
 }
 
@@ -329,16 +396,24 @@ func (d *decoder) endKeys(mark int) error {
 			}
 		}
 	} else if n > 16 {
-		idx := make([]int32, n)
-		for j := range idx {
-			idx[j] = int32(j)
-		}
-		slices.SortFunc(idx, func(a, b int32) int { return bytes.Compare(keyAt(int(a)), keyAt(int(b))) })
-		for j := 1; j < n; j++ {
-			if bytes.Equal(keyAt(int(idx[j-1])), keyAt(int(idx[j]))) {
-				dup = keyAt(int(idx[j]))
-				break
+		// Keys 0–255 (the format's) are told apart by a bitmap; any
+		// others are sorted.
+		var small [4]uint64
+		var idx []int32
+		for j := 0; j < n && dup == nil; j++ {
+			k := keyAt(j)
+			v, ok := smallUint(k)
+			if !ok {
+				idx = append(idx, int32(j))
+				continue
 			}
+			if small[v>>6]&(1<<(v&63)) != 0 {
+				dup = k
+			}
+			small[v>>6] |= 1 << (v & 63)
+		}
+		if dup == nil {
+			dup = dupSorted(idx, keyAt)
 		}
 	}
 	if dup != nil {
@@ -348,6 +423,29 @@ func (d *decoder) endKeys(mark int) error {
 		d.keys = d.keys[:offs[0]]
 	}
 	d.offs = d.offs[:mark]
+	return nil
+}
+
+// smallUint returns the value of a canonical key encoding that is an
+// unsigned integer below 256.
+func smallUint(k []byte) (byte, bool) {
+	switch {
+	case len(k) == 1 && k[0] < 24:
+		return k[0], true
+	case len(k) == 2 && k[0] == majorUint<<5|24:
+		return k[1], true
+	}
+	return 0, false
+}
+
+// dupSorted returns a key that occurs twice among the keys idx names, or nil.
+func dupSorted(idx []int32, keyAt func(int) []byte) []byte {
+	slices.SortFunc(idx, func(a, b int32) int { return bytes.Compare(keyAt(int(a)), keyAt(int(b))) })
+	for j := 1; j < len(idx); j++ {
+		if bytes.Equal(keyAt(int(idx[j-1])), keyAt(int(idx[j]))) {
+			return keyAt(int(idx[j]))
+		}
+	}
 	return nil
 }
 

@@ -61,21 +61,32 @@ const MaxCTI = 64
 
 // ReadIssuedAt decodes the payload far enough to read iat: the payload must be
 // a CBOR map (within the section 1 limits) with an integer iat. It is step 1
-// of verification, which needs iat before the chain check.
+// of verification, which needs iat before the chain check. It returns the
+// generic decoding of the payload (see decoder.value); Parse decodes the
+// same way into typed fields, without the tree.
 func ReadIssuedAt(payload []byte) (map[any]any, int64, error) {
 	m, err := decodeMap(payload, "payload")
 	if err != nil {
 		return nil, 0, err
 	}
-	v, ok := intKey(m, claimIAT)
+	iat, err := issuedAt(genericMap(m))
+	if err != nil {
+		return nil, 0, err
+	}
+	return m, iat, nil
+}
+
+// issuedAt reads the integer iat of a payload.
+func issuedAt(m claimMap) (int64, error) {
+	v, ok := m.get(claimIAT)
 	if !ok {
-		return nil, 0, fmt.Errorf("%w: payload has no iat", ErrMalformed)
+		return 0, fmt.Errorf("%w: payload has no iat", ErrMalformed)
 	}
 	iat, err := asInt(v)
 	if err != nil {
-		return nil, 0, fmt.Errorf("iat: %w", err)
+		return 0, fmt.Errorf("iat: %w", err)
 	}
-	return m, iat, nil
+	return iat, nil
 }
 
 // AuthorityCode returns the credential's authorityCode (key 9 of the
@@ -83,22 +94,15 @@ func ReadIssuedAt(payload []byte) (map[any]any, int64, error) {
 // hold: step 6 reports ISSUER_MISMATCH for it even when the claims are
 // otherwise malformed.
 func (d *Decoded) AuthorityCode() (string, bool) {
-	rm, ok := intKeyMap(d.payload, claimRTC)
-	if !ok {
+	rv, _ := d.claims().get(claimRTC)
+	if rv.kind != kindMap || rv.m == nil {
 		return "", false
 	}
-	v, _ := intKey(rm, keyAuthorityCode)
-	s, ok := v.(string)
-	if !ok || !isDivisionCode(s) {
+	v, _ := rv.m.get(keyAuthorityCode)
+	if v.kind != kindText || !isDivisionCode(v.s) {
 		return "", false
 	}
-	return s, true
-}
-
-func intKeyMap(m map[any]any, k int64) (map[any]any, bool) {
-	v, _ := intKey(m, k)
-	rm, ok := v.(map[any]any)
-	return rm, ok
+	return v.s, true
 }
 
 // DecodeClaims decodes and validates a CWT claims set (the COSE payload)
@@ -106,20 +110,28 @@ func intKeyMap(m map[any]any, k int64) (map[any]any, bool) {
 // types and values, iss equal to authorityCode. Unknown keys, and keys that
 // belong to another kind, are ignored. Errors wrap ErrMalformed.
 func DecodeClaims(payload []byte) (*Claims, error) {
-	m, iat, err := ReadIssuedAt(payload)
+	if len(payload) > math.MaxUint32 {
+		// Beyond what a fieldMap indexes (and any code).
+		m, iat, err := ReadIssuedAt(payload)
+		if err != nil {
+			return nil, err
+		}
+		return claimsFrom(genericMap(m), iat)
+	}
+	p, iat, err := readPayload(payload)
 	if err != nil {
 		return nil, err
 	}
-	return claimsFromMap(m, iat)
+	return claimsFrom(&p.top, iat)
 }
 
-func claimsFromMap(m map[any]any, iat int64) (*Claims, error) {
+func claimsFrom(m claimMap, iat int64) (*Claims, error) {
 	c := &Claims{IssuedAt: iat}
 	var err error
 	if c.Issuer, err = reqText(m, claimISS, "iss"); err != nil {
 		return nil, err
 	}
-	if v, ok := intKey(m, claimEXP); ok {
+	if v, ok := m.get(claimEXP); ok {
 		if c.Expires, err = asInt(v); err != nil {
 			return nil, fmt.Errorf("exp: %w", err)
 		}
@@ -128,22 +140,20 @@ func claimsFromMap(m map[any]any, iat int64) (*Claims, error) {
 			return nil, fmt.Errorf("%w: exp %d is before iat %d", ErrMalformed, c.Expires, iat)
 		}
 	}
-	if v, ok := intKey(m, claimCTI); ok {
-		b, ok := v.([]byte)
-		if !ok || len(b) < 1 || len(b) > MaxCTI {
+	if v, ok := m.get(claimCTI); ok {
+		if v.kind != kindBytes || len(v.b) < 1 || len(v.b) > MaxCTI {
 			return nil, fmt.Errorf("%w: cti is not a byte string of 1–%d bytes", ErrMalformed, MaxCTI)
 		}
-		c.CTI = b
+		c.CTI = v.b
 	}
-	rv, ok := intKey(m, claimRTC)
+	rv, ok := m.get(claimRTC)
 	if !ok {
 		return nil, fmt.Errorf("%w: no credential claims (key -70000)", ErrMalformed)
 	}
-	rm, ok := rv.(map[any]any)
-	if !ok {
+	if rv.kind != kindMap || rv.m == nil {
 		return nil, fmt.Errorf("%w: credential claims are not a map", ErrMalformed)
 	}
-	if err := c.Credential.fromMap(rm); err != nil {
+	if err := c.Credential.from(rv.m); err != nil {
 		return nil, err
 	}
 	if c.Issuer != c.Credential.AuthorityCode {
@@ -152,7 +162,7 @@ func claimsFromMap(m map[any]any, iat int64) (*Claims, error) {
 	return c, nil
 }
 
-func (cr *Credential) fromMap(m map[any]any) error {
+func (cr *Credential) from(m claimMap) error {
 	var err error
 	if cr.Version, err = reqUint(m, keyVersion, "version"); err != nil {
 		return err
@@ -174,7 +184,7 @@ func (cr *Credential) fromMap(m map[any]any) error {
 	if cr.HolderIDType = HolderIDType(min(idt, 255)); !cr.HolderIDType.Valid() {
 		return fmt.Errorf("%w: holderIdType %d", ErrMalformed, idt)
 	}
-	for _, f := range []struct {
+	for _, f := range [...]struct {
 		key  int64
 		name string
 		dst  *string
@@ -210,34 +220,40 @@ func (cr *Credential) fromMap(m map[any]any) error {
 	}
 	switch cr.Kind {
 	case KindPractitioner:
-		cr.Practitioner, err = practitionerFromMap(m)
+		cr.Practitioner, err = practitionerFrom(m)
 	case KindPermit:
-		cr.Permit, err = permitFromMap(m)
+		cr.Permit, err = permitFrom(m)
 	case KindVehicle:
-		cr.Vehicle, err = vehicleFromMap(m)
+		cr.Vehicle, err = vehicleFrom(m)
 	}
 	return err
 }
 
-func practitionerFromMap(m map[any]any) (*Practitioner, error) {
+func practitionerFrom(m claimMap) (*Practitioner, error) {
 	p := &Practitioner{}
-	v, ok := intKey(m, keyCategories)
+	v, ok := m.get(keyCategories)
 	if !ok {
 		return nil, fmt.Errorf("%w: categories missing", ErrMalformed)
 	}
-	arr, ok := v.([]any)
-	if !ok || len(arr) == 0 {
+	if v.kind != kindArray || v.n == 0 {
 		return nil, fmt.Errorf("%w: categories is not a non-empty array", ErrMalformed)
 	}
-	for i, e := range arr {
-		s, ok := e.(string)
-		if !ok || s == "" {
-			return nil, fmt.Errorf("%w: categories[%d] is not non-empty text", ErrMalformed, i)
-		}
-		p.Categories = append(p.Categories, s)
-	}
+	p.Categories = make([]string, 0, v.n)
+	i := 0
 	var err error
-	for _, f := range []struct {
+	v.items(func(e claim) bool {
+		if e.kind != kindText || e.s == "" {
+			err = fmt.Errorf("%w: categories[%d] is not non-empty text", ErrMalformed, i)
+			return false
+		}
+		p.Categories = append(p.Categories, e.s)
+		i++
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range [...]struct {
 		key  int64
 		name string
 		dst  *string
@@ -259,7 +275,7 @@ func practitionerFromMap(m map[any]any) (*Practitioner, error) {
 	return p, nil
 }
 
-func permitFromMap(m map[any]any) (*Permit, error) {
+func permitFrom(m claimMap) (*Permit, error) {
 	p := &Permit{}
 	var err error
 	if p.Scope, err = reqText(m, keyPermitScope, "scope"); err != nil {
@@ -274,13 +290,13 @@ func permitFromMap(m map[any]any) (*Permit, error) {
 	return p, nil
 }
 
-func vehicleFromMap(m map[any]any) (*Vehicle, error) {
+func vehicleFrom(m claimMap) (*Vehicle, error) {
 	v := &Vehicle{}
 	var err error
 	if v.Plate, err = reqText(m, keyPlate, "plate"); err != nil {
 		return nil, err
 	}
-	for _, f := range []struct {
+	for _, f := range [...]struct {
 		key  int64
 		name string
 		dst  *string
@@ -297,7 +313,7 @@ func vehicleFromMap(m map[any]any) (*Vehicle, error) {
 			return nil, err
 		}
 	}
-	if _, present := intKey(m, keyPlateColour); present && !slices.Contains(PlateColours, v.PlateColour) {
+	if _, present := m.get(keyPlateColour); present && !slices.Contains(PlateColours, v.PlateColour) {
 		return nil, fmt.Errorf("%w: plateColour %q is not one of %s", ErrMalformed, v.PlateColour, strings.Join(PlateColours, " "))
 	}
 	if v.ReviewUntil, err = optDate(m, keyReviewUntil, "reviewUntil"); err != nil {
@@ -306,56 +322,53 @@ func vehicleFromMap(m map[any]any) (*Vehicle, error) {
 	return v, nil
 }
 
-func asInt(v any) (int64, error) {
-	switch n := v.(type) {
-	case uint64:
-		if n > math.MaxInt64 {
-			return 0, fmt.Errorf("%w: integer %d out of range", ErrMalformed, n)
+func asInt(v claim) (int64, error) {
+	switch v.kind {
+	case kindUint:
+		if v.u > math.MaxInt64 {
+			return 0, fmt.Errorf("%w: integer %d out of range", ErrMalformed, v.u)
 		}
-		return int64(n), nil
-	case int64:
-		return n, nil
+		return int64(v.u), nil
+	case kindInt:
+		return v.i, nil
 	}
-	return 0, fmt.Errorf("%w: %T is not an integer", ErrMalformed, v)
+	return 0, fmt.Errorf("%w: %s is not an integer", ErrMalformed, v.typ)
 }
 
-func reqUint(m map[any]any, k int64, name string) (uint64, error) {
-	v, ok := intKey(m, k)
+func reqUint(m claimMap, k int64, name string) (uint64, error) {
+	v, ok := m.get(k)
 	if !ok {
 		return 0, fmt.Errorf("%w: %s missing", ErrMalformed, name)
 	}
-	n, ok := v.(uint64)
-	if !ok {
+	if v.kind != kindUint {
 		return 0, fmt.Errorf("%w: %s is not an unsigned integer", ErrMalformed, name)
 	}
-	return n, nil
+	return v.u, nil
 }
 
-func reqText(m map[any]any, k int64, name string) (string, error) {
-	v, ok := intKey(m, k)
+func reqText(m claimMap, k int64, name string) (string, error) {
+	v, ok := m.get(k)
 	if !ok {
 		return "", fmt.Errorf("%w: %s missing", ErrMalformed, name)
 	}
-	s, ok := v.(string)
-	if !ok || s == "" {
+	if v.kind != kindText || v.s == "" {
 		return "", fmt.Errorf("%w: %s is not non-empty text", ErrMalformed, name)
 	}
-	return s, nil
+	return v.s, nil
 }
 
-func optText(m map[any]any, k int64, name string) (string, error) {
-	v, ok := intKey(m, k)
+func optText(m claimMap, k int64, name string) (string, error) {
+	v, ok := m.get(k)
 	if !ok {
 		return "", nil
 	}
-	s, ok := v.(string)
-	if !ok {
+	if v.kind != kindText {
 		return "", fmt.Errorf("%w: %s is not text", ErrMalformed, name)
 	}
-	return s, nil
+	return v.s, nil
 }
 
-func reqDate(m map[any]any, k int64, name string) (Date, error) {
+func reqDate(m claimMap, k int64, name string) (Date, error) {
 	s, err := reqText(m, k, name)
 	if err != nil {
 		return Date{}, err
@@ -367,16 +380,15 @@ func reqDate(m map[any]any, k int64, name string) (Date, error) {
 	return d, nil
 }
 
-func optDate(m map[any]any, k int64, name string) (Date, error) {
-	v, ok := intKey(m, k)
+func optDate(m claimMap, k int64, name string) (Date, error) {
+	v, ok := m.get(k)
 	if !ok {
 		return Date{}, nil
 	}
-	s, ok := v.(string)
-	if !ok {
+	if v.kind != kindText {
 		return Date{}, fmt.Errorf("%w: %s is not text", ErrMalformed, name)
 	}
-	d, err := ParseDate(s)
+	d, err := ParseDate(v.s)
 	if err != nil {
 		return Date{}, fmt.Errorf("%s: %w", name, err)
 	}

@@ -58,10 +58,23 @@ type Sign1 struct {
 // one allocation of exactly its size.
 func (s *Sign1) SigStructure() []byte { return sigStructure(s.Protected, s.Payload) }
 
+// AppendSigStructure appends the Sig_structure to dst (a buffer the caller
+// reuses) and returns the extended slice.
+func (s *Sign1) AppendSigStructure(dst []byte) []byte {
+	return appendSigStructure(dst, s.Protected, s.Payload)
+}
+
 func sigStructure(protected, payload []byte) []byte {
+	return appendSigStructure(make([]byte, 0, sigStructureLen(protected, payload)), protected, payload)
+}
+
+func sigStructureLen(protected, payload []byte) int {
 	const context = "Signature1"
-	n := 1 + 1 + len(context) + 9 + len(protected) + 1 + 9 + len(payload)
-	b := make([]byte, 0, n)
+	return 1 + 1 + len(context) + 9 + len(protected) + 1 + 9 + len(payload)
+}
+
+func appendSigStructure(b, protected, payload []byte) []byte {
+	const context = "Signature1"
 	b = append(b, 0x84)
 	b = append(appendHead(b, majorText, uint64(len(context))), context...)
 	b = append(appendHead(b, majorBytes, uint64(len(protected))), protected...)
@@ -95,97 +108,116 @@ func decodeMap(b []byte, what string) (map[any]any, error) {
 // error, so the caller can order its checks. Errors wrap ErrMalformed. The
 // returned Sign1 aliases b; nothing of the payload is copied.
 func ParseSign1(b []byte) (*Sign1, error) {
-	d := newDecoder(b, MaxDepth)
+	s := &Sign1{}
+	if err := parseSign1(b, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// algSM2SM3 is AlgSM2SM3 as Sign1.Alg holds it, boxed once.
+var algSM2SM3 any = int64(AlgSM2SM3)
+
+// parseSign1 is ParseSign1 into s (left partly set on error).
+func parseSign1(b []byte, s *Sign1) error {
+	d, ks := pooledDecoder(b, MaxDepth)
+	defer d.release(ks)
 	if m, ok := d.peekMajor(); ok && m == majorTag {
 		_, _, num, err := d.head()
 		if err != nil {
-			return nil, fmt.Errorf("COSE_Sign1: %w", err)
+			return fmt.Errorf("COSE_Sign1: %w", err)
 		}
 		if num != coseSign1Tag {
-			return nil, fmt.Errorf("%w: COSE_Sign1: unexpected tag %d", ErrMalformed, num)
+			return fmt.Errorf("%w: COSE_Sign1: unexpected tag %d", ErrMalformed, num)
 		}
 		if m, ok := d.peekMajor(); ok && m == majorTag {
-			return nil, fmt.Errorf("%w: COSE_Sign1: more than one tag", ErrMalformed)
+			return fmt.Errorf("%w: COSE_Sign1: more than one tag", ErrMalformed)
 		}
 	}
 	major, _, n, err := d.head()
 	if err != nil {
-		return nil, fmt.Errorf("COSE_Sign1: %w", err)
+		return fmt.Errorf("COSE_Sign1: %w", err)
 	}
 	if major != majorArray || n != 4 {
-		return nil, fmt.Errorf("%w: COSE_Sign1 is not an array of 4", ErrMalformed)
+		return fmt.Errorf("%w: COSE_Sign1 is not an array of 4", ErrMalformed)
 	}
 	if err := d.container(major, n, 0); err != nil {
-		return nil, fmt.Errorf("COSE_Sign1: %w", err)
+		return fmt.Errorf("COSE_Sign1: %w", err)
 	}
-	field := func(name string, want byte) ([]byte, error) {
-		m, ok := d.peekMajor()
-		if !ok || m != want {
-			if want == majorBytes && name == "payload" {
-				return nil, fmt.Errorf("%w: payload is not a byte string (detached payloads are not allowed)", ErrMalformed)
-			}
-			if want == majorMap {
-				return nil, fmt.Errorf("%w: unprotected header is not a map", ErrMalformed)
-			}
-			return nil, fmt.Errorf("%w: %s is not a byte string", ErrMalformed, name)
-		}
-		if want == majorMap {
-			_, err := d.value(1, false)
-			return nil, err
-		}
-		_, _, n, err := d.head()
-		if err != nil {
-			return nil, err
-		}
-		return d.str(majorBytes, n)
+	if s.Protected, err = d.bstrField("protected header"); err != nil {
+		return err
 	}
-	s := &Sign1{}
-	if s.Protected, err = field("protected header", majorBytes); err != nil {
-		return nil, err
+	if m, ok := d.peekMajor(); !ok || m != majorMap {
+		return fmt.Errorf("unprotected header: %w: unprotected header is not a map", ErrMalformed)
 	}
-	if _, err = field("unprotected header", majorMap); err != nil {
-		return nil, fmt.Errorf("unprotected header: %w", err)
+	if _, err := d.value(1, false); err != nil {
+		return fmt.Errorf("unprotected header: %w", err)
 	}
-	if s.Payload, err = field("payload", majorBytes); err != nil {
-		return nil, err
+	if s.Payload, err = d.bstrField("payload"); err != nil {
+		return err
 	}
-	if s.Signature, err = field("signature", majorBytes); err != nil {
-		return nil, err
+	if s.Signature, err = d.bstrField("signature"); err != nil {
+		return err
 	}
 	if err := d.end(); err != nil {
-		return nil, fmt.Errorf("COSE_Sign1: %w", err)
+		return fmt.Errorf("COSE_Sign1: %w", err)
 	}
 	if len(s.Protected) == 0 {
-		return nil, fmt.Errorf("%w: empty protected header (no alg, no kid)", ErrMalformed)
+		return fmt.Errorf("%w: empty protected header (no alg, no kid)", ErrMalformed)
 	}
-	hdr, err := decodeMap(s.Protected, "protected header")
+	var hdr fieldMap
+	if err := readFieldMap(s.Protected, "protected header", &hdr, nil); err != nil {
+		return err
+	}
+	if _, ok := hdr.get(headerCrit); ok {
+		return fmt.Errorf("%w: protected header has crit (RTC1 defines no critical parameter)", ErrMalformed)
+	}
+	alg, ok := hdr.get(headerAlg)
+	if !ok {
+		return fmt.Errorf("%w: protected header has no alg", ErrMalformed)
+	}
+	switch alg.kind {
+	case kindUint:
+		s.Alg = alg.u
+	case kindInt:
+		if alg.i == AlgSM2SM3 {
+			s.Alg = algSM2SM3
+		} else {
+			s.Alg = alg.i
+		}
+	case kindText:
+		s.Alg = alg.s
+	case kindNegBig:
+		s.Alg = negBig(alg.u)
+	default:
+		return fmt.Errorf("%w: alg of type %s", ErrMalformed, alg.typ)
+	}
+	s.AlgOK = s.Alg == algSM2SM3
+	kid, ok := hdr.get(headerKID)
+	if !ok {
+		return fmt.Errorf("%w: protected header has no kid", ErrMalformed)
+	}
+	if kid.kind != kindBytes || len(kid.b) != KIDSize {
+		return fmt.Errorf("%w: kid is not a %d-byte string", ErrMalformed, KIDSize)
+	}
+	s.KID = kid.b
+	return nil
+}
+
+// bstrField reads a COSE_Sign1 field that must be an untagged byte string
+// and returns its content.
+func (d *decoder) bstrField(name string) ([]byte, error) {
+	if m, ok := d.peekMajor(); !ok || m != majorBytes {
+		if name == "payload" {
+			return nil, fmt.Errorf("%w: payload is not a byte string (detached payloads are not allowed)", ErrMalformed)
+		}
+		return nil, fmt.Errorf("%w: %s is not a byte string", ErrMalformed, name)
+	}
+	_, _, n, err := d.head()
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := intKey(hdr, headerCrit); ok {
-		return nil, fmt.Errorf("%w: protected header has crit (RTC1 defines no critical parameter)", ErrMalformed)
-	}
-	alg, ok := intKey(hdr, headerAlg)
-	if !ok {
-		return nil, fmt.Errorf("%w: protected header has no alg", ErrMalformed)
-	}
-	switch a := alg.(type) {
-	case uint64, int64, string, negBig:
-		s.Alg = a
-		s.AlgOK = a == any(int64(AlgSM2SM3))
-	default:
-		return nil, fmt.Errorf("%w: alg of type %T", ErrMalformed, alg)
-	}
-	kidV, ok := intKey(hdr, headerKID)
-	if !ok {
-		return nil, fmt.Errorf("%w: protected header has no kid", ErrMalformed)
-	}
-	kid, ok := kidV.([]byte)
-	if !ok || len(kid) != KIDSize {
-		return nil, fmt.Errorf("%w: kid is not a %d-byte string", ErrMalformed, KIDSize)
-	}
-	s.KID = kid
-	return s, nil
+	return d.str(majorBytes, n)
 }
 
 // intKey looks up integer key k in a generically decoded CBOR map.

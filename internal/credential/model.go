@@ -86,16 +86,46 @@ type Date struct {
 	Day   int
 }
 
-// ParseDate parses "YYYY-MM-DD" strictly: ten characters, a real calendar day.
+// ParseDate parses "YYYY-MM-DD" strictly: ten characters, ASCII digits, a
+// real calendar day of the proleptic Gregorian calendar from year 1 (what
+// time.Parse with layout "2006-01-02" accepts, year 0 excluded).
 func ParseDate(s string) (Date, error) {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return Date{}, fmt.Errorf("%w: date %q is not YYYY-MM-DD", ErrMalformed, s)
 	}
-	t, err := time.ParseInLocation("2006-01-02", s, cst)
-	if err != nil || t.Year() < 1 {
+	y, yok := decimal(s[0:4])
+	m, mok := decimal(s[5:7])
+	d, dok := decimal(s[8:10])
+	if !yok || !mok || !dok || y < 1 || m < 1 || m > 12 || d < 1 || d > daysIn(time.Month(m), y) {
 		return Date{}, fmt.Errorf("%w: date %q is not a calendar day", ErrMalformed, s)
 	}
-	return Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
+	return Date{Year: y, Month: time.Month(m), Day: d}, nil
+}
+
+// decimal parses s, ASCII digits only.
+func decimal(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
+}
+
+// daysIn is the number of days of month m of year y.
+func daysIn(m time.Month, y int) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
 // DateOf returns the date of t in China Standard Time.

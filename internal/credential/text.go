@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 )
@@ -41,11 +40,14 @@ func DecodeText(text string) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: text does not start with %q", ErrMalformed, Prefix)
 	}
-	compressed, err := Base45Decode(body)
+	z := getInflater()
+	defer zlibReaders.Put(z)
+	b, err := appendBase45(z.compressed[:0], body)
 	if err != nil {
 		return nil, err
 	}
-	return inflate(compressed)
+	z.compressed = b
+	return z.inflate()
 }
 
 // otherVersion recognises "RTC<digits>:" other than "RTC1:" (so "RTC01:"
@@ -68,48 +70,40 @@ func otherVersion(text string) (string, bool) {
 	return rest[:n], true
 }
 
-// zlibReaders recycles inflaters: a new one allocates and clears a 32 KiB
-// window, which would cost more than the rest of decoding.
-var zlibReaders sync.Pool
+// inflater is what decoding a text reuses from one code to the next: the
+// Base45-decoded bytes, the decoder's tables and its output buffer.
+type inflater struct {
+	compressed []byte
+	out        []byte // what was inflated, before it is copied out
+	st         inflateState
+}
 
-func inflate(compressed []byte) ([]byte, error) {
-	src := bytes.NewReader(compressed)
-	var zr io.ReadCloser
-	if r, ok := zlibReaders.Get().(io.ReadCloser); ok {
-		if err := r.(zlib.Resetter).Reset(src, nil); err != nil {
-			return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
-		}
-		zr = r
-	} else {
-		r, err := zlib.NewReader(src)
-		if err != nil {
-			return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
-		}
-		zr = r
+var zlibReaders = sync.Pool{New: func() any { return new(inflater) }}
+
+func getInflater() *inflater { return zlibReaders.Get().(*inflater) }
+
+// inflate inflates z.compressed, which must be one zlib stream and
+// nothing after it, into a new slice of at most MaxCOSESize bytes (of its
+// exact length: the inflater's own buffer takes the stream). It never
+// inflates more than MaxCOSESize bytes.
+func (z *inflater) inflate() ([]byte, error) {
+	if z.out == nil {
+		z.out = make([]byte, 0, 4<<10)
 	}
-	defer zlibReaders.Put(zr)
-	// Read at most one byte past the limit: never inflate a bomb further.
-	out := make([]byte, 0, min(4*len(compressed)+64, MaxCOSESize+1))
-	for len(out) <= MaxCOSESize {
-		if len(out) == cap(out) {
-			out = append(out, 0)[:len(out)]
-		}
-		n, err := zr.Read(out[len(out):min(cap(out), MaxCOSESize+1)])
-		out = out[:len(out)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
-		}
-	}
-	if len(out) > MaxCOSESize {
+	out, err := z.st.zlibInflate(z.compressed, z.out, MaxCOSESize)
+	z.out = out[:0]
+	switch {
+	case err == errTooLarge:
 		return nil, fmt.Errorf("%w: inflated COSE exceeds %d bytes", ErrMalformed, MaxCOSESize)
+	case err == errZlibHeader || err == errZlibDict:
+		return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
 	}
-	if src.Len() != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the zlib stream", ErrMalformed, src.Len())
+	if n := z.st.trailing(); n != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the zlib stream", ErrMalformed, n)
 	}
-	return out, nil
+	return bytes.Clone(out), nil
 }
 
 // EncodeText compresses COSE bytes with zlib (best compression), encodes them
@@ -123,11 +117,39 @@ func EncodeText(cose []byte) string {
 }
 
 // Decoded is an RTC1 code decoded as far as its structure allows without
-// trust: the COSE_Sign1, iat, and the raw payload map for DecodeClaims.
+// trust: the COSE_Sign1, iat, and the payload's fields for Claims.
 type Decoded struct {
 	Sign1    *Sign1
 	IssuedAt int64
-	payload  map[any]any
+	payload  map[any]any   // the generic decoding, when it was made (ReadIssuedAt)
+	fields   payloadFields // the typed decoding (Parse), when payload is nil
+	sign1    Sign1         // what Sign1 points to, allocated with the rest
+}
+
+// payloadFields is the typed decoding of a payload: the claims map and the
+// credential claims map in it.
+type payloadFields struct{ top, cred fieldMap }
+
+// read decodes a payload into p as ReadIssuedAt does, but into typed
+// fields instead of a generic tree: the same checks in the same order, the
+// same errors.
+func (p *payloadFields) read(b []byte) (int64, error) {
+	if err := readFieldMap(b, "payload", &p.top, &p.cred); err != nil {
+		return 0, err
+	}
+	src := string(b) // one copy; every text claim is cut from it
+	p.top.src, p.cred.src = src, src
+	return issuedAt(&p.top)
+}
+
+// readPayload is payloadFields.read into a new payloadFields.
+func readPayload(b []byte) (*payloadFields, int64, error) {
+	p := &payloadFields{}
+	iat, err := p.read(b)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p, iat, nil
 }
 
 // Parse runs step 1 of verification: text layers, COSE structure and limits,
@@ -138,16 +160,24 @@ func Parse(text string) (*Decoded, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := ParseSign1(cose)
-	if err != nil {
+	d := &Decoded{}
+	if err := parseSign1(cose, &d.sign1); err != nil {
 		return nil, err
 	}
-	m, iat, err := ReadIssuedAt(s.Payload)
-	if err != nil {
+	d.Sign1 = &d.sign1
+	if d.IssuedAt, err = d.fields.read(d.sign1.Payload); err != nil {
 		return nil, err
 	}
-	return &Decoded{Sign1: s, IssuedAt: iat, payload: m}, nil
+	return d, nil
+}
+
+// claims returns the payload's claims map.
+func (d *Decoded) claims() claimMap {
+	if d.payload != nil {
+		return genericMap(d.payload)
+	}
+	return &d.fields.top
 }
 
 // Claims validates the payload against the claims schema (step 6).
-func (d *Decoded) Claims() (*Claims, error) { return claimsFromMap(d.payload, d.IssuedAt) }
+func (d *Decoded) Claims() (*Claims, error) { return claimsFrom(d.claims(), d.IssuedAt) }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -46,6 +47,9 @@ type Cert struct {
 	names           sync.Once // subject and issuer in RFC 2253 form, computed on first use
 	subject, issuer string
 	identity        Hash
+	// paths are the chains of the certificate, enumerated on first use:
+	// Parents never change once a chain has been asked for.
+	paths atomic.Pointer[[]Chain]
 }
 
 // Identity names the CA (or signer) this certificate is a certificate of:
@@ -249,9 +253,20 @@ func (c *Cert) issuedBy(parent *Cert) error {
 }
 
 // chains enumerates the paths from c up to an anchor (c first) that every
-// pathLenConstraint on them allows (clarification 11). The graph is acyclic
-// because a parent is always stored before its children.
+// pathLenConstraint on them allows (clarification 11), once: the caller
+// must not modify them. The graph is acyclic because a parent is always
+// stored before its children; a certificate's Parents are set before it
+// is stored, and never change after (an import makes new Certs).
 func (c *Cert) chains() []Chain {
+	if p := c.paths.Load(); p != nil {
+		return *p
+	}
+	out := c.enumerateChains()
+	c.paths.Store(&out)
+	return out
+}
+
+func (c *Cert) enumerateChains() []Chain {
 	if c.Anchor {
 		return []Chain{{c}}
 	}

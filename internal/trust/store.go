@@ -275,7 +275,8 @@ func (s *Store) loadOnce(ctx context.Context) (*state, error) {
 // current returns the generation last loaded, loading one when there is
 // none. It does not look for a newer generation: Signers, which starts
 // every verification, does (refresh), so a verification sees one
-// generation throughout and costs one stat, not one per lookup.
+// generation throughout and looks for a newer one once (statusfile's
+// commit counter: no system call unless another process committed).
 func (s *Store) current() *state {
 	s.mu.Lock()
 	st := s.cur
@@ -538,7 +539,8 @@ func (s *Store) Signers(kid []byte) []*Cert {
 	return out
 }
 
-// Chains returns every path from the signer c to an anchor.
+// Chains returns every path from the signer c to an anchor. The chains are
+// shared: the caller must not modify them.
 func (s *Store) Chains(c *Cert) []Chain { return c.chains() }
 
 // CRLOf returns the newest stored CRL issued by ca, or nil.

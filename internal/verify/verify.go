@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/clock"
@@ -96,7 +97,8 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 		chains []trust.Chain // every chain of the signer that passes step 4
 		step4  []Reason
 	)
-	sigStructure := d.Sign1.SigStructure()
+	buf := sigBuffers.Get().(*[]byte)
+	sigStructure := d.Sign1.AppendSigStructure((*buf)[:0])
 	badSig := false
 	for _, c := range signers {
 		passing, reasons := v.chainsAt(c, iat)
@@ -113,6 +115,10 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 		}
 		signer, chains = c, passing
 		break
+	}
+	if cap(sigStructure) <= credential.MaxCOSESize+64 {
+		*buf = sigStructure[:0]
+		sigBuffers.Put(buf)
 	}
 	if signer == nil {
 		first := signers[0]
@@ -219,6 +225,10 @@ func (v *Verifier) verify(ctx context.Context, text string, at time.Time, res *R
 	}
 	return nil
 }
+
+// sigBuffers recycles the buffers that hold a code's Sig_structure while
+// its signature is verified (gm does not keep it).
+var sigBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // chainsAt returns the chains of c that pass step 4 — valid at iat, no
 // certificate listed on the newest stored CRL of its issuer — or, when none

@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 	if d := os.Getenv(envFreshChild); d != "" {
 		os.Exit(freshChild(d))
 	}
+	if d := os.Getenv(envCommitChild); d != "" {
+		os.Exit(commitChild(d))
+	}
 	code := m.Run()
 	if benchRoot != "" {
 		os.RemoveAll(benchRoot)

@@ -20,9 +20,14 @@
 // error (the function's, a full disk, a crash) nothing does. Writers are
 // serialised across goroutines and processes by an flock on dir/LOCK;
 // readers never take a lock and never block. A View is one generation,
-// unchanged for as long as it is held; Store.View picks up commits of other
-// processes (one stat of the manifest per call). Compact merges overlays
-// in the background, in batches that are ordinary commits.
+// unchanged for as long as it is held; Store.View and ViewLazy pick up
+// every commit of another process that returned before they were called.
+// They learn of one without a system call: a commit counter shared by
+// every Store on the directory (in LOCK, mapped shared) moves before and
+// after each commit's rename, and only when it has moved does a Store stat
+// the manifest (see changeCounter for why no commit can be missed).
+// Compact merges overlays in the background, in batches that are ordinary
+// commits.
 //
 // Damage (a digest that does not match, a truncated or missing file, an
 // impossible structure) is an error wrapping ErrDamaged, never a crash and
@@ -38,7 +43,8 @@
 //
 // # Files
 //
-// The directory holds LOCK (the writer lock, empty), MANIFEST, and data
+// The directory holds LOCK (the writer lock; its first 8 bytes are the
+// commit counter, a native-endian uint64 that only grows), MANIFEST, and data
 // files named by a 64-bit id, "%016x.rsf". Ids only grow (the next id is in
 // the manifest), and a data file never changes after it is written: it is
 // written completely, synced, and only then named by a manifest.
@@ -140,8 +146,9 @@
 //
 // A commit writes every new data file completely and fsyncs it, writes
 // the new manifest to MANIFEST.tmp and fsyncs it, fsyncs the directory,
-// renames MANIFEST.tmp over MANIFEST (the commit point: rename is atomic),
-// and fsyncs the directory again. Then it removes the files the previous
+// makes the commit counter odd, renames MANIFEST.tmp over MANIFEST (the
+// commit point: rename is atomic), makes the counter even, and fsyncs the
+// directory again. Then it removes the files the previous
 // generation retired.
 //
 //   - Killed before the rename: MANIFEST is the previous one, complete and
@@ -150,6 +157,8 @@
 //   - Killed after the rename: MANIFEST is the new one, which was synced
 //     before the rename and names only files synced before it.
 //   - Killed while removing files: they are unreferenced.
+//   - Killed with the counter odd: readers stat the manifest on every
+//     call (as if there were no counter) until the next commit.
 //
 // Files no manifest refers to (neither the current one nor its retired
 // list) are removed, with the writer lock held, by Open and at the start

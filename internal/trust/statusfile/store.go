@@ -45,6 +45,11 @@ type Store struct {
 	curOn     bool   // a MANIFEST existed when cur was read
 	seq       uint64 // installs so far
 	files     map[uint64]*mfile
+	// changes is the directory's commit counter (nil: stat every time);
+	// while it holds curCount (when curCounted), cur is current.
+	changes    *changeCounter
+	curCount   uint64
+	curCounted bool
 }
 
 // generation is one loaded manifest, shared by the Views taken on it.
@@ -96,7 +101,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("statusfile: %w", err)
 	}
-	s := &Store{dir: dir, lockf: lf, wsem: make(chan struct{}, 1), files: map[uint64]*mfile{}}
+	s := &Store{dir: dir, lockf: lf, wsem: make(chan struct{}, 1), files: map[uint64]*mfile{}, changes: mapChanges(lf)}
 	ok, err := tryLock(lf)
 	if err != nil {
 		lf.Close()
@@ -128,6 +133,8 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.changes.unmap() // no commit runs (wsem) and no reader reads it once closed
+	s.changes = nil
 	if s.cur != nil {
 		s.unrefLocked(s.cur)
 		s.cur = nil
@@ -225,8 +232,24 @@ func readMeta(dir string, fi fileInfo) ([]byte, error) {
 }
 
 // current returns the committed generation with a reference taken,
-// loading it when another process committed since (one stat per call).
+// loading it when another process committed since. It reads the commit
+// counter (see changeCounter) and, only when the counter moved since the
+// generation was found current, stats the manifest.
 func (s *Store) current() (*generation, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	count, counted := s.changes.load()
+	counted = counted && count%2 == 0 // no commit in progress
+	if g := s.cur; g != nil && counted && s.curCounted && s.curCount == count {
+		g.refs++
+		s.mu.Unlock()
+		return g, nil
+	}
+	s.mu.Unlock()
+	// The counter was read before the stat: see changeCounter.
 	st, err := os.Stat(s.path(manifestName))
 	on := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -243,6 +266,7 @@ func (s *Store) current() (*generation, error) {
 	}
 	if g := s.cur; g != nil && s.curOn == on && s.curID == id {
 		g.refs++
+		s.curCount, s.curCounted = count, counted
 		s.mu.Unlock()
 		return g, nil
 	}
@@ -261,6 +285,8 @@ func (s *Store) current() (*generation, error) {
 	// than what we read): keep it; the next call stats again.
 	if s.seq == seq {
 		s.installLocked(m, nil, false, id, on)
+		// readManifest opened a manifest at least as new as the stat's.
+		s.curCount, s.curCounted = count, counted
 	}
 	s.cur.refs++
 	return s.cur, nil
@@ -271,6 +297,7 @@ func (s *Store) current() (*generation, error) {
 // when first asked for.
 func (s *Store) installLocked(m *manifest, meta []byte, metaKnown bool, id identity, on bool) {
 	s.seq++
+	s.curCounted = false // the next current() stats once
 	if s.cur != nil && s.cur.man == m {
 		s.curID, s.curOn = id, on
 		return
@@ -437,7 +464,12 @@ func (s *Store) commitLocked(old, nm *manifest, meta []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, s.path(manifestName)); err != nil {
+	// Readers of other processes stat the manifest again once the counter
+	// has moved (see changeCounter): it moves before the rename and after.
+	s.changes.begin()
+	err = os.Rename(tmp, s.path(manifestName))
+	s.changes.end()
+	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("statusfile: %w", err)
 	}

@@ -6,6 +6,7 @@ import "os"
 
 func mmapFile(f *os.File, size int64) ([]byte, error) { return nil, ErrUnsupported }
 func munmap(b []byte)                                 {}
+func mapCounter(f *os.File) ([]byte, error)           { return nil, ErrUnsupported }
 func tryLock(f *os.File) (bool, error)                { return false, ErrUnsupported }
 func unlock(f *os.File)                               {}
 func syncDir(dir string) error                        { return nil }

@@ -23,6 +23,21 @@ func mmapFile(f *os.File, size int64) ([]byte, error) {
 
 func munmap(b []byte) { _ = syscall.Munmap(b) }
 
+// mapCounter maps the first counterSize bytes of f shared and writable,
+// growing f to that size when it is shorter.
+func mapCounter(f *os.File) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() < counterSize {
+		if err := f.Truncate(counterSize); err != nil {
+			return nil, err
+		}
+	}
+	return syscall.Mmap(int(f.Fd()), 0, counterSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+}
+
 // tryLock takes the exclusive flock on f without waiting.
 func tryLock(f *os.File) (bool, error) {
 	for {

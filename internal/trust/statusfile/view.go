@@ -22,7 +22,8 @@ type View struct {
 }
 
 // View returns the current committed generation, picking up commits made
-// by other processes since the last call (one stat of the manifest). Its
+// by other processes since the last call (a read of the shared commit
+// counter; a stat of the manifest only when it moved). Its
 // meta blob is read and verified in full (once per generation in this
 // process; SM3 costs about 6 ms per MiB); lists are verified as they are
 // read. An error wrapping ErrDamaged means the manifest or the meta blob
