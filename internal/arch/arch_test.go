@@ -75,6 +75,8 @@ var rules = []rule{
 	{name: "rate limiting only in the hub", lib: []string{"golang.org/x/time"}, allowed: []string{"internal/hub"}},
 	{name: "PostgreSQL (pgx, goose) only in the hub's PostgreSQL store", lib: []string{"github.com/jackc/pgx/v5", "github.com/pressly/goose/v3"}, allowed: []string{"internal/hub/pgstore"}},
 	{name: "Prometheus only in the hub", lib: []string{"github.com/prometheus/client_golang"}, allowed: []string{"internal/hub"}},
+	// klauspost/compress: the code's zlib layer and the hub's evidence.
+	{name: "klauspost/compress only in the credential codec and the hub", lib: []string{"github.com/klauspost/compress"}, allowed: []string{"internal/credential", "internal/hub"}},
 }
 
 func TestLibraryRules(t *testing.T) {

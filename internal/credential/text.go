@@ -2,10 +2,14 @@ package credential
 
 import (
 	"bytes"
-	"compress/zlib"
+	stdzlib "compress/zlib"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
+
+	"github.com/klauspost/compress/zlib"
 )
 
 // Prefix starts every RTC1 QR text.
@@ -71,11 +75,14 @@ func otherVersion(text string) (string, bool) {
 }
 
 // inflater is what decoding a text reuses from one code to the next: the
-// Base45-decoded bytes, the decoder's tables and its output buffer.
+// Base45-decoded bytes, the zlib reader (klauspost/compress's, reset rather
+// than made anew: a new reader costs more than inflating a code) and its
+// output buffer.
 type inflater struct {
 	compressed []byte
-	out        []byte // what was inflated, before it is copied out
-	st         inflateState
+	src        bytes.Reader
+	zr         io.ReadCloser // nil until the first stream with a valid header
+	out        []byte        // what was inflated, before it is copied out
 }
 
 var zlibReaders = sync.Pool{New: func() any { return new(inflater) }}
@@ -85,22 +92,52 @@ func getInflater() *inflater { return zlibReaders.Get().(*inflater) }
 // inflate inflates z.compressed, which must be one zlib stream and
 // nothing after it, into a new slice of at most MaxCOSESize bytes (of its
 // exact length: the inflater's own buffer takes the stream). It never
-// inflates more than MaxCOSESize bytes.
+// inflates more than MaxCOSESize+1 bytes. The zlib reader reads its
+// source byte by byte (a bytes.Reader is an io.ByteReader), so what is
+// left of it after the stream's checksum is exactly what follows the
+// stream.
 func (z *inflater) inflate() ([]byte, error) {
+	z.src.Reset(z.compressed)
+	var err error
+	if z.zr == nil {
+		z.zr, err = zlib.NewReader(&z.src)
+	} else {
+		err = z.zr.(zlib.Resetter).Reset(&z.src, nil)
+	}
+	if err != nil {
+		z.zr = nil // a failed reset leaves the reader unusable
+		if errors.Is(err, zlib.ErrHeader) || errors.Is(err, zlib.ErrDictionary) {
+			return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
+		}
+		return nil, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
+	}
 	if z.out == nil {
 		z.out = make([]byte, 0, 4<<10)
 	}
-	out, err := z.st.zlibInflate(z.compressed, z.out, MaxCOSESize)
-	z.out = out[:0]
-	switch {
-	case err == errTooLarge:
-		return nil, fmt.Errorf("%w: inflated COSE exceeds %d bytes", ErrMalformed, MaxCOSESize)
-	case err == errZlibHeader || err == errZlibDict:
-		return nil, fmt.Errorf("%w: not a zlib stream: %v", ErrMalformed, err)
-	case err != nil:
-		return nil, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
+	out := z.out[:0]
+	for {
+		if len(out) == cap(out) {
+			out = append(out, 0)[:len(out)] // grow
+		}
+		n, err := z.zr.Read(out[len(out):min(cap(out), MaxCOSESize+1)])
+		out = out[:len(out)+n]
+		if len(out) > MaxCOSESize {
+			z.out = out[:0]
+			return nil, fmt.Errorf("%w: inflated COSE exceeds %d bytes", ErrMalformed, MaxCOSESize)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			z.out = out[:0]
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, fmt.Errorf("%w: zlib: stream ends early", ErrMalformed)
+			}
+			return nil, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
+		}
 	}
-	if n := z.st.trailing(); n != 0 {
+	z.out = out[:0]
+	if n := z.src.Len(); n != 0 {
 		return nil, fmt.Errorf("%w: %d bytes after the zlib stream", ErrMalformed, n)
 	}
 	return bytes.Clone(out), nil
@@ -110,7 +147,7 @@ func (z *inflater) inflate() ([]byte, error) {
 // in Base45 and adds the prefix.
 func EncodeText(cose []byte) string {
 	var buf bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&buf, zlib.BestCompression) // level is valid
+	zw, _ := stdzlib.NewWriterLevel(&buf, stdzlib.BestCompression) // level is valid
 	zw.Write(cose)
 	zw.Close()
 	return Prefix + Base45Encode(buf.Bytes())
