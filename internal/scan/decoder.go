@@ -253,10 +253,11 @@ func plan(w, h int) []step {
 	other := func(name string, kind int, pol polarity) {
 		st = append(st, step{name: name, kind: kind, scale: b, pol: pol})
 	}
-	// pol 0: both polarities, dark modules first, on the same bitmap.
-	scan("sharp/hybrid", "sharp", b, binHybrid, 0)
-	// An overexposed frame goes on with its dark modules thickened.
+	// An overexposed frame starts with its dark modules thickened: bloom
+	// has thinned them until the finders' runs fail on the plain plane.
 	st = append(st, step{name: "thick/hybrid", kind: kindScan, plane: "thick", scale: b, binar: binHybrid, pol: 1, washed: 1})
+	// pol 0: both polarities on the same bitmap, the likelier triples first.
+	scan("sharp/hybrid", "sharp", b, binHybrid, 0)
 	other("quiet", kindQuiet, 0)
 	if b < 1 {
 		// Small or distant codes in a large frame need every pixel.
@@ -376,6 +377,9 @@ func (s *session) run(ctx context.Context) (Result, bool) {
 			continue
 		}
 		s.steps++
+		if debugf != nil {
+			trace("STEP %s (kind %d, scale %.2f)", st.name, st.kind, st.scale)
+		}
 		if s.extra == 0 {
 			break
 		}
@@ -415,23 +419,62 @@ func (s *session) scanStep(ctx context.Context, st step) (Result, bool) {
 	if bm == nil || ctx.Err() != nil {
 		return Result{}, false
 	}
+	// Both polarities' triples in one queue, the most plausible first: a
+	// dark-mode screen's triples come before the clutter the dark
+	// polarity finds around it, and the other way round.
+	var qs []polQueue
 	for _, pol := range polarities(st.pol) {
 		cands := findFinders(bm, flipOf(pol), 2)
 		name := st.name
 		if pol < 0 {
 			name = "inv/" + name
 		}
-		if res, ok := s.readCandidates(ctx, name, cands, 1/st.scale, pt{}, pol); ok {
-			return res, true
-		}
-		// Two finders seen and no code read: one may be washed out.
-		if len(cands) >= 2 {
-			if res, ok := s.pairs(ctx, "pairs/"+name, pol); ok {
-				return res, true
+		qs = append(qs, polQueue{pol: pol, name: name, pairs: len(cands) >= 2,
+			ts: s.noteCandidates(name, cands, 1/st.scale, pt{}, pol)})
+	}
+	return s.readQueues(ctx, qs)
+}
+
+// polQueue is the triples of one polarity still to read in a step, and
+// whether its pairs step is due once they are done (two finders or more
+// seen: one finder of the code may be washed out).
+type polQueue struct {
+	pol   polarity
+	name  string
+	ts    []triple
+	pairs bool
+}
+
+// readQueues reads the triples of the queues, the lowest score first
+// across queues. Once a queue is empty, the triples predicted from its
+// polarity's pairs of finders are read (see pairs).
+func (s *session) readQueues(ctx context.Context, qs []polQueue) (Result, bool) {
+	for {
+		best := -1
+		for i, q := range qs {
+			if len(q.ts) == 0 && q.pairs {
+				// Exhausted: its pairs now, before the other polarity's
+				// less plausible triples.
+				qs[i].pairs = false
+				if res, ok := s.pairs(ctx, "pairs/"+q.name, q.pol); ok {
+					return res, true
+				}
+				continue
+			}
+			if len(q.ts) > 0 && (best < 0 || q.ts[0].score < qs[best].ts[0].score) {
+				best = i
 			}
 		}
+		if best < 0 || ctx.Err() != nil {
+			return Result{}, false
+		}
+		q := &qs[best]
+		t := q.ts[0]
+		q.ts = q.ts[1:]
+		if res, ok := s.readTriples(ctx, q.name, []triple{t}, q.pol); ok {
+			return res, true
+		}
 	}
-	return Result{}, false
 }
 
 // polarities lists the polarities a step with pol covers: pol 0 means
@@ -450,6 +493,14 @@ func polarities(pol polarity) []polarity {
 // to the grey frame by ·f + off, and remembers the candidates for the
 // pairs and crop steps.
 func (s *session) readCandidates(ctx context.Context, name string, cands []finder, f float64, off pt, pol polarity) (Result, bool) {
+	return s.readTriples(ctx, name, s.noteCandidates(name, cands, f, off, pol), pol)
+}
+
+// noteCandidates remembers the candidates cands, whose coordinates map to
+// the grey frame by ·f + off, for the pairs and crop steps, and returns the
+// triples formed from them in grey-frame coordinates, the most plausible
+// first.
+func (s *session) noteCandidates(name string, cands []finder, f float64, off pt, pol polarity) []triple {
 	if debugf != nil {
 		trace("step %s: %d finder candidates", name, len(cands))
 		for _, c := range cands {
@@ -463,7 +514,7 @@ func (s *session) readCandidates(ctx context.Context, name string, cands []finde
 	for i := range ts {
 		ts[i] = ts[i].scaled(f).shifted(off)
 	}
-	return s.readTriples(ctx, name, ts, pol)
+	return ts
 }
 
 // readTriples reads the triples (grey-frame coordinates) not read before.
