@@ -419,18 +419,30 @@ func (s *session) scanStep(ctx context.Context, st step) (Result, bool) {
 	if bm == nil || ctx.Err() != nil {
 		return Result{}, false
 	}
-	// Both polarities' triples in one queue, the most plausible first: a
-	// dark-mode screen's triples come before the clutter the dark
-	// polarity finds around it, and the other way round.
-	var qs []polQueue
-	for _, pol := range polarities(st.pol) {
+	queue := func(pol polarity) polQueue {
 		cands := findFinders(bm, flipOf(pol), 2)
 		name := st.name
 		if pol < 0 {
 			name = "inv/" + name
 		}
-		qs = append(qs, polQueue{pol: pol, name: name, pairs: len(cands) >= 2,
-			ts: s.noteCandidates(name, cands, 1/st.scale, pt{}, pol)})
+		return polQueue{pol: pol, name: name, pairs: len(cands) >= 2,
+			ts: s.noteCandidates(name, cands, 1/st.scale, pt{}, pol)}
+	}
+	pols := polarities(st.pol)
+	qs := []polQueue{queue(pols[0])}
+	if len(pols) > 1 {
+		// The first polarity's best triple, then both polarities' triples
+		// in one queue, the most plausible first: a dark-mode screen's
+		// triples come before the clutter the dark polarity finds around
+		// it, and the other way round.
+		if q := &qs[0]; len(q.ts) > 0 {
+			t := q.ts[0]
+			q.ts = q.ts[1:]
+			if res, ok := s.readTriples(ctx, q.name, []triple{t}, q.pol); ok {
+				return res, true
+			}
+		}
+		qs = append(qs, queue(pols[1]))
 	}
 	return s.readQueues(ctx, qs)
 }
