@@ -259,14 +259,10 @@ func plan(w, h int) []step {
 	// pol 0: both polarities on the same bitmap, the likelier triples first.
 	scan("sharp/hybrid", "sharp", b, binHybrid, 0)
 	other("quiet", kindQuiet, 0)
-	if b < 1 {
-		// Small or distant codes in a large frame need every pixel.
-		other("regions", kindRegions, 0)
-	}
+	// Small, distant or steeply tilted codes need every pixel, or more:
+	// the parts of the frame textured like a code, looked at again.
+	other("regions", kindRegions, 0)
 	st = append(st, step{name: "thick/hybrid", kind: kindScan, plane: "thick", scale: b, binar: binHybrid, pol: 1, washed: -1})
-	if b == 1 {
-		other("regions", kindRegions, 0)
-	}
 	scan("norm/hybrid", "local", b, binHybrid, 0)
 	scan("hybrid", "grey", b, binHybrid, 0)
 	scan("global", "grey", b, binGlobal, 0)
@@ -419,16 +415,22 @@ func (s *session) scanStep(ctx context.Context, st step) (Result, bool) {
 	if bm == nil || ctx.Err() != nil {
 		return Result{}, false
 	}
+	return s.readBitmap(ctx, bm, st.name, polarities(st.pol), 1/st.scale, pt{})
+}
+
+// readBitmap finds the finders of the polarities pols in bm, whose
+// coordinates map to the grey frame by ·f + off, and reads the codes they
+// outline.
+func (s *session) readBitmap(ctx context.Context, bm *bitmap, name string, pols []polarity, f float64, off pt) (Result, bool) {
 	queue := func(pol polarity) polQueue {
 		cands := findFinders(bm, flipOf(pol), 2)
-		name := st.name
+		n := name
 		if pol < 0 {
-			name = "inv/" + name
+			n = "inv/" + n
 		}
-		return polQueue{pol: pol, name: name, pairs: len(cands) >= 2,
-			ts: s.noteCandidates(name, cands, 1/st.scale, pt{}, pol)}
+		return polQueue{pol: pol, name: n, pairs: len(cands) >= 2,
+			ts: s.noteCandidates(n, cands, f, off, pol)}
 	}
-	pols := polarities(st.pol)
 	qs := []polQueue{queue(pols[0])}
 	if len(pols) > 1 {
 		// The first polarity's best triple, then both polarities' triples
@@ -499,13 +501,6 @@ func polarities(pol polarity) []polarity {
 		return []polarity{-1}
 	}
 	return []polarity{1, -1}
-}
-
-// readCandidates reads the triples formed from cands, whose coordinates map
-// to the grey frame by ·f + off, and remembers the candidates for the
-// pairs and crop steps.
-func (s *session) readCandidates(ctx context.Context, name string, cands []finder, f float64, off pt, pol polarity) (Result, bool) {
-	return s.readTriples(ctx, name, s.noteCandidates(name, cands, f, off, pol), pol)
 }
 
 // noteCandidates remembers the candidates cands, whose coordinates map to
@@ -722,11 +717,12 @@ func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int
 		}
 	}
 	defer up.release()
-	sharp := up.unsharp(ctx, 2, 1)
-	if sharp == nil {
-		return Result{}, false
-	}
-	defer sharp.release()
+	var sharp *plane // made when first needed
+	defer func() {
+		if sharp != nil {
+			sharp.release()
+		}
+	}()
 	// Sharpened with both binarizers, then (dark modules only) thickened
 	// for an overexposed screen.
 	type variant struct{ prep, binar string }
@@ -735,6 +731,11 @@ func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int
 		variants = []variant{{"thick", binHybrid}, {"sharp", binHybrid}, {"sharp", binGlobal}}
 	}
 	for _, v := range variants {
+		if v.prep == "sharp" && sharp == nil {
+			if sharp = up.unsharp(ctx, 2, 1); sharp == nil {
+				return Result{}, false
+			}
+		}
 		p := sharp
 		ps := pols
 		if v.prep == "thick" {
@@ -756,23 +757,12 @@ func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int
 		if ctx.Err() != nil {
 			return Result{}, false
 		}
-		for _, pol := range ps {
-			cands := findFinders(bm, flipOf(pol), 2)
-			n := name + "/" + v.binar
-			if v.prep == "thick" {
-				n = name + "/thick"
-			}
-			if pol < 0 {
-				n = "inv/" + n
-			}
-			if res, ok := s.readCandidates(ctx, n, cands, 1/f, pt{float64(x0), float64(y0)}, pol); ok {
-				return res, true
-			}
-			if len(cands) >= 2 {
-				if res, ok := s.pairs(ctx, "pairs/"+n, pol); ok {
-					return res, true
-				}
-			}
+		n := name + "/" + v.binar
+		if v.prep == "thick" {
+			n = name + "/thick"
+		}
+		if res, ok := s.readBitmap(ctx, bm, n, ps, 1/f, pt{float64(x0), float64(y0)}); ok {
+			return res, true
 		}
 	}
 	return Result{}, false
