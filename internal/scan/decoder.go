@@ -420,75 +420,26 @@ func (s *session) scanStep(ctx context.Context, st step) (Result, bool) {
 
 // readBitmap finds the finders of the polarities pols in bm, whose
 // coordinates map to the grey frame by ·f + off, and reads the codes they
-// outline.
+// outline: per polarity in turn, the triples most plausible first, then
+// those predicted from pairs of finders when two or more were seen (one
+// finder of the code may be washed out).
 func (s *session) readBitmap(ctx context.Context, bm *bitmap, name string, pols []polarity, f float64, off pt) (Result, bool) {
-	queue := func(pol polarity) polQueue {
+	for _, pol := range pols {
 		cands := findFinders(bm, flipOf(pol), 2)
 		n := name
 		if pol < 0 {
 			n = "inv/" + n
 		}
-		return polQueue{pol: pol, name: n, pairs: len(cands) >= 2,
-			ts: s.noteCandidates(n, cands, f, off, pol)}
-	}
-	qs := []polQueue{queue(pols[0])}
-	if len(pols) > 1 {
-		// The first polarity's best triple, then both polarities' triples
-		// in one queue, the most plausible first: a dark-mode screen's
-		// triples come before the clutter the dark polarity finds around
-		// it, and the other way round.
-		if q := &qs[0]; len(q.ts) > 0 {
-			t := q.ts[0]
-			q.ts = q.ts[1:]
-			if res, ok := s.readTriples(ctx, q.name, []triple{t}, q.pol); ok {
+		if res, ok := s.readTriples(ctx, n, s.noteCandidates(n, cands, f, off, pol), pol); ok {
+			return res, true
+		}
+		if len(cands) >= 2 {
+			if res, ok := s.pairs(ctx, "pairs/"+n, pol); ok {
 				return res, true
 			}
 		}
-		qs = append(qs, queue(pols[1]))
 	}
-	return s.readQueues(ctx, qs)
-}
-
-// polQueue is the triples of one polarity still to read in a step, and
-// whether its pairs step is due once they are done (two finders or more
-// seen: one finder of the code may be washed out).
-type polQueue struct {
-	pol   polarity
-	name  string
-	ts    []triple
-	pairs bool
-}
-
-// readQueues reads the triples of the queues, the lowest score first
-// across queues. Once a queue is empty, the triples predicted from its
-// polarity's pairs of finders are read (see pairs).
-func (s *session) readQueues(ctx context.Context, qs []polQueue) (Result, bool) {
-	for {
-		best := -1
-		for i, q := range qs {
-			if len(q.ts) == 0 && q.pairs {
-				// Exhausted: its pairs now, before the other polarity's
-				// less plausible triples.
-				qs[i].pairs = false
-				if res, ok := s.pairs(ctx, "pairs/"+q.name, q.pol); ok {
-					return res, true
-				}
-				continue
-			}
-			if len(q.ts) > 0 && (best < 0 || q.ts[0].score < qs[best].ts[0].score) {
-				best = i
-			}
-		}
-		if best < 0 || ctx.Err() != nil {
-			return Result{}, false
-		}
-		q := &qs[best]
-		t := q.ts[0]
-		q.ts = q.ts[1:]
-		if res, ok := s.readTriples(ctx, q.name, []triple{t}, q.pol); ok {
-			return res, true
-		}
-	}
+	return Result{}, false
 }
 
 // polarities lists the polarities a step with pol covers: pol 0 means

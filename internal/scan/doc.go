@@ -11,9 +11,8 @@
 //     codes), and crops around the finders seen; an overexposed frame
 //     starts with its dark modules thickened. It finds finder patterns
 //     itself (tolerating the foreshortening of a steep tilt), ranks the
-//     triples of finders of both polarities in one queue (equal legs,
-//     counted in modules, so a keystoned code ranks with a square one,
-//     and a dark-mode code before the clutter around it), and reads a
+//     triples of finders (equal legs, or equal legs counted in modules,
+//     so a keystoned code ranks with a square one), and reads a
 //     code with one finder washed out by glare or covered by predicting it
 //     from the other two (their sides give the code's edges). Per candidate
 //     it measures each finder along its own sides (a measure that bloom
