@@ -253,19 +253,16 @@ func plan(w, h int) []step {
 	other := func(name string, kind int, pol polarity) {
 		st = append(st, step{name: name, kind: kind, scale: b, pol: pol})
 	}
-	// pol 0: both polarities, dark modules first, on the same bitmap.
-	scan("sharp/hybrid", "sharp", b, binHybrid, 0)
-	// An overexposed frame goes on with its dark modules thickened.
+	// An overexposed frame starts with its dark modules thickened: bloom
+	// has thinned them until the finders' runs fail on the plain plane.
 	st = append(st, step{name: "thick/hybrid", kind: kindScan, plane: "thick", scale: b, binar: binHybrid, pol: 1, washed: 1})
+	// pol 0: both polarities on the same bitmap, the likelier triples first.
+	scan("sharp/hybrid", "sharp", b, binHybrid, 0)
 	other("quiet", kindQuiet, 0)
-	if b < 1 {
-		// Small or distant codes in a large frame need every pixel.
-		other("regions", kindRegions, 0)
-	}
+	// Small, distant or steeply tilted codes need every pixel, or more:
+	// the parts of the frame textured like a code, looked at again.
+	other("regions", kindRegions, 0)
 	st = append(st, step{name: "thick/hybrid", kind: kindScan, plane: "thick", scale: b, binar: binHybrid, pol: 1, washed: -1})
-	if b == 1 {
-		other("regions", kindRegions, 0)
-	}
 	scan("norm/hybrid", "local", b, binHybrid, 0)
 	scan("hybrid", "grey", b, binHybrid, 0)
 	scan("global", "grey", b, binGlobal, 0)
@@ -376,6 +373,9 @@ func (s *session) run(ctx context.Context) (Result, bool) {
 			continue
 		}
 		s.steps++
+		if debugf != nil {
+			trace("STEP %s (kind %d, scale %.2f)", st.name, st.kind, st.scale)
+		}
 		if s.extra == 0 {
 			break
 		}
@@ -415,18 +415,26 @@ func (s *session) scanStep(ctx context.Context, st step) (Result, bool) {
 	if bm == nil || ctx.Err() != nil {
 		return Result{}, false
 	}
-	for _, pol := range polarities(st.pol) {
+	return s.readBitmap(ctx, bm, st.name, polarities(st.pol), 1/st.scale, pt{})
+}
+
+// readBitmap finds the finders of the polarities pols in bm, whose
+// coordinates map to the grey frame by ·f + off, and reads the codes they
+// outline: per polarity in turn, the triples most plausible first, then
+// those predicted from pairs of finders when two or more were seen (one
+// finder of the code may be washed out).
+func (s *session) readBitmap(ctx context.Context, bm *bitmap, name string, pols []polarity, f float64, off pt) (Result, bool) {
+	for _, pol := range pols {
 		cands := findFinders(bm, flipOf(pol), 2)
-		name := st.name
+		n := name
 		if pol < 0 {
-			name = "inv/" + name
+			n = "inv/" + n
 		}
-		if res, ok := s.readCandidates(ctx, name, cands, 1/st.scale, pt{}, pol); ok {
+		if res, ok := s.readTriples(ctx, n, s.noteCandidates(n, cands, f, off, pol), pol); ok {
 			return res, true
 		}
-		// Two finders seen and no code read: one may be washed out.
 		if len(cands) >= 2 {
-			if res, ok := s.pairs(ctx, "pairs/"+name, pol); ok {
+			if res, ok := s.pairs(ctx, "pairs/"+n, pol); ok {
 				return res, true
 			}
 		}
@@ -446,10 +454,11 @@ func polarities(pol polarity) []polarity {
 	return []polarity{1, -1}
 }
 
-// readCandidates reads the triples formed from cands, whose coordinates map
-// to the grey frame by ·f + off, and remembers the candidates for the
-// pairs and crop steps.
-func (s *session) readCandidates(ctx context.Context, name string, cands []finder, f float64, off pt, pol polarity) (Result, bool) {
+// noteCandidates remembers the candidates cands, whose coordinates map to
+// the grey frame by ·f + off, for the pairs and crop steps, and returns the
+// triples formed from them in grey-frame coordinates, the most plausible
+// first.
+func (s *session) noteCandidates(name string, cands []finder, f float64, off pt, pol polarity) []triple {
 	if debugf != nil {
 		trace("step %s: %d finder candidates", name, len(cands))
 		for _, c := range cands {
@@ -463,7 +472,7 @@ func (s *session) readCandidates(ctx context.Context, name string, cands []finde
 	for i := range ts {
 		ts[i] = ts[i].scaled(f).shifted(off)
 	}
-	return s.readTriples(ctx, name, ts, pol)
+	return ts
 }
 
 // readTriples reads the triples (grey-frame coordinates) not read before.
@@ -659,11 +668,12 @@ func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int
 		}
 	}
 	defer up.release()
-	sharp := up.unsharp(ctx, 2, 1)
-	if sharp == nil {
-		return Result{}, false
-	}
-	defer sharp.release()
+	var sharp *plane // made when first needed
+	defer func() {
+		if sharp != nil {
+			sharp.release()
+		}
+	}()
 	// Sharpened with both binarizers, then (dark modules only) thickened
 	// for an overexposed screen.
 	type variant struct{ prep, binar string }
@@ -672,6 +682,11 @@ func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int
 		variants = []variant{{"thick", binHybrid}, {"sharp", binHybrid}, {"sharp", binGlobal}}
 	}
 	for _, v := range variants {
+		if v.prep == "sharp" && sharp == nil {
+			if sharp = up.unsharp(ctx, 2, 1); sharp == nil {
+				return Result{}, false
+			}
+		}
 		p := sharp
 		ps := pols
 		if v.prep == "thick" {
@@ -693,23 +708,12 @@ func (s *session) lookAgain(ctx context.Context, name string, x0, y0, x1, y1 int
 		if ctx.Err() != nil {
 			return Result{}, false
 		}
-		for _, pol := range ps {
-			cands := findFinders(bm, flipOf(pol), 2)
-			n := name + "/" + v.binar
-			if v.prep == "thick" {
-				n = name + "/thick"
-			}
-			if pol < 0 {
-				n = "inv/" + n
-			}
-			if res, ok := s.readCandidates(ctx, n, cands, 1/f, pt{float64(x0), float64(y0)}, pol); ok {
-				return res, true
-			}
-			if len(cands) >= 2 {
-				if res, ok := s.pairs(ctx, "pairs/"+n, pol); ok {
-					return res, true
-				}
-			}
+		n := name + "/" + v.binar
+		if v.prep == "thick" {
+			n = name + "/thick"
+		}
+		if res, ok := s.readBitmap(ctx, bm, n, ps, 1/f, pt{float64(x0), float64(y0)}); ok {
+			return res, true
 		}
 	}
 	return Result{}, false

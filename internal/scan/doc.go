@@ -8,8 +8,11 @@
 //     overexposed screens, scaled), a hybrid and a global binarizer, both
 //     polarities (dark-mode screens) on each bitmap, a full-resolution look
 //     at the parts of a large frame textured like a code (small or distant
-//     codes), and crops around the finders seen. It finds finder patterns
-//     itself (tolerating the foreshortening of a steep tilt), and reads a
+//     codes), and crops around the finders seen; an overexposed frame
+//     starts with its dark modules thickened. It finds finder patterns
+//     itself (tolerating the foreshortening of a steep tilt), ranks the
+//     triples of finders (equal legs, or equal legs counted in modules,
+//     so a keystoned code ranks with a square one), and reads a
 //     code with one finder washed out by glare or covered by predicting it
 //     from the other two (their sides give the code's edges). Per candidate
 //     it measures each finder along its own sides (a measure that bloom

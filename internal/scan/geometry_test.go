@@ -270,3 +270,43 @@ func TestBuffersRecycled(t *testing.T) {
 	putBytes(nil)             // nothing to recycle
 	putUint16s(make([]uint16, 5))
 }
+
+// TestOrientKeystone: seen through a strong perspective (the far finder at
+// under half the module size of the near ones, the leg towards it half as
+// long in pixels), a code's finders are accepted and score better than
+// three finders of one size whose legs differ as much.
+func TestOrientKeystone(t *testing.T) {
+	const d = 57.0
+	// Module (u, v) → image: 8 px modules, the far side (large u) shrunk
+	// by the perspective division.
+	const k = 0.9
+	proj := func(u, v float64) pt {
+		w := 1 + k*u/d
+		return pt{100 + 8*u/w, 60 + 8*v/w}
+	}
+	at := func(u, v float64) finder {
+		c := proj(u, v)
+		ms := math.Sqrt(proj(u+1, v).dist(c) * proj(u, v+1).dist(c))
+		return finder{p: c, ms: ms, count: 5}
+	}
+	tl, tr, bl := at(3.5, 3.5), at(d-3.5, 3.5), at(3.5, d-3.5)
+	if f := tr.ms / tl.ms; f > 0.5 {
+		t.Fatalf("far finder at %.2f of the near one's module size, want a steeper view", f)
+	}
+	keystone, ok := orient(tr, tl, bl)
+	if !ok {
+		t.Fatal("keystoned triple refused")
+	}
+	if keystone.tl.p != tl.p || keystone.tr.p != tr.p || keystone.bl.p != bl.p {
+		t.Fatalf("oriented as %+v", keystone)
+	}
+	// About the same leg lengths in pixels (1.9:1), the finders all one
+	// size.
+	clutter, ok := orient(finder{p: pt{100, 100}, ms: 5, count: 5}, finder{p: pt{300, 130}, ms: 5, count: 5}, finder{p: pt{160, 480}, ms: 5, count: 5})
+	if !ok {
+		t.Fatal("clutter triple refused")
+	}
+	if keystone.score >= clutter.score {
+		t.Errorf("keystoned code scores %.2f, not better than clutter with unequal legs (%.2f)", keystone.score, clutter.score)
+	}
+}

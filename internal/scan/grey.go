@@ -96,6 +96,28 @@ func (p *plane) sample(x, y float64) float64 {
 	return a*(1-fy) + b*fy
 }
 
+// lerp is one axis of a bilinear sample: the two source indices and their
+// weights.
+type lerp struct {
+	i0, i1 int
+	w0, w1 float64
+}
+
+// lerpAt is the axis part of p.sample at coordinate c on an axis of n
+// pixels: the same clamping and weights.
+func lerpAt(c float64, n int) lerp {
+	c -= 0.5
+	if c < 0 {
+		c = 0
+	}
+	if m := float64(n - 1); c > m {
+		c = m
+	}
+	i0 := int(c)
+	fc := c - float64(i0)
+	return lerp{i0: i0, i1: min(i0+1, n-1), w0: 1 - fc, w1: fc}
+}
+
 // resized returns p scaled by f with area averaging when shrinking and
 // bilinear interpolation when enlarging, or nil when ctx ends first.
 func (p *plane) resized(ctx context.Context, f float64) *plane {
@@ -106,15 +128,27 @@ func (p *plane) resized(ctx context.Context, f float64) *plane {
 	}
 	q := newPlane(w, h)
 	if f >= 1 {
+		// Bilinear, as p.sample at each output pixel centre (the same
+		// arithmetic, so the same values), with the source columns and
+		// weights worked out once per column and row.
 		inv := 1 / f
+		xs := make([]lerp, w)
+		for x := range xs {
+			xs[x] = lerpAt((float64(x)+0.5)*inv, p.w)
+		}
 		for y := range h {
 			if stopped(ctx, y) {
 				q.release()
 				return nil
 			}
-			sy := (float64(y) + 0.5) * inv
-			for x := range w {
-				q.pix[y*w+x] = uint8(p.sample((float64(x)+0.5)*inv, sy) + 0.5)
+			ly := lerpAt((float64(y)+0.5)*inv, p.h)
+			r0 := p.pix[ly.i0*p.w : (ly.i0+1)*p.w]
+			r1 := p.pix[ly.i1*p.w : (ly.i1+1)*p.w]
+			out := q.pix[y*w : (y+1)*w]
+			for x, lx := range xs {
+				a := float64(r0[lx.i0])*lx.w0 + float64(r0[lx.i1])*lx.w1
+				b := float64(r1[lx.i0])*lx.w0 + float64(r1[lx.i1])*lx.w1
+				out[x] = uint8(a*ly.w0 + b*ly.w1 + 0.5)
 			}
 		}
 		return q
@@ -295,8 +329,10 @@ func (p *plane) eroded(ctx context.Context) *plane {
 			continue
 		}
 		out[0] = min(row[0], row[1])
-		for x := 1; x < w-1; x++ {
-			out[x] = min(row[x-1], row[x], row[x+1])
+		l, c, r, o := row[:w-2], row[1:w-1], row[2:w], out[1:w-1]
+		c, r, o = c[:len(l)], r[:len(l)], o[:len(l)]
+		for x, v := range l {
+			o[x] = min3(v, c[x], r[x])
 		}
 		out[w-1] = min(row[w-2], row[w-1])
 	}
@@ -307,11 +343,22 @@ func (p *plane) eroded(ctx context.Context) *plane {
 		b := tmp.pix[y*w : y*w+w]
 		c := tmp.pix[min(y+1, h-1)*w : min(y+1, h-1)*w+w]
 		out := q.pix[y*w : y*w+w]
-		for x := range out {
-			out[x] = min(a[x], b[x], c[x])
+		b, c = b[:len(a)], c[:len(a)]
+		out = out[:len(a)]
+		for x, v := range a {
+			out[x] = min3(v, b[x], c[x])
 		}
 	}
 	return q
+}
+
+// min3 is the least of three bytes, without branches (image data makes
+// them unpredictable).
+func min3(a, b, c byte) byte {
+	d := int32(a) - int32(b)
+	m := int32(b) + d&(d>>31)
+	d = m - int32(c)
+	return byte(int32(c) + d&(d>>31))
 }
 
 // unsharp returns p + amount·(p - blur(p)), the unsharp mask, with a box blur

@@ -251,7 +251,15 @@ func orient(a, b, c finder) (triple, bool) {
 	if math.Abs(cosA) > 0.75 {
 		return triple{}, false
 	}
-	score := math.Abs(math.Log(ratio)) + math.Abs(cosA) + (hi-lo)/mean
+	// Both legs span the same number of modules: equal legs, or, under a
+	// steep tilt where the far finders and the legs towards them shrink
+	// together, equal legs each measured in the module sizes of its own
+	// two finders (whichever fits better: finder sizes measured on a
+	// blurred frame are rough). Unequal finder sizes still cost a little,
+	// as a code seen square on has none.
+	mods := (l1 / (tl.ms + tr.ms)) / (l2 / (tl.ms + bl.ms))
+	legs := min(math.Abs(math.Log(ratio)), math.Abs(math.Log(mods)))
+	score := legs + math.Abs(cosA) + 0.5*math.Log(hi/lo)
 	score -= 0.02 * float64(min(a.count, 10)+min(b.count, 10)+min(c.count, 10))
 	return triple{tl: tl, tr: tr, bl: bl, score: score}, true
 }

@@ -141,10 +141,16 @@ func candidateDims(g *plane, t triple, fits [3]finderFit, pol polarity) (dims []
 	addDim(d1)
 	addDim(d2)
 	evidence = len(dims) > 0
-	// Without evidence, the sizes nearest the estimate.
+	// Then the sizes nearest the estimate; with evidence, only those
+	// within two versions of a size it gave (a timing pattern miscounted
+	// by a run or two), not those it contradicts: locating a large grid
+	// for nothing is the costliest way to reject clutter.
 	for _, d := range nearestDims(est, 3) {
 		if len(dims) >= 3 {
 			break
+		}
+		if evidence && !slices.ContainsFunc(dims, func(e int) bool { return abs(d-e) <= 8 }) {
+			continue
 		}
 		addDim(d)
 	}
