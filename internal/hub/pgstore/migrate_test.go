@@ -147,8 +147,17 @@ func TestMigrateCompactIndexes(t *testing.T) {
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := indexes(); !slices.Equal(got, v2) || slices.Contains(got, "records_device") || !slices.Contains(got, "records_device_seq") {
-		t.Fatalf("indexes at version 2: %v, first %v", got, v2)
+	if got := indexes(); !slices.Equal(got, v2) || !slices.Contains(got, "records_device") || slices.Contains(got, "records_device_seq") {
+		t.Fatalf("indexes at the latest version: %v, first %v", got, v2)
+	}
+	// The device and officer filters page in id order (version 4): keys
+	// (device_no, id) carrying seq, and (officer, id).
+	var dev, off [2]int
+	if err := conn.QueryRow(ctx, `SELECT x.indnkeyatts, x.indnatts FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE c.relname = 'records_device'`).Scan(&dev[0], &dev[1]); err != nil || dev != [2]int{2, 3} {
+		t.Fatalf("records_device: %v %v", dev, err)
+	}
+	if err := conn.QueryRow(ctx, `SELECT x.indnkeyatts, x.indnatts FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE c.relname = 'records_officer'`).Scan(&off[0], &off[1]); err != nil || off != [2]int{2, 2} {
+		t.Fatalf("records_officer: %v %v", off, err)
 	}
 }
 
