@@ -8,10 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
@@ -242,7 +240,6 @@ func (s *Server) ExportRecords(ctx context.Context, q RecordQuery, emit func(v *
 	}()
 	n := 0
 	pr := s.presenter(ctx) // mask.go: a supervisor's jurisdiction, masked
-	workers := max(1, runtime.GOMAXPROCS(0))
 	for res := range pages {
 		if res.err != nil {
 			return n, res.err
@@ -250,17 +247,7 @@ func (s *Server) ExportRecords(ctx context.Context, q RecordQuery, emit func(v *
 		page := res.page
 		views := make([]wire.RecordView, len(page.Records))
 		errs := make([]error, len(page.Records))
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := w; i < len(page.Records); i += workers {
-					views[i], errs[i] = s.view(&page.Records[i])
-				}
-			}()
-		}
-		wg.Wait()
+		parallel(len(page.Records), func(i int) { views[i], errs[i] = s.view(&page.Records[i]) })
 		for i := range views {
 			if errs[i] != nil {
 				return n, errs[i]

@@ -121,14 +121,7 @@ func serve(ctx context.Context, env *Env, args []string) int {
 	// database gets its day partitions before any record arrives, so none
 	// has to be moved out of the default partition under a reader), then
 	// hourly in the background.
-	var maintained time.Time
-	if m, ok := o.store.(hub.Maintainer); ok {
-		if err := m.Maintain(ctx, env.Clock.Now()); err != nil {
-			log.Warn("maintenance failed", "err", err)
-		} else {
-			maintained = env.Clock.Now()
-		}
-	}
+	maintained := maintain(ctx, log, o, env.Clock.Now(), time.Time{})
 	bg, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go housekeeping(bg, env, log, o, ts, keepFor, *syncEvery, maintained)
@@ -153,6 +146,21 @@ func storeKind(o *opened) string {
 	return "bbolt"
 }
 
+// maintain runs the store's maintenance, if it has any, and returns when
+// it last succeeded: now, or last when it failed (logged; tried again
+// next time).
+func maintain(ctx context.Context, log *slog.Logger, o *opened, now, last time.Time) time.Time {
+	m, ok := o.store.(hub.Maintainer)
+	if !ok {
+		return now
+	}
+	if err := m.Maintain(ctx, now); err != nil {
+		log.Warn("maintenance failed", "err", err)
+		return last
+	}
+	return now
+}
+
 // housekeeping runs the periodic work of a serving hub until ctx ends:
 // the store's maintenance (hourly, the last at lastMaint), the trust store kept in step with a
 // shared database, and retention (daily, with --keep). Failures are
@@ -164,12 +172,8 @@ func housekeeping(ctx context.Context, env *Env, log *slog.Logger, o *opened, ts
 	defer tick.Stop()
 	for {
 		now := env.Clock.Now()
-		if m, ok := o.store.(hub.Maintainer); ok && now.Sub(lastMaint) >= time.Hour {
-			if err := m.Maintain(ctx, now); err != nil {
-				log.Warn("maintenance failed", "err", err)
-			} else {
-				lastMaint = now
-			}
+		if now.Sub(lastMaint) >= time.Hour {
+			lastMaint = maintain(ctx, log, o, now, lastMaint)
 		}
 		if m, err := o.store.Manifest(ctx); o.pg != nil && err == nil && (m.Epoch != synced.Epoch || m.Seq != synced.Seq) {
 			if rep, err := hub.SyncTrust(ctx, o.store, ts); err != nil {

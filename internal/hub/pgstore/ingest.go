@@ -59,7 +59,7 @@ func (t *ingestTx) run(deviceID string, ids [][16]byte, fn func(tx hub.IngestTx)
 	b.Queue("SELECT "+deviceCols+" FROM devices WHERE id = $1 FOR UPDATE", deviceID)
 	want, lo, hi := rangeOf(ids)
 	if len(want) > 0 {
-		b.Queue("SELECT "+recordCols+" FROM records WHERE id = ANY($1) AND id >= $2 AND id <= $3", want, lo, hi)
+		b.Queue(lookupIDs, want, lo, hi)
 	}
 	br := t.c.SendBatch(ctx, b)
 	_, err := br.Exec()
@@ -84,6 +84,11 @@ func (t *ingestTx) run(deviceID string, ids [][16]byte, fn func(tx hub.IngestTx)
 	}
 	return t.flush()
 }
+
+// lookupIDs finds the stored records among ids $1, least $2 and greatest
+// $3 (the explicit range lets PostgreSQL look only in the partitions of
+// the batch's days).
+const lookupIDs = "SELECT " + recordCols + " FROM records WHERE id = ANY($1) AND id >= $2 AND id <= $3"
 
 // rangeOf is ids in a slice for ANY, and their least and greatest (the
 // explicit range lets PostgreSQL look only in the partitions of the
@@ -161,7 +166,7 @@ func (t *ingestTx) Expect(ids [][16]byte, _ []uint64) error {
 		return nil
 	}
 	b := &pgx.Batch{}
-	b.Queue("SELECT "+recordCols+" FROM records WHERE id = ANY($1) AND id >= $2 AND id <= $3", want, lo, hi)
+	b.Queue(lookupIDs, want, lo, hi)
 	br := t.c.SendBatch(t.ctx, b)
 	err := t.found(want, br)
 	if cerr := br.Close(); err == nil {

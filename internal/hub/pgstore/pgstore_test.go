@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
 	"github.com/roadcheck/roadcheck/internal/hub/limit"
 	"github.com/roadcheck/roadcheck/internal/hub/limit/limittest"
@@ -139,36 +140,49 @@ func TestFailedMigration(t *testing.T) {
 	}
 }
 
+// openEnrolled opens a store on a fresh database with device enrolled at
+// t0, closed when the test ends, and returns it with the database's URL.
+func openEnrolled(t *testing.T, device string, t0 time.Time) (*pgstore.Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	url := newURL(t)
+	s, err := pgstore.Open(ctx, url, pgstore.Options{MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	h := gm.SM3([]byte("token of " + device))
+	if err := s.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enroll(ctx, h, hub.Device{ID: device, PublicKey: []byte{1}, Enrolled: t0, NextSeq: 1}, t0); err != nil {
+		t.Fatal(err)
+	}
+	return s, url
+}
+
+// putAt stores record seq of device, of wall time wall (its id too).
+func putAt(tx hub.IngestTx, device string, seq uint64, wall time.Time, verdict string) error {
+	var id [16]byte
+	binary.BigEndian.PutUint64(id[:8], uint64(wall.UnixMilli())<<16)
+	id[15] = byte(seq)
+	return tx.PutRecord(hub.StoredRecord{ID: id, Device: device, Seq: seq, Hash: [32]byte{byte(seq)}, Wall: wall, Received: wall,
+		Officer: "9001", Verdict: verdict, Kind: 3, Sealed: []byte{1}})
+}
+
 // TestCounterDeltasFold: ingestion appends rollup deltas; counters are
 // exact before a fold, after it, and with new deltas beside folded rows.
 func TestCounterDeltasFold(t *testing.T) {
 	ctx := context.Background()
-	url := newURL(t)
-	s, err := pgstore.Open(ctx, url, pgstore.Options{MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	h := [32]byte{1}
-	if err := s.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Enroll(ctx, h, hub.Device{ID: "T-FOLD", PublicKey: []byte{1}, Enrolled: t0, NextSeq: 1}, t0); err != nil {
-		t.Fatal(err)
-	}
+	s, url := openEnrolled(t, "T-FOLD", t0)
 	seq := uint64(0)
 	ingest := func(verdicts ...string) {
 		t.Helper()
 		err := s.Ingest(ctx, "T-FOLD", func(tx hub.IngestTx) error {
 			for _, v := range verdicts {
 				seq++
-				wall := t0.Add(time.Duration(seq) * time.Minute)
-				var id [16]byte
-				binary.BigEndian.PutUint64(id[:8], uint64(wall.UnixMilli())<<16)
-				id[15] = byte(seq)
-				if err := tx.PutRecord(hub.StoredRecord{ID: id, Device: "T-FOLD", Seq: seq, Hash: [32]byte{byte(seq)}, Wall: wall, Received: wall,
-					Officer: "9001", Verdict: v, Kind: 3, Sealed: []byte{1}}); err != nil {
+				if err := putAt(tx, "T-FOLD", seq, t0.Add(time.Duration(seq)*time.Minute), v); err != nil {
 					return err
 				}
 			}
@@ -222,31 +236,15 @@ func TestCounterDeltasFold(t *testing.T) {
 // while readers count them: no reader ever sees one missing.
 func TestPartitionMoveUnderReaders(t *testing.T) {
 	ctx := context.Background()
-	url := newURL(t)
-	s, err := pgstore.Open(ctx, url, pgstore.Options{MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	t0 := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC) // no partitions there
-	h := [32]byte{2}
-	if err := s.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Enroll(ctx, h, hub.Device{ID: "T-MOVE", PublicKey: []byte{1}, Enrolled: t0, NextSeq: 1}, t0); err != nil {
-		t.Fatal(err)
-	}
+	s, url := openEnrolled(t, "T-MOVE", t0)
 	const days, perDay = 6, 40
-	err = s.Ingest(ctx, "T-MOVE", func(tx hub.IngestTx) error {
+	err := s.Ingest(ctx, "T-MOVE", func(tx hub.IngestTx) error {
 		seq := uint64(0)
 		for d := range days {
 			for i := range perDay {
 				seq++
-				wall := t0.AddDate(0, 0, d).Add(time.Duration(i) * time.Minute)
-				var id [16]byte
-				binary.BigEndian.PutUint64(id[:8], uint64(wall.UnixMilli())<<16)
-				if err := tx.PutRecord(hub.StoredRecord{ID: id, Device: "T-MOVE", Seq: seq, Hash: [32]byte{byte(seq)}, Wall: wall, Received: wall,
-					Officer: "9001", Verdict: "VALID", Kind: 3, Sealed: []byte{1}}); err != nil {
+				if err := putAt(tx, "T-MOVE", seq, t0.AddDate(0, 0, d).Add(time.Duration(i)*time.Minute), "VALID"); err != nil {
 					return err
 				}
 			}
