@@ -56,7 +56,7 @@ func SyncTrust(ctx context.Context, st Store, ts *trust.Store) (SyncTrustReport,
 	h := ts.Holdings()
 	var objs []trust.Object
 	add := func(typ string, r ObjectRef, issuer string, seq uint64) {
-		objs = append(objs, trust.Object{Type: typ, Digest: r.Digest, Issuer: issuer, Sequence: seq, Load: func() ([]byte, error) {
+		objs = append(objs, trust.Object{Type: typ, Digest: r.Digest, Issuer: issuer, Sequence: seq, Size: r.Size, Load: func() ([]byte, error) {
 			o, err := st.Object(ctx, r.Digest)
 			if err != nil {
 				return nil, err

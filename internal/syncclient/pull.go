@@ -408,7 +408,7 @@ func (c *Client) pullOnce(ctx context.Context, dir string, st *feedState, fresh 
 			}
 			rep.Fetched++
 			path := filepath.Join(dir, it.digest.String())
-			objs = append(objs, trust.Object{Type: it.typ, Digest: it.digest, Load: func() ([]byte, error) { return os.ReadFile(path) }})
+			objs = append(objs, trust.Object{Type: it.typ, Digest: it.digest, Size: it.size, Load: func() ([]byte, error) { return os.ReadFile(path) }})
 			items = append(items, it)
 		}
 		if len(objs) == 0 || ctx.Err() != nil {

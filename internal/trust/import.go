@@ -177,6 +177,28 @@ type parsedList struct {
 	// each, when set, streams the list's entries (list.Entries is then
 	// nil): a large list is parsed twice rather than held in memory.
 	each func(yield func(credential.StatusEntry) error) error
+	// digest, when set, is HashOf(res.Block.Bytes), already computed.
+	digest *Hash
+	// sigOK, when set, holds the signature checked ahead against each
+	// candidate signer (by a worker, while earlier lists were applied).
+	sigOK map[*Cert]bool
+}
+
+// digestOf returns the SM3 of the list's bytes.
+func (pl *parsedList) digestOf() Hash {
+	if pl.digest != nil {
+		return *pl.digest
+	}
+	return HashOf(pl.res.Block.Bytes)
+}
+
+// verify reports whether signer's key verifies the list's signature.
+func (pl *parsedList) verify(signer *Cert) bool {
+	if ok, done := pl.sigOK[signer]; done {
+		return ok
+	}
+	ok, err := signer.Pub.Verify(pl.sig.SigStructure(), pl.sig.Signature)
+	return err == nil && ok
 }
 
 // Import checks every block of a trust bundle against the anchors and the

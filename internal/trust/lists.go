@@ -25,8 +25,7 @@ func importList(idx *index, w *writes, pl parsedList) {
 			lastErr = err
 			continue
 		}
-		ok, err := signer.Pub.Verify(pl.sig.SigStructure(), pl.sig.Signature)
-		if err != nil || !ok {
+		if !pl.verify(signer) {
 			lastErr = ErrBadSignature
 			continue
 		}
@@ -60,7 +59,7 @@ func importList(idx *index, w *writes, pl parsedList) {
 			r.Err = fmt.Errorf("%w: %d, stored full list %d", ErrRollback, l.Sequence, cur.FullSequence)
 			return
 		}
-	case cur != nil && cur.appliedBefore(HashOf(pl.res.Block.Bytes)):
+	case cur != nil && cur.appliedBefore(pl.digestOf()):
 		r.Outcome = Unchanged
 		return
 	case cur != nil && l.Sequence <= cur.Sequence:
@@ -74,7 +73,7 @@ func importList(idx *index, w *writes, pl parsedList) {
 		r.Err = fmt.Errorf("%w: base %d, stored %s", ErrDeltaBase, l.Base, stored)
 		return
 	}
-	digest := HashOf(pl.res.Block.Bytes)
+	digest := pl.digestOf()
 	var applied [][]byte
 	if !l.Full() && cur != nil {
 		applied = append(slices.Clone(cur.applied), slices.Clone(cur.Digest[:]))

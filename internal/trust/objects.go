@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/roadcheck/roadcheck/internal/credential"
 	"github.com/roadcheck/roadcheck/internal/trust/statusfile"
@@ -76,11 +79,138 @@ type Object struct {
 	// decides everything else.
 	Issuer   string
 	Sequence uint64
+	// Size is the object's length in bytes as announced (0: unknown). It
+	// only plans memory: an import whose status lists are all announced
+	// and together small prepares lists ahead on the other cores.
+	Size int64
+}
+
+// smallImport is the most announced status-list bytes an import prepares
+// ahead in parallel (a daily delta of the national set is a few MiB). A
+// larger import — a full national set — applies its lists one at a time
+// on one core, leaving the others to recording and verifying checks.
+const smallImport = 64 << 20
+
+// listPrep is the part of importing one status list that depends on
+// nothing stored: its bytes loaded and checked against the announced
+// digest, the list walked once (validated), and, when prepared ahead, its
+// signature checked against each signer its kid names.
+type listPrep struct {
+	b       []byte
+	loadErr error // the object could not be loaded: the import fails
+	digest  Hash
+	sig     *credential.Sign1
+	hdr     *credential.StatusListHeader
+	perr    error
+	sigOK   map[*Cert]bool
+}
+
+func prepareList(idx *index, o Object, ahead bool) listPrep {
+	b, err := loadObject(o)
+	if err != nil {
+		return listPrep{loadErr: err}
+	}
+	p := listPrep{b: b, digest: HashOf(b)}
+	if p.digest != o.Digest {
+		return p
+	}
+	p.sig, p.hdr, p.perr = credential.ParseStatusListFunc(b, func(credential.StatusEntry) error { return nil })
+	if ahead && p.perr == nil && p.sig.AlgOK && len(p.sig.KID) == credential.KIDSize {
+		signers := idx.byKID[[credential.KIDSize]byte(p.sig.KID)]
+		p.sigOK = make(map[*Cert]bool, len(signers))
+		for _, signer := range signers {
+			ok, err := signer.Pub.Verify(p.sig.SigStructure(), p.sig.Signature)
+			p.sigOK[signer] = err == nil && ok
+		}
+	}
+	return p
+}
+
+// preparedAhead counts the lists workers prepared (for tests).
+var preparedAhead atomic.Int64
+
+// listPreparer hands out the preparation of objs[order[0]], objs[order[1]],
+// … in that order: computed on the caller's goroutine, or — for a small
+// import on a machine with several cores — by workers a few lists ahead.
+// The workers only read idx's certificates and signers, which the status
+// list phase of an import does not change. stop must be called.
+type listPreparer struct {
+	next func() listPrep
+	stop func()
+}
+
+func newListPreparer(idx *index, objs []Object, order []int) listPreparer {
+	workers := runtime.GOMAXPROCS(0) - 1
+	var total int64
+	for _, i := range order {
+		if objs[i].Size <= 0 {
+			total = smallImport + 1
+			break
+		}
+		total += objs[i].Size
+	}
+	if workers < 1 || len(order) < 2 || total > smallImport {
+		k := 0
+		return listPreparer{
+			next: func() listPrep { k++; return prepareList(idx, objs[order[k-1]], false) },
+			stop: func() {},
+		}
+	}
+	const ahead = 8
+	out := make([]chan listPrep, len(order))
+	for k := range out {
+		out[k] = make(chan listPrep, 1)
+	}
+	tokens := make(chan struct{}, ahead)
+	quit := make(chan struct{})
+	var claim atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, len(order)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-quit:
+					return
+				default:
+				}
+				select {
+				case tokens <- struct{}{}:
+				case <-quit:
+					return
+				}
+				k := int(claim.Add(1)) - 1
+				if k >= len(order) {
+					return
+				}
+				out[k] <- prepareList(idx, objs[order[k]], true)
+				preparedAhead.Add(1)
+			}
+		}()
+	}
+	k := 0
+	return listPreparer{
+		next: func() listPrep {
+			p := <-out[k]
+			k++
+			<-tokens
+			return p
+		},
+		stop: func() {
+			close(quit)
+			wg.Wait()
+		},
+	}
 }
 
 // ImportObjects imports objs with the rules of Import — certificates first,
 // then CRLs, then the status lists of each issuer in ascending sequence —
-// in one transaction, with at most one status list in memory at a time.
+// in one transaction, with at most one status list in memory at a time —
+// except in a small import (every list's Size announced, together at most
+// smallImport bytes), whose lists workers load, validate and check the
+// signature of a few ahead while earlier ones are applied; the outcome is
+// the same either way.
 // Each object is reported at its position in objs; the reports of status
 // lists do not keep the list's bytes (Block.Bytes is nil). An object whose
 // bytes do not match its Digest is reported Skipped with ErrDigest and
@@ -153,35 +283,43 @@ func (s *Store) ImportObjects(ctx context.Context, objs []Object) (*Report, erro
 			}
 			return cmpUint(a.sequence, b.sequence)
 		})
+		order := make([]int, len(lists))
+		for k, lo := range lists {
+			order[k] = lo.i
+		}
+		prep := newListPreparer(idx, objs, order)
+		defer prep.stop()
 		for _, lo := range lists {
 			if err := ctx.Err(); err != nil {
 				return false, err
 			}
 			o := objs[lo.i]
 			r := &rep.Blocks[lo.i]
-			b, err := loadObject(o)
-			if err != nil {
-				return false, err
+			p := prep.next()
+			if p.loadErr != nil {
+				return false, p.loadErr
 			}
-			if HashOf(b) != o.Digest {
+			if p.digest != o.Digest {
 				r.Err = fmt.Errorf("%w: object %s", ErrDigest, o.Digest)
 				continue
 			}
+			b := p.b
 			r.Block.Bytes = b
-			// The first walk validates the whole list and yields nothing;
-			// the entries are streamed by a second walk straight into the
-			// status files, so no list is ever held as entries in memory.
-			sig, h, err := credential.ParseStatusListFunc(b, func(credential.StatusEntry) error { return nil })
-			if err != nil {
-				r.Err = fmt.Errorf("%w: %v", ErrStatusList, err)
+			// The first walk (in prepareList) validated the whole list and
+			// yielded nothing; the entries are streamed by a second walk
+			// straight into the status files, so no list is ever held as
+			// entries in memory.
+			if p.perr != nil {
+				r.Err = fmt.Errorf("%w: %v", ErrStatusList, p.perr)
 			} else {
+				h := p.hdr
 				l := &credential.StatusList{Issuer: h.Issuer, Sequence: h.Sequence, Base: h.Base, ThisUpdate: h.ThisUpdate, NextUpdate: h.NextUpdate}
 				r.Label = fmt.Sprintf("status list %s #%d", l.Issuer, l.Sequence)
 				each := func(y func(credential.StatusEntry) error) error {
 					_, _, err := credential.ParseStatusListFunc(b, y)
 					return err
 				}
-				importList(idx, w, parsedList{res: r, sig: sig, list: l, each: each})
+				importList(idx, w, parsedList{res: r, sig: p.sig, list: l, each: each, digest: &p.digest, sigOK: p.sigOK})
 			}
 			r.Block.Bytes = nil
 			if w.err != nil {

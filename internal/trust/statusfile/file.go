@@ -28,7 +28,7 @@ const (
 
 	defaultLeafShift = 10 // 1 KiB leaves (segments, meta)
 	baseLeafShift    = 11 // 2 KiB leaves: base files hold nearly all the bytes
-	defaultFanout    = 64 // 1 KiB digest nodes
+	defaultFanout    = 16 // 256-byte digest nodes: a first lookup hashes few node bytes (files of fan 64 stay readable)
 	minLeafShift     = 9
 	maxLeafShift     = 16
 	maxFanout        = 1024
@@ -164,6 +164,9 @@ type vfile struct {
 // header digest. Nothing else is read: leaves are verified when read.
 func openVFile(dir string, fi fileInfo, mapped bool) (v *vfile, err error) {
 	name := fileName(fi.id)
+	if mapped {
+		return mapVFile(dir, name, fi)
+	}
 	f, err := os.Open(filepath.Join(dir, name))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -173,9 +176,6 @@ func openVFile(dir string, fi fileInfo, mapped bool) (v *vfile, err error) {
 	}
 	defer func() {
 		if err != nil {
-			if v != nil && v.mm != nil {
-				munmap(v.mm)
-			}
 			f.Close()
 		}
 	}()
@@ -190,44 +190,74 @@ func openVFile(dir string, fi fileInfo, mapped bool) (v *vfile, err error) {
 		return nil, damaged(name, "impossible header length")
 	}
 	v = &vfile{name: name, info: fi}
-	var hdr []byte
-	if mapped {
-		if v.mm, err = mmapFile(f, fi.size); err != nil {
-			return nil, err
-		}
-		hdr = v.mm[fi.size-fi.hdrLen:]
-	} else {
-		hdr = make([]byte, fi.hdrLen)
-		if _, err := f.ReadAt(hdr, fi.size-fi.hdrLen); err != nil {
-			return nil, readErr(name, err)
-		}
+	hdr := make([]byte, fi.hdrLen)
+	if _, err := f.ReadAt(hdr, fi.size-fi.hdrLen); err != nil {
+		return nil, readErr(name, err)
 	}
-	if gm.SM3(hdr) != fi.hdrDigest {
-		return nil, damaged(name, "header digest does not match the manifest")
-	}
-	kind, lay, roots, err := parseHeader(name, hdr, fi.size)
-	if err != nil {
+	if err := v.setHeader(hdr); err != nil {
 		return nil, err
 	}
-	if kind != fi.kind {
-		return nil, damaged(name, "kind %d, manifest says %d", kind, fi.kind)
+	v.interior = make([]byte, v.lay.hdrOff-v.lay.dataLen)
+	if _, err := f.ReadAt(v.interior, v.lay.dataLen); err != nil {
+		return nil, readErr(name, err)
+	}
+	v.f = f
+	return v, nil
+}
+
+// tailRead is how many bytes before the header mapVFile reads with it.
+const tailRead = 8 << 10
+
+// mapVFile is openVFile for a mapped file.
+func mapVFile(dir, name string, fi fileInfo) (*vfile, error) {
+	if fi.hdrLen < hdrFixedLen || fi.hdrLen > fi.size {
+		return nil, damaged(name, "impossible header length")
+	}
+	mm, tail, size, err := mapPath(filepath.Join(dir, name), fi.size, min(fi.size, fi.hdrLen+tailRead))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s: %w", ErrDamaged, name, err)
+		}
+		return nil, readErr(name, err)
+	}
+	if mm == nil {
+		return nil, damaged(name, "size %d, manifest says %d", size, fi.size)
+	}
+	v := &vfile{name: name, info: fi, mm: mm}
+	if err := v.setHeader(tail[int64(len(tail))-fi.hdrLen:]); err != nil {
+		munmap(mm)
+		return nil, err
+	}
+	// The digest levels come from the tail read with the header when it
+	// holds them (files up to about 100 MB), so that a first lookup
+	// faults in only the data pages it reads.
+	if n := v.lay.hdrOff - v.lay.dataLen; n <= int64(len(tail))-fi.hdrLen {
+		v.interior = tail[int64(len(tail))-fi.hdrLen-n : int64(len(tail))-fi.hdrLen]
+	} else {
+		v.interior = mm[v.lay.dataLen:v.lay.hdrOff]
+	}
+	return v, nil
+}
+
+// setHeader checks hdr against the manifest's digest and kind and sets the
+// layout, roots and verified-item bits from it.
+func (v *vfile) setHeader(hdr []byte) error {
+	if gm.SM3(hdr) != v.info.hdrDigest {
+		return damaged(v.name, "header digest does not match the manifest")
+	}
+	kind, lay, roots, err := parseHeader(v.name, hdr, v.info.size)
+	if err != nil {
+		return err
+	}
+	if kind != v.info.kind {
+		return damaged(v.name, "kind %d, manifest says %d", kind, v.info.kind)
 	}
 	v.lay, v.roots = lay, roots
-	if mapped {
-		v.interior = v.mm[lay.dataLen:lay.hdrOff]
-		f.Close()
-	} else {
-		v.interior = make([]byte, lay.hdrOff-lay.dataLen)
-		if _, err := f.ReadAt(v.interior, lay.dataLen); err != nil {
-			return nil, readErr(name, err)
-		}
-		v.f = f
-	}
 	v.bits = make([][]atomic.Uint64, len(lay.counts))
 	for k, c := range lay.counts {
 		v.bits[k] = make([]atomicBits, (c+63)/64)
 	}
-	return v, nil
+	return nil
 }
 
 func readErr(name string, err error) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -262,7 +263,16 @@ func TestClarification19(t *testing.T) {
 // changes, compacting now and then, and compares every lookup with the
 // model after each step, from this store and from a second one opened on
 // the same directory (another process's view).
-func TestRandomAgainstModel(t *testing.T) {
+func TestRandomAgainstModel(t *testing.T) { randomAgainstModel(t, 5, 3, 60) }
+
+// TestRandomAgainstModelManyKeys: the same with commits touching up to 16
+// of 24 lists, whose deltas are planned by several workers.
+func TestRandomAgainstModelManyKeys(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	randomAgainstModel(t, 24, 16, 20)
+}
+
+func randomAgainstModel(t *testing.T, keys, perUpdate, steps int) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openStore(t, dir)
@@ -280,11 +290,11 @@ func TestRandomAgainstModel(t *testing.T) {
 		return es
 	}
 	times := []int64{0, 1000, 1050, 1099, 1100, math.MaxInt64}
-	for step := 0; step < 60; step++ {
+	for step := 0; step < steps; step++ {
 		next := m.clone()
 		err := s.Update(ctx, func(tx *Tx) error {
-			for j := 0; j < 1+r.IntN(3); j++ {
-				k := testKey(r.IntN(5))
+			for j := 0; j < 1+r.IntN(perUpdate); j++ {
+				k := testKey(r.IntN(keys))
 				switch x := r.IntN(10); {
 				case x < 3:
 					es := randEntries(r.IntN(400), 300)

@@ -5,23 +5,63 @@ package statusfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"syscall"
 )
 
-func mmapFile(f *os.File, size int64) ([]byte, error) {
-	if size <= 0 || int64(int(size)) != size {
-		return nil, fmt.Errorf("statusfile: cannot map %d bytes", size)
-	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("statusfile: mmap %s: %w", f.Name(), err)
-	}
-	return b, nil
-}
-
 func munmap(b []byte) { _ = syscall.Munmap(b) }
+
+// mapPath maps the file at path read-only and reads its last tailLen
+// bytes; it returns the mapping, the tail and the size the file had (no
+// mapping when it was not want: the caller reports that). It uses bare
+// system calls (open, fstat, pread, mmap, close): a first lookup after
+// open costs about a hundred microseconds, an os.File's set-up and second
+// fstat were several of them, and each page fault of a fresh mapping
+// costs about six on the project's VM (the tail read instead of mapped
+// saves one).
+func mapPath(path string, want, tailLen int64) (mm, tail []byte, size int64, err error) {
+	if want <= 0 || int64(int(want)) != want || tailLen > want {
+		return nil, nil, 0, fmt.Errorf("statusfile: cannot map %d bytes", want)
+	}
+	var fd int
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, nil, 0, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, nil, 0, &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if st.Size != want {
+		return nil, nil, st.Size, nil
+	}
+	tail = make([]byte, tailLen)
+	for n := 0; n < len(tail); {
+		k, err := syscall.Pread(fd, tail[n:], want-tailLen+int64(n))
+		switch {
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case err != nil:
+			return nil, nil, 0, &os.PathError{Op: "pread", Path: path, Err: err}
+		case k == 0:
+			return nil, nil, 0, &os.PathError{Op: "pread", Path: path, Err: io.ErrUnexpectedEOF}
+		}
+		n += k
+	}
+	mm, err = syscall.Mmap(fd, 0, int(want), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("statusfile: mmap %s: %w", path, err)
+	}
+	return mm, tail, want, nil
+}
 
 // mapCounter maps the first counterSize bytes of f shared and writable,
 // growing f to that size when it is shorter.

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
 	"math"
 	"os"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // Tx is one Update's view of the store: changes are collected and become
@@ -257,28 +261,30 @@ func (tx *Tx) commit() error {
 	return nil
 }
 
-// writeSegment writes one file with a run for every key with a delta.
+// writeSegment writes one file with a run for every key with a delta. The
+// keys' deltas are planned (compacted against what each idHash had) by
+// up to GOMAXPROCS workers, each with its own reader; the runs are then
+// written in key order.
 func (tx *Tx) writeSegment(nm *manifest) error {
 	keys := slices.SortedFunc(maps.Keys(tx.pending), compareKeys)
+	plans, err := tx.planDeltas(keys)
+	if err != nil {
+		return err
+	}
 	id := tx.newID()
 	w, err := createFile(tx.s.dir, id, kindSegment)
 	if err != nil {
 		return err
 	}
 	wrote := false
-	for _, k := range keys {
+	for i, k := range keys {
 		if err := tx.ctx.Err(); err != nil {
 			w.abort()
 			return err
 		}
 		kr := tx.keys[k]
-		ri, count, err := tx.deltaRun(w, kr, tx.pending[k])
-		if err != nil {
-			w.abort()
-			return err
-		}
-		kr.count = count
-		if ri != nil {
+		kr.count = plans[i].count
+		if ri := plans[i].write(w, kr.key); ri != nil {
 			kr.runs = append(kr.runs, runRef{file: id, off: ri.off, n: ri.n, e: ri.entries})
 			wrote = true
 		}
@@ -295,48 +301,106 @@ func (tx *Tx) writeSegment(nm *manifest) error {
 	return nil
 }
 
-// deltaRun compacts one key's delta and writes it as a run. Entries made
-// dead by later ones in the delta go; leading status-0 entries of an
-// idHash the list never had go too. The count is updated from the latest
-// entry each idHash had before.
-func (tx *Tx) deltaRun(w *fileWriter, kr *keyRec, entries []Entry) (*runInfo, int64, error) {
+// deltaPlan is one key's delta, compacted: the groups of records its run
+// holds, their shape, and the key's entry count after it.
+type deltaPlan struct {
+	groups [][]rec
+	sh     shape
+	count  int64
+}
+
+// planDeltas plans the delta of each key (in keys' order), in parallel
+// when there are several keys and cores. Planning only reads: the keys'
+// records and runs as they were before this commit.
+func (tx *Tx) planDeltas(keys []Key) ([]deltaPlan, error) {
+	plans := make([]deltaPlan, len(keys))
+	workers := min(runtime.GOMAXPROCS(0), len(keys)/8+1)
+	var next atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for wk := range workers {
+		rd := tx.rd
+		if wk > 0 {
+			rd = newPriorReader(tx.s.dir)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if wk > 0 {
+				defer rd.close()
+			}
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(keys) || tx.ctx.Err() != nil {
+					return
+				}
+				k := keys[i]
+				p, err := planDelta(rd, tx.keys[k], tx.pending[k], tx.files)
+				if err != nil {
+					errs[wk] = err
+					next.Store(int64(len(keys))) // stop the others
+					return
+				}
+				plans[i] = p
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := tx.ctx.Err(); err != nil {
+		return nil, err
+	}
+	return plans, nil
+}
+
+// planDelta compacts one key's delta. Entries made dead by later ones in
+// the delta go; leading status-0 entries of an idHash the list never had
+// go too. The count is updated from the latest entry each idHash had
+// before.
+func planDelta(rd *priorReader, kr *keyRec, entries []Entry, files map[uint64]fileInfo) (deltaPlan, error) {
 	recs := make([]rec, len(entries))
 	for i := range entries {
 		recs[i] = recOf(&entries[i].IDHash, entries[i].Status, entries[i].Since, uint32(i))
 	}
 	slices.SortFunc(recs, cmpRec)
-	if err := tx.rd.expect(kr, len(recs), tx.files); err != nil {
-		return nil, 0, &KeyError{Key: kr.key, Err: err}
+	if err := rd.expect(kr, len(recs), files); err != nil {
+		return deltaPlan{}, &KeyError{Key: kr.key, Err: err}
 	}
-	count := kr.count
-	var groups [][]rec
-	sh := newShape()
-	sh.filter = true
+	p := deltaPlan{sh: newShape(), count: kr.count}
+	p.sh.filter = true
 	for a := 0; a < len(recs); {
 		z := a + 1
 		for z < len(recs) && recs[z].hi == recs[a].hi && recs[z].lo == recs[a].lo {
 			z++
 		}
-		exists, pst, err := tx.rd.latest(recs[a].hi, recs[a].lo)
+		exists, pst, err := rd.latest(recs[a].hi, recs[a].lo)
 		if err != nil {
-			return nil, 0, &KeyError{Key: kr.key, Err: err}
+			return deltaPlan{}, &KeyError{Key: kr.key, Err: err}
 		}
 		if exists && pst != 0 {
-			count--
+			p.count--
 		}
 		if recs[z-1].st != 0 {
-			count++
+			p.count++
 		}
 		if g := compactGroup(recs[a:z], !exists); len(g) > 0 {
-			sh.addGroup(g)
-			groups = append(groups, g)
+			p.sh.addGroup(g)
+			p.groups = append(p.groups, g)
 		}
 		a = z
 	}
-	if len(groups) == 0 {
-		return nil, count, nil
+	return p, nil
+}
+
+// write writes the plan's run for key to w (nil: the delta left nothing).
+func (p *deltaPlan) write(w *fileWriter, key Key) *runInfo {
+	if len(p.groups) == 0 {
+		return nil
 	}
-	rw := startRun(w, &sh, keyTag(kr.key), func(bb uint) []uint32 {
+	groups := p.groups
+	rw := startRun(w, &p.sh, keyTag(key), func(bb uint) []uint32 {
 		counts := make([]uint32, max(1, 1<<bb))
 		for _, g := range groups {
 			counts[bucketOf(g[0].hi, bb)]++
@@ -350,7 +414,7 @@ func (tx *Tx) deltaRun(w *fileWriter, kr *keyRec, entries []Entry) (*runInfo, in
 	for _, g := range groups {
 		rw.addGroup(g)
 	}
-	return rw.finish(), count, nil
+	return rw.finish()
 }
 
 // priorReader answers "latest entry applied so far" for a writer, with

@@ -148,7 +148,7 @@ func objects(w *national.World, dir string, delta bool, day int) []trust.Object 
 		}
 		d, _ := hex.DecodeString(o.SM3)
 		path := filepath.Join(dir, filepath.FromSlash(o.Path))
-		out = append(out, trust.Object{Type: typ, Digest: trust.Hash(d), Issuer: o.Issuer, Sequence: o.Sequence,
+		out = append(out, trust.Object{Type: typ, Digest: trust.Hash(d), Issuer: o.Issuer, Sequence: o.Sequence, Size: o.Size,
 			Load: func() ([]byte, error) { return os.ReadFile(path) }})
 	}
 	return out
