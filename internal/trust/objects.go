@@ -139,17 +139,9 @@ type listPreparer struct {
 	stop func()
 }
 
-func newListPreparer(idx *index, objs []Object, order []int) listPreparer {
+func newListPreparer(idx *index, objs []Object, order []int, small bool) listPreparer {
 	workers := runtime.GOMAXPROCS(0) - 1
-	var total int64
-	for _, i := range order {
-		if objs[i].Size <= 0 {
-			total = smallImport + 1
-			break
-		}
-		total += objs[i].Size
-	}
-	if workers < 1 || len(order) < 2 || total > smallImport {
+	if workers < 1 || len(order) < 2 || !small {
 		k := 0
 		return listPreparer{
 			next: func() listPrep { k++; return prepareList(idx, objs[order[k-1]], false) },
@@ -210,7 +202,9 @@ func newListPreparer(idx *index, objs []Object, order []int) listPreparer {
 // except in a small import (every list's Size announced, together at most
 // smallImport bytes), whose lists workers load, validate and check the
 // signature of a few ahead while earlier ones are applied; the outcome is
-// the same either way.
+// the same either way. Any other import runs on a thread of its own at a
+// lower CPU priority, as merges do, so that it never delays recording or
+// verifying checks.
 // Each object is reported at its position in objs; the reports of status
 // lists do not keep the list's bytes (Block.Bytes is nil). An object whose
 // bytes do not match its Digest is reported Skipped with ErrDigest and
@@ -222,8 +216,44 @@ func (s *Store) ImportObjects(ctx context.Context, objs []Object) (*Report, erro
 	}
 	var rep *Report
 	var replaced []listKey
-	err := s.update(ctx, func(idx *index, tx *statusfile.Tx) (bool, error) {
-		rep = &Report{Blocks: make([]BlockResult, len(objs))}
+	var err error
+	update := func() { err = s.update(ctx, s.importObjectsTx(ctx, objs, &rep, &replaced)) }
+	if smallImportOf(objs) {
+		update()
+	} else {
+		inBackground(update)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("trust: import objects: %w", err)
+	}
+	s.clearDamaged(replaced)
+	return rep, nil
+}
+
+// smallImportOf reports whether objs are a small import: every status
+// list's size announced, together at most smallImport bytes. A small
+// import runs at normal priority with its lists prepared ahead in
+// parallel; a large one — a full national set — runs on one core in the
+// background (see inBackground).
+func smallImportOf(objs []Object) bool {
+	var total int64
+	for _, o := range objs {
+		if o.Type != BlockStatusList {
+			continue
+		}
+		if o.Size <= 0 {
+			return false
+		}
+		total += o.Size
+	}
+	return total <= smallImport
+}
+
+// importObjectsTx is ImportObjects' transaction.
+func (s *Store) importObjectsTx(ctx context.Context, objs []Object, repOut **Report, replacedOut *[]listKey) func(idx *index, tx *statusfile.Tx) (bool, error) {
+	return func(idx *index, tx *statusfile.Tx) (bool, error) {
+		rep := &Report{Blocks: make([]BlockResult, len(objs))}
+		*repOut = rep
 		w := &writes{tx: tx}
 		var small []Block
 		var smallAt []int
@@ -287,7 +317,7 @@ func (s *Store) ImportObjects(ctx context.Context, objs []Object) (*Report, erro
 		for k, lo := range lists {
 			order[k] = lo.i
 		}
-		prep := newListPreparer(idx, objs, order)
+		prep := newListPreparer(idx, objs, order, smallImportOf(objs))
 		defer prep.stop()
 		for _, lo := range lists {
 			if err := ctx.Err(); err != nil {
@@ -326,14 +356,9 @@ func (s *Store) ImportObjects(ctx context.Context, objs []Object) (*Report, erro
 				return false, w.err
 			}
 		}
-		replaced = w.replaced
+		*replacedOut = w.replaced
 		return w.changed, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("trust: import objects: %w", err)
 	}
-	s.clearDamaged(replaced)
-	return rep, nil
 }
 
 func loadObject(o Object) ([]byte, error) {

@@ -735,9 +735,11 @@ func (s *Store) compactInBackground() {
 	go func() {
 		defer s.bg.Done()
 		defer s.compacting.Store(false)
-		if err := s.files.Compact(s.bgCtx); err != nil && s.bgCtx.Err() == nil {
-			s.repairErr.Store(&err)
-		}
+		inBackground(func() {
+			if err := s.files.Compact(s.bgCtx); err != nil && s.bgCtx.Err() == nil {
+				s.repairErr.Store(&err)
+			}
+		})
 	}()
 }
 
