@@ -204,7 +204,8 @@ func newListPreparer(idx *index, objs []Object, order []int, small bool) listPre
 // signature of a few ahead while earlier ones are applied; the outcome is
 // the same either way. Any other import runs on a thread of its own at a
 // lower CPU priority, as merges do, so that it never delays recording or
-// verifying checks.
+// verifying checks, with the Go heap held to importHeapLimit (see
+// limitHeap).
 // Each object is reported at its position in objs; the reports of status
 // lists do not keep the list's bytes (Block.Bytes is nil). An object whose
 // bytes do not match its Digest is reported Skipped with ErrDigest and
@@ -221,6 +222,7 @@ func (s *Store) ImportObjects(ctx context.Context, objs []Object) (*Report, erro
 	if smallImportOf(objs) {
 		update()
 	} else {
+		defer limitHeap()()
 		inBackground(update)
 	}
 	if err != nil {
