@@ -57,6 +57,7 @@ type signerJSON struct {
 }
 
 func cmdVerify(ctx context.Context, env *Env, args []string) int {
+	defer collectLate()()
 	fs := newFlagSet(env, "verify")
 	at := fs.String("at", "", "check at this RFC 3339 `time` instead of now")
 	asJSON := fs.Bool("json", false, "print one JSON object")
