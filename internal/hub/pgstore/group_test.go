@@ -1,0 +1,305 @@
+package pgstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/roadcheck/roadcheck/internal/clock"
+	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/hub"
+	"github.com/roadcheck/roadcheck/internal/hub/pgstore"
+	"github.com/roadcheck/roadcheck/internal/hub/wire"
+	"github.com/roadcheck/roadcheck/internal/trust"
+)
+
+// enroll enrols device in s (a placeholder key).
+func enroll(t *testing.T, s *pgstore.Store, device string, t0 time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	h := gm.SM3([]byte("token of " + device))
+	if err := s.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enroll(ctx, h, hub.Device{ID: device, PublicKey: []byte{1}, Enrolled: t0, NextSeq: 1}, t0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// grouped runs first's ingestion alone, and while its function waits, the
+// ingestions of rest, which then form one group (one round at a time); it
+// returns their errors (first's, then rest's) and fails unless exactly
+// two rounds ran. first's function must wait to receive from release.
+func grouped(t *testing.T, s *pgstore.Store, release chan<- struct{}, first func() error, rest ...func() error) []error {
+	t.Helper()
+	pgstore.SetIngestRounds(s, 1)
+	errs := make([]error, 1+len(rest))
+	rounds := pgstore.IngestRounds(s)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); errs[0] = first() }()
+	for pgstore.IngestRounds(s) == rounds {
+		runtime.Gosched() // until first's round has started
+	}
+	for i, fn := range rest {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[1+i] = fn() }()
+	}
+	for pgstore.PendingIngests(s) < len(rest) {
+		runtime.Gosched() // until the others wait for the next round
+	}
+	release <- struct{}{}
+	wg.Wait()
+	if n := pgstore.IngestRounds(s) - rounds; n != 2 {
+		t.Fatalf("%d rounds, want 2 (one alone, one group)", n)
+	}
+	return errs
+}
+
+// TestGroupCommitNeighbourFails: ingestions of several devices committed
+// together; the one whose function fails (after a flag was stored for it)
+// loses its writes and gets its error, the others are stored.
+func TestGroupCommitNeighbourFails(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	s, _ := openEnrolled(t, "T-G0", t0)
+	for _, d := range []string{"T-G1", "T-G2", "T-G3"} {
+		enroll(t, s, d, t0)
+	}
+	boom := errors.New("boom")
+	release := make(chan struct{})
+	ingest := func(device string, fail bool) func() error {
+		return func() error {
+			return s.Ingest(ctx, device, func(tx hub.IngestTx) error {
+				if _, err := tx.PutFlag(hub.Flag{ID: [16]byte{byte(len(device)), device[3]}, Device: device, Kind: wire.FlagKindGap, At: t0}); err != nil {
+					return err
+				}
+				if err := putAt(tx, device, 1, t0.Add(time.Duration(device[3])*time.Second), "VALID"); err != nil {
+					return err
+				}
+				if device == "T-G0" {
+					<-release
+				}
+				if fail {
+					return boom
+				}
+				return tx.SetChain(2, [32]byte{1}, t0)
+			})
+		}
+	}
+	errs := grouped(t, s, release, ingest("T-G0", false), ingest("T-G1", false), ingest("T-G2", true), ingest("T-G3", false))
+	for i, want := range []error{nil, nil, boom, nil} {
+		if !errors.Is(errs[i], want) || (want == nil && errs[i] != nil) {
+			t.Errorf("ingestion %d: %v, want %v", i, errs[i], want)
+		}
+	}
+	for _, d := range []struct {
+		id           string
+		records, flg int
+		next         uint64
+	}{{"T-G0", 1, 1, 2}, {"T-G1", 1, 1, 2}, {"T-G2", 0, 0, 1}, {"T-G3", 1, 1, 2}} {
+		n, err := s.CountRecords(ctx, d.id)
+		if err != nil || n != d.records {
+			t.Errorf("%s: %d records (%v), want %d", d.id, n, err, d.records)
+		}
+		fl, _, err := s.Flags(ctx, hub.FlagQuery{Device: d.id})
+		if err != nil || len(fl) != d.flg {
+			t.Errorf("%s: %d flags (%v), want %d", d.id, len(fl), err, d.flg)
+		}
+		dev, err := s.Device(ctx, d.id)
+		if err != nil || dev.NextSeq != d.next {
+			t.Errorf("%s: next %d (%v), want %d", d.id, dev.NextSeq, err, d.next)
+		}
+	}
+}
+
+// TestGroupConflictRetriedAlone: two devices of one group store a record
+// under the same id (each seeing it free): the group's commit fails, and
+// each ingestion runs again alone — the second then finds the first's
+// record and stores its own under another key, as it would have without
+// the group.
+func TestGroupConflictRetriedAlone(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	s, _ := openEnrolled(t, "T-C0", t0)
+	enroll(t, s, "T-C1", t0)
+	enroll(t, s, "T-C2", t0)
+	id := [16]byte{0x01, 0x9a}
+	alias := [16]byte{0x01, 0x9a, 0xff}
+	var runs [3]atomic.Int32
+	release := make(chan struct{})
+	ingest := func(i int) func() error {
+		device := "T-C" + string(rune('0'+i))
+		return func() error {
+			return s.IngestExpecting(ctx, device, [][16]byte{id}, nil, func(tx hub.IngestTx) error {
+				runs[i].Add(1)
+				if i == 0 {
+					<-release
+					return nil
+				}
+				key := id
+				if r, found, err := tx.Record(id); err != nil {
+					return err
+				} else if found && r.Device != device {
+					key = alias
+				}
+				if err := tx.PutRecord(hub.StoredRecord{ID: key, Device: device, Seq: 1, Wall: t0, Received: t0, Verdict: "VALID", Sealed: []byte{1}}); err != nil {
+					return err
+				}
+				return tx.SetChain(2, [32]byte{1}, t0)
+			})
+		}
+	}
+	for i, err := range grouped(t, s, release, ingest(0), ingest(1), ingest(2)) {
+		if err != nil {
+			t.Fatalf("ingestion %d: %v", i, err)
+		}
+	}
+	if r1, r2 := runs[1].Load(), runs[2].Load(); r1 != 2 || r2 != 2 {
+		t.Errorf("functions ran %d and %d times, want 2 each (group, then alone)", r1, r2)
+	}
+	a, okA, errA := s.RecordByKey(ctx, id)
+	b, okB, errB := s.RecordByKey(ctx, alias)
+	if errA != nil || errB != nil || !okA || !okB || a.Device == b.Device || a.Device == "T-C0" || b.Device == "T-C0" {
+		t.Fatalf("stored %v %+v %v, %v %+v %v", okA, a.Device, errA, okB, b.Device, errB)
+	}
+}
+
+// TestNoncesAcrossReplicas: a nonce is fresh exactly once for every hub
+// on the database, however many use it at once, until it expires.
+func TestNoncesAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	url := newURL(t)
+	var stores []*pgstore.Store
+	for range 2 {
+		s, err := pgstore.Open(ctx, url, pgstore.Options{MaxConns: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		stores = append(stores, s)
+	}
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	exp := now.Add(5 * time.Minute)
+	const keys, tries = 8, 6
+	var fresh [keys]atomic.Int32
+	var wg sync.WaitGroup
+	for k := range keys {
+		for i := range tries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := stores[i%2].UseNonce(ctx, "T-N/"+string(rune('a'+k)), now, exp)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					fresh[k].Add(1)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for k := range keys {
+		if n := fresh[k].Load(); n != 1 {
+			t.Errorf("nonce %d fresh %d times of %d, want once", k, n, tries)
+		}
+	}
+	if ok, err := stores[1].UseNonce(ctx, "T-N/a", exp, exp.Add(5*time.Minute)); err != nil || ok {
+		t.Errorf("nonce used again at its expiry: %v %v", ok, err)
+	}
+	if ok, err := stores[0].UseNonce(ctx, "T-N/a", exp.Add(time.Millisecond), exp.Add(5*time.Minute)); err != nil || !ok {
+		t.Errorf("nonce after its expiry: %v %v, want fresh", ok, err)
+	}
+}
+
+// TestReplayAcrossReplicas: a push captured at one hub and replayed at
+// another hub on the same database is refused as a replay.
+func TestReplayAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	url := newURL(t)
+	key, err := gm.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.Public().MarshalPKIX()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hubs []*httptest.Server
+	for i := range 2 {
+		s, err := pgstore.Open(ctx, url, pgstore.Options{MaxConns: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		if i == 0 {
+			h := gm.SM3([]byte("token of T-R"))
+			if err := s.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Enroll(ctx, h, hub.Device{ID: "T-R", PublicKey: pub, Enrolled: time.Now(), NextSeq: 1}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ts, err := trust.Open(ctx, t.TempDir(), trust.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ts.Close() })
+		keys, err := hub.NewKeys(bytes.Repeat([]byte{7}, 16), bytes.Repeat([]byte{9}, 16))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := hub.New(hub.Config{Store: s, Trust: ts, Keys: keys, Clock: clock.Real{}, Security: hub.Security{SharedLimits: s}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		t.Cleanup(hs.Close)
+		hubs = append(hubs, hs)
+	}
+	r := benchRecord("T-R", 1, [gm.SM3Size]byte{}, time.Now())
+	canon, err := r.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := key.Sign(rand.Reader, canon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(wire.PushRequest{Records: []wire.PushRecord{{Body: canon, Sig: sig}}})
+	req, _ := http.NewRequest(http.MethodPost, hubs[0].URL+"/v1/records", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if err := wire.Sign(req, body, "T-R", time.Now(), func(m []byte) ([]byte, error) { return key.Sign(rand.Reader, m) }); err != nil {
+		t.Fatal(err)
+	}
+	send := func(h *httptest.Server) (int, wire.Error) {
+		t.Helper()
+		again, _ := http.NewRequest(http.MethodPost, h.URL+"/v1/records", bytes.NewReader(body))
+		again.Header = req.Header.Clone()
+		resp, err := http.DefaultClient.Do(again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e wire.Error
+		json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e
+	}
+	if code, e := send(hubs[0]); code != http.StatusOK {
+		t.Fatalf("push: %d %+v", code, e)
+	}
+	if code, e := send(hubs[1]); code != http.StatusUnauthorized || e.Code != wire.CodeReplay {
+		t.Fatalf("replay at the other replica: %d %+v, want 401 %s", code, e, wire.CodeReplay)
+	}
+}
