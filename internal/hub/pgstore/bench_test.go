@@ -275,7 +275,11 @@ func benchServer(b *testing.B, st hub.Store) (*httptest.Server, *hub.Keys) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := hub.New(hub.Config{Store: st, Trust: ts, Keys: keys, Clock: clock.Real{}, Security: benchSecurity()})
+	sec := benchSecurity()
+	if ls, ok := st.(limit.Store); ok && os.Getenv("RC_BENCH_LOCAL_LIMITS") == "" {
+		sec.SharedLimits = ls // as rchub serve on PostgreSQL: replicas share the quotas
+	}
+	srv, err := hub.New(hub.Config{Store: st, Trust: ts, Keys: keys, Clock: clock.Real{}, Security: sec})
 	if err != nil {
 		b.Fatal(err)
 	}

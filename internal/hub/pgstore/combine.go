@@ -21,6 +21,10 @@ import (
 // combine is one the caller could have had done just before giving up).
 type combiner[T any] struct {
 	rounds int // rounds in flight at most
+	// more reports whether what is pending is worth a round beside those
+	// in flight (nil: always, up to rounds); the first round starts
+	// regardless.
+	more func(pending []*op[T]) bool
 	// take reports whether op may join the round holding batch (called
 	// with batch non-empty, under the combiner's lock): false leaves it
 	// for a later round.
@@ -64,7 +68,7 @@ func (c *combiner[T]) do(ctx context.Context, v T) (T, error) {
 
 // startLocked starts a round with what is pending, if one may start.
 func (c *combiner[T]) startLocked() {
-	if len(c.pending) == 0 || c.running >= c.rounds {
+	if len(c.pending) == 0 || c.running >= c.rounds || (c.running > 0 && c.more != nil && !c.more(c.pending)) {
 		return
 	}
 	batch := []*op[T]{c.pending[0]}

@@ -17,6 +17,7 @@ import (
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
+	"github.com/roadcheck/roadcheck/internal/hub/limit"
 	"github.com/roadcheck/roadcheck/internal/hub/pgstore"
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/trust"
@@ -301,5 +302,38 @@ func TestReplayAcrossReplicas(t *testing.T) {
 	}
 	if code, e := send(hubs[1]); code != http.StatusUnauthorized || e.Code != wire.CodeReplay {
 		t.Fatalf("replay at the other replica: %d %+v, want 401 %s", code, e, wire.CodeReplay)
+	}
+}
+
+// TestLookAtWindow: a charge of 0 (a look at a budget) answers as the
+// memory store does — within the quota, or refused once charges after the
+// fact put the window over it.
+func TestLookAtWindow(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	steps := []struct {
+		name      string
+		n, max    int
+		wantOK    bool
+		wantTotal int
+	}{
+		{name: "look at an empty window", n: 0, max: 10, wantOK: true, wantTotal: 0},
+		{name: "charge", n: 10, max: 10, wantOK: true, wantTotal: 10},
+		{name: "look at a full window", n: 0, max: 10, wantOK: true, wantTotal: 10},
+		{name: "charge after the fact", n: 5, max: 1 << 30, wantOK: true, wantTotal: 15},
+		{name: "look at a window over its quota", n: 0, max: 10, wantOK: false, wantTotal: 15},
+	}
+	for name, s := range map[string]limit.Store{"memory": limit.NewMemoryStore(), "postgres": open(t)} {
+		t.Run(name, func(t *testing.T) {
+			for _, st := range steps {
+				ok, total, err := s.TakeWindow(ctx, "flags/T-L", t0, st.n, st.max)
+				if err != nil || ok != st.wantOK || total != st.wantTotal {
+					t.Fatalf("%s: ok %v total %d err %v; want %v %d", st.name, ok, total, err, st.wantOK, st.wantTotal)
+				}
+			}
+			if ok, total, err := s.TakeWindow(ctx, "flags/T-L0", t0, 0, 10); err != nil || !ok || total != 0 {
+				t.Fatalf("look at an unknown window: %v %d %v", ok, total, err)
+			}
+		})
 	}
 }

@@ -74,7 +74,8 @@ func joinGroup(batch []*op[*ingestOp], o *op[*ingestOp]) bool {
 	return n <= groupRecords
 }
 
-// initCombiners sets up the rounds of Device, UseNonce and ingestion.
+// initCombiners sets up the rounds of Device, UseNonce, TakeWindow and
+// ingestion.
 func (s *Store) initCombiners() {
 	s.devices = combiner[deviceOp]{rounds: 1, run: s.readDevices}
 	s.nonces = combiner[nonceOp]{rounds: 1, run: s.useNonces, take: func(batch []*op[nonceOp], o *op[nonceOp]) bool {
@@ -85,7 +86,24 @@ func (s *Store) initCombiners() {
 		}
 		return true
 	}}
-	s.ingests = combiner[*ingestOp]{rounds: 2, run: s.ingestRound, take: joinGroup}
+	s.windows = combiner[windowOp]{rounds: 1, run: s.takeWindows, take: func(batch []*op[windowOp], o *op[windowOp]) bool {
+		for _, b := range batch {
+			if b.v.key == o.v.key {
+				return false // the second charge of a key waits for the first's round
+			}
+		}
+		return true
+	}}
+	// A second group beside one committing only for half a group's
+	// records: small groups would cost more statements than they save in
+	// waiting.
+	s.ingests = combiner[*ingestOp]{rounds: 2, run: s.ingestRound, take: joinGroup, more: func(pending []*op[*ingestOp]) bool {
+		n := 0
+		for _, o := range pending {
+			n += len(o.v.ids)
+		}
+		return n >= groupRecords/2
+	}}
 }
 
 // ingestRound runs a round of ingestions: alone, or as a group.

@@ -38,6 +38,7 @@ type Store struct {
 	// round: see combiner.
 	devices combiner[deviceOp]
 	nonces  combiner[nonceOp]
+	windows combiner[windowOp]
 	ingests combiner[*ingestOp]
 }
 
