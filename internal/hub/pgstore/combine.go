@@ -16,9 +16,11 @@ import (
 // the next round, started when one ends.
 //
 // A round runs on its own goroutine with the context of the first
-// operation it takes, without its cancellation (the operation of a caller
-// that gave up may still be carried out: every operation the stores
-// combine is one the caller could have had done just before giving up).
+// operation it takes, canceled only once every caller of the round has
+// given up: the operation of a caller that gave up may still be carried
+// out (every operation the stores combine is one the caller could have
+// had done just before giving up), and a round nobody waits for any more
+// stops as a single caller's query did.
 type combiner[T any] struct {
 	rounds int // rounds in flight at most
 	// more reports whether what is pending is worth a round beside those
@@ -101,5 +103,17 @@ func (c *combiner[T]) round(batch []*op[T]) {
 		c.startLocked()
 		c.mu.Unlock()
 	}()
-	c.run(context.WithoutCancel(batch[0].ctx), batch)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
+	defer cancel()
+	left := atomic.Int64{}
+	left.Store(int64(len(batch)))
+	for _, o := range batch {
+		stop := context.AfterFunc(o.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel() // every caller gave up: so does the round
+			}
+		})
+		defer stop()
+	}
+	c.run(ctx, batch)
 }
