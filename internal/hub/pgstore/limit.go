@@ -36,7 +36,7 @@ func (s *Store) takeWindows(ctx context.Context, batch []*op[windowOp]) {
 	for _, o := range batch {
 		keys, starts, ns, maxes = append(keys, o.v.key), append(starts, o.v.start), append(ns, o.v.n), append(maxes, o.v.max)
 	}
-	rows, err := s.pool.Query(ctx, `WITH u AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::integer[]) AS u (key, start, n, max)),
+	rows, err := s.hot.Query(ctx, `WITH u AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::integer[]) AS u (key, start, n, max)),
 		up AS (INSERT INTO rate_windows AS w (key, start, total) SELECT key, start, n FROM u WHERE n <= max AND n <> 0
 			ON CONFLICT (key, start) DO UPDATE SET total = w.total + EXCLUDED.total
 			WHERE w.total + EXCLUDED.total <= (SELECT u.max FROM u WHERE u.key = EXCLUDED.key AND u.start = EXCLUDED.start)

@@ -24,7 +24,12 @@ type Options struct {
 
 // Store is the hub's Store on PostgreSQL.
 type Store struct {
-	pool      *pgxpool.Pool
+	pool *pgxpool.Pool
+	// hot carries the combined statements of the request path (Device,
+	// UseNonce, TakeWindow): primary-key statements on small tables, on
+	// connections that plan each once (plan_cache_mode
+	// force_generic_plan) instead of for every round's arrays.
+	hot       *pgxpool.Pool
 	scanLimit int
 
 	devMu   sync.RWMutex
@@ -48,7 +53,7 @@ func IsURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
-func newPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+func newPool(ctx context.Context, url string, maxConns int32, params ...string) (*pgxpool.Pool, error) {
 	if !IsURL(url) {
 		return nil, ErrURL
 	}
@@ -60,6 +65,9 @@ func newPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, er
 		cfg.MaxConns = maxConns
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "rchub"
+	for i := 0; i+1 < len(params); i += 2 {
+		cfg.ConnConfig.RuntimeParams[params[i]] = params[i+1]
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, wrap(err)
@@ -82,10 +90,16 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, scanLimit: ScanLimit, devNo: map[string]int32{}, devByNo: map[int32]string{}}
+	hot, err := newPool(ctx, url, 4, "plan_cache_mode", "force_generic_plan")
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := &Store{pool: pool, hot: hot, scanLimit: ScanLimit, devNo: map[string]int32{}, devByNo: map[int32]string{}}
 	s.initCombiners()
 	if err := s.initFeed(ctx); err != nil {
 		pool.Close()
+		hot.Close()
 		return nil, err
 	}
 	fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -99,11 +113,12 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 func (s *Store) SetScanLimit(n int) { s.scanLimit = max(n, 1) }
 
 // Close stops the background fold of counter deltas and closes the
-// connection pool.
+// connection pools.
 func (s *Store) Close() {
 	s.stopFold()
 	<-s.folded
 	s.pool.Close()
+	s.hot.Close()
 }
 
 // Ping implements hub.Pinger: the database answers and takes writes (a
@@ -369,7 +384,7 @@ func (s *Store) readDevices(ctx context.Context, batch []*op[deviceOp]) {
 			o.err = err
 		}
 	}
-	rows, err := s.pool.Query(ctx, "SELECT "+deviceCols+" FROM devices WHERE id = ANY($1)", ids)
+	rows, err := s.hot.Query(ctx, "SELECT "+deviceCols+" FROM devices WHERE id = ANY($1)", ids)
 	if err != nil {
 		fail(err)
 		return
@@ -449,7 +464,7 @@ func (s *Store) useNonces(ctx context.Context, batch []*op[nonceOp]) {
 	for _, o := range batch {
 		keys, expires, nows = append(keys, o.v.key), append(expires, o.v.expires), append(nows, o.v.now)
 	}
-	rows, err := s.pool.Query(ctx, `WITH u AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u (key, expires, now))
+	rows, err := s.hot.Query(ctx, `WITH u AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u (key, expires, now))
 		INSERT INTO nonces AS n (key, expires) SELECT key, expires FROM u
 		ON CONFLICT (key) DO UPDATE SET expires = EXCLUDED.expires WHERE n.expires < (SELECT u.now FROM u WHERE u.key = EXCLUDED.key)
 		RETURNING n.key`, keys, expires, nows)
