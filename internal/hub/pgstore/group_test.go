@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -335,5 +337,77 @@ func TestLookAtWindow(t *testing.T) {
 				t.Fatalf("look at an unknown window: %v %d %v", ok, total, err)
 			}
 		})
+	}
+}
+
+// TestLookupAfterPartitionDropped: a hub's ingestion looks its records up
+// in the day partitions it has listed; one dropped since by another hub's
+// retention is listed again, and the ingestion goes through — alone and
+// in a group.
+func TestLookupAfterPartitionDropped(t *testing.T) {
+	ctx := context.Background()
+	day := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC) // a day with a partition
+	a, url := openEnrolled(t, "T-P0", day)
+	enroll(t, a, "T-P1", day)
+	b, err := pgstore.Open(ctx, url, pgstore.Options{MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	idAt := func(at time.Time, seq uint64) (id [16]byte) {
+		binary.BigEndian.PutUint64(id[:8], uint64(at.UnixMilli())<<16)
+		id[15] = byte(seq)
+		return id
+	}
+	put := func(device string, seq uint64) func() error {
+		return func() error {
+			at := day.Add(time.Duration(seq) * time.Hour)
+			id := idAt(at, seq)
+			return a.IngestExpecting(ctx, device, [][16]byte{id}, nil, func(tx hub.IngestTx) error {
+				if _, found, err := tx.Record(id); err != nil || found {
+					return fmt.Errorf("record %x found %v: %v", id, found, err)
+				}
+				if err := putAt(tx, device, seq, at, "VALID"); err != nil {
+					return err
+				}
+				return tx.SetChain(seq+1, [32]byte{byte(seq)}, at)
+			})
+		}
+	}
+	if err := put("T-P0", 1)(); err != nil { // lists the partitions
+		t.Fatal(err)
+	}
+	if rep, err := b.Retain(ctx, day.AddDate(0, 0, 1)); err != nil || rep.Partitions == 0 {
+		t.Fatalf("retention at the other hub: %+v %v", rep, err)
+	}
+	if err := put("T-P0", 2)(); err != nil {
+		t.Fatalf("alone, after the drop: %v", err)
+	}
+	if _, err := b.Retain(ctx, day.AddDate(0, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.EnsurePartitions(ctx, day, day); err != nil || n != 1 {
+		t.Fatalf("partition made again: %d %v", n, err)
+	}
+	look := a.IngestExpecting(ctx, "T-P1", [][16]byte{idAt(day, 99)}, nil, func(hub.IngestTx) error { return nil })
+	if look != nil { // listed again, with the day's partition
+		t.Fatal(look)
+	}
+	if rep, err := b.Retain(ctx, day.AddDate(0, 0, 1)); err != nil || rep.Partitions == 0 {
+		t.Fatalf("retention at the other hub: %+v %v", rep, err)
+	}
+	release := make(chan struct{})
+	first := func() error {
+		return a.Ingest(ctx, "T-P0", func(tx hub.IngestTx) error { <-release; return nil })
+	}
+	for i, err := range grouped(t, a, release, first, put("T-P0", 3), put("T-P1", 1)) {
+		if i > 0 && err != nil {
+			t.Fatalf("in a group, after the drop: %v", err)
+		}
+	}
+	for device, want := range map[string]int{"T-P0": 1, "T-P1": 1} {
+		if n, err := a.CountRecords(ctx, device); err != nil || n != want {
+			t.Errorf("%s: %d records (%v), want %d", device, n, err, want)
+		}
 	}
 }

@@ -124,13 +124,23 @@ func (s *Store) ingestAlone(ctx context.Context, o *ingestOp) error {
 		return wrap(err)
 	}
 	defer c.Release()
-	it := s.newIngestTx(ctx, c)
-	err = it.run(o.device, o.ids, o.fn)
-	if err != nil {
-		rollback(ctx, c)
+	for attempt := 0; ; attempt++ {
+		it := s.newIngestTx(ctx, c)
+		err = it.run(o.device, o.ids, o.fn)
+		if err != nil {
+			rollback(ctx, c)
+		}
+		if !errors.Is(err, errPartitionGone) || attempt > 0 {
+			return wrap(err)
+		}
+		// A partition listed was dropped since (Retain on another hub):
+		// once again, with the partitions listed anew.
 	}
-	return wrap(err)
 }
+
+// errPartitionGone: a partition the lookup asked was dropped since it was
+// listed.
+var errPartitionGone = errors.New("pgstore: partition dropped meanwhile")
 
 // rollback ends the transaction an error left open or failed on c (a
 // connection that cannot is closed, and the pool drops it).
@@ -258,9 +268,9 @@ func (s *Store) openGroup(ctx context.Context, c *pgxpool.Conn, batch []*op[*ing
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SELECT "+deviceCols+" FROM devices WHERE id = ANY($1) ORDER BY id FOR UPDATE", devs)
-	want, lo, hi := rangeOf(all)
-	if len(want) > 0 {
-		b.Queue(lookupIDs, want, lo, hi)
+	var lookups lookup
+	if len(all) > 0 {
+		lookups = queueLookup(b, s.partitionDays(ctx, all), all)
 	}
 	br := c.SendBatch(ctx, b)
 	defer br.Close()
@@ -287,22 +297,19 @@ func (s *Store) openGroup(ctx context.Context, c *pgxpool.Conn, batch []*op[*ing
 	if rows.Close(); rows.Err() != nil {
 		return nil, rows.Err()
 	}
-	stored := map[[16]byte]*hub.StoredRecord{}
-	if len(want) > 0 {
-		rows, err := br.Query()
-		if err != nil {
-			return nil, err
-		}
-		recs, err := s.scanRecords(ctx, rows)
-		if err != nil {
-			return nil, err
-		}
-		for i := range recs {
-			stored[recs[i].ID] = &recs[i]
-		}
+	recs, err := s.readLookup(ctx, br, lookups)
+	if err == nil {
+		err = br.Close()
 	}
-	if err := br.Close(); err != nil {
+	if undefinedTable(err) {
+		s.forgetPartitions()
+	}
+	if err != nil {
 		return nil, err
+	}
+	stored := make(map[[16]byte]*hub.StoredRecord, len(recs))
+	for i := range recs {
+		stored[recs[i].ID] = &recs[i]
 	}
 	txs := make([]*ingestTx, len(batch))
 	for i, o := range batch {
@@ -331,9 +338,9 @@ func (t *ingestTx) run(deviceID string, ids [][16]byte, fn func(tx hub.IngestTx)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SELECT "+deviceCols+" FROM devices WHERE id = $1 FOR UPDATE", deviceID)
-	want, lo, hi := rangeOf(ids)
-	if len(want) > 0 {
-		b.Queue(lookupIDs, want, lo, hi)
+	var lookups lookup
+	if len(ids) > 0 {
+		lookups = queueLookup(b, t.s.partitionDays(ctx, ids), ids)
 	}
 	br := t.c.SendBatch(ctx, b)
 	_, err := br.Exec()
@@ -343,11 +350,18 @@ func (t *ingestTx) run(deviceID string, ids [][16]byte, fn func(tx hub.IngestTx)
 			err = fmt.Errorf("%w: device %q", hub.ErrNotFound, deviceID)
 		}
 	}
-	if err == nil && len(want) > 0 {
-		err = t.found(want, br)
+	if err == nil && len(ids) > 0 {
+		var recs []hub.StoredRecord
+		if recs, err = t.s.readLookup(ctx, br, lookups); err == nil {
+			t.foundRecords(ids, recs)
+		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
+	}
+	if undefinedTable(err) {
+		t.s.forgetPartitions()
+		return fmt.Errorf("%w: %w", errPartitionGone, err)
 	}
 	if err != nil {
 		return err
@@ -394,13 +408,19 @@ func (t *ingestTx) found(want [][16]byte, br pgx.BatchResults) error {
 	if err != nil {
 		return err
 	}
+	t.foundRecords(want, recs)
+	return nil
+}
+
+// foundRecords records the answer of a lookup of want: recs are known,
+// the others are known to be absent.
+func (t *ingestTx) foundRecords(want [][16]byte, recs []hub.StoredRecord) {
 	for _, id := range want {
 		t.expected[id] = true
 	}
 	for i := range recs {
 		t.known[recs[i].ID] = &recs[i]
 	}
-	return nil
 }
 
 type ingestTx struct {

@@ -36,6 +36,10 @@ type Store struct {
 	devNo   map[string]int32 // device id → number (never changes once made)
 	devByNo map[int32]string
 
+	partsMu     sync.Mutex
+	parts       map[int64]bool // days (Unix ms) with a partition (partitionDays); nil: to list
+	partsMissed map[int64]bool // days not among parts that made it list again
+
 	stopFold func()        // stops foldLoop
 	folded   chan struct{} // closed when foldLoop has returned
 
@@ -95,7 +99,7 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, hot: hot, scanLimit: ScanLimit, devNo: map[string]int32{}, devByNo: map[int32]string{}}
+	s := &Store{pool: pool, hot: hot, scanLimit: ScanLimit, devNo: map[string]int32{}, devByNo: map[int32]string{}, partsMissed: map[int64]bool{}}
 	s.initCombiners()
 	if err := s.initFeed(ctx); err != nil {
 		pool.Close()
