@@ -28,8 +28,9 @@ type windowOp struct {
 
 // takeWindows carries out a round of TakeWindow calls (distinct keys) with
 // one statement: each adds its n unless the total would pass its max, and
-// learns the total (after its charge, or as it stands when refused); a
-// charge of 0 (limit.Limiter's look at a budget) only reads the total.
+// learns the total (after its charge, or as it stands when refused: read
+// only then); a charge of 0 (limit.Limiter's look at a budget) only reads
+// the total.
 func (s *Store) takeWindows(ctx context.Context, batch []*op[windowOp]) {
 	k := len(batch)
 	keys, starts, ns, maxes := make([]string, 0, k), make([]int64, 0, k), make([]int32, 0, k), make([]int32, 0, k)
@@ -41,7 +42,7 @@ func (s *Store) takeWindows(ctx context.Context, batch []*op[windowOp]) {
 			ON CONFLICT (key, start) DO UPDATE SET total = w.total + EXCLUDED.total
 			WHERE w.total + EXCLUDED.total <= (SELECT u.max FROM u WHERE u.key = EXCLUDED.key AND u.start = EXCLUDED.start)
 			RETURNING w.key, w.total)
-		SELECT u.key, up.total, (SELECT r.total FROM rate_windows r WHERE r.key = u.key AND r.start = u.start)
+		SELECT u.key, up.total, CASE WHEN up.total IS NULL THEN (SELECT r.total FROM rate_windows r WHERE r.key = u.key AND r.start = u.start) END
 		FROM u LEFT JOIN up ON up.key = u.key`, keys, starts, ns, maxes)
 	type answer struct{ took, cur *int32 }
 	got := make(map[string]answer, k)
