@@ -18,7 +18,8 @@ import (
 
 // Options configure Open.
 type Options struct {
-	// MaxConns bounds the connection pool (default 32).
+	// MaxConns bounds the connection pool (default 32); the combined
+	// statements of the request path have 4 connections of their own.
 	MaxConns int32
 }
 
