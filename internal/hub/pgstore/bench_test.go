@@ -57,8 +57,12 @@ var durableOnce struct {
 // durable is a cluster with fsync on, shared by the benchmarks of a run.
 func durable(b *testing.B) *pgtest.Cluster {
 	durableOnce.Do(func() {
-		durableOnce.c, durableOnce.err = pgtest.Start(context.Background(), pgtest.Options{Durable: true,
-			Settings: map[string]string{"shared_buffers": "512MB", "commit_delay": "200", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}})
+		settings := map[string]string{"shared_buffers": "512MB", "commit_delay": "200", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}
+		if os.Getenv("RC_BENCH_PGSS") != "" {
+			settings["shared_preload_libraries"] = "pg_stat_statements"
+			settings["pg_stat_statements.track_planning"] = "on"
+		}
+		durableOnce.c, durableOnce.err = pgtest.Start(context.Background(), pgtest.Options{Durable: true, Settings: settings})
 	})
 	if durableOnce.err != nil {
 		b.Fatal(durableOnce.err)
@@ -271,7 +275,11 @@ func benchServer(b *testing.B, st hub.Store) (*httptest.Server, *hub.Keys) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := hub.New(hub.Config{Store: st, Trust: ts, Keys: keys, Clock: clock.Real{}, Security: benchSecurity()})
+	sec := benchSecurity()
+	if ls, ok := st.(limit.Store); ok && os.Getenv("RC_BENCH_LOCAL_LIMITS") == "" {
+		sec.SharedLimits = ls // as rchub serve on PostgreSQL: replicas share the quotas
+	}
+	srv, err := hub.New(hub.Config{Store: st, Trust: ts, Keys: keys, Clock: clock.Real{}, Security: sec})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -369,11 +377,22 @@ func BenchmarkIngest(b *testing.B) {
 					hs, _ := benchServer(b, bs.store)
 					terms := newTerminals(b, bs.store, terminals, batches, size, time.Now().Add(-time.Hour))
 					runtime.GC()
+					var pg *pgtest.Cluster
+					if kind == "postgres" {
+						pg = durable(b)
+						statementsReset(b, pg)
+					}
 					b.StartTimer()
-					start, cpu0 := time.Now(), cpuTime()
+					start, cpu0, pgcpu0 := time.Now(), cpuTime(), serverCPU(pg)
 					n := push(b, hs.URL, terms)
-					el, cpu := time.Since(start), cpuTime()-cpu0
+					el, cpu, pgcpu := time.Since(start), cpuTime()-cpu0, serverCPU(pg)-pgcpu0
 					b.StopTimer()
+					if pg != nil {
+						// PostgreSQL's own CPU (every process of the
+						// cluster), per record.
+						b.ReportMetric(float64(pgcpu.Microseconds())/float64(max(n, 1)), "µs-pgcpu/record")
+						statementsLog(b, pg)
+					}
 					// CPU of this process (hub and the simulated terminals'
 					// request signing), not of PostgreSQL: a figure that does
 					// not depend on what else the machine runs.
@@ -681,6 +700,92 @@ func BenchmarkCounters(b *testing.B) {
 }
 
 // cpuTime is the user and system CPU time of this process.
+// serverCPU is the CPU time the cluster's processes have used: the
+// postmaster with its exited children and its live ones (0 for nil).
+func serverCPU(c *pgtest.Cluster) time.Duration {
+	if c == nil {
+		return 0
+	}
+	pidFile, err := os.ReadFile(filepath.Join(c.Dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	pm, _, _ := strings.Cut(string(pidFile), "\n")
+	stat := func(pid string) (ppid string, ticks int64) {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return "", 0
+		}
+		_, rest, _ := strings.Cut(string(b), ") ") // after "pid (comm) "
+		f := strings.Fields(rest)                  // f[0] is field 3 (state)
+		if len(f) < 15 {
+			return "", 0
+		}
+		for _, i := range []int{11, 12} { // utime, stime
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += v
+		}
+		if pid == pm {
+			for _, i := range []int{13, 14} { // cutime, cstime: exited children
+				v, _ := strconv.ParseInt(f[i], 10, 64)
+				ticks += v
+			}
+		}
+		return f[1], ticks
+	}
+	_, total := stat(pm)
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		if ppid, t := stat(e.Name()); ppid == pm {
+			total += t
+		}
+	}
+	return time.Duration(total) * time.Second / 100 // USER_HZ
+}
+
+// statementsReset clears pg_stat_statements (RC_BENCH_PGSS=1 loads it).
+func statementsReset(b *testing.B, c *pgtest.Cluster) {
+	if os.Getenv("RC_BENCH_PGSS") == "" {
+		return
+	}
+	if err := c.Exec(context.Background(), "postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements", "SELECT pg_stat_statements_reset()"); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// statementsLog logs the statements that took the most time since
+// statementsReset (RC_BENCH_PGSS=1).
+func statementsLog(b *testing.B, c *pgtest.Cluster) {
+	if os.Getenv("RC_BENCH_PGSS") == "" {
+		return
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT calls, rows, total_exec_time, total_plan_time, plans, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+		FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	b.Logf("%8s %8s %9s %9s %7s  %s", "calls", "rows", "exec ms", "plan ms", "plans", "query")
+	for rows.Next() {
+		var calls, nrows, plans int64
+		var exec, plan float64
+		var q string
+		if err := rows.Scan(&calls, &nrows, &exec, &plan, &plans, &q); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%8d %8d %9.1f %9.1f %7d  %s", calls, nrows, exec, plan, plans, q)
+	}
+}
+
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)

@@ -20,8 +20,22 @@
 // and reports them duplicate), the batch's records go in with COPY, what
 // they add to the rollups behind hub counters is appended to an
 // insert-only table of deltas that a background fold (one hub at a time)
-// moves into the rollups, readers adding what is not folded yet; and commits of concurrent ingestions share WAL flushes (PostgreSQL's
-// group commit; commit_delay tunes it).
+// moves into the rollups, readers adding what is not folded yet.
+// Concurrent ingestions of different devices are committed together: one
+// transaction locks their devices (in id order), looks their records up
+// in one query and sends every write with one commit; an ingestion whose
+// function fails loses only its own writes (a savepoint), and a group
+// that fails on a statement runs each ingestion again alone (so a
+// function may run twice, as on bbolt). Concurrent groups' commits share
+// WAL flushes too (commit_delay tunes it).
+//
+// The small statements of the request path are combined likewise
+// (combiner): concurrent Device reads, replay-nonce uses and rate-window
+// charges each go out as one statement per round, a round starting at
+// once when none is in flight and otherwise taking everything that came
+// meanwhile; a nonce or window key is used once per round, so concurrent
+// uses of one key are decided in turn, exactly as one statement each
+// would.
 //
 // Replay nonces live in an unlogged table shared by every hub; feed objects
 // are stored in chunks and streamed chunk by chunk; trust anchors are

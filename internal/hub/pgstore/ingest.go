@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
@@ -31,23 +33,302 @@ func (s *Store) Ingest(ctx context.Context, deviceID string, fn func(tx hub.Inge
 // small batch costs two round trips to the database (three with COPY).
 // The lookup runs after the lock is granted, so it sees every ingestion of
 // the device committed before.
+//
+// Concurrent ingestions of different devices are committed together, in
+// one transaction (group commit: see ingestGroup); fn may then run more
+// than once — when the group's writes fail, each of its ingestions is run
+// again alone — so it must not keep state across runs (the server's does
+// not), as with hub.BoltStore.
 func (s *Store) IngestExpecting(ctx context.Context, deviceID string, ids [][16]byte, _ []uint64, fn func(tx hub.IngestTx) error) error {
+	_, err := s.ingests.do(ctx, &ingestOp{device: deviceID, ids: ids, fn: fn})
+	return wrap(err)
+}
+
+// ingestOp is one ingestion in a round of the group commit.
+type ingestOp struct {
+	device string
+	ids    [][16]byte
+	fn     func(tx hub.IngestTx) error
+}
+
+// Bounds of a group commit: ingestions, and records looked up.
+const (
+	groupMax     = 64
+	groupRecords = 2000
+)
+
+// joinGroup reports whether o may join the group of batch: one ingestion
+// of each device (a device's next one sees what the one before stored),
+// within the bounds.
+func joinGroup(batch []*op[*ingestOp], o *op[*ingestOp]) bool {
+	if len(batch) >= groupMax {
+		return false
+	}
+	n := len(o.v.ids)
+	for _, b := range batch {
+		if b.v.device == o.v.device {
+			return false
+		}
+		n += len(b.v.ids)
+	}
+	return n <= groupRecords
+}
+
+// initCombiners sets up the rounds of Device, UseNonce, TakeWindow and
+// ingestion.
+func (s *Store) initCombiners() {
+	s.devices = combiner[deviceOp]{rounds: 1, run: s.readDevices}
+	s.nonces = combiner[nonceOp]{rounds: 1, run: s.useNonces, take: func(batch []*op[nonceOp], o *op[nonceOp]) bool {
+		for _, b := range batch {
+			if b.v.key == o.v.key {
+				return false // the second use of a key waits for the first's round
+			}
+		}
+		return true
+	}}
+	s.windows = combiner[windowOp]{rounds: 1, run: s.takeWindows, take: func(batch []*op[windowOp], o *op[windowOp]) bool {
+		for _, b := range batch {
+			if b.v.key == o.v.key {
+				return false // the second charge of a key waits for the first's round
+			}
+		}
+		return true
+	}}
+	// A second group beside one committing only for half a group's
+	// records: small groups would cost more statements than they save in
+	// waiting.
+	s.ingests = combiner[*ingestOp]{rounds: 2, run: s.ingestRound, take: joinGroup, more: func(pending []*op[*ingestOp]) bool {
+		n := 0
+		for _, o := range pending {
+			n += len(o.v.ids)
+		}
+		return n >= groupRecords/2
+	}}
+}
+
+// ingestRound runs a round of ingestions: alone, or as a group.
+func (s *Store) ingestRound(ctx context.Context, batch []*op[*ingestOp]) {
+	if len(batch) == 1 {
+		batch[0].err = s.ingestAlone(ctx, batch[0].v)
+		return
+	}
+	for _, o := range s.ingestGroup(ctx, batch) {
+		o.err = s.ingestAlone(ctx, o.v)
+	}
+}
+
+// ingestAlone runs one ingestion in a transaction of its own.
+func (s *Store) ingestAlone(ctx context.Context, o *ingestOp) error {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return wrap(err)
 	}
 	defer c.Release()
-	it := &ingestTx{ctx: ctx, c: c, s: s,
-		known: map[[16]byte]*hub.StoredRecord{}, expected: map[[16]byte]bool{}, atSeq: map[uint64][16]byte{}}
-	err = it.run(deviceID, ids, fn)
-	if err != nil && !c.Conn().IsClosed() && c.Conn().PgConn().TxStatus() != 'I' {
-		// A transaction the error left open or failed: roll it back (a
-		// connection that cannot is closed, and the pool drops it).
-		if _, rerr := c.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
-			c.Conn().Close(context.WithoutCancel(ctx))
+	for attempt := 0; ; attempt++ {
+		it := s.newIngestTx(ctx, c)
+		err = it.run(o.device, o.ids, o.fn)
+		if err != nil {
+			rollback(ctx, c)
 		}
+		if !errors.Is(err, errPartitionGone) || attempt > 0 {
+			return wrap(err)
+		}
+		// A partition listed was dropped since (Retain on another hub):
+		// once again, with the partitions listed anew.
 	}
-	return wrap(err)
+}
+
+// errPartitionGone: a partition the lookup asked was dropped since it was
+// listed.
+var errPartitionGone = errors.New("pgstore: partition dropped meanwhile")
+
+// rollback ends the transaction an error left open or failed on c (a
+// connection that cannot is closed, and the pool drops it).
+func rollback(ctx context.Context, c *pgxpool.Conn) {
+	if c.Conn().IsClosed() || c.Conn().PgConn().TxStatus() == 'I' {
+		return
+	}
+	if _, err := c.Exec(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+		c.Conn().Close(context.WithoutCancel(ctx))
+	}
+}
+
+func (s *Store) newIngestTx(ctx context.Context, c *pgxpool.Conn) *ingestTx {
+	return &ingestTx{ctx: ctx, c: c, s: s,
+		known: map[[16]byte]*hub.StoredRecord{}, expected: map[[16]byte]bool{}, atSeq: map[uint64][16]byte{}}
+}
+
+// ingestGroup runs the ingestions of batch (of distinct devices) in one
+// transaction: one round trip opens it, locks every device's row (in id
+// order, so that groups never deadlock) and looks up every batch's
+// records; each ingestion's function then runs on its own device and
+// records, its reads and flags inside a savepoint (taken on its first
+// statement), and one round trip sends every write with the commit.
+//
+// An ingestion whose function fails gets its error, its savepoint rolled
+// back and its writes dropped, and the others go on. When the group as a
+// whole fails on a statement (the writes of two ingestions in conflict, a
+// deadlock), nothing was committed and ingestGroup returns every
+// ingestion without an outcome, to be run again alone; when the database
+// cannot answer, each gets the error. The returned operations have no
+// outcome set; the others have theirs.
+func (s *Store) ingestGroup(ctx context.Context, batch []*op[*ingestOp]) (again []*op[*ingestOp]) {
+	fail := func(err error, ops []*op[*ingestOp]) []*op[*ingestOp] {
+		if statementFailed(err) {
+			return ops
+		}
+		for _, o := range ops {
+			o.err = err
+		}
+		return nil
+	}
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fail(err, batch)
+	}
+	defer c.Release()
+	txs, err := s.openGroup(ctx, c, batch)
+	if err != nil {
+		rollback(ctx, c)
+		return fail(err, batch)
+	}
+	var ok []*op[*ingestOp]
+	var okTx []*ingestTx
+	for i, o := range batch {
+		t := txs[i]
+		if t == nil {
+			o.err = fmt.Errorf("%w: device %q", hub.ErrNotFound, o.v.device)
+			continue
+		}
+		ferr := o.v.fn(t)
+		if ferr == nil && t.saved {
+			_, ferr = c.Exec(ctx, "RELEASE SAVEPOINT ingest")
+		}
+		if ferr == nil {
+			ok, okTx = append(ok, o), append(okTx, t)
+			continue
+		}
+		if errors.Is(ferr, errGroupBroken) {
+			rollback(ctx, c)
+			return append(again, fail(ferr, append(ok, batch[i:]...))...)
+		}
+		if t.saved {
+			if _, err := c.Exec(ctx, "ROLLBACK TO SAVEPOINT ingest"); err != nil {
+				rollback(ctx, c)
+				return append(again, fail(err, append(ok, batch[i:]...))...)
+			}
+		}
+		if statementFailed(ferr) {
+			again = append(again, o) // in the group's transaction: alone, it may pass
+			continue
+		}
+		o.err = ferr
+	}
+	if len(okTx) == 0 {
+		if _, err := c.Exec(ctx, "ROLLBACK"); err != nil {
+			rollback(ctx, c)
+		}
+		return again
+	}
+	if err := flushAll(ctx, c, okTx); err != nil {
+		rollback(ctx, c)
+		return append(fail(err, ok), again...)
+	}
+	return again
+}
+
+// errGroupBroken: a statement failed outside any savepoint of a group.
+var errGroupBroken = errors.New("pgstore: group transaction failed")
+
+// statementFailed reports whether err is a statement's failure (a
+// conflict, a deadlock), not the database's unavailability: the
+// transaction is lost, and a try in another may pass.
+func statementFailed(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"), strings.HasPrefix(pe.Code, "57P"), pe.Code == "25006":
+		return false
+	}
+	return true
+}
+
+// openGroup opens the group's transaction, locks and reads its devices and
+// looks up its records: the ingestion transaction of each operation (nil
+// for an unknown device).
+func (s *Store) openGroup(ctx context.Context, c *pgxpool.Conn, batch []*op[*ingestOp]) ([]*ingestTx, error) {
+	devs := make([]string, 0, len(batch))
+	var all [][16]byte
+	for _, o := range batch {
+		devs = append(devs, o.v.device)
+		all = append(all, o.v.ids...)
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SELECT "+deviceCols+" FROM devices WHERE id = ANY($1) ORDER BY id FOR UPDATE", devs)
+	var lookups lookup
+	if len(all) > 0 {
+		lookups = queueLookup(b, s.partitionDays(ctx, all), all)
+	}
+	br := c.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	type locked struct {
+		dev hub.Device
+		no  int32
+	}
+	got := map[string]locked{}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		d, no, err := s.scanDevice(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		got[d.ID] = locked{d, no}
+	}
+	if rows.Close(); rows.Err() != nil {
+		return nil, rows.Err()
+	}
+	recs, err := s.readLookup(ctx, br, lookups)
+	if err == nil {
+		err = br.Close()
+	}
+	if undefinedTable(err) {
+		s.forgetPartitions()
+	}
+	if err != nil {
+		return nil, err
+	}
+	stored := make(map[[16]byte]*hub.StoredRecord, len(recs))
+	for i := range recs {
+		stored[recs[i].ID] = &recs[i]
+	}
+	txs := make([]*ingestTx, len(batch))
+	for i, o := range batch {
+		l, ok := got[o.v.device]
+		if !ok {
+			continue
+		}
+		t := s.newIngestTx(ctx, c)
+		t.group, t.dev, t.no, t.startNext = true, l.dev, l.no, l.dev.NextSeq
+		for _, id := range o.v.ids {
+			t.expected[id] = true
+			if r, ok := stored[id]; ok {
+				cp := *r
+				t.known[id] = &cp
+			}
+		}
+		txs[i] = t
+	}
+	return txs, nil
 }
 
 // run opens the transaction, locks and reads the device (and looks up
@@ -57,9 +338,9 @@ func (t *ingestTx) run(deviceID string, ids [][16]byte, fn func(tx hub.IngestTx)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SELECT "+deviceCols+" FROM devices WHERE id = $1 FOR UPDATE", deviceID)
-	want, lo, hi := rangeOf(ids)
-	if len(want) > 0 {
-		b.Queue(lookupIDs, want, lo, hi)
+	var lookups lookup
+	if len(ids) > 0 {
+		lookups = queueLookup(b, t.s.partitionDays(ctx, ids), ids)
 	}
 	br := t.c.SendBatch(ctx, b)
 	_, err := br.Exec()
@@ -69,11 +350,18 @@ func (t *ingestTx) run(deviceID string, ids [][16]byte, fn func(tx hub.IngestTx)
 			err = fmt.Errorf("%w: device %q", hub.ErrNotFound, deviceID)
 		}
 	}
-	if err == nil && len(want) > 0 {
-		err = t.found(want, br)
+	if err == nil && len(ids) > 0 {
+		var recs []hub.StoredRecord
+		if recs, err = t.s.readLookup(ctx, br, lookups); err == nil {
+			t.foundRecords(ids, recs)
+		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
+	}
+	if undefinedTable(err) {
+		t.s.forgetPartitions()
+		return fmt.Errorf("%w: %w", errPartitionGone, err)
 	}
 	if err != nil {
 		return err
@@ -120,16 +408,27 @@ func (t *ingestTx) found(want [][16]byte, br pgx.BatchResults) error {
 	if err != nil {
 		return err
 	}
+	t.foundRecords(want, recs)
+	return nil
+}
+
+// foundRecords records the answer of a lookup of want: recs are known,
+// the others are known to be absent.
+func (t *ingestTx) foundRecords(want [][16]byte, recs []hub.StoredRecord) {
 	for _, id := range want {
 		t.expected[id] = true
 	}
 	for i := range recs {
 		t.known[recs[i].ID] = &recs[i]
 	}
-	return nil
 }
 
 type ingestTx struct {
+	// group: the transaction is a group's (ingestGroup), whose statements
+	// on behalf of this ingestion run inside a savepoint, taken by stmt on
+	// the first (saved).
+	group, saved bool
+
 	ctx       context.Context
 	c         *pgxpool.Conn // in a transaction opened by run
 	s         *Store
@@ -145,6 +444,19 @@ type ingestTx struct {
 }
 
 func (t *ingestTx) Device() hub.Device { return t.dev }
+
+// stmt is called before each statement the transaction sends on behalf of
+// its ingestion's function: in a group, the first takes the savepoint.
+func (t *ingestTx) stmt() error {
+	if !t.group || t.saved {
+		return nil
+	}
+	if _, err := t.c.Exec(t.ctx, "SAVEPOINT ingest"); err != nil {
+		return fmt.Errorf("%w: %w", errGroupBroken, err)
+	}
+	t.saved = true
+	return nil
+}
 
 func (t *ingestTx) SetChain(next uint64, last [gm.SM3Size]byte, seen time.Time) error {
 	t.dev.NextSeq, t.dev.LastHash, t.dev.LastSeen = next, last, seen
@@ -165,6 +477,9 @@ func (t *ingestTx) Expect(ids [][16]byte, _ []uint64) error {
 	if len(want) == 0 {
 		return nil
 	}
+	if err := t.stmt(); err != nil {
+		return err
+	}
 	b := &pgx.Batch{}
 	b.Queue(lookupIDs, want, lo, hi)
 	br := t.c.SendBatch(t.ctx, b)
@@ -181,6 +496,9 @@ func (t *ingestTx) Record(id [16]byte) (hub.StoredRecord, bool, error) {
 	}
 	if t.expected[id] {
 		return hub.StoredRecord{}, false, nil
+	}
+	if err := t.stmt(); err != nil {
+		return hub.StoredRecord{}, false, err
 	}
 	rows, err := t.c.Query(t.ctx, "SELECT "+recordCols+" FROM records WHERE id = $1", id)
 	if err != nil {
@@ -202,6 +520,9 @@ func (t *ingestTx) RecordAt(seq uint64) ([16]byte, bool, error) {
 		return [16]byte{}, false, nil // the chain head is above every stored sequence
 	}
 	var id [16]byte
+	if err := t.stmt(); err != nil {
+		return id, false, err
+	}
 	err := t.c.QueryRow(t.ctx, "SELECT id FROM records WHERE device_no = $1 AND seq = $2 LIMIT 1", t.no, int64(seq)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return id, false, nil
@@ -233,6 +554,9 @@ func (t *ingestTx) PutFlag(f hub.Flag) (bool, error) {
 	var key []byte
 	if f.Key != ([gm.SM3Size]byte{}) {
 		key = f.Key[:]
+	}
+	if err := t.stmt(); err != nil {
+		return false, err
 	}
 	tag, err := t.c.Exec(t.ctx, `INSERT INTO flags (id, key, device, kind, reason, from_seq, to_seq, record_id, detail, at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING`,
@@ -272,36 +596,61 @@ func flagsValue(f []string) []string {
 	return f
 }
 
-// flush writes what the transaction buffered — the records (COPY for
-// copyMin or more), the rollup deltas and the chain head — and commits, the
-// commit in the same round trip as the writes after COPY: a write that
-// fails skips the rest of the batch, COMMIT included.
-func (t *ingestTx) flush() error {
-	ctx := t.ctx
+// flush writes what the transaction buffered and commits (flushAll).
+func (t *ingestTx) flush() error { return flushAll(t.ctx, t.c, []*ingestTx{t}) }
+
+// flushAll writes what the transactions on c (one, or a group's) buffered
+// — the records (COPY for copyMin or more), the rollup deltas and the
+// chain heads — and commits, the commit in the same round trip as the
+// writes after COPY: a write that fails skips the rest of the batch,
+// COMMIT included.
+func flushAll(ctx context.Context, c *pgxpool.Conn, txs []*ingestTx) error {
 	b := &pgx.Batch{}
-	if len(t.put) >= copyMin {
-		rows := make([][]any, len(t.put))
-		for i := range t.put {
-			rows[i] = t.row(&t.put[i])
+	var put []hub.StoredRecord
+	for _, t := range txs {
+		put = append(put, t.put...)
+	}
+	if len(put) >= copyMin {
+		rows := make([][]any, 0, len(put))
+		for _, t := range txs {
+			for i := range t.put {
+				rows = append(rows, t.row(&t.put[i]))
+			}
 		}
-		if _, err := t.c.CopyFrom(ctx, pgx.Identifier{"records"}, recordColumns, pgx.CopyFromRows(rows)); err != nil {
+		if _, err := c.CopyFrom(ctx, pgx.Identifier{"records"}, recordColumns, pgx.CopyFromRows(rows)); err != nil {
 			return err
 		}
 	} else {
-		for i := range t.put {
-			b.Queue(`INSERT INTO records (id, wall, received, seq, issuer, device_no, kind, hash, officer, verdict, plate, flags, stop, sealed)
+		for _, t := range txs {
+			for i := range t.put {
+				b.Queue(`INSERT INTO records (id, wall, received, seq, issuer, device_no, kind, hash, officer, verdict, plate, flags, stop, sealed)
 				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`, t.row(&t.put[i])...)
+			}
 		}
 	}
-	if len(t.put) > 0 {
-		queueCounters(b, t.put)
+	if len(put) > 0 {
+		queueCounters(b, put)
 	}
-	if t.chain {
-		b.Queue("UPDATE devices SET next_seq = $2, last_hash = $3, last_seen = $4 WHERE no = $1",
-			t.no, int64(min(t.dev.NextSeq, math.MaxInt64)), t.dev.LastHash[:], ms(t.dev.LastSeen))
+	var nos []int32
+	var nexts, seens []int64
+	var lasts [][]byte
+	for _, t := range txs {
+		if t.chain {
+			nos, nexts = append(nos, t.no), append(nexts, int64(min(t.dev.NextSeq, math.MaxInt64)))
+			lasts, seens = append(lasts, t.dev.LastHash[:]), append(seens, ms(t.dev.LastSeen))
+		}
+	}
+	switch len(nos) {
+	case 0:
+	case 1:
+		b.Queue("UPDATE devices SET next_seq = $2, last_hash = $3, last_seen = $4 WHERE no = $1", nos[0], nexts[0], lasts[0], seens[0])
+	default:
+		b.Queue(`UPDATE devices d SET next_seq = u.next_seq, last_hash = u.last_hash, last_seen = u.last_seen
+			FROM unnest($1::integer[], $2::bigint[], $3::bytea[], $4::bigint[]) AS u (no, next_seq, last_hash, last_seen) WHERE d.no = u.no`,
+			nos, nexts, lasts, seens)
 	}
 	b.Queue("COMMIT")
-	return t.c.SendBatch(ctx, b).Close()
+	return c.SendBatch(ctx, b).Close()
 }
 
 type counterID struct {

@@ -77,6 +77,7 @@ func (s *Store) EnsurePartitions(ctx context.Context, from, to time.Time) (int, 
 		}
 		if ok {
 			made++
+			s.forgetPartitions()
 		}
 	}
 	return made, nil
@@ -150,6 +151,7 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) error {
 	if _, err := s.pool.Exec(ctx, "DELETE FROM rate_windows WHERE start < $1", now.Add(-24*time.Hour).UnixMilli()); err != nil {
 		return wrap(err)
 	}
+	s.forgetPartitions() // those other hubs made or dropped too
 	_, err := s.FoldCounters(ctx)
 	return err
 }
@@ -181,6 +183,7 @@ func (s *Store) Retain(ctx context.Context, before time.Time) (hub.RetainReport,
 			}
 			rep.Records += n
 			rep.Partitions++
+			s.forgetPartitions()
 			return nil
 		})
 		if err != nil {

@@ -18,21 +18,38 @@ import (
 
 // Options configure Open.
 type Options struct {
-	// MaxConns bounds the connection pool (default 32).
+	// MaxConns bounds the connection pool (default 32); the combined
+	// statements of the request path have 4 connections of their own.
 	MaxConns int32
 }
 
 // Store is the hub's Store on PostgreSQL.
 type Store struct {
-	pool      *pgxpool.Pool
+	pool *pgxpool.Pool
+	// hot carries the combined statements of the request path (Device,
+	// UseNonce, TakeWindow): primary-key statements on small tables, on
+	// connections that plan each once (plan_cache_mode
+	// force_generic_plan) instead of for every round's arrays.
+	hot       *pgxpool.Pool
 	scanLimit int
 
 	devMu   sync.RWMutex
 	devNo   map[string]int32 // device id → number (never changes once made)
 	devByNo map[int32]string
 
+	partsMu     sync.Mutex
+	parts       map[int64]bool // days (Unix ms) with a partition (partitionDays); nil: to list
+	partsMissed map[int64]bool // days not among parts that made it list again
+
 	stopFold func()        // stops foldLoop
 	folded   chan struct{} // closed when foldLoop has returned
+
+	// Concurrent calls combined into one statement (or transaction) per
+	// round: see combiner.
+	devices combiner[deviceOp]
+	nonces  combiner[nonceOp]
+	windows combiner[windowOp]
+	ingests combiner[*ingestOp]
 }
 
 // IsURL reports whether s names a PostgreSQL database (postgres:// or
@@ -41,7 +58,7 @@ func IsURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
-func newPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+func newPool(ctx context.Context, url string, maxConns int32, params ...string) (*pgxpool.Pool, error) {
 	if !IsURL(url) {
 		return nil, ErrURL
 	}
@@ -53,6 +70,9 @@ func newPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, er
 		cfg.MaxConns = maxConns
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "rchub"
+	for i := 0; i+1 < len(params); i += 2 {
+		cfg.ConnConfig.RuntimeParams[params[i]] = params[i+1]
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, wrap(err)
@@ -75,9 +95,16 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, scanLimit: ScanLimit, devNo: map[string]int32{}, devByNo: map[int32]string{}}
+	hot, err := newPool(ctx, url, 4, "plan_cache_mode", "force_generic_plan")
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := &Store{pool: pool, hot: hot, scanLimit: ScanLimit, devNo: map[string]int32{}, devByNo: map[int32]string{}, partsMissed: map[int64]bool{}}
+	s.initCombiners()
 	if err := s.initFeed(ctx); err != nil {
 		pool.Close()
+		hot.Close()
 		return nil, err
 	}
 	fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -91,11 +118,12 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 func (s *Store) SetScanLimit(n int) { s.scanLimit = max(n, 1) }
 
 // Close stops the background fold of counter deltas and closes the
-// connection pool.
+// connection pools.
 func (s *Store) Close() {
 	s.stopFold()
 	<-s.folded
 	s.pool.Close()
+	s.hot.Close()
 }
 
 // Ping implements hub.Pinger: the database answers and takes writes (a
@@ -329,13 +357,60 @@ func (s *Store) Enroll(ctx context.Context, hash [gm.SM3Size]byte, dev hub.Devic
 	return wrap(err)
 }
 
-// Device implements hub.Store.
+// Device implements hub.Store. Concurrent calls are answered by one
+// query (each reads the row as committed when its round's query starts,
+// after the call began).
 func (s *Store) Device(ctx context.Context, id string) (hub.Device, error) {
-	d, _, err := s.scanDevice(s.pool.QueryRow(ctx, "SELECT "+deviceCols+" FROM devices WHERE id = $1", id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return d, fmt.Errorf("%w: device %q", hub.ErrNotFound, id)
+	o, err := s.devices.do(ctx, deviceOp{id: id})
+	if err != nil {
+		return hub.Device{}, wrap(err)
 	}
-	return d, wrap(err)
+	if !o.found {
+		return hub.Device{}, fmt.Errorf("%w: device %q", hub.ErrNotFound, id)
+	}
+	return o.dev, nil
+}
+
+// deviceOp is one Device call in a round.
+type deviceOp struct {
+	id    string
+	dev   hub.Device
+	found bool
+}
+
+// readDevices answers a round of Device calls with one query.
+func (s *Store) readDevices(ctx context.Context, batch []*op[deviceOp]) {
+	ids := make([]string, 0, len(batch))
+	for _, o := range batch {
+		ids = append(ids, o.v.id)
+	}
+	fail := func(err error) {
+		for _, o := range batch {
+			o.err = err
+		}
+	}
+	rows, err := s.hot.Query(ctx, "SELECT "+deviceCols+" FROM devices WHERE id = ANY($1)", ids)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer rows.Close()
+	got := make(map[string]hub.Device, len(batch))
+	for rows.Next() {
+		d, _, err := s.scanDevice(rows)
+		if err != nil {
+			fail(err)
+			return
+		}
+		got[d.ID] = d
+	}
+	if err := rows.Err(); err != nil {
+		fail(err)
+		return
+	}
+	for _, o := range batch {
+		o.v.dev, o.v.found = got[o.v.id]
+	}
 }
 
 // Devices implements hub.Store.
@@ -370,16 +445,45 @@ func (s *Store) RevokeDevice(ctx context.Context, id string, at time.Time) error
 	return nil
 }
 
-// UseNonce implements hub.NonceStore.
+// UseNonce implements hub.NonceStore. Concurrent calls are carried out by
+// one statement; a key used twice at once is used by one call, the other
+// then finds it (a round takes each key once).
 func (s *Store) UseNonce(ctx context.Context, key string, now, expires time.Time) (bool, error) {
-	var fresh bool
-	err := s.pool.QueryRow(ctx, `INSERT INTO nonces (key, expires) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET expires = EXCLUDED.expires WHERE nonces.expires < $3
-		RETURNING true`, key, expires.UnixMilli(), now.UnixMilli()).Scan(&fresh)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
+	o, err := s.nonces.do(ctx, nonceOp{key: key, now: now.UnixMilli(), expires: expires.UnixMilli()})
+	return o.fresh, wrap(err)
+}
+
+// nonceOp is one UseNonce call in a round.
+type nonceOp struct {
+	key          string
+	now, expires int64
+	fresh        bool
+}
+
+// useNonces carries out a round of UseNonce calls (distinct keys) with one
+// statement: each key is stored, or its expiry moved when it had expired
+// at its call's now; the keys stored are the fresh ones.
+func (s *Store) useNonces(ctx context.Context, batch []*op[nonceOp]) {
+	n := len(batch)
+	keys, expires, nows := make([]string, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	for _, o := range batch {
+		keys, expires, nows = append(keys, o.v.key), append(expires, o.v.expires), append(nows, o.v.now)
 	}
-	return fresh, wrap(err)
+	rows, err := s.hot.Query(ctx, `WITH u AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u (key, expires, now))
+		INSERT INTO nonces AS n (key, expires) SELECT key, expires FROM u
+		ON CONFLICT (key) DO UPDATE SET expires = EXCLUDED.expires WHERE n.expires < (SELECT u.now FROM u WHERE u.key = EXCLUDED.key)
+		RETURNING n.key`, keys, expires, nows)
+	fresh := make(map[string]bool, n)
+	if err == nil {
+		var k string
+		_, err = pgx.ForEachRow(rows, []any{&k}, func() error {
+			fresh[k] = true
+			return nil
+		})
+	}
+	for _, o := range batch {
+		o.v.fresh, o.err = fresh[o.v.key], err
+	}
 }
 
 func randomHex(n int) (string, error) {
