@@ -211,7 +211,11 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 				return err
 			}
 			if found {
-				if old.Hash == c.hash {
+				h, err := s.hashOf(&old)
+				if err != nil {
+					return err
+				}
+				if h == c.hash {
 					res.Status, res.Flags = wire.StatusDuplicate, old.Flags
 					continue
 				}
@@ -268,7 +272,11 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 					if err != nil {
 						return err
 					}
-					if prev.Hash != r.Prev {
+					h, err := s.hashOf(&prev)
+					if err != nil {
+						return err
+					}
+					if h != r.Prev {
 						flags = append(flags, wire.FlagChainMismatch)
 					}
 				}
@@ -304,6 +312,20 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 		return nil, err
 	}
 	return results, nil
+}
+
+// hashOf is the SM3 hash of a stored record's canonical bytes: its Hash,
+// or, from a store that does not keep it, the hash of the canonical bytes
+// its evidence seals (an error if the evidence does not open).
+func (s *Server) hashOf(r *StoredRecord) ([gm.SM3Size]byte, error) {
+	if r.Hash != ([gm.SM3Size]byte{}) {
+		return r.Hash, nil
+	}
+	e, err := s.keys.openEvidence(r.Sealed, r.ID[:])
+	if err != nil {
+		return r.Hash, fmt.Errorf("hub: record %s: %w", records.ID(r.ID), err)
+	}
+	return records.Hash(e.Body), nil
 }
 
 // openEvidence unseals a stored record's canonical bytes and signature.

@@ -45,7 +45,12 @@ import (
 type benchStore struct {
 	name  string
 	store hub.Store
-	bytes func() int64 // storage of records, indexes and rollups
+	bytes func() int64         // storage of records, indexes and rollups
+	pgCPU func() time.Duration // CPU used by the PostgreSQL cluster so far (nil: bbolt)
+	// PostgreSQL only: the WAL written so far, and a log of the statements
+	// that took most time (RC_BENCH_STATEMENTS=1).
+	walBytes   func() int64
+	statements func()
 }
 
 var durableOnce struct {
@@ -57,8 +62,11 @@ var durableOnce struct {
 // durable is a cluster with fsync on, shared by the benchmarks of a run.
 func durable(b *testing.B) *pgtest.Cluster {
 	durableOnce.Do(func() {
-		durableOnce.c, durableOnce.err = pgtest.Start(context.Background(), pgtest.Options{Durable: true,
-			Settings: map[string]string{"shared_buffers": "512MB", "commit_delay": "200", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}})
+		settings := map[string]string{"shared_buffers": "512MB", "commit_delay": "200", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}
+		if os.Getenv("RC_BENCH_STATEMENTS") != "" {
+			settings["shared_preload_libraries"] = "pg_stat_statements"
+		}
+		durableOnce.c, durableOnce.err = pgtest.Start(context.Background(), pgtest.Options{Durable: true, Settings: settings})
 	})
 	if durableOnce.err != nil {
 		b.Fatal(durableOnce.err)
@@ -104,7 +112,102 @@ func openBench(b *testing.B, kind string) benchStore {
 	if err := st.Maintain(ctx, time.Now()); err != nil {
 		b.Fatal(err)
 	}
-	return benchStore{name: kind, store: st, bytes: func() int64 { return pgBytes(b, url) }}
+	bs := benchStore{name: kind, store: st, bytes: func() int64 { return pgBytes(b, url) }, pgCPU: func() time.Duration { return clusterCPU(c) }}
+	bs.walBytes = func() int64 {
+		var lsn int64
+		if err := pgQueryRow(url, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint", &lsn); err != nil {
+			b.Fatal(err)
+		}
+		return lsn
+	}
+	bs.statements = func() { logStatements(b, url) }
+	return bs
+}
+
+func pgQueryRow(url, sql string, dest ...any) error {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return conn.QueryRow(ctx, sql).Scan(dest...)
+}
+
+// logStatements logs the statements PostgreSQL spent most time on
+// (pg_stat_statements, loaded when RC_BENCH_STATEMENTS is set).
+func logStatements(b *testing.B, url string) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		b.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `SELECT calls, rows, total_exec_time, total_plan_time, left(regexp_replace(query, '\s+', ' ', 'g'), 90)
+		FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var calls, n int64
+		var exec, plan float64
+		var q string
+		if err := rows.Scan(&calls, &n, &exec, &plan, &q); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%8d calls %9d rows %9.0f ms exec %7.0f ms plan  %s", calls, n, exec, plan, q)
+	}
+}
+
+// clusterCPU is the user and system CPU time the cluster's processes have
+// used so far: the postmaster (with its children that exited) and its
+// children that run (backends, checkpointer, WAL writer, …). Read from
+// /proc: 0 elsewhere.
+func clusterCPU(c *pgtest.Cluster) time.Duration {
+	pidFile, err := os.ReadFile(filepath.Join(c.Dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	pm, _, _ := strings.Cut(string(pidFile), "\n")
+	stat := func(pid string) []string {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return nil
+		}
+		_, rest, ok := strings.Cut(string(b), ") ") // after the command name
+		if !ok {
+			return nil
+		}
+		return strings.Fields(rest) // [0] is field 3 (state)
+	}
+	ticks := func(f []string, fields ...int) int64 {
+		var t int64
+		for _, i := range fields {
+			if i-3 < len(f) {
+				v, _ := strconv.ParseInt(f[i-3], 10, 64)
+				t += v
+			}
+		}
+		return t
+	}
+	var total int64
+	if f := stat(pm); f != nil {
+		total += ticks(f, 14, 15, 16, 17) // utime, stime, cutime, cstime
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		if p.Name()[0] < '0' || p.Name()[0] > '9' {
+			continue
+		}
+		if f := stat(p.Name()); len(f) > 1 && f[1] == pm { // field 4: ppid
+			total += ticks(f, 14, 15)
+		}
+	}
+	return time.Duration(total) * time.Second / 100 // USER_HZ
 }
 
 // pgBytes is the size of the records (every partition, with its indexes
@@ -370,10 +473,23 @@ func BenchmarkIngest(b *testing.B) {
 					terms := newTerminals(b, bs.store, terminals, batches, size, time.Now().Add(-time.Hour))
 					runtime.GC()
 					b.StartTimer()
+					var pg0 time.Duration
+					var wal0 int64
+					if bs.pgCPU != nil {
+						pg0, wal0 = bs.pgCPU(), bs.walBytes()
+					}
 					start, cpu0 := time.Now(), cpuTime()
 					n := push(b, hs.URL, terms)
 					el, cpu := time.Since(start), cpuTime()-cpu0
 					b.StopTimer()
+					if bs.pgCPU != nil {
+						// PostgreSQL's CPU and the WAL it wrote meanwhile.
+						b.ReportMetric(float64((bs.pgCPU()-pg0).Microseconds())/float64(n), "µs-pg-cpu/record")
+						b.ReportMetric(float64(bs.walBytes()-wal0)/float64(n), "WAL-B/record")
+						if os.Getenv("RC_BENCH_STATEMENTS") != "" {
+							bs.statements()
+						}
+					}
 					// CPU of this process (hub and the simulated terminals'
 					// request signing), not of PostgreSQL: a figure that does
 					// not depend on what else the machine runs.
@@ -510,8 +626,7 @@ func buildFixture(b *testing.B) (*fixture, error) {
 				return nil, err
 			}
 			kind := int16(1 + rng.IntN(3))
-			hash := gm.SM3(id[:])
-			rows = append(rows, rowT{id, ms, ms + 60_000, seq[dev], kid, dev + 1, kind, hash[:], officer, verdict, plate[:16], flags, stop, sealed})
+			rows = append(rows, rowT{id, ms, ms + 60_000, seq[dev], kid, dev + 1, kind, officer, verdict, plate[:16], flags, stop, sealed})
 			r := hub.StoredRecord{Verdict: verdict, Flags: flags}
 			var kidB [8]byte
 			binary.BigEndian.PutUint64(kidB[:], uint64(kid))
@@ -530,7 +645,7 @@ func buildFixture(b *testing.B) (*fixture, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, err = conn.CopyFrom(ctx, pgx.Identifier{"records"}, []string{"id", "wall", "received", "seq", "issuer", "device_no", "kind", "hash",
+		_, err = conn.CopyFrom(ctx, pgx.Identifier{"records"}, []string{"id", "wall", "received", "seq", "issuer", "device_no", "kind",
 			"officer", "verdict", "plate", "flags", "stop", "sealed"}, pgx.CopyFromRows(rows))
 		conn.Close(ctx)
 		if err != nil {

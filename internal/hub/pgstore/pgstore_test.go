@@ -1,12 +1,15 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"io/fs"
 	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
 	"github.com/roadcheck/roadcheck/internal/hub/limit"
@@ -25,6 +29,9 @@ import (
 	"github.com/roadcheck/roadcheck/internal/hub/pgstore"
 	"github.com/roadcheck/roadcheck/internal/hub/pgstore/pgtest"
 	"github.com/roadcheck/roadcheck/internal/hub/storetest"
+	"github.com/roadcheck/roadcheck/internal/hub/wire"
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/trust"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -297,5 +304,93 @@ func TestPartitionMoveUnderReaders(t *testing.T) {
 	var left int
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM records_default").Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d records left in the default partition (%v)", left, err)
+	}
+}
+
+// TestHashFromEvidence: the store keeps no record hash (schema version 5),
+// so the hub takes a stored record's hash from its evidence: a batch
+// pushed again is duplicate, a record of a stored id with other content is
+// rejected as edited, and a late record linking to its stored predecessor
+// is not flagged as breaking the chain.
+func TestHashFromEvidence(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	s := open(t)
+	key, err := gm.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.Public().MarshalPKIX()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := gm.SM3([]byte("token of T-HASH"))
+	if err := s.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enroll(ctx, h, hub.Device{ID: "T-HASH", PublicKey: pub, Enrolled: t0, NextSeq: 1}, t0); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := trust.Open(ctx, t.TempDir(), trust.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	keys, err := hub.NewKeys(bytes.Repeat([]byte{7}, 16), bytes.Repeat([]byte{9}, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := hub.New(hub.Config{Store: s, Trust: ts, Keys: keys, Clock: clock.NewFake(t0.Add(time.Hour)), Security: benchSecurity()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(r *records.Record) wire.PushRecord {
+		canon, err := r.Canonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := key.Sign(rand.Reader, canon)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wire.PushRecord{Body: canon, Sig: sig}
+	}
+	var recs []*records.Record
+	var pushed []wire.PushRecord
+	var prev [gm.SM3Size]byte
+	for seq := uint64(1); seq <= 3; seq++ {
+		r := benchRecord("T-HASH", seq, prev, t0.Add(time.Duration(seq)*time.Minute))
+		p := sign(r)
+		prev = records.Hash(p.Body)
+		recs, pushed = append(recs, r), append(pushed, p)
+	}
+	gmPub := key.Public()
+	push := func(batch ...wire.PushRecord) []wire.PushResult {
+		t.Helper()
+		dev, err := s.Device(ctx, "T-HASH")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := srv.Ingest(ctx, dev, gmPub, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// 1 and 3 (a gap), then 2 late: it links to the stored 1.
+	push(pushed[0], pushed[2])
+	res := push(pushed[1])
+	if res[0].Status != wire.StatusAccepted || !slices.Contains(res[0].Flags, wire.FlagLate) || slices.Contains(res[0].Flags, wire.FlagChainMismatch) {
+		t.Fatalf("late record: %+v", res[0])
+	}
+	for i, r := range push(pushed...) {
+		if r.Status != wire.StatusDuplicate {
+			t.Errorf("record %d pushed again: %+v", i+1, r)
+		}
+	}
+	edited := *recs[1]
+	edited.Check.Officer = "999999"
+	if res := push(sign(&edited)); res[0].Status != wire.StatusRejected || res[0].Reason != wire.ReasonEdited {
+		t.Fatalf("edited record: %+v", res[0])
 	}
 }
