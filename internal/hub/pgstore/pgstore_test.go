@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io/fs"
 	"maps"
+	mrand "math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -392,5 +393,98 @@ func TestHashFromEvidence(t *testing.T) {
 	edited.Check.Officer = "999999"
 	if res := push(sign(&edited)); res[0].Status != wire.StatusRejected || res[0].Reason != wire.ReasonEdited {
 		t.Fatalf("edited record: %+v", res[0])
+	}
+}
+
+// TestPackPartitions: the indexes of closed day partitions are rebuilt
+// filled, once (an index a failed rebuild left invalid is dropped first);
+// records stay found, and a late record still lands in a packed partition.
+func TestPackPartitions(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	s, url := openEnrolled(t, "T-PACK", t0)
+	rng := mrand.New(mrand.NewPCG(5, 6))
+	const n = 3000
+	err := s.Ingest(ctx, "T-PACK", func(tx hub.IngestTx) error {
+		for seq := uint64(1); seq <= n; seq++ { // ids in random order within the day
+			if err := putAt(tx, "T-PACK", seq, t0.Add(time.Duration(rng.Int64N(int64(24*time.Hour)))), "VALID"); err != nil {
+				return err
+			}
+		}
+		return tx.SetChain(n+1, [32]byte{1}, t0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	pkeySize := func() (n int64) {
+		t.Helper()
+		if err := conn.QueryRow(ctx, `SELECT pg_relation_size(x.indexrelid) FROM pg_index x
+			WHERE x.indrelid = 'records_20261127'::regclass AND x.indisprimary`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := pkeySize()
+	// An index a failed REINDEX CONCURRENTLY left behind, invalid.
+	if _, err := conn.Exec(ctx, "CREATE INDEX records_20261127_ccnew ON records_20261127 (seq)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'records_20261127_ccnew'::regclass"); err != nil {
+		t.Fatal(err)
+	}
+	// Days up to the 27th are over on the 28th: the suite's partitions
+	// from the 24th.
+	packed, err := s.PackPartitions(ctx, t0.AddDate(0, 0, 1))
+	if err != nil || packed != 4 {
+		t.Fatalf("packed %d partitions (%v), want 4", packed, err)
+	}
+	if after := pkeySize(); after > before*80/100 {
+		t.Errorf("primary key of the day: %d bytes before packing, %d after", before, after)
+	}
+	var invalid, loose int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE NOT x.indisvalid),
+		count(*) FILTER (WHERE coalesce(array_to_string(i.reloptions, ','), '') NOT LIKE '%fillfactor=100%')
+		FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = 'records_20261127'::regclass`).Scan(&invalid, &loose); err != nil {
+		t.Fatal(err)
+	}
+	if invalid != 0 || loose != 0 {
+		t.Errorf("after packing: %d invalid indexes, %d not filled", invalid, loose)
+	}
+	if again, err := s.PackPartitions(ctx, t0.AddDate(0, 0, 1)); err != nil || again != 0 {
+		t.Fatalf("packed %d partitions again (%v)", again, err)
+	}
+	// A late record lands in the packed day; every record is found.
+	err = s.Ingest(ctx, "T-PACK", func(tx hub.IngestTx) error {
+		if err := putAt(tx, "T-PACK", n+1, t0.Add(12*time.Hour+time.Millisecond), "INVALID"); err != nil {
+			return err
+		}
+		return tx.SetChain(n+2, [32]byte{2}, t0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	q := hub.RecordQuery{Device: "T-PACK", From: t0, To: t0.Add(24*time.Hour - time.Millisecond), Limit: 1000}
+	for {
+		page, err := s.QueryRecords(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(page.Records)
+		if !page.More {
+			break
+		}
+		q.After = page.Next
+	}
+	if total != n+1 {
+		t.Errorf("%d records found by device, want %d", total, n+1)
+	}
+	if recs, _, err := s.Records(ctx, hub.RecordQuery{Verdict: "INVALID", From: t0, To: t0.Add(24 * time.Hour)}); err != nil || len(recs) != 1 {
+		t.Errorf("late record by verdict: %d (%v)", len(recs), err)
 	}
 }
