@@ -25,7 +25,7 @@ type evidence struct {
 type checked struct {
 	rec    *records.Record
 	hash   [gm.SM3Size]byte
-	err    error            // records.ErrMalformed or ErrBadSignature
+	err    error // records.ErrMalformed or ErrBadSignature
 	stored StoredRecord
 }
 
