@@ -123,7 +123,7 @@ func openBench(b *testing.B, kind string) benchStore {
 	}
 	bs.statements = func() { logStatements(b, url) }
 	bs.pack = func() {
-		if _, err := st.PackPartitions(ctx, time.Now().AddDate(0, 0, 2)); err != nil {
+		if _, err := st.PackPartitions(ctx, time.Now().AddDate(0, 0, 2), 0); err != nil {
 			b.Fatal(err)
 		}
 	}

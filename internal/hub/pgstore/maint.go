@@ -30,6 +30,9 @@ const PackAfterDays = 2
 // packLock is the advisory lock key of PackPartitions (one hub at a time).
 const packLock = 0x52434855_42000002
 
+// packLockTimeout bounds each wait of a partition's rebuild.
+const packLockTimeout = "'60s'"
+
 var partName = regexp.MustCompile(`^records_(\d{8})$`)
 
 func dayOf(t time.Time) time.Time {
@@ -145,8 +148,8 @@ func (s *Store) makePartition(ctx context.Context, day time.Time) (bool, error) 
 
 // PackPartitions rebuilds the indexes of the day partitions whose day
 // ended at or before before (closed days) and that are not packed yet,
-// with their pages filled (fillfactor 100), and returns how many it
-// packed. While a day is written, the indexes ordered by a key and then
+// with their pages filled (fillfactor 100): at most limit of them (all when
+// limit <= 0), the newest first. It returns how many it packed. While a day is written, the indexes ordered by a key and then
 // the id (device, officer) and the primary key (ids of many terminals
 // interleave) split pages half full and stay about half to two thirds
 // full: 180 B a record at the end of a day, about 110 B once packed. A
@@ -155,16 +158,17 @@ func (s *Store) makePartition(ctx context.Context, day time.Time) (bool, error) 
 //
 // Each partition is rebuilt with REINDEX CONCURRENTLY: queries and late
 // records go on meanwhile; indexes a rebuild that failed left invalid are
-// dropped first. Concurrent calls from several hubs are safe (one packs,
-// the others return at once); ctx bounds the work (a partition cut short
-// is packed again next time).
-func (s *Store) PackPartitions(ctx context.Context, before time.Time) (int, error) {
+// dropped first. A rebuild waits for the transactions older than it (a
+// long export, say) at most packLockTimeout, and then fails: the
+// partition is packed again next time. Concurrent calls from several hubs
+// are safe (one packs, the others return at once).
+func (s *Store) PackPartitions(ctx context.Context, before time.Time, limit int) (int, error) {
 	days, err := s.Partitions(ctx)
 	if err != nil {
 		return 0, err
 	}
 	var todo []string
-	for _, d := range days {
+	for _, d := range slices.Backward(days) { // the newest first
 		if d.AddDate(0, 0, 1).After(before) {
 			continue
 		}
@@ -183,6 +187,10 @@ func (s *Store) PackPartitions(ctx context.Context, before time.Time) (int, erro
 		return 0, wrap(err)
 	}
 	defer c.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(packLock))
+	if _, err := c.Exec(ctx, "SET lock_timeout = "+packLockTimeout); err != nil {
+		return 0, wrap(err)
+	}
+	defer c.Exec(context.WithoutCancel(ctx), "RESET lock_timeout")
 	rows, err := c.Query(ctx, "SELECT name FROM record_partitions_packed WHERE name = ANY($1)", todo)
 	if err != nil {
 		return 0, wrap(err)
@@ -195,6 +203,9 @@ func (s *Store) PackPartitions(ctx context.Context, before time.Time) (int, erro
 	for _, name := range todo {
 		if slices.Contains(packed, name) {
 			continue
+		}
+		if limit > 0 && n == limit {
+			break
 		}
 		if err := packPartition(ctx, c, name); err != nil {
 			return n, fmt.Errorf("pgstore: pack %s: %w", name, wrap(err))
@@ -244,15 +255,14 @@ func uuidText(b [16]byte) string {
 }
 
 // Maintain implements hub.Maintainer: it makes the partitions of the day
-// before now to AheadDays after, packs the indexes of day partitions that
-// ended PackAfterDays before now or earlier (PackPartitions), deletes
-// expired replay nonces and rate-limit windows older than a day, and folds
-// the counter deltas.
+// before now to AheadDays after, deletes expired replay nonces and
+// rate-limit windows older than a day, folds the counter deltas, and then
+// packs the indexes of one day partition that ended PackAfterDays before
+// now or earlier (PackPartitions; one a call, so that a hub's first
+// maintenance after an upgrade does not pack months of days before it
+// serves).
 func (s *Store) Maintain(ctx context.Context, now time.Time) error {
 	if _, err := s.EnsurePartitions(ctx, now.AddDate(0, 0, -1), now.AddDate(0, 0, AheadDays)); err != nil {
-		return err
-	}
-	if _, err := s.PackPartitions(ctx, dayOf(now).AddDate(0, 0, 1-PackAfterDays)); err != nil {
 		return err
 	}
 	if _, err := s.pool.Exec(ctx, "DELETE FROM nonces WHERE expires < $1", now.UnixMilli()); err != nil {
@@ -261,7 +271,10 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) error {
 	if _, err := s.pool.Exec(ctx, "DELETE FROM rate_windows WHERE start < $1", now.Add(-24*time.Hour).UnixMilli()); err != nil {
 		return wrap(err)
 	}
-	_, err := s.FoldCounters(ctx)
+	if _, err := s.FoldCounters(ctx); err != nil {
+		return err
+	}
+	_, err := s.PackPartitions(ctx, dayOf(now).AddDate(0, 0, 1-PackAfterDays), 1)
 	return err
 }
 

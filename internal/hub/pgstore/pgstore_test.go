@@ -438,10 +438,11 @@ func TestPackPartitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Days up to the 27th are over on the 28th: the suite's partitions
-	// from the 24th.
-	packed, err := s.PackPartitions(ctx, t0.AddDate(0, 0, 1))
-	if err != nil || packed != 4 {
-		t.Fatalf("packed %d partitions (%v), want 4", packed, err)
+	// from the 24th, 4 of them.
+	// At most 3 at a time, the newest first.
+	packed, err := s.PackPartitions(ctx, t0.AddDate(0, 0, 1), 3)
+	if err != nil || packed != 3 {
+		t.Fatalf("packed %d partitions (%v), want 3", packed, err)
 	}
 	if after := pkeySize(); after > before*80/100 {
 		t.Errorf("primary key of the day: %d bytes before packing, %d after", before, after)
@@ -455,7 +456,10 @@ func TestPackPartitions(t *testing.T) {
 	if invalid != 0 || loose != 0 {
 		t.Errorf("after packing: %d invalid indexes, %d not filled", invalid, loose)
 	}
-	if again, err := s.PackPartitions(ctx, t0.AddDate(0, 0, 1)); err != nil || again != 0 {
+	if rest, err := s.PackPartitions(ctx, t0.AddDate(0, 0, 1), 0); err != nil || rest != 1 {
+		t.Fatalf("packed %d more partitions (%v), want 1 (the 24th)", rest, err)
+	}
+	if again, err := s.PackPartitions(ctx, t0.AddDate(0, 0, 1), 0); err != nil || again != 0 {
 		t.Fatalf("packed %d partitions again (%v)", again, err)
 	}
 	// A late record lands in the packed day; every record is found.
