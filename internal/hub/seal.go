@@ -95,6 +95,11 @@ var (
 		return s
 	}}
 	huffDecoder = huffTable().Decoder()
+	// s2Bufs hold an S2 block as it is encoded.
+	s2Bufs = sync.Pool{New: func() any {
+		b := make([]byte, 0, 1024)
+		return &b
+	}}
 	// huffBufs hold an S2 block of evidenceS2Huff as it is decoded: as
 	// large as that of the largest evidence.
 	huffBufs = sync.Pool{New: func() any {
@@ -129,9 +134,12 @@ func encodeEvidence(body, sig []byte) ([]byte, error) {
 	if n < 0 {
 		return ev, nil // beyond what one S2 block holds
 	}
-	out := make([]byte, 1+n)
-	out[0] = evidenceS2
-	packed := s2Dict.Encode(out[1:], ev)
+	buf := s2Bufs.Get().(*[]byte)
+	defer s2Bufs.Put(buf)
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	packed := s2Dict.Encode((*buf)[:n], ev)
 	if len(packed) == 0 || 1+len(packed) >= len(ev) {
 		return ev, nil
 	}
@@ -140,7 +148,7 @@ func encodeEvidence(body, sig []byte) ([]byte, error) {
 	if coded, reused, err := huff0.Compress1X(packed, hc); err == nil && reused && len(coded) < len(packed) {
 		return append([]byte{evidenceS2Huff}, coded...), nil
 	}
-	return out[:1+len(packed)], nil
+	return append([]byte{evidenceS2}, packed...), nil
 }
 
 // decodeEvidence reads a plaintext of any evidence format, sealed with ad.

@@ -37,8 +37,8 @@ func (s *Store) IngestExpecting(ctx context.Context, deviceID string, ids [][16]
 		return wrap(err)
 	}
 	defer c.Release()
-	it := &ingestTx{ctx: ctx, c: c, s: s,
-		known: map[[16]byte]*hub.StoredRecord{}, expected: map[[16]byte]bool{}, atSeq: map[uint64][16]byte{}}
+	it := &ingestTx{ctx: ctx, c: c, s: s, put: make([]hub.StoredRecord, 0, len(ids)),
+		known: make(map[[16]byte]*hub.StoredRecord, len(ids)), expected: make(map[[16]byte]bool, len(ids)), atSeq: make(map[uint64][16]byte, len(ids))}
 	err = it.run(deviceID, ids, fn)
 	if err != nil && !c.Conn().IsClosed() && c.Conn().PgConn().TxStatus() != 'I' {
 		// A transaction the error left open or failed: roll it back (a
