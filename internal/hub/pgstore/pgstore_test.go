@@ -311,8 +311,9 @@ func TestPartitionMoveUnderReaders(t *testing.T) {
 // TestHashFromEvidence: the store keeps no record hash (schema version 5),
 // so the hub takes a stored record's hash from its evidence: a batch
 // pushed again is duplicate, a record of a stored id with other content is
-// rejected as edited, and a late record linking to its stored predecessor
-// is not flagged as breaking the chain.
+// rejected as edited, a late record linking to its stored predecessor is
+// not flagged as breaking the chain, and a head report is compared with
+// the stored record it names.
 func TestHashFromEvidence(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
@@ -393,6 +394,25 @@ func TestHashFromEvidence(t *testing.T) {
 	edited.Check.Officer = "999999"
 	if res := push(sign(&edited)); res[0].Status != wire.StatusRejected || res[0].Reason != wire.ReasonEdited {
 		t.Fatalf("edited record: %+v", res[0])
+	}
+	// A head report at record 2 (behind the 3 received) is compared with
+	// the stored record 2.
+	for _, tc := range []struct {
+		hash     [gm.SM3Size]byte
+		mismatch bool
+	}{{records.Hash(pushed[1].Body), false}, {records.Hash(pushed[0].Body), true}} {
+		sig, err := key.Sign(rand.Reader, records.HeadSigningString("T-HASH", 2, tc.hash[:]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev, err := s.Device(ctx, "T-HASH")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.CheckHead(ctx, dev, gmPub, &hub.Head{Seq: 2, Hash: tc.hash, Sig: sig})
+		if err != nil || slices.Contains(resp.Flags, wire.FlagKindHeadMismatch) != tc.mismatch {
+			t.Errorf("head at 2 (mismatch %v): %+v %v", tc.mismatch, resp, err)
+		}
 	}
 }
 
