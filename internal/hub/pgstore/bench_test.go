@@ -67,6 +67,12 @@ func durable(b *testing.B) *pgtest.Cluster {
 		if os.Getenv("RC_BENCH_STATEMENTS") != "" {
 			settings["shared_preload_libraries"] = "pg_stat_statements"
 		}
+		// RC_BENCH_PGSET=name=value,…: settings to try.
+		for _, kv := range strings.Split(os.Getenv("RC_BENCH_PGSET"), ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				settings[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
 		durableOnce.c, durableOnce.err = pgtest.Start(context.Background(), pgtest.Options{Durable: true, Settings: settings})
 	})
 	if durableOnce.err != nil {
