@@ -138,7 +138,9 @@ func (s *Server) CheckHead(ctx context.Context, dev Device, pub *gm.PublicKey, h
 						return err
 					}
 					if found {
-						want = r.Hash
+						if want, err = s.hashOf(&r); err != nil {
+							return err
+						}
 					}
 				}
 			}

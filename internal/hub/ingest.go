@@ -25,8 +25,7 @@ type evidence struct {
 type checked struct {
 	rec    *records.Record
 	hash   [gm.SM3Size]byte
-	key    [gm.SM3Size]byte // SM3(body || sig): dedupe key of flags
-	err    error            // records.ErrMalformed or ErrBadSignature
+	err    error // records.ErrMalformed or ErrBadSignature
 	stored StoredRecord
 }
 
@@ -61,10 +60,6 @@ func (s *Server) check(dev Device, pub *gm.PublicKey, in []wire.PushRecord, now 
 	out := make([]checked, len(in))
 	parallel(len(in), func(i int) {
 		c, p := &out[i], in[i]
-		h := gm.NewSM3()
-		h.Write(p.Body)
-		h.Write(p.Sig)
-		c.key = [gm.SM3Size]byte(h.Sum(nil))
 		if c.rec, c.err = records.DecodeCanonical(p.Body); c.rec != nil {
 			c.hash = records.Hash(p.Body)
 		}
@@ -111,6 +106,15 @@ func (s *Server) check(dev Device, pub *gm.PublicKey, in []wire.PushRecord, now 
 		}
 	})
 	return out
+}
+
+// rejectKey is the dedupe key of the flag of a rejected record: SM3 of its
+// body and signature, so that a record rejected again raises no new flag.
+func rejectKey(p wire.PushRecord) [gm.SM3Size]byte {
+	h := gm.NewSM3()
+	h.Write(p.Body)
+	h.Write(p.Sig)
+	return [gm.SM3Size]byte(h.Sum(nil))
 }
 
 // links reports whether b follows a in one device's chain: the next
@@ -185,7 +189,7 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 			*res = wire.PushResult{Index: i}
 			reject := func(reason, detail string) error {
 				res.Status, res.Reason, res.Detail = wire.StatusRejected, reason, detail
-				f := Flag{ID: s.newFlagID(now), Key: c.key, Device: dev.ID, Kind: wire.FlagKindRejected, Reason: reason,
+				f := Flag{ID: s.newFlagID(now), Key: rejectKey(in[i]), Device: dev.ID, Kind: wire.FlagKindRejected, Reason: reason,
 					RecordID: res.ID, FromSeq: res.Seq, ToSeq: res.Seq, Detail: detail, At: now}
 				_, err := tx.PutFlag(f)
 				return err
@@ -211,7 +215,11 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 				return err
 			}
 			if found {
-				if old.Hash == c.hash {
+				h, err := s.hashOf(&old)
+				if err != nil {
+					return err
+				}
+				if h == c.hash {
 					res.Status, res.Flags = wire.StatusDuplicate, old.Flags
 					continue
 				}
@@ -268,7 +276,11 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 					if err != nil {
 						return err
 					}
-					if prev.Hash != r.Prev {
+					h, err := s.hashOf(&prev)
+					if err != nil {
+						return err
+					}
+					if h != r.Prev {
 						flags = append(flags, wire.FlagChainMismatch)
 					}
 				}
@@ -304,6 +316,20 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 		return nil, err
 	}
 	return results, nil
+}
+
+// hashOf is the SM3 hash of a stored record's canonical bytes: its Hash,
+// or, from a store that does not keep it, the hash of the canonical bytes
+// its evidence seals (an error if the evidence does not open).
+func (s *Server) hashOf(r *StoredRecord) ([gm.SM3Size]byte, error) {
+	if r.Hash != ([gm.SM3Size]byte{}) {
+		return r.Hash, nil
+	}
+	e, err := s.keys.openEvidence(r.Sealed, r.ID[:])
+	if err != nil {
+		return r.Hash, fmt.Errorf("hub: record %s: %w", records.ID(r.ID), err)
+	}
+	return records.Hash(e.Body), nil
 }
 
 // openEvidence unseals a stored record's canonical bytes and signature.

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/roadcheck/roadcheck/internal/gm"
@@ -31,6 +33,9 @@ type Keys struct {
 	// oldEnc and oldSign are the SM2 keys of earlier versions.
 	oldEnc  []*gm.PrivateKey
 	oldSign []*gm.PublicKey
+	// plateMACs are HMAC-SM3 states keyed with index, for PlateHash
+	// (reset to the keyed state instead of keyed anew for every plate).
+	plateMACs sync.Pool
 }
 
 // NewKeys builds Keys from a 16-byte data key and a 16-byte index key.
@@ -93,7 +98,12 @@ func (k *Keys) PlateHash(plate string) []byte {
 	if n == "" {
 		return nil
 	}
-	m := hmac.New(gm.NewSM3, k.index)
+	m, _ := k.plateMACs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(gm.NewSM3, k.index)
+	}
+	defer k.plateMACs.Put(m)
+	m.Reset()
 	m.Write([]byte(n))
 	return m.Sum(nil)
 }

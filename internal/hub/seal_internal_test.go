@@ -11,6 +11,8 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/huff0"
+	"github.com/klauspost/compress/s2"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/records"
 	"github.com/roadcheck/roadcheck/internal/verify"
@@ -36,9 +38,33 @@ func sampleEvidence(t testing.TB) (body, sig []byte) {
 	return body, append(s1[:], s2[:]...)
 }
 
-// TestEvidenceFormats: sealing compresses (format evidenceDeflate) when it
-// pays and keeps the CBOR when it does not; both formats open, and so do
-// the files of each kept in testdata (written by earlier builds).
+// deflateEvidence is the plaintext of an evidence in the format
+// evidenceDeflate (what sealing wrote until schema 5), sealed with ad.
+func deflateEvidence(t testing.TB, ad, body, sig []byte) []byte {
+	t.Helper()
+	ev, err := cbor.Marshal(evidence{Body: body, Sig: sig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	buf.WriteByte(evidenceDeflate)
+	w, err := flate.NewWriterDict(&buf, 6, dictFor(ad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestEvidenceFormats: sealing compresses (format evidenceS2) when it pays
+// and keeps the CBOR when it does not; every format opens (evidenceDeflate
+// too, which sealing no longer writes), and so do the files of each kept
+// in testdata (written by earlier builds).
 func TestEvidenceFormats(t *testing.T) {
 	keys, err := NewKeys(bytes.Repeat([]byte{7}, 16), bytes.Repeat([]byte{9}, 16))
 	if err != nil {
@@ -50,23 +76,24 @@ func TestEvidenceFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := []byte("0123456789abcdef")
-	packed, err := encodeEvidence(id, body, sig)
-	if err != nil || packed[0] != evidenceDeflate || len(packed) > len(plain)*85/100 {
-		t.Fatalf("compressed %d bytes to %d (%v)", len(plain), len(packed), err)
+	packed, err := encodeEvidence(body, sig)
+	s2Only := append([]byte{evidenceS2}, s2Dict.Encode(nil, plain)...)
+	if err != nil || packed[0] != evidenceS2Huff || len(packed) >= len(s2Only) || len(s2Only) > len(plain)*90/100 {
+		t.Fatalf("compressed %d bytes to %d, %d with S2 alone (%v)", len(plain), len(packed), len(s2Only), err)
 	}
+	deflated := deflateEvidence(t, id, body, sig)
 	if *updateEvidence {
-		os.WriteFile(filepath.Join("testdata", "evidence-cbor.bin"), plain, 0o644)
-		os.WriteFile(filepath.Join("testdata", "evidence-deflate.bin"), packed, 0o644)
+		os.WriteFile(filepath.Join("testdata", "evidence-s2huff.bin"), packed, 0o644)
 	}
 	noise := bytes.Repeat([]byte{0x5a, 0xc3, 0x19, 0xee, 0x07}, 60)
 	for i := range noise {
 		noise[i] ^= byte(i * 131)
 	}
-	raw, err := encodeEvidence(id, noise[:7], noise[7:71])
+	raw, err := encodeEvidence(noise[:7], noise[7:71])
 	if err != nil || raw[0] != 0xa2 {
 		t.Fatalf("incompressible evidence: %x %v", raw, err)
 	}
-	for name, pt := range map[string][]byte{"cbor": plain, "deflate": packed, "raw": raw} {
+	for name, pt := range map[string][]byte{"cbor": plain, "deflate": deflated, "s2": s2Only, "s2huff": packed, "raw": raw} {
 		sealed, err := keys.data.Seal(pt, id)
 		if err != nil {
 			t.Fatal(err)
@@ -90,7 +117,7 @@ func TestEvidenceFormats(t *testing.T) {
 	if e, err := keys.openEvidence(sealed, id); err != nil || !bytes.Equal(e.Body, body) {
 		t.Fatalf("SealEvidence: %v", err)
 	}
-	for _, name := range []string{"evidence-cbor.bin", "evidence-deflate.bin"} {
+	for _, name := range []string{"evidence-cbor.bin", "evidence-deflate.bin", "evidence-s2.bin", "evidence-s2huff.bin"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			t.Fatal(err)
@@ -101,12 +128,21 @@ func TestEvidenceFormats(t *testing.T) {
 	}
 }
 
-// TestEvidenceDictPinned: the preset dictionary of evidenceDeflate never
-// changes (evidence sealed with it would no longer open).
+// TestEvidenceDictPinned: the preset dictionary of evidenceDeflate and
+// evidenceS2 never changes (evidence sealed with it would no longer open),
+// nor the offset of evidenceS2's first repeat, nor the Huffman table of
+// evidenceS2Huff.
 func TestEvidenceDictPinned(t *testing.T) {
 	const want = "ee967219227c7a2d61f4d9c85d5f34563dad9975d52a4a2f34ca82a8d0f6bf60"
 	if d := gm.SM3(evidenceDict); hex.EncodeToString(d[:]) != want {
 		t.Fatalf("evidence.dict changed: SM3 %x, pinned %s", d, want)
+	}
+	const wantHuff = "2ab6abca451a70aa29dc79a109223a0ecb24b1816f7970db77ebb5e50087e191"
+	if d := gm.SM3(evidenceHuff); hex.EncodeToString(d[:]) != wantHuff {
+		t.Fatalf("evidence.huff changed: SM3 %x, pinned %s", d, wantHuff)
+	}
+	if evidenceS2Repeat != 0x036a || !bytes.HasPrefix(evidenceDict[evidenceS2Repeat:], []byte{0xa2, 0x01}) {
+		t.Fatal("evidenceS2Repeat changed")
 	}
 }
 
@@ -119,14 +155,32 @@ func TestEvidenceBomb(t *testing.T) {
 	w.Write(make([]byte, 10*maxEvidence))
 	w.Close()
 	if _, err := decodeEvidence(nil, buf.Bytes()); err == nil {
-		t.Fatal("a bomb decoded")
+		t.Fatal("a DEFLATE bomb decoded")
+	}
+	body, sig := sampleEvidence(t)
+	ev, err := cbor.Marshal(evidence{Body: body, Sig: sig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := s2.Encode(nil, bytes.Repeat(ev, 10*maxEvidence/len(ev)))
+	if _, err := decodeEvidence(nil, append([]byte{evidenceS2}, block...)); err == nil {
+		t.Fatal("an S2 bomb decoded")
+	}
+	hc := huffTable()
+	hc.Reuse = huff0.ReusePolicyMust
+	coded, reused, err := huff0.Compress1X(block, hc)
+	if err != nil || !reused {
+		t.Fatal(err, reused)
+	}
+	if _, err := decodeEvidence(nil, append([]byte{evidenceS2Huff}, coded...)); err == nil {
+		t.Fatal("a Huffman-coded S2 bomb decoded")
 	}
 }
 
 // FuzzDecodeEvidence: no plaintext panics decodeEvidence or inflates
 // beyond maxEvidence.
 func FuzzDecodeEvidence(f *testing.F) {
-	for _, name := range []string{"evidence-cbor.bin", "evidence-deflate.bin"} {
+	for _, name := range []string{"evidence-cbor.bin", "evidence-deflate.bin", "evidence-s2.bin", "evidence-s2huff.bin"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -134,6 +188,8 @@ func FuzzDecodeEvidence(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{evidenceDeflate})
+	f.Add([]byte{evidenceS2})
+	f.Add([]byte{evidenceS2Huff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := decodeEvidence([]byte("0123456789abcdef"), b)
 		if err == nil && len(e.Body)+len(e.Sig) > maxEvidence {
@@ -143,8 +199,9 @@ func FuzzDecodeEvidence(f *testing.F) {
 }
 
 // BenchmarkSealEvidence: the CPU of sealing and opening one record's
-// evidence, uncompressed (the first format) and compressed (what sealing
-// writes now); it reports the sealed size.
+// evidence, uncompressed (the first format), compressed with DEFLATE (what
+// sealing wrote until schema 5), with S2, and with S2 and the fixed
+// Huffman table (what it writes now); it reports the sealed size.
 func BenchmarkSealEvidence(b *testing.B) {
 	keys, err := NewKeys(bytes.Repeat([]byte{7}, 16), bytes.Repeat([]byte{9}, 16))
 	if err != nil {
@@ -159,11 +216,19 @@ func BenchmarkSealEvidence(b *testing.B) {
 		}
 		return keys.data.Seal(ev, id)
 	}
+	deflated := func() ([]byte, error) { return keys.data.Seal(deflateEvidence(b, id, body, sig), id) }
+	s2Only := func() ([]byte, error) {
+		ev, err := cbor.Marshal(evidence{Body: body, Sig: sig})
+		if err != nil {
+			return nil, err
+		}
+		return keys.data.Seal(append([]byte{evidenceS2}, s2Dict.Encode(nil, ev)...), id)
+	}
 	packed := func() ([]byte, error) { return keys.sealEvidence(id, body, sig) }
 	for _, f := range []struct {
 		name string
 		seal func() ([]byte, error)
-	}{{"cbor", plain}, {"deflate", packed}} {
+	}{{"cbor", plain}, {"deflate", deflated}, {"s2", s2Only}, {"s2huff", packed}} {
 		sealed, err := f.seal()
 		if err != nil {
 			b.Fatal(err)

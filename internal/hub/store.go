@@ -67,10 +67,14 @@ type Device struct {
 // StoredRecord is a record as the hub keeps it: index columns in the clear,
 // evidence sealed.
 type StoredRecord struct {
-	ID        [16]byte
-	Device    string
-	Seq       uint64
-	Hash      [gm.SM3Size]byte // SM3 of the canonical bytes
+	ID     [16]byte
+	Device string
+	Seq    uint64
+	// Hash is the SM3 of the canonical bytes, or zero when the store does
+	// not keep it (the PostgreSQL store from schema version 5 on): the hub
+	// then takes it from the sealed evidence (Server.hashOf), which holds
+	// the canonical bytes.
+	Hash      [gm.SM3Size]byte
 	Wall      time.Time
 	Received  time.Time
 	Officer   string

@@ -46,6 +46,9 @@ type benchStore struct {
 	name  string
 	store hub.Store
 	bytes func() int64 // storage of records, indexes and rollups
+	// PostgreSQL only: the WAL written so far.
+	walBytes func() int64
+	pack     func() // pack the indexes of the days written (PackPartitions)
 }
 
 var durableOnce struct {
@@ -61,6 +64,12 @@ func durable(b *testing.B) *pgtest.Cluster {
 		if os.Getenv("RC_BENCH_PGSS") != "" {
 			settings["shared_preload_libraries"] = "pg_stat_statements"
 			settings["pg_stat_statements.track_planning"] = "on"
+		}
+		// RC_BENCH_PGSET=name=value,…: settings to try.
+		for _, kv := range strings.Split(os.Getenv("RC_BENCH_PGSET"), ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				settings[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
 		}
 		durableOnce.c, durableOnce.err = pgtest.Start(context.Background(), pgtest.Options{Durable: true, Settings: settings})
 	})
@@ -108,7 +117,30 @@ func openBench(b *testing.B, kind string) benchStore {
 	if err := st.Maintain(ctx, time.Now()); err != nil {
 		b.Fatal(err)
 	}
-	return benchStore{name: kind, store: st, bytes: func() int64 { return pgBytes(b, url) }}
+	bs := benchStore{name: kind, store: st, bytes: func() int64 { return pgBytes(b, url) }}
+	bs.walBytes = func() int64 {
+		var lsn int64
+		if err := pgQueryRow(url, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint", &lsn); err != nil {
+			b.Fatal(err)
+		}
+		return lsn
+	}
+	bs.pack = func() {
+		if _, err := st.PackPartitions(ctx, time.Now().AddDate(0, 0, 2), 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return bs
+}
+
+func pgQueryRow(url, sql string, dest ...any) error {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return conn.QueryRow(ctx, sql).Scan(dest...)
 }
 
 // pgBytes is the size of the records (every partition, with its indexes
@@ -361,7 +393,9 @@ func benchEnv(name string, def int) int {
 // BenchmarkIngest: 50 terminals push at once over loopback HTTP (device
 // signatures checked, records verified and sealed), in batches of 250
 // and one record at a time. It reports records (or requests) per second
-// and the storage per record, records with indexes and rollups.
+// and the storage per record, records with indexes and rollups, as
+// written and once the days' indexes are packed (PostgreSQL), the CPU per
+// record of this process and of PostgreSQL, and the WAL per record.
 func BenchmarkIngest(b *testing.B) {
 	const terminals = 50
 	for _, kind := range []string{"bbolt", "postgres"} {
@@ -383,14 +417,19 @@ func BenchmarkIngest(b *testing.B) {
 						statementsReset(b, pg)
 					}
 					b.StartTimer()
+					var wal0 int64
+					if bs.walBytes != nil {
+						wal0 = bs.walBytes()
+					}
 					start, cpu0, pgcpu0 := time.Now(), cpuTime(), serverCPU(pg)
 					n := push(b, hs.URL, terms)
 					el, cpu, pgcpu := time.Since(start), cpuTime()-cpu0, serverCPU(pg)-pgcpu0
 					b.StopTimer()
 					if pg != nil {
 						// PostgreSQL's own CPU (every process of the
-						// cluster), per record.
+						// cluster) and the WAL it wrote, per record.
 						b.ReportMetric(float64(pgcpu.Microseconds())/float64(max(n, 1)), "µs-pgcpu/record")
+						b.ReportMetric(float64(bs.walBytes()-wal0)/float64(max(n, 1)), "WAL-B/record")
 						statementsLog(b, pg)
 					}
 					// CPU of this process (hub and the simulated terminals'
@@ -405,6 +444,11 @@ func BenchmarkIngest(b *testing.B) {
 					} else {
 						b.ReportMetric(float64(n)/el.Seconds(), "records/s")
 						b.ReportMetric(float64(bs.bytes())/float64(n), "B/record")
+						if bs.pack != nil {
+							// Once the days are over, as maintenance leaves them.
+							bs.pack()
+							b.ReportMetric(float64(bs.bytes())/float64(n), "B/record-packed")
+						}
 					}
 				}
 			})
@@ -529,8 +573,7 @@ func buildFixture(b *testing.B) (*fixture, error) {
 				return nil, err
 			}
 			kind := int16(1 + rng.IntN(3))
-			hash := gm.SM3(id[:])
-			rows = append(rows, rowT{id, ms, ms + 60_000, seq[dev], kid, dev + 1, kind, hash[:], officer, verdict, plate[:16], flags, stop, sealed})
+			rows = append(rows, rowT{id, ms, ms + 60_000, seq[dev], kid, dev + 1, kind, officer, verdict, plate[:16], flags, stop, sealed})
 			r := hub.StoredRecord{Verdict: verdict, Flags: flags}
 			var kidB [8]byte
 			binary.BigEndian.PutUint64(kidB[:], uint64(kid))
@@ -549,7 +592,7 @@ func buildFixture(b *testing.B) (*fixture, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, err = conn.CopyFrom(ctx, pgx.Identifier{"records"}, []string{"id", "wall", "received", "seq", "issuer", "device_no", "kind", "hash",
+		_, err = conn.CopyFrom(ctx, pgx.Identifier{"records"}, []string{"id", "wall", "received", "seq", "issuer", "device_no", "kind",
 			"officer", "verdict", "plate", "flags", "stop", "sealed"}, pgx.CopyFromRows(rows))
 		conn.Close(ctx)
 		if err != nil {

@@ -11,7 +11,9 @@
 // Records are partitioned by day of their id (the device's wall time), with
 // a default partition for days that have none; Maintain makes the coming
 // days' partitions ahead and moves matching rows out of the default one,
-// and Retain drops whole days. Every supervisor filter has an index ending
+// packs the indexes of days that are over (PackPartitions), and Retain
+// drops whole days. Records keep no hash of their own (the hub takes it
+// from the sealed evidence: hub.StoredRecord.Hash is zero). Every supervisor filter has an index ending
 // in the id, so a page is a keyset range scan; a page with several filters
 // examines at most ScanLimit records and then names the last one examined
 // as the next page. An ingestion is one transaction: the device's row is

@@ -567,7 +567,7 @@ func (t *ingestTx) PutFlag(f hub.Flag) (bool, error) {
 	return tag.RowsAffected() == 1, nil
 }
 
-var recordColumns = []string{"id", "wall", "received", "seq", "issuer", "device_no", "kind", "hash", "officer", "verdict", "plate", "flags", "stop", "sealed"}
+var recordColumns = []string{"id", "wall", "received", "seq", "issuer", "device_no", "kind", "officer", "verdict", "plate", "flags", "stop", "sealed"}
 
 func issuerValue(kid []byte) *int64 {
 	if len(kid) != 8 {
@@ -585,7 +585,7 @@ func nullText(s string) *string {
 }
 
 func (t *ingestTx) row(r *hub.StoredRecord) []any {
-	return []any{r.ID, ms(r.Wall), ms(r.Received), int64(r.Seq), issuerValue(r.Issuer), t.no, int16(r.Kind), r.Hash[:],
+	return []any{r.ID, ms(r.Wall), ms(r.Received), int64(r.Seq), issuerValue(r.Issuer), t.no, int16(r.Kind),
 		r.Officer, r.Verdict, plateValue(r.PlateHash), flagsValue(r.Flags), nullText(r.Stop), r.Sealed}
 }
 
@@ -623,8 +623,8 @@ func flushAll(ctx context.Context, c *pgxpool.Conn, txs []*ingestTx) error {
 	} else {
 		for _, t := range txs {
 			for i := range t.put {
-				b.Queue(`INSERT INTO records (id, wall, received, seq, issuer, device_no, kind, hash, officer, verdict, plate, flags, stop, sealed)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`, t.row(&t.put[i])...)
+				b.Queue(`INSERT INTO records (id, wall, received, seq, issuer, device_no, kind, officer, verdict, plate, flags, stop, sealed)
+				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`, t.row(&t.put[i])...)
 			}
 		}
 	}

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
 )
@@ -19,6 +21,17 @@ const maintLock = 0x52434855_42000001
 
 // AheadDays is how many days of partitions Maintain makes ahead of now.
 const AheadDays = 7
+
+// PackAfterDays is how many days after its day ended Maintain packs a day
+// partition's indexes (PackPartitions): late records (terminals that were
+// offline) mostly arrive before.
+const PackAfterDays = 2
+
+// packLock is the advisory lock key of PackPartitions (one hub at a time).
+const packLock = 0x52434855_42000002
+
+// packLockTimeout bounds each wait of a partition's rebuild.
+const packLockTimeout = "'60s'"
 
 var partName = regexp.MustCompile(`^records_(\d{8})$`)
 
@@ -134,13 +147,123 @@ func (s *Store) makePartition(ctx context.Context, day time.Time) (bool, error) 
 	return made, wrap(err)
 }
 
+// PackPartitions rebuilds the indexes of the day partitions whose day
+// ended at or before before (closed days) and that are not packed yet,
+// with their pages filled (fillfactor 100): at most limit of them (all
+// when limit <= 0), the newest first. It returns how many it packed.
+//
+// While a day is written, the indexes ordered by a key and then the id
+// (device, officer) split their pages half and half, and the primary key
+// takes the ids of many terminals interleaved: they stay half to two
+// thirds full, about 205 B a record of indexes at the end of a day, 130 B
+// once packed (BenchmarkIngest). A closed day takes few inserts (late
+// records), which split a packed page where they land.
+//
+// Each partition is rebuilt with REINDEX CONCURRENTLY: queries and late
+// records go on meanwhile; indexes a rebuild that failed left invalid are
+// dropped first. A rebuild waits for the transactions older than it (a
+// long export, say) at most packLockTimeout, and then fails: the
+// partition is packed again next time. Concurrent calls from several hubs
+// are safe (one packs, the others return at once).
+func (s *Store) PackPartitions(ctx context.Context, before time.Time, limit int) (int, error) {
+	days, err := s.Partitions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var todo []string
+	for _, d := range slices.Backward(days) { // the newest first
+		if d.AddDate(0, 0, 1).After(before) {
+			continue
+		}
+		todo = append(todo, partitionName(d))
+	}
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	defer c.Release()
+	var locked bool
+	if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(packLock)).Scan(&locked); err != nil || !locked {
+		return 0, wrap(err)
+	}
+	defer c.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(packLock))
+	if _, err := c.Exec(ctx, "SET lock_timeout = "+packLockTimeout); err != nil {
+		return 0, wrap(err)
+	}
+	defer c.Exec(context.WithoutCancel(ctx), "RESET lock_timeout")
+	rows, err := c.Query(ctx, "SELECT name FROM record_partitions_packed WHERE name = ANY($1)", todo)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	packed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, wrap(err)
+	}
+	n := 0
+	for _, name := range todo {
+		if slices.Contains(packed, name) {
+			continue
+		}
+		if limit > 0 && n == limit {
+			break
+		}
+		if err := packPartition(ctx, c, name); err != nil {
+			return n, fmt.Errorf("pgstore: pack %s: %w", name, wrap(err))
+		}
+		n++
+	}
+	return n, nil
+}
+
+// packPartition rebuilds the indexes of partition name filled, on c.
+func packPartition(ctx context.Context, c *pgxpool.Conn, name string) error {
+	rows, err := c.Query(ctx, `SELECT i.relname, x.indisvalid FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+		WHERE x.indrelid = $1::regclass ORDER BY 1`, name)
+	if err != nil {
+		return err
+	}
+	type index struct {
+		name  string
+		valid bool
+	}
+	indexes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (index, error) {
+		var i index
+		return i, r.Scan(&i.name, &i.valid)
+	})
+	if err != nil {
+		return err
+	}
+	for _, i := range indexes {
+		id := pgx.Identifier{i.name}.Sanitize()
+		stmt := "ALTER INDEX " + id + " SET (fillfactor = 100)"
+		if !i.valid {
+			stmt = "DROP INDEX CONCURRENTLY " + id // left by a rebuild that failed
+		}
+		if _, err := c.Exec(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if _, err := c.Exec(ctx, "REINDEX TABLE CONCURRENTLY "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return err
+	}
+	_, err = c.Exec(ctx, "INSERT INTO record_partitions_packed (name) VALUES ($1) ON CONFLICT DO NOTHING", name)
+	return err
+}
+
 func uuidText(b [16]byte) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Maintain implements hub.Maintainer: it makes the partitions of the day
 // before now to AheadDays after, deletes expired replay nonces and
-// rate-limit windows older than a day, and folds the counter deltas.
+// rate-limit windows older than a day, folds the counter deltas, and then
+// packs the indexes of one day partition that ended PackAfterDays before
+// now or earlier (PackPartitions; one a call, so that a hub's first
+// maintenance after an upgrade does not pack months of days before it
+// serves).
 func (s *Store) Maintain(ctx context.Context, now time.Time) error {
 	if _, err := s.EnsurePartitions(ctx, now.AddDate(0, 0, -1), now.AddDate(0, 0, AheadDays)); err != nil {
 		return err
@@ -152,7 +275,10 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) error {
 		return wrap(err)
 	}
 	s.forgetPartitions() // those other hubs made or dropped too
-	_, err := s.FoldCounters(ctx)
+	if _, err := s.FoldCounters(ctx); err != nil {
+		return err
+	}
+	_, err := s.PackPartitions(ctx, dayOf(now).AddDate(0, 0, 1-PackAfterDays), 1)
 	return err
 }
 
@@ -179,6 +305,9 @@ func (s *Store) Retain(ctx context.Context, before time.Time) (hub.RetainReport,
 				return err
 			}
 			if _, err := tx.Exec(ctx, "DROP TABLE "+name); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "DELETE FROM record_partitions_packed WHERE name = $1", partitionName(d)); err != nil {
 				return err
 			}
 			rep.Records += n

@@ -95,14 +95,16 @@ func TestMigrateCompactIndexes(t *testing.T) {
 		}
 	}
 	err = s.Ingest(ctx, "T-1", func(tx hub.IngestTx) error {
-		for seq, want := range map[uint64]string{1: "old", 2: "new"} {
+		for seq, want := range map[uint64][16]byte{1: old.ID, 2: id(t0.UnixMilli()+1000, 2)} {
 			rid, ok, err := tx.RecordAt(seq)
 			if err != nil || !ok {
 				t.Errorf("RecordAt(%d): %v %v", seq, ok, err)
 				continue
 			}
 			r, ok, err := tx.Record(rid)
-			if err != nil || !ok || r.Hash != gm.SM3([]byte(want)) {
+			// The hash is not kept from version 5 on (the hub takes it
+			// from the evidence).
+			if err != nil || !ok || rid != want || r.Seq != seq || r.Hash != [32]byte{} {
 				t.Errorf("Record(%d): %v %v", seq, ok, err)
 			}
 		}

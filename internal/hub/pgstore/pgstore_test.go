@@ -1,12 +1,16 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"io/fs"
 	"maps"
+	mrand "math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
 	"github.com/roadcheck/roadcheck/internal/hub/limit"
@@ -25,6 +30,9 @@ import (
 	"github.com/roadcheck/roadcheck/internal/hub/pgstore"
 	"github.com/roadcheck/roadcheck/internal/hub/pgstore/pgtest"
 	"github.com/roadcheck/roadcheck/internal/hub/storetest"
+	"github.com/roadcheck/roadcheck/internal/hub/wire"
+	"github.com/roadcheck/roadcheck/internal/records"
+	"github.com/roadcheck/roadcheck/internal/trust"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -297,5 +305,210 @@ func TestPartitionMoveUnderReaders(t *testing.T) {
 	var left int
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM records_default").Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d records left in the default partition (%v)", left, err)
+	}
+}
+
+// TestHashFromEvidence: the store keeps no record hash (schema version 5),
+// so the hub takes a stored record's hash from its evidence: a batch
+// pushed again is duplicate, a record of a stored id with other content is
+// rejected as edited, a late record linking to its stored predecessor is
+// not flagged as breaking the chain, and a head report is compared with
+// the stored record it names.
+func TestHashFromEvidence(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	s := open(t)
+	key, err := gm.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.Public().MarshalPKIX()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := gm.SM3([]byte("token of T-HASH"))
+	if err := s.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enroll(ctx, h, hub.Device{ID: "T-HASH", PublicKey: pub, Enrolled: t0, NextSeq: 1}, t0); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := trust.Open(ctx, t.TempDir(), trust.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	keys, err := hub.NewKeys(bytes.Repeat([]byte{7}, 16), bytes.Repeat([]byte{9}, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := hub.New(hub.Config{Store: s, Trust: ts, Keys: keys, Clock: clock.NewFake(t0.Add(time.Hour)), Security: benchSecurity()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(r *records.Record) wire.PushRecord {
+		canon, err := r.Canonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := key.Sign(rand.Reader, canon)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wire.PushRecord{Body: canon, Sig: sig}
+	}
+	var recs []*records.Record
+	var pushed []wire.PushRecord
+	var prev [gm.SM3Size]byte
+	for seq := uint64(1); seq <= 3; seq++ {
+		r := benchRecord("T-HASH", seq, prev, t0.Add(time.Duration(seq)*time.Minute))
+		p := sign(r)
+		prev = records.Hash(p.Body)
+		recs, pushed = append(recs, r), append(pushed, p)
+	}
+	gmPub := key.Public()
+	push := func(batch ...wire.PushRecord) []wire.PushResult {
+		t.Helper()
+		dev, err := s.Device(ctx, "T-HASH")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := srv.Ingest(ctx, dev, gmPub, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// 1 and 3 (a gap), then 2 late: it links to the stored 1.
+	push(pushed[0], pushed[2])
+	res := push(pushed[1])
+	if res[0].Status != wire.StatusAccepted || !slices.Contains(res[0].Flags, wire.FlagLate) || slices.Contains(res[0].Flags, wire.FlagChainMismatch) {
+		t.Fatalf("late record: %+v", res[0])
+	}
+	for i, r := range push(pushed...) {
+		if r.Status != wire.StatusDuplicate {
+			t.Errorf("record %d pushed again: %+v", i+1, r)
+		}
+	}
+	edited := *recs[1]
+	edited.Check.Officer = "999999"
+	if res := push(sign(&edited)); res[0].Status != wire.StatusRejected || res[0].Reason != wire.ReasonEdited {
+		t.Fatalf("edited record: %+v", res[0])
+	}
+	// A head report at record 2 (behind the 3 received) is compared with
+	// the stored record 2.
+	for _, tc := range []struct {
+		hash     [gm.SM3Size]byte
+		mismatch bool
+	}{{records.Hash(pushed[1].Body), false}, {records.Hash(pushed[0].Body), true}} {
+		sig, err := key.Sign(rand.Reader, records.HeadSigningString("T-HASH", 2, tc.hash[:]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev, err := s.Device(ctx, "T-HASH")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.CheckHead(ctx, dev, gmPub, &hub.Head{Seq: 2, Hash: tc.hash, Sig: sig})
+		if err != nil || slices.Contains(resp.Flags, wire.FlagKindHeadMismatch) != tc.mismatch {
+			t.Errorf("head at 2 (mismatch %v): %+v %v", tc.mismatch, resp, err)
+		}
+	}
+}
+
+// TestPackPartitions: the indexes of closed day partitions are rebuilt
+// filled, once (an index a failed rebuild left invalid is dropped first);
+// records stay found, and a late record still lands in a packed partition.
+func TestPackPartitions(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	s, url := openEnrolled(t, "T-PACK", t0)
+	rng := mrand.New(mrand.NewPCG(5, 6))
+	const n = 3000
+	err := s.Ingest(ctx, "T-PACK", func(tx hub.IngestTx) error {
+		for seq := uint64(1); seq <= n; seq++ { // ids in random order within the day
+			if err := putAt(tx, "T-PACK", seq, t0.Add(time.Duration(rng.Int64N(int64(24*time.Hour)))), "VALID"); err != nil {
+				return err
+			}
+		}
+		return tx.SetChain(n+1, [32]byte{1}, t0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	pkeySize := func() (n int64) {
+		t.Helper()
+		if err := conn.QueryRow(ctx, `SELECT pg_relation_size(x.indexrelid) FROM pg_index x
+			WHERE x.indrelid = 'records_20261127'::regclass AND x.indisprimary`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := pkeySize()
+	// An index a failed REINDEX CONCURRENTLY left behind, invalid.
+	if _, err := conn.Exec(ctx, "CREATE INDEX records_20261127_ccnew ON records_20261127 (seq)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'records_20261127_ccnew'::regclass"); err != nil {
+		t.Fatal(err)
+	}
+	// Days up to the 27th are over on the 28th: the suite's partitions
+	// from the 24th, 4 of them.
+	// At most 3 at a time, the newest first.
+	packed, err := s.PackPartitions(ctx, t0.AddDate(0, 0, 1), 3)
+	if err != nil || packed != 3 {
+		t.Fatalf("packed %d partitions (%v), want 3", packed, err)
+	}
+	if after := pkeySize(); after > before*80/100 {
+		t.Errorf("primary key of the day: %d bytes before packing, %d after", before, after)
+	}
+	var invalid, loose int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE NOT x.indisvalid),
+		count(*) FILTER (WHERE coalesce(array_to_string(i.reloptions, ','), '') NOT LIKE '%fillfactor=100%')
+		FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = 'records_20261127'::regclass`).Scan(&invalid, &loose); err != nil {
+		t.Fatal(err)
+	}
+	if invalid != 0 || loose != 0 {
+		t.Errorf("after packing: %d invalid indexes, %d not filled", invalid, loose)
+	}
+	if rest, err := s.PackPartitions(ctx, t0.AddDate(0, 0, 1), 0); err != nil || rest != 1 {
+		t.Fatalf("packed %d more partitions (%v), want 1 (the 24th)", rest, err)
+	}
+	if again, err := s.PackPartitions(ctx, t0.AddDate(0, 0, 1), 0); err != nil || again != 0 {
+		t.Fatalf("packed %d partitions again (%v)", again, err)
+	}
+	// A late record lands in the packed day; every record is found.
+	err = s.Ingest(ctx, "T-PACK", func(tx hub.IngestTx) error {
+		if err := putAt(tx, "T-PACK", n+1, t0.Add(12*time.Hour+time.Millisecond), "INVALID"); err != nil {
+			return err
+		}
+		return tx.SetChain(n+2, [32]byte{2}, t0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	q := hub.RecordQuery{Device: "T-PACK", From: t0, To: t0.Add(24*time.Hour - time.Millisecond), Limit: 1000}
+	for {
+		page, err := s.QueryRecords(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(page.Records)
+		if !page.More {
+			break
+		}
+		q.After = page.Next
+	}
+	if total != n+1 {
+		t.Errorf("%d records found by device, want %d", total, n+1)
+	}
+	if recs, _, err := s.Records(ctx, hub.RecordQuery{Verdict: "INVALID", From: t0, To: t0.Add(24 * time.Hour)}); err != nil || len(recs) != 1 {
+		t.Errorf("late record by verdict: %d (%v)", len(recs), err)
 	}
 }

@@ -20,14 +20,14 @@ import (
 // examined.
 const ScanLimit = 10_000
 
-const recordCols = "id, device_no, seq, hash, wall, received, officer, verdict, kind, plate, flags, stop, sealed, issuer"
+const recordCols = "id, device_no, seq, wall, received, officer, verdict, kind, plate, flags, stop, sealed, issuer"
 
 // recordRow receives recordCols; every field may be NULL (outer joins).
 type recordRow struct {
 	id                  *[16]byte
 	devNo               *int32
 	seq, wall, received *int64
-	hash, plate, sealed []byte
+	plate, sealed       []byte
 	officer, verdict    *string
 	kind                *int16
 	flags               []string
@@ -36,16 +36,16 @@ type recordRow struct {
 }
 
 func (r *recordRow) dest() []any {
-	return []any{&r.id, &r.devNo, &r.seq, &r.hash, &r.wall, &r.received, &r.officer, &r.verdict, &r.kind, &r.plate, &r.flags,
+	return []any{&r.id, &r.devNo, &r.seq, &r.wall, &r.received, &r.officer, &r.verdict, &r.kind, &r.plate, &r.flags,
 		&r.stop, &r.sealed, &r.issuer}
 }
 
 func (r *recordRow) record() (hub.StoredRecord, error) {
 	if r.id == nil || r.devNo == nil || r.seq == nil || r.wall == nil || r.received == nil || r.officer == nil || r.verdict == nil ||
-		r.kind == nil || len(r.hash) != gm.SM3Size {
+		r.kind == nil {
 		return hub.StoredRecord{}, fmt.Errorf("pgstore: damaged record row")
 	}
-	out := hub.StoredRecord{ID: *r.id, Seq: uint64(*r.seq), Hash: [gm.SM3Size]byte(r.hash), Wall: tm(*r.wall), Received: tm(*r.received),
+	out := hub.StoredRecord{ID: *r.id, Seq: uint64(*r.seq), Wall: tm(*r.wall), Received: tm(*r.received),
 		Officer: *r.officer, Verdict: *r.verdict, Kind: uint8(*r.kind), PlateHash: r.plate, Flags: r.flags, Sealed: r.sealed}
 	if r.stop != nil {
 		out.Stop = *r.stop

@@ -333,7 +333,9 @@ func testIngest(t *testing.T, s hub.Store) {
 			return fmt.Errorf("chain state %d", d.NextSeq)
 		}
 		got, ok, err := tx.Record(rec(2).ID)
-		if err != nil || !ok || got.Seq != 2 || got.Hash != rec(2).Hash {
+		// A store may not keep the hash (the hub then takes it from the
+		// evidence): zero, or the one put.
+		if err != nil || !ok || got.Seq != 2 || (got.Hash != rec(2).Hash && got.Hash != [gm.SM3Size]byte{}) {
 			return fmt.Errorf("Record: %+v %v %v", got, ok, err)
 		}
 		at, ok, err := tx.RecordAt(3)
