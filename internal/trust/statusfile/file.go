@@ -396,12 +396,15 @@ type fileWriter struct {
 // their write-back.
 const writeBehind = 1 << 20
 
-// behind writes to f and starts the write-back of every writeBehind bytes
-// written (sync_file_range on Linux, as databases' "bytes per sync"
-// does): the fsync that finishes a file then has little left to flush,
-// and a large import never puts tens of megabytes in the disk's queue at
-// once in front of another process's fsync — an inspector's record
-// append waits behind at most about a megabyte.
+// behind writes to f and writes back every writeBehind bytes as they are
+// written, waiting for them (sync_file_range on Linux, as databases'
+// "bytes per sync" does): the fsync that finishes a file then has little
+// left to flush, and a large import never puts tens of megabytes in the
+// disk's queue in front of another process's fsync — an inspector's
+// record append waits behind at most about a megabyte. (Measured on the
+// project's VM, a record append during a full import: p50 1.9 ms with
+// the wait, 2.3 ms with write-back started only, max 15–20 ms against
+// 70–90 ms with neither.)
 type behind struct {
 	f      *os.File
 	off    int64

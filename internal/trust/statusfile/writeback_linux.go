@@ -5,8 +5,11 @@ import (
 	"syscall"
 )
 
-// startWriteback starts writing n bytes of f at off to disk without
-// waiting (errors are the final fsync's to report).
+// startWriteback writes n bytes of f at off to disk and waits for them
+// (errors are the final fsync's to report): a writer never has more than
+// about one writeBehind of data in flight, so a large import cannot flood
+// the disk's queue.
 func startWriteback(f *os.File, off, n int64) {
-	_ = syscall.SyncFileRange(int(f.Fd()), off, n, 0x2 /* SYNC_FILE_RANGE_WRITE */)
+	const waitBefore, write, waitAfter = 0x1, 0x2, 0x4 // SYNC_FILE_RANGE_*
+	_ = syscall.SyncFileRange(int(f.Fd()), off, n, waitBefore|write|waitAfter)
 }
