@@ -230,14 +230,7 @@ func TestNoncesAcrossReplicas(t *testing.T) {
 func TestReplayAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	url := newURL(t)
-	key, err := gm.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := key.Public().MarshalPKIX()
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, pub := deviceKey(t)
 	var hubs []*httptest.Server
 	for i := range 2 {
 		s, err := pgstore.Open(ctx, url, pgstore.Options{MaxConns: 8})

@@ -318,14 +318,7 @@ func TestHashFromEvidence(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	s := open(t)
-	key, err := gm.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := key.Public().MarshalPKIX()
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, pub := deviceKey(t)
 	h := gm.SM3([]byte("token of T-HASH"))
 	if err := s.PutToken(ctx, hub.Token{Hash: h, Role: hub.RoleDevice, Created: t0}); err != nil {
 		t.Fatal(err)
@@ -511,4 +504,18 @@ func TestPackPartitions(t *testing.T) {
 	if recs, _, err := s.Records(ctx, hub.RecordQuery{Verdict: "INVALID", From: t0, To: t0.Add(24 * time.Hour)}); err != nil || len(recs) != 1 {
 		t.Errorf("late record by verdict: %d (%v)", len(recs), err)
 	}
+}
+
+// deviceKey is a new device key pair: the key and its PKIX public key.
+func deviceKey(t testing.TB) (*gm.PrivateKey, []byte) {
+	t.Helper()
+	key, err := gm.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.Public().MarshalPKIX()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, pub
 }
