@@ -519,3 +519,28 @@ func deviceKey(t testing.TB) (*gm.PrivateKey, []byte) {
 	}
 	return key, pub
 }
+
+// TestPoolStats: /metrics' pool figures count both of the store's pools,
+// the main one and the request path's.
+func TestPoolStats(t *testing.T) {
+	ctx := context.Background()
+	s, err := pgstore.Open(ctx, newURL(t), pgstore.Options{MaxConns: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	before := s.PoolStats()
+	if _, err := s.Device(ctx, "D-NONE"); !errors.Is(err, hub.ErrNotFound) { // the request path's pool
+		t.Fatalf("Device = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Devices(ctx); err != nil { // the main pool
+		t.Fatal(err)
+	}
+	after := s.PoolStats()
+	if after.Max != 6+4 {
+		t.Fatalf("Max = %d, want 10 (6 + the request path's 4)", after.Max)
+	}
+	if after.Acquires < before.Acquires+2 || after.Total < 2 {
+		t.Fatalf("acquires %d → %d, total %d: both pools' use not counted", before.Acquires, after.Acquires, after.Total)
+	}
+}

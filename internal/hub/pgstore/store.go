@@ -95,7 +95,7 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	hot, err := newPool(ctx, url, 4, "plan_cache_mode", "force_generic_plan")
+	hot, err := newPool(ctx, url, hotConns, "plan_cache_mode", "force_generic_plan")
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -140,11 +140,27 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// PoolStats implements hub.PoolStatter.
+// hotConns is the size of the request path's own pool (see combiner).
+const hotConns = 4
+
+// PoolStats implements hub.PoolStatter: the figures of the store's
+// connections, the main pool's and the request path's together.
 func (s *Store) PoolStats() hub.PoolStats {
-	st := s.pool.Stat()
-	return hub.PoolStats{Max: st.MaxConns(), Total: st.TotalConns(), Idle: st.IdleConns(), InUse: st.AcquiredConns(),
-		Acquires: st.AcquireCount(), EmptyWaits: st.EmptyAcquireCount(), WaitTime: st.EmptyAcquireWaitTime()}
+	var ps hub.PoolStats
+	for _, p := range []*pgxpool.Pool{s.pool, s.hot} {
+		if p == nil {
+			continue
+		}
+		st := p.Stat()
+		ps.Max += st.MaxConns()
+		ps.Total += st.TotalConns()
+		ps.Idle += st.IdleConns()
+		ps.InUse += st.AcquiredConns()
+		ps.Acquires += st.AcquireCount()
+		ps.EmptyWaits += st.EmptyAcquireCount()
+		ps.WaitTime += st.EmptyAcquireWaitTime()
+	}
+	return ps
 }
 
 func ms(t time.Time) int64 {
