@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -87,19 +86,7 @@ func TestScanBigImagesProcess(t *testing.T) {
 				t.Fatalf("got %+v, want ok %v, error saying %q", got, wantOK, wantErr)
 			}
 			ps := cmd.ProcessState
-			rss := int64(-1)
-			for _, l := range strings.Split(stderr.String(), "\n") {
-				if f := strings.Fields(l); len(f) == 3 && f[0] == "VmHWM:" {
-					kib, err := strconv.ParseInt(f[1], 10, 64)
-					if err != nil {
-						t.Fatal(err)
-					}
-					rss = kib << 10
-				}
-			}
-			if rss < 0 {
-				t.Fatalf("the child printed no peak RSS: %q", stderr.String())
-			}
+			rss := scantest.ChildPeakRSS(t, stderr.String())
 			t.Logf("%s: peak RSS %.1f MiB, CPU %v", tt.file, float64(rss)/(1<<20), ps.UserTime()+ps.SystemTime())
 			if rss > bound {
 				t.Errorf("peak RSS %d MiB, more than %d MiB", rss>>20, bound>>20)

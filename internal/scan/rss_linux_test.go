@@ -5,9 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/roadcheck/roadcheck/internal/scan/scantest"
 )
 
 // peakRSSBound is the most a process decoding one image may hold at its
@@ -59,27 +60,11 @@ func TestLoadPeakRSS(t *testing.T) {
 				t.Fatalf("child printed %.80q, want %.40q…", out, tt.want)
 			}
 			ps := cmd.ProcessState
-			rss := childPeakRSS(t, stderr.String())
+			rss := scantest.ChildPeakRSS(t, stderr.String())
 			t.Logf("%s: peak RSS %.1f MiB, CPU %v", tt.file, float64(rss)/(1<<20), ps.UserTime()+ps.SystemTime())
 			if bound := peakRSSBound(); rss > bound {
 				t.Errorf("peak RSS %d MiB, more than %d MiB", rss>>20, bound>>20)
 			}
 		})
 	}
-}
-
-// childPeakRSS reads the peakRSSLine a child printed, in bytes.
-func childPeakRSS(t *testing.T, stderr string) int64 {
-	t.Helper()
-	for _, l := range strings.Split(stderr, "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "VmHWM:" && f[2] == "kB" {
-			n, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n << 10
-		}
-	}
-	t.Fatalf("the child printed no peak RSS: %q", stderr)
-	return 0
 }

@@ -218,8 +218,9 @@ func (s *Store) ImportObjects(ctx context.Context, objs []Object) (*Report, erro
 	var rep *Report
 	var replaced []listKey
 	var err error
-	update := func() { err = s.update(ctx, s.importObjectsTx(ctx, objs, &rep, &replaced)) }
-	if smallImportOf(objs) {
+	small := smallImportOf(objs)
+	update := func() { err = s.update(ctx, s.importObjectsTx(ctx, objs, small, &rep, &replaced)) }
+	if small {
 		update()
 	} else {
 		defer limitHeap()()
@@ -252,7 +253,7 @@ func smallImportOf(objs []Object) bool {
 }
 
 // importObjectsTx is ImportObjects' transaction.
-func (s *Store) importObjectsTx(ctx context.Context, objs []Object, repOut **Report, replacedOut *[]listKey) func(idx *index, tx *statusfile.Tx) (bool, error) {
+func (s *Store) importObjectsTx(ctx context.Context, objs []Object, ahead bool, repOut **Report, replacedOut *[]listKey) func(idx *index, tx *statusfile.Tx) (bool, error) {
 	return func(idx *index, tx *statusfile.Tx) (bool, error) {
 		rep := &Report{Blocks: make([]BlockResult, len(objs))}
 		*repOut = rep
@@ -319,7 +320,7 @@ func (s *Store) importObjectsTx(ctx context.Context, objs []Object, repOut **Rep
 		for k, lo := range lists {
 			order[k] = lo.i
 		}
-		prep := newListPreparer(idx, objs, order, smallImportOf(objs))
+		prep := newListPreparer(idx, objs, order, ahead)
 		defer prep.stop()
 		for _, lo := range lists {
 			if err := ctx.Err(); err != nil {

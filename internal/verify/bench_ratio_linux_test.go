@@ -2,19 +2,12 @@ package verify_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"math/big"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
 
-	"github.com/emmansun/gmsm/sm2"
-	"github.com/emmansun/gmsm/smx509"
-	"github.com/roadcheck/roadcheck/internal/credential"
 	"github.com/roadcheck/roadcheck/internal/verify"
-	"golang.org/x/crypto/cryptobyte"
-	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // processCPU is the CPU time of the whole process (CLOCK_PROCESS_CPUTIME_ID:
@@ -38,16 +31,7 @@ func processCPU() time.Duration {
 // allocates more.
 func BenchmarkVerifyRatio(b *testing.B) {
 	v, w, text := benchCode(b)
-	d, err := credential.Parse(text)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cert, err := smx509.ParseCertificate(w.Signers["shenzhen"].DER)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pub := cert.PublicKey.(*ecdsa.PublicKey)
-	msg, sig := d.Sign1.SigStructure(), d.Sign1.Signature
+	pub, msg, sig := rawSM2Input(b, w, text)
 	ctx := context.Background()
 	const batch = 64
 	var tv, tr time.Duration
@@ -61,13 +45,7 @@ func BenchmarkVerifyRatio(b *testing.B) {
 		}
 		t1 := processCPU()
 		for range batch {
-			var bld cryptobyte.Builder
-			bld.AddASN1(asn1.SEQUENCE, func(c *cryptobyte.Builder) {
-				c.AddASN1BigInt(new(big.Int).SetBytes(sig[:32]))
-				c.AddASN1BigInt(new(big.Int).SetBytes(sig[32:]))
-			})
-			der, _ := bld.Bytes()
-			if !sm2.VerifyASN1WithSM2(pub, nil, msg, der) {
+			if !rawSM2Verify(pub, msg, sig) {
 				b.Fatal("signature does not verify")
 			}
 		}

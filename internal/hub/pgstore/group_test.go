@@ -265,15 +265,7 @@ func TestReplayAcrossReplicas(t *testing.T) {
 		hubs = append(hubs, hs)
 	}
 	r := benchRecord("T-R", 1, [gm.SM3Size]byte{}, time.Now())
-	canon, err := r.Canonical()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := key.Sign(rand.Reader, canon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := json.Marshal(wire.PushRequest{Records: []wire.PushRecord{{Body: canon, Sig: sig}}})
+	body, _ := json.Marshal(wire.PushRequest{Records: []wire.PushRecord{signRecord(t, key, r)}})
 	req, _ := http.NewRequest(http.MethodPost, hubs[0].URL+"/v1/records", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if err := wire.Sign(req, body, "T-R", time.Now(), func(m []byte) ([]byte, error) { return key.Sign(rand.Reader, m) }); err != nil {

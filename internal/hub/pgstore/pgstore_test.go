@@ -339,17 +339,7 @@ func TestHashFromEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sign := func(r *records.Record) wire.PushRecord {
-		canon, err := r.Canonical()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig, err := key.Sign(rand.Reader, canon)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return wire.PushRecord{Body: canon, Sig: sig}
-	}
+	sign := func(r *records.Record) wire.PushRecord { return signRecord(t, key, r) }
 	var recs []*records.Record
 	var pushed []wire.PushRecord
 	var prev [gm.SM3Size]byte
@@ -543,4 +533,18 @@ func TestPoolStats(t *testing.T) {
 	if after.Acquires < before.Acquires+2 || after.Total < 2 {
 		t.Fatalf("acquires %d → %d, total %d: both pools' use not counted", before.Acquires, after.Acquires, after.Total)
 	}
+}
+
+// signRecord is r as a device signs it for a push.
+func signRecord(t testing.TB, key *gm.PrivateKey, r *records.Record) wire.PushRecord {
+	t.Helper()
+	canon, err := r.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := key.Sign(rand.Reader, canon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wire.PushRecord{Body: canon, Sig: sig}
 }

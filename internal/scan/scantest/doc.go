@@ -13,6 +13,9 @@
 //     stream is those pieces, an empty final block and the Adler-32 of the
 //     whole, combined from the rows' own.
 //
+// It also reads a test child process's peak resident set (PeakRSSLine,
+// ChildPeakRSS).
+//
 // It is for tests only: the files are valid, decode with image/jpeg and
 // image/png as well as with libjpeg and libpng, and say nothing about how
 // real cameras compress.

@@ -224,7 +224,9 @@ func mapVFile(dir, name string, fi fileInfo) (*vfile, error) {
 		return nil, damaged(name, "size %d, manifest says %d", size, fi.size)
 	}
 	v := &vfile{name: name, info: fi, mm: mm}
-	if err := v.setHeader(tail[int64(len(tail))-fi.hdrLen:]); err != nil {
+	// Copies of the header and digest levels: the rest of the tail is not
+	// kept for the file's life.
+	if err := v.setHeader(bytes.Clone(tail[int64(len(tail))-fi.hdrLen:])); err != nil {
 		munmap(mm)
 		return nil, err
 	}
@@ -232,7 +234,7 @@ func mapVFile(dir, name string, fi fileInfo) (*vfile, error) {
 	// holds them (files up to about 100 MB), so that a first lookup
 	// faults in only the data pages it reads.
 	if n := v.lay.hdrOff - v.lay.dataLen; n <= int64(len(tail))-fi.hdrLen {
-		v.interior = tail[int64(len(tail))-fi.hdrLen-n : int64(len(tail))-fi.hdrLen]
+		v.interior = bytes.Clone(tail[int64(len(tail))-fi.hdrLen-n : int64(len(tail))-fi.hdrLen])
 	} else {
 		v.interior = mm[v.lay.dataLen:v.lay.hdrOff]
 	}
