@@ -77,6 +77,9 @@ var rules = []rule{
 	{name: "Prometheus only in the hub", lib: []string{"github.com/prometheus/client_golang"}, allowed: []string{"internal/hub"}},
 	// klauspost/compress: the code's zlib layer and the hub's evidence.
 	{name: "klauspost/compress only in the credential codec and the hub", lib: []string{"github.com/klauspost/compress"}, allowed: []string{"internal/credential", "internal/hub"}},
+	// segmentio/encoding: the hub's decoding of record pushes, its hottest
+	// parser; everything else speaks encoding/json.
+	{name: "segmentio/encoding only in the hub's push decoding", lib: []string{"github.com/segmentio/encoding"}, allowed: []string{"internal/hub"}},
 }
 
 func TestLibraryRules(t *testing.T) {

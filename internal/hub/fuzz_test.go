@@ -1,11 +1,14 @@
 package hub_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -35,13 +38,40 @@ func FuzzDecodeEnroll(f *testing.F) {
 func FuzzDecodePush(f *testing.F) {
 	f.Add(seed(f, "push.json"))
 	f.Add([]byte(`{"records":[]}`))
+	// Corners where JSON decoders part: duplicate and differently cased
+	// keys, nulls, escapes and blanks in base64, trailing data.
+	f.Add([]byte(`{"records":[{"body":"AA==","sig":"AA=="}],"records":null}`))
+	f.Add([]byte(`{"Records":[{"BODY":"AA==","sig":null}]}`))
+	f.Add([]byte(`{"records":[{"body":"\u0041A==","sig":"AA\r\n=="}]} `))
+	f.Add([]byte(`{"records":[{"body":"AA==","sig":"AA=="}]}{}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req, err := hub.DecodePush(b)
+		// encoding/json, strict as DecodePush: what one accepts, the
+		// other accepts, with the same records.
+		var std wire.PushRequest
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		stdErr := dec.Decode(&std)
+		if stdErr == nil && dec.More() {
+			stdErr = errors.New("trailing data")
+		}
+		if stdErr == nil && (len(std.Records) == 0 || len(std.Records) > wire.MaxBatch) {
+			stdErr = errors.New("batch size")
+		}
 		if err != nil {
 			if !errors.Is(err, hub.ErrBadInput) {
 				t.Fatalf("unexpected error class: %v", err)
 			}
+			if stdErr == nil {
+				t.Fatalf("refused what encoding/json accepts: %v", err)
+			}
 			return
+		}
+		if stdErr != nil {
+			t.Fatalf("accepted what encoding/json refuses (%v)", stdErr)
+		}
+		if !reflect.DeepEqual(req.Records, std.Records) {
+			t.Fatalf("records differ from encoding/json's:\n%+v\n%+v", req.Records, std.Records)
 		}
 		if len(req.Records) == 0 || len(req.Records) > wire.MaxBatch {
 			t.Fatalf("accepted a batch of %d", len(req.Records))

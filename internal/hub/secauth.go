@@ -165,8 +165,11 @@ func (s *Server) preAuth(w http.ResponseWriter, r *http.Request, guard bool) (re
 // A request without the header may carry at most wire.MaxPreAuthBody
 // bytes. Failures before authentication all get one generic 401. charge
 // spends the device's quota for the request (limit.Limiter.Request, or
-// Object for a trust-object download).
-func (s *Server) authDeviceSecure(w http.ResponseWriter, r *http.Request, limit int64, charge func(context.Context, string) (limit.Decision, error)) (Device, *gm.PublicKey, []byte, bool) {
+// Object for a trust-object download). With later not nil (a push), the
+// request's nonce is not used but left in later, to be used with the
+// push's quota charges (admitPush): a replayed push is refused once its
+// body is read.
+func (s *Server) authDeviceSecure(w http.ResponseWriter, r *http.Request, limit int64, charge func(context.Context, string) (limit.Decision, error), later *nonceUse) (Device, *gm.PublicKey, []byte, bool) {
 	ra := auditOf(r)
 	ra.set(func(ra *reqAudit) { ra.attempted = true })
 	release, ok := s.preAuth(w, r, false)
@@ -222,19 +225,10 @@ func (s *Server) authDeviceSecure(w http.ResponseWriter, r *http.Request, limit 
 		revoked(w, dev)
 		return Device{}, nil, nil, false
 	}
-	fresh := true
-	if s.shared != nil {
-		fresh, err = s.shared.UseNonce(r.Context(), a.Device+"/"+a.Nonce, now, a.Time.Add(s.window))
-		if err != nil {
-			s.internal(w, err)
-			return Device{}, nil, nil, false
-		}
-	} else {
-		fresh = s.nonces.add(a.Device+"/"+a.Nonce, now.UnixMilli(), a.Time.Add(s.window).UnixMilli())
-	}
-	if !fresh {
-		ra.set(func(ra *reqAudit) { ra.detail = "replayed nonce" })
-		fail(w, http.StatusUnauthorized, wire.CodeReplay, "nonce already used: this request was replayed")
+	nu := nonceUse{key: a.Device + "/" + a.Nonce, now: now, expires: a.Time.Add(s.window)}
+	if later != nil {
+		*later = nu
+	} else if !s.useNonce(w, r, nu) {
 		return Device{}, nil, nil, false
 	}
 	if d, err := charge(r.Context(), dev.ID); err != nil {
@@ -259,6 +253,37 @@ func (s *Server) authDeviceSecure(w http.ResponseWriter, r *http.Request, limit 
 		}
 	}
 	return dev, pub, body, true
+}
+
+// nonceUse is the use of a request's nonce: key (device/nonce), recorded
+// until expires.
+type nonceUse struct {
+	key          string
+	now, expires time.Time
+}
+
+// useNonce records the request's nonce (shared by the hubs on the store,
+// or in memory); on false, a replay or a failure, it has answered.
+func (s *Server) useNonce(w http.ResponseWriter, r *http.Request, nu nonceUse) bool {
+	fresh := true
+	if s.shared != nil {
+		var err error
+		if fresh, err = s.shared.UseNonce(r.Context(), nu.key, nu.now, nu.expires); err != nil {
+			s.internal(w, err)
+			return false
+		}
+	} else {
+		fresh = s.nonces.add(nu.key, nu.now.UnixMilli(), nu.expires.UnixMilli())
+	}
+	if !fresh {
+		replayed(w, r)
+	}
+	return fresh
+}
+
+func replayed(w http.ResponseWriter, r *http.Request) {
+	auditOf(r).set(func(ra *reqAudit) { ra.detail = "replayed nonce" })
+	fail(w, http.StatusUnauthorized, wire.CodeReplay, "nonce already used: this request was replayed")
 }
 
 // readBodySum reads at most limit bytes of body and checks them against

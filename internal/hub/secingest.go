@@ -42,14 +42,38 @@ func (s *Server) openPush(w http.ResponseWriter, r *http.Request, body []byte) (
 	return body, true
 }
 
-// chargeRecords charges a push of n records to the device's quota; on
-// false it has answered 429.
-func (s *Server) chargeRecords(w http.ResponseWriter, r *http.Request, dev Device, n int) bool {
+// admitPush uses the push's nonce (nu) and charges its n records and its
+// request to the device's quotas (limit.Limiter.PlanPush): in one step
+// when the store keeps both nonces and shared quotas (Admitter). On false
+// it has answered: 401 for a replay, 429 over a quota.
+func (s *Server) admitPush(w http.ResponseWriter, r *http.Request, dev Device, nu nonceUse, n int) bool {
 	auditOf(r).set(func(ra *reqAudit) { ra.rows = n })
-	d, err := s.sec.limits.Records(r.Context(), dev.ID, n)
-	if err != nil {
-		s.internal(w, err)
-		return false
+	ctx := r.Context()
+	plan := s.sec.limits.PlanPush(dev.ID, n)
+	d := plan.Local
+	switch {
+	case !d.OK:
+		// Over a quota in memory: refused before the nonce is used.
+	case s.sec.admit != nil && len(plan.Takes) > 0:
+		fresh, taken, err := s.sec.admit.Admit(ctx, nu.key, nu.now, nu.expires, plan.Takes)
+		if err != nil {
+			s.internal(w, err)
+			return false
+		}
+		if !fresh {
+			replayed(w, r)
+			return false
+		}
+		d = plan.Decide(taken)
+	default:
+		if !s.useNonce(w, r, nu) {
+			return false
+		}
+		var err error
+		if d, err = s.sec.limits.Apply(ctx, &plan); err != nil {
+			s.internal(w, err)
+			return false
+		}
 	}
 	if !d.OK {
 		s.tooMany(w, r, d)

@@ -48,10 +48,13 @@ const DefaultOfflineWindow = 30 * 24 * time.Hour
 
 // security is the server's state for Security.
 type security struct {
-	audit         *audit.Log
-	ownAudit      bool
-	accounts      *account.Service
-	limits        *limit.Limiter
+	audit    *audit.Log
+	ownAudit bool
+	accounts *account.Service
+	limits   *limit.Limiter
+	// admit takes the admission of pushes (nonce and quotas) in one step:
+	// set when the store keeps both the nonces and the shared quotas.
+	admit         Admitter
 	offline       time.Duration
 	requireSealed bool
 	quietDevices  bool
@@ -76,6 +79,9 @@ func (s *Server) initSecurity(ctx context.Context, cfg Config, m *http.ServeMux)
 	}
 	if sec.limits, err = limit.New(lims, s.clk, sc.SharedLimits); err != nil {
 		return err
+	}
+	if a, ok := sc.SharedLimits.(Admitter); ok && any(a) == any(s.shared) {
+		sec.admit = a
 	}
 	if sec.audit == nil {
 		st, err := s.auditStore(ctx)

@@ -19,8 +19,10 @@ import (
 
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/gm"
+	"github.com/roadcheck/roadcheck/internal/hub/limit"
 	"github.com/roadcheck/roadcheck/internal/hub/wire"
 	"github.com/roadcheck/roadcheck/internal/trust"
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // Config configures a Server.
@@ -183,7 +185,7 @@ func (c *nonceCache) add(key string, now, expiry int64) bool {
 // the body. On failure it has written the response. See
 // authDeviceSecure (secauth.go).
 func (s *Server) authDevice(w http.ResponseWriter, r *http.Request, limit int64) (Device, *gm.PublicKey, []byte, bool) {
-	return s.authDeviceSecure(w, r, limit, s.sec.limits.Request)
+	return s.authDeviceSecure(w, r, limit, s.sec.limits.Request, nil)
 }
 
 func revoked(w http.ResponseWriter, dev Device) {
@@ -368,7 +370,11 @@ func strictJSON(body []byte, v any) error {
 }
 
 func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
-	dev, pub, body, ok := s.authDevice(w, r, wire.MaxPushBody)
+	// The push's nonce is used, and its request charged to the shared
+	// quota, with its records (admitPush).
+	var nu nonceUse
+	local := func(_ context.Context, id string) (limit.Decision, error) { return s.sec.limits.PushRequest(id), nil }
+	dev, pub, body, ok := s.authDeviceSecure(w, r, wire.MaxPushBody, local, &nu)
 	if !ok {
 		return
 	}
@@ -380,7 +386,7 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, wire.CodeBadRequest, "%v", err)
 		return
 	}
-	if !s.chargeRecords(w, r, dev, len(req.Records)) { // quota
+	if !s.admitPush(w, r, dev, nu, len(req.Records)) { // nonce and quota
 		return
 	}
 	res, err := s.Ingest(r.Context(), dev, pub, req.Records)
@@ -399,11 +405,18 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, wire.PushResponse{Results: res, HubTime: s.clk.Now().UTC()})
 }
 
-// DecodePush parses and checks a push request body.
+// DecodePush parses and checks a push request body: strict JSON (no
+// unknown fields, nothing after the object), decoded with
+// segmentio/encoding's parser, which accepts what encoding/json accepts
+// here in about a quarter of the time (FuzzDecodePush compares them).
 func DecodePush(body []byte) (*wire.PushRequest, error) {
 	var req wire.PushRequest
-	if err := strictJSON(body, &req); err != nil {
-		return nil, err
+	rest, err := segjson.Parse(body, &req, segjson.DisallowUnknownFields)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	if len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
+		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrBadInput)
 	}
 	if len(req.Records) == 0 || len(req.Records) > wire.MaxBatch {
 		return nil, fmt.Errorf("%w: a batch holds 1–%d records, not %d", ErrBadInput, wire.MaxBatch, len(req.Records))

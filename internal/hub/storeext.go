@@ -3,6 +3,8 @@ package hub
 import (
 	"context"
 	"time"
+
+	"github.com/roadcheck/roadcheck/internal/hub/limit"
 )
 
 // Optional interfaces a Store may implement; the server and rchub use them
@@ -15,6 +17,18 @@ type NonceStore interface {
 	// UseNonce records key until expires and reports true, or reports
 	// false when key is recorded and has not expired at now (a replay).
 	UseNonce(ctx context.Context, key string, now, expires time.Time) (bool, error)
+}
+
+// Admitter is a NonceStore that also keeps the shared quotas (a
+// limit.Store) and takes a push's admission in one step (one statement on
+// PostgreSQL): the request's nonce used, and the push's quota charges.
+type Admitter interface {
+	NonceStore
+	limit.Store
+	// Admit uses the nonce key as UseNonce does and, when it was fresh,
+	// applies takes as TakeWindows does; when it was not, it applies none
+	// and taken is nil.
+	Admit(ctx context.Context, key string, now, expires time.Time, takes []limit.Take) (fresh bool, taken []limit.Taken, err error)
 }
 
 // AnchorStore keeps the hub's trust anchors in the store, for stores

@@ -99,7 +99,7 @@ const objectRate = 16 << 10
 // the digest), never buffered whole.
 func (s *Server) handleObject(w http.ResponseWriter, r *http.Request) {
 	// Trust objects have a download budget of their own (limit.Limits).
-	if _, _, _, ok := s.authDeviceSecure(w, r, wire.MaxSmallBody, s.sec.limits.Object); !ok {
+	if _, _, _, ok := s.authDeviceSecure(w, r, wire.MaxSmallBody, s.sec.limits.Object, nil); !ok {
 		return
 	}
 	raw, err := hex.DecodeString(r.PathValue("digest"))

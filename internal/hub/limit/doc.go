@@ -10,6 +10,9 @@
 //
 // Several hub processes on one PostgreSQL database share quotas through a
 // Store (fixed windows counted in the database); one process alone keeps
-// them in memory. Store implementations must pass the suite in package
-// limittest. A Limiter is safe for concurrent use.
+// them in memory. A charge of several shared quotas at once (a push: its
+// request, its records, a look at the flag budget) is a Plan: decided in
+// memory first, then its takes applied in one call to the Store. Store
+// implementations must pass the suite in package limittest. A Limiter is
+// safe for concurrent use.
 package limit

@@ -73,13 +73,30 @@ func (d Decision) RetryAfterSeconds() int {
 
 func allow() Decision { return Decision{OK: true} }
 
+// Take is one charge of a shared window: N added to the counter of Key in
+// the window starting at Start (truncated to the window by the caller),
+// unless the total would pass Max. A Take of 0 is a look: it writes
+// nothing, and passes while the total is at most Max.
+type Take struct {
+	Key    string
+	Start  time.Time
+	N, Max int
+}
+
+// Taken is the outcome of a Take: whether it passed, and the window's
+// total (after the charge, or as it stands when refused).
+type Taken struct {
+	OK    bool
+	Total int
+}
+
 // Store counts charges in fixed windows shared by several hub processes.
 type Store interface {
-	// TakeWindow adds n to the counter of key in the window starting at
-	// start (truncated to the window by the caller) unless the total
-	// would exceed max, and returns whether it did and the total. Windows
-	// older than a day may be forgotten.
-	TakeWindow(ctx context.Context, key string, start time.Time, n, max int) (ok bool, total int, err error)
+	// TakeWindows applies takes in order, each atomically, and stops at
+	// the first refused: the takes after it are not applied, and their
+	// Taken is zero. It returns one Taken per take; a key is named at
+	// most once. Windows older than a day may be forgotten.
+	TakeWindows(ctx context.Context, takes []Take) ([]Taken, error)
 }
 
 // Limiter applies Limits.
@@ -163,21 +180,70 @@ func takeN(b *rate.Limiter, now time.Time, n int, what string) Decision {
 	return allow()
 }
 
+// sharedTake is the take of a shared quota of perSecond over window (with
+// burst), and the end of its window, at now.
+func (l *Limiter) sharedTake(key string, now time.Time, window time.Duration, perSecond float64, burst, n int) (Take, time.Time) {
+	start := now.Truncate(window)
+	return Take{Key: key, Start: start, N: n, Max: int(perSecond*window.Seconds()) + burst}, start.Add(window)
+}
+
+// takeShared charges n to one shared quota.
 func (l *Limiter) takeShared(ctx context.Context, key string, window time.Duration, perSecond float64, burst, n int, what string) (Decision, error) {
 	if l.shared == nil || perSecond <= 0 {
 		return allow(), nil
 	}
-	now := l.clk.Now()
-	start := now.Truncate(window)
-	quota := int(perSecond*window.Seconds()) + burst
-	ok, _, err := l.shared.TakeWindow(ctx, key, start, n, quota)
+	p := Plan{Local: allow(), now: l.clk.Now()}
+	p.add(l.sharedTake(key, p.now, window, perSecond, burst, n))
+	p.whats = append(p.whats, what)
+	return l.Apply(ctx, &p)
+}
+
+// Apply applies the shared takes of p (a plan of l) and decides.
+func (l *Limiter) Apply(ctx context.Context, p *Plan) (Decision, error) {
+	if !p.Local.OK || len(p.Takes) == 0 {
+		return p.Local, nil
+	}
+	taken, err := l.shared.TakeWindows(ctx, p.Takes)
 	if err != nil {
 		return Decision{}, err
 	}
-	if !ok {
-		return Decision{RetryAfter: start.Add(window).Sub(now), What: what}, nil
+	return p.Decide(taken), nil
+}
+
+// Plan is a charge decided in memory (Local) with the charges of the
+// shared quotas still to apply (Takes, in one call to the shared store).
+type Plan struct {
+	// Local is the decision in memory; when refused, Takes are not to be
+	// applied.
+	Local Decision
+	// Takes are the charges of the shared quotas, in order (nil without a
+	// shared store): give them to Store.TakeWindows, or with the request's
+	// nonce to a store that takes both at once, and their outcome to
+	// Decide.
+	Takes []Take
+
+	now   time.Time
+	ends  []time.Time
+	whats []string
+}
+
+func (p *Plan) add(t Take, end time.Time) {
+	p.Takes, p.ends = append(p.Takes, t), append(p.ends, end)
+}
+
+// Decide returns the decision of the plan given the outcome of its Takes
+// (one Taken each, as Store.TakeWindows returns them): refused at the
+// first take refused, until its window ends.
+func (p *Plan) Decide(taken []Taken) Decision {
+	if !p.Local.OK {
+		return p.Local
 	}
-	return allow(), nil
+	for i := range p.Takes {
+		if i >= len(taken) || !taken[i].OK {
+			return Decision{RetryAfter: p.ends[i].Sub(p.now), What: p.whats[i]}
+		}
+	}
+	return allow()
 }
 
 // Request charges one request of device.
@@ -187,6 +253,13 @@ func (l *Limiter) Request(ctx context.Context, device string) (Decision, error) 
 		return dec, nil
 	}
 	return l.takeShared(ctx, "requests/"+device, time.Minute, l.l.RequestsPerSecond, l.l.RequestBurst, 1, "requests")
+}
+
+// PushRequest charges one record push of device in memory, before its
+// body is read: its charge of the shared request quota comes with its
+// records' (PlanPush), once the body tells how many.
+func (l *Limiter) PushRequest(device string) Decision {
+	return takeN(l.device(device).requests, l.clk.Now(), 1, "requests")
 }
 
 // Object charges one trust-object download of device (instead of a
@@ -199,26 +272,45 @@ func (l *Limiter) Object(ctx context.Context, device string) (Decision, error) {
 	return l.takeShared(ctx, "objects/"+device, time.Minute, l.l.ObjectsPerSecond, l.l.ObjectBurst, 1, "objects")
 }
 
-// Records charges n pushed records of device (a batch at most the burst:
-// larger batches are charged the burst), before they are ingested; while
-// the device's flag budget is spent the push is refused too.
-func (l *Limiter) Records(ctx context.Context, device string, n int) (Decision, error) {
+// PlanPush plans the charge of a push of n records by device (a batch at
+// most the burst: larger batches are charged the burst), before they are
+// ingested: in memory, the records, refused while the device's flag budget
+// is spent; with a shared store, the takes of the same in the shared
+// windows — a look at the flag budget, the request (see PushRequest) and
+// the records, in that order. Push applies them; a hub that also uses the
+// request's nonce in the shared store may apply both at once.
+func (l *Limiter) PlanPush(device string, n int) Plan {
 	d := l.device(device)
-	now := l.clk.Now()
-	if d.flags != nil && d.flags.TokensAt(now) < 1 {
-		need := 1 - d.flags.TokensAt(now)
-		return Decision{RetryAfter: time.Duration(need / float64(d.flags.Limit()) * float64(time.Second)), What: "flags"}, nil
+	p := Plan{now: l.clk.Now()}
+	if d.flags != nil && d.flags.TokensAt(p.now) < 1 {
+		need := 1 - d.flags.TokensAt(p.now)
+		p.Local = Decision{RetryAfter: time.Duration(need / float64(d.flags.Limit()) * float64(time.Second)), What: "flags"}
+		return p
 	}
-	if l.shared != nil && l.l.FlagsPerDay > 0 {
+	if p.Local = takeN(d.records, p.now, n, "records"); !p.Local.OK || l.shared == nil {
+		return p
+	}
+	if l.l.FlagsPerDay > 0 {
 		// Taking nothing tells whether the hour's flags are over the quota.
-		if dec, err := l.takeShared(ctx, "flags/"+device, time.Hour, l.l.FlagsPerDay/86400, l.l.FlagBurst, 0, "flags"); err != nil || !dec.OK {
-			return dec, err
-		}
+		p.add(l.sharedTake("flags/"+device, p.now, time.Hour, l.l.FlagsPerDay/86400, l.l.FlagBurst, 0))
+		p.whats = append(p.whats, "flags")
 	}
-	if dec := takeN(d.records, now, n, "records"); !dec.OK {
-		return dec, nil
+	if l.l.RequestsPerSecond > 0 {
+		p.add(l.sharedTake("requests/"+device, p.now, time.Minute, l.l.RequestsPerSecond, l.l.RequestBurst, 1))
+		p.whats = append(p.whats, "requests")
 	}
-	return l.takeShared(ctx, "records/"+device, time.Hour, l.l.RecordsPerDay/86400, l.l.RecordBurst, n, "records")
+	if l.l.RecordsPerDay > 0 {
+		p.add(l.sharedTake("records/"+device, p.now, time.Hour, l.l.RecordsPerDay/86400, l.l.RecordBurst, n))
+		p.whats = append(p.whats, "records")
+	}
+	return p
+}
+
+// Push charges a push of n records by device (PlanPush), its shared takes
+// in one call to the shared store.
+func (l *Limiter) Push(ctx context.Context, device string, n int) (Decision, error) {
+	p := l.PlanPush(device, n)
+	return l.Apply(ctx, &p)
 }
 
 // Flags charges n flags raised by device's push after the fact: the budget
@@ -230,7 +322,7 @@ func (l *Limiter) Flags(ctx context.Context, device string, n int) error {
 		d.flags.ReserveN(now, min(left, d.flags.Burst()))
 	}
 	if l.shared != nil && n > 0 && l.l.FlagsPerDay > 0 {
-		_, _, err := l.shared.TakeWindow(ctx, "flags/"+device, now.Truncate(time.Hour), n, math.MaxInt32)
+		_, err := l.shared.TakeWindows(ctx, []Take{{Key: "flags/" + device, Start: now.Truncate(time.Hour), N: n, Max: math.MaxInt32}})
 		return err
 	}
 	return nil

@@ -51,7 +51,7 @@ func TestRecordsAndFlags(t *testing.T) {
 		if st.name == "other device is not affected" {
 			dev, st.records = "T-GOOD", 1000
 		}
-		d, err := lim.Records(ctx, dev, st.records)
+		d, err := lim.Push(ctx, dev, st.records)
 		if err != nil || d.OK != st.wantOK || d.What != st.wantWhat || (st.wantAfter > 0 && (d.RetryAfter < st.wantAfter-time.Second || d.RetryAfter > st.wantAfter+time.Second)) {
 			t.Fatalf("%s: %+v %v", st.name, d, err)
 		}
@@ -173,5 +173,51 @@ func TestObjectsHaveTheirOwnBudget(t *testing.T) {
 			t.Fatalf("another device's object: %+v %v", d, err)
 		}
 		clk.Advance(time.Hour)
+	}
+}
+
+// TestPushShared: a push's shared takes (flag look, request, records) go
+// to the store in one call, in order: a process whose own flag budget is
+// whole is still refused while another's pushes spent the shared one,
+// and a refused push charges neither its request nor its records.
+func TestPushShared(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	shared := limit.NewMemoryStore()
+	l := limit.Limits{RequestsPerSecond: 10, RequestBurst: 10, RecordsPerDay: 2400, RecordBurst: 100, FlagsPerDay: 240, FlagBurst: 5}
+	a, b, c := newLimiter(t, l, clk, shared), newLimiter(t, l, clk, shared), newLimiter(t, l, clk, shared)
+	look := func(key string) int {
+		taken, err := shared.TakeWindows(ctx, []limit.Take{{Key: key, Start: t0.Truncate(time.Minute), N: 0, Max: 1 << 30}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return taken[0].Total
+	}
+	if d, err := a.Push(ctx, "T-1", 100); err != nil || !d.OK {
+		t.Fatalf("first push: %+v %v", d, err)
+	}
+	if d, err := b.Push(ctx, "T-1", 100); err != nil || !d.OK {
+		t.Fatalf("second process: %+v %v", d, err)
+	}
+	// Shared: 100 an hour plus the burst of 100; a third process's own
+	// budget is whole.
+	if d, err := c.Push(ctx, "T-1", 1); err != nil || d.OK || d.What != "records" {
+		t.Fatalf("over the shared records quota: %+v %v", d, err)
+	}
+	if got := look("records/T-1"); got != 200 {
+		t.Fatalf("records window %d, want 200", got)
+	}
+	if err := a.Flags(ctx, "T-2", 20); err != nil {
+		t.Fatal(err)
+	}
+	d, err := b.Push(ctx, "T-2", 1)
+	if err != nil || d.OK || d.What != "flags" {
+		t.Fatalf("flags spent at the other process: %+v %v", d, err)
+	}
+	if got := look("records/T-2") + look("requests/T-2"); got != 0 {
+		t.Fatalf("a refused push charged %d", got)
+	}
+	if got := look("requests/T-1"); got != 3 {
+		t.Fatalf("requests window %d, want 3 (each push that reached it)", got)
 	}
 }

@@ -3,7 +3,6 @@ package limit
 import (
 	"context"
 	"sync"
-	"time"
 )
 
 // MemoryStore is a Store in memory: for one process, and for tests.
@@ -15,29 +14,34 @@ type MemoryStore struct {
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore { return &MemoryStore{w: map[string]map[int64]int{}} }
 
-// TakeWindow implements Store.
-func (m *MemoryStore) TakeWindow(ctx context.Context, key string, start time.Time, n, max int) (bool, int, error) {
+// TakeWindows implements Store.
+func (m *MemoryStore) TakeWindows(ctx context.Context, takes []Take) ([]Taken, error) {
 	if err := ctx.Err(); err != nil {
-		return false, 0, err
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ws := m.w[key]
-	if ws == nil {
-		ws = map[int64]int{}
-		m.w[key] = ws
-	}
-	s := start.Unix()
-	for old := range ws {
-		if old < s-86400 {
-			delete(ws, old)
+	out := make([]Taken, len(takes))
+	for i, t := range takes {
+		ws := m.w[t.Key]
+		if ws == nil {
+			ws = map[int64]int{}
+			m.w[t.Key] = ws
 		}
+		s := t.Start.Unix()
+		for old := range ws {
+			if old < s-86400 {
+				delete(ws, old)
+			}
+		}
+		if ws[s]+t.N > t.Max {
+			out[i] = Taken{Total: ws[s]}
+			break
+		}
+		ws[s] += t.N
+		out[i] = Taken{OK: true, Total: ws[s]}
 	}
-	if ws[s]+n > max {
-		return false, ws[s], nil
-	}
-	ws[s] += n
-	return true, ws[s], nil
+	return out, nil
 }
 
 var _ Store = (*MemoryStore)(nil)

@@ -313,16 +313,24 @@ func TestLookAtWindow(t *testing.T) {
 	for name, s := range map[string]limit.Store{"memory": limit.NewMemoryStore(), "postgres": open(t)} {
 		t.Run(name, func(t *testing.T) {
 			for _, st := range steps {
-				ok, total, err := s.TakeWindow(ctx, "flags/T-L", t0, st.n, st.max)
+				ok, total, err := takeOne(ctx, s, "flags/T-L", t0, st.n, st.max)
 				if err != nil || ok != st.wantOK || total != st.wantTotal {
 					t.Fatalf("%s: ok %v total %d err %v; want %v %d", st.name, ok, total, err, st.wantOK, st.wantTotal)
 				}
 			}
-			if ok, total, err := s.TakeWindow(ctx, "flags/T-L0", t0, 0, 10); err != nil || !ok || total != 0 {
+			if ok, total, err := takeOne(ctx, s, "flags/T-L0", t0, 0, 10); err != nil || !ok || total != 0 {
 				t.Fatalf("look at an unknown window: %v %d %v", ok, total, err)
 			}
 		})
 	}
+}
+
+func takeOne(ctx context.Context, s limit.Store, key string, start time.Time, n, max int) (bool, int, error) {
+	taken, err := s.TakeWindows(ctx, []limit.Take{{Key: key, Start: start, N: n, Max: max}})
+	if err != nil || len(taken) != 1 {
+		return false, 0, fmt.Errorf("%d outcomes: %w", len(taken), err)
+	}
+	return taken[0].OK, taken[0].Total, nil
 }
 
 // TestLookupAfterPartitionDropped: a hub's ingestion looks its records up
@@ -394,5 +402,48 @@ func TestLookupAfterPartitionDropped(t *testing.T) {
 		if n, err := a.CountRecords(ctx, device); err != nil || n != want {
 			t.Errorf("%s: %d records (%v), want %d", device, n, err, want)
 		}
+	}
+}
+
+// TestAdmit: a push's admission uses its nonce and takes its charges in one
+// statement: a replayed nonce charges nothing, one nonce raced by eight
+// admissions is fresh for exactly one, and an expired nonce is fresh
+// again.
+func TestAdmit(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	req := []limit.Take{{Key: "requests/T-A", Start: t0, N: 1, Max: 5}}
+	exp := t0.Add(5 * time.Minute)
+	if fresh, taken, err := s.Admit(ctx, "T-A/n1", t0, exp, req); err != nil || !fresh || len(taken) != 1 || taken[0] != (limit.Taken{OK: true, Total: 1}) {
+		t.Fatalf("first: %v %v %v", fresh, taken, err)
+	}
+	if fresh, taken, err := s.Admit(ctx, "T-A/n1", t0.Add(time.Second), exp, req); err != nil || fresh || taken != nil {
+		t.Fatalf("replay: %v %v %v", fresh, taken, err)
+	}
+	if ok, total, err := takeOne(ctx, s, "requests/T-A", t0, 0, 5); err != nil || !ok || total != 1 {
+		t.Fatalf("after the replay: %v %d %v, want the one charge", ok, total, err)
+	}
+	var wg sync.WaitGroup
+	var freshes atomic.Int32
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fresh, _, err := s.Admit(ctx, "T-A/n2", t0, exp, []limit.Take{{Key: "records/T-A", Start: t0, N: 1, Max: 100}})
+			if err != nil {
+				t.Error(err)
+			}
+			if fresh {
+				freshes.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok, total, err := takeOne(ctx, s, "records/T-A", t0, 0, 100); freshes.Load() != 1 || err != nil || !ok || total != 1 {
+		t.Fatalf("raced nonce: %d fresh, records %d (%v)", freshes.Load(), total, err)
+	}
+	if fresh, taken, err := s.Admit(ctx, "T-A/n1", exp.Add(time.Second), exp.Add(time.Hour), req); err != nil || !fresh || taken[0].Total != 2 {
+		t.Fatalf("expired nonce: %v %v %v", fresh, taken, err)
 	}
 }

@@ -27,7 +27,7 @@ type Options struct {
 type Store struct {
 	pool *pgxpool.Pool
 	// hot carries the combined statements of the request path (Device,
-	// UseNonce, TakeWindow): primary-key statements on small tables, on
+	// and the admissions: UseNonce, TakeWindows, Admit): primary-key statements on small tables, on
 	// connections that plan each once (plan_cache_mode
 	// force_generic_plan) instead of for every round's arrays.
 	hot       *pgxpool.Pool
@@ -47,8 +47,7 @@ type Store struct {
 	// Concurrent calls combined into one statement (or transaction) per
 	// round: see combiner.
 	devices combiner[deviceOp]
-	nonces  combiner[nonceOp]
-	windows combiner[windowOp]
+	admits  combiner[admitOp]
 	ingests combiner[*ingestOp]
 }
 
@@ -459,47 +458,6 @@ func (s *Store) RevokeDevice(ctx context.Context, id string, at time.Time) error
 		return fmt.Errorf("%w: device %q", hub.ErrNotFound, id)
 	}
 	return nil
-}
-
-// UseNonce implements hub.NonceStore. Concurrent calls are carried out by
-// one statement; a key used twice at once is used by one call, the other
-// then finds it (a round takes each key once).
-func (s *Store) UseNonce(ctx context.Context, key string, now, expires time.Time) (bool, error) {
-	o, err := s.nonces.do(ctx, nonceOp{key: key, now: now.UnixMilli(), expires: expires.UnixMilli()})
-	return o.fresh, wrap(err)
-}
-
-// nonceOp is one UseNonce call in a round.
-type nonceOp struct {
-	key          string
-	now, expires int64
-	fresh        bool
-}
-
-// useNonces carries out a round of UseNonce calls (distinct keys) with one
-// statement: each key is stored, or its expiry moved when it had expired
-// at its call's now; the keys stored are the fresh ones.
-func (s *Store) useNonces(ctx context.Context, batch []*op[nonceOp]) {
-	n := len(batch)
-	keys, expires, nows := make([]string, 0, n), make([]int64, 0, n), make([]int64, 0, n)
-	for _, o := range batch {
-		keys, expires, nows = append(keys, o.v.key), append(expires, o.v.expires), append(nows, o.v.now)
-	}
-	rows, err := s.hot.Query(ctx, `WITH u AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u (key, expires, now))
-		INSERT INTO nonces AS n (key, expires) SELECT key, expires FROM u
-		ON CONFLICT (key) DO UPDATE SET expires = EXCLUDED.expires WHERE n.expires < (SELECT u.now FROM u WHERE u.key = EXCLUDED.key)
-		RETURNING n.key`, keys, expires, nows)
-	fresh := make(map[string]bool, n)
-	if err == nil {
-		var k string
-		_, err = pgx.ForEachRow(rows, []any{&k}, func() error {
-			fresh[k] = true
-			return nil
-		})
-	}
-	for _, o := range batch {
-		o.v.fresh, o.err = fresh[o.v.key], err
-	}
 }
 
 func randomHex(n int) (string, error) {
