@@ -28,3 +28,7 @@ var (
 	// published while this one was being signed): try again.
 	ErrConflict = errors.New("hub: changed meanwhile")
 )
+
+// errStaleDevice: a push was authenticated against a device whose stored
+// key is not the one its ingestion found (deviceCache).
+var errStaleDevice = errors.New("hub: device key changed since it was cached")

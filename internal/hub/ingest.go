@@ -151,7 +151,8 @@ func parallel(n int, fn func(i int)) {
 // are reported as duplicates; records that fail are rejected with a reason
 // and flagged for supervisors; gaps in the sequence, broken hash links and
 // clock doubts are flagged on the records that reveal them. A device revoked
-// meanwhile gives ErrDeviceRevoked and stores nothing.
+// meanwhile gives ErrDeviceRevoked and stores nothing, as does one whose
+// key is not dev's (errStaleDevice: dev came from a stale cache).
 func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in []wire.PushRecord) ([]wire.PushResult, error) {
 	now := s.clk.Now()
 	pre := s.check(dev, pub, in, now)
@@ -181,6 +182,9 @@ func (s *Server) Ingest(ctx context.Context, dev Device, pub *gm.PublicKey, in [
 		d := tx.Device()
 		if !d.Revoked.IsZero() {
 			return fmt.Errorf("%w: %s", ErrDeviceRevoked, d.ID)
+		}
+		if !sameKey(d, dev) {
+			return fmt.Errorf("%w: %s", errStaleDevice, d.ID)
 		}
 		next, last := d.NextSeq, d.LastHash
 		for i := range pre {

@@ -168,7 +168,8 @@ func (s *Server) preAuth(w http.ResponseWriter, r *http.Request, guard bool) (re
 // Object for a trust-object download). With later not nil (a push), the
 // request's nonce is not used but left in later, to be used with the
 // push's quota charges (admitPush): a replayed push is refused once its
-// body is read.
+// body is read; and the device may come from the cache its ingestion
+// confirms (deviceCache).
 func (s *Server) authDeviceSecure(w http.ResponseWriter, r *http.Request, limit int64, charge func(context.Context, string) (limit.Decision, error), later *nonceUse) (Device, *gm.PublicKey, []byte, bool) {
 	ra := auditOf(r)
 	ra.set(func(ra *reqAudit) { ra.attempted = true })
@@ -190,16 +191,18 @@ func (s *Server) authDeviceSecure(w http.ResponseWriter, r *http.Request, limit 
 			a.Time.UTC().Format(time.RFC3339), d.Round(time.Second), now.UTC().Format(time.RFC3339), wire.HeaderHubTime)
 		return Device{}, nil, nil, false
 	}
-	dev, err := s.store.Device(r.Context(), a.Device)
+	var dev Device
+	var pub *gm.PublicKey
+	if later != nil {
+		// A push: its ingestion confirms the device (deviceCache).
+		dev, pub, err = s.cachedDevice(r.Context(), a.Device, now)
+	} else if dev, err = s.store.Device(r.Context(), a.Device); err == nil {
+		pub, err = gm.ParsePKIX(dev.PublicKey)
+	}
 	if errors.Is(err, ErrNotFound) {
 		s.unauthenticated(w, r, "unknown device")
 		return Device{}, nil, nil, false
 	} else if err != nil {
-		s.internal(w, err)
-		return Device{}, nil, nil, false
-	}
-	pub, err := gm.ParsePKIX(dev.PublicKey)
-	if err != nil {
 		s.internal(w, err)
 		return Device{}, nil, nil, false
 	}

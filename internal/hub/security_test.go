@@ -645,3 +645,44 @@ func TestTrustObjectsHaveTheirOwnQuota(t *testing.T) {
 		t.Fatalf("request over its budget: %d", code)
 	}
 }
+
+// TestRevokedWhileCached: a push authenticates against the device as the
+// hub cached it at an earlier push; a revocation since (by another hub
+// process, on the store) still refuses the next push, stores none of its
+// records, and is kept in the audit log — the ingestion transaction
+// confirms the device. A replayed push is refused too, once its body is
+// read, and charges nothing.
+func TestRevokedWhileCached(t *testing.T) {
+	h := newSecHub(t, hub.Security{})
+	d := h.enroll("T-CACHED", "")
+	if code, res, _ := d.push(d.record(h.clk.Now(), records.ID{}, 0)); code != http.StatusOK || res.Results[0].Status != wire.StatusAccepted {
+		t.Fatalf("first push: %d %+v", code, res)
+	}
+	body, _ := json.Marshal(wire.PushRequest{Records: []wire.PushRecord{d.record(h.clk.Now(), records.ID{}, 0)}})
+	req := d.signedRequest(http.MethodPost, "/v1/records", body)
+	replay := req.Clone(context.Background())
+	replay.Body = io.NopCloser(bytes.NewReader(body))
+	if code, res, _ := do(t, req); code != http.StatusOK || res.Results[0].Status != wire.StatusAccepted {
+		t.Fatalf("second push: %d %+v", code, res)
+	}
+	if code, _, _ := do(t, replay); code != http.StatusUnauthorized {
+		t.Fatalf("replayed push: %d, want 401", code)
+	}
+	if err := h.store.RevokeDevice(context.Background(), d.id, h.clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := d.push(d.record(h.clk.Now(), records.ID{}, 0)); code != http.StatusForbidden {
+		t.Fatalf("push after the revocation: %d, want 403", code)
+	}
+	recs, _, err := h.store.Records(context.Background(), hub.RecordQuery{Device: d.id, Limit: 10})
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("%d records stored (%v), want the 2 pushed before", len(recs), err)
+	}
+	var details []string
+	for _, e := range h.auditEntries() {
+		details = append(details, e.Detail)
+	}
+	if !slices.Contains(details, "revoked device") || !slices.Contains(details, "replayed nonce") {
+		t.Fatalf("audit details %q", details)
+	}
+}

@@ -52,6 +52,8 @@ type Server struct {
 	log    *slog.Logger
 	window time.Duration
 	nonces *nonceCache
+	// devCache keeps the devices pushes authenticate against.
+	devCache deviceCache
 	// shared keeps the nonces where every hub on the store sees them
 	// (nil: nonces stays in memory).
 	shared  NonceStore
@@ -391,9 +393,17 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.Ingest(r.Context(), dev, pub, req.Records)
 	if errors.Is(err, ErrDeviceRevoked) {
-		// Revoked between the authentication and the transaction.
+		// Revoked between the authentication (or the device's caching)
+		// and the transaction.
+		s.forgetDevice(dev.ID)
+		auditOf(r).set(func(ra *reqAudit) { ra.detail = "revoked device" })
 		dev.Revoked = s.clk.Now()
 		revoked(w, dev)
+		return
+	}
+	if errors.Is(err, errStaleDevice) {
+		s.forgetDevice(dev.ID)
+		s.unauthenticated(w, r, "device key changed")
 		return
 	}
 	if err != nil {
