@@ -50,6 +50,7 @@ type benchStore struct {
 	// PostgreSQL only: the WAL written so far.
 	walBytes func() int64
 	pack     func() // pack the indexes of the days written (PackPartitions)
+	url      string // PostgreSQL only: the database
 }
 
 var durableOnce struct {
@@ -118,7 +119,7 @@ func openBench(b *testing.B, kind string) benchStore {
 	if err := st.Maintain(ctx, time.Now()); err != nil {
 		b.Fatal(err)
 	}
-	bs := benchStore{name: kind, store: st, bytes: func() int64 { return pgBytes(b, url) }}
+	bs := benchStore{name: kind, store: st, bytes: func() int64 { return pgBytes(b, url) }, url: url}
 	bs.walBytes = func() int64 {
 		var lsn int64
 		if err := pgQueryRow(url, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint", &lsn); err != nil {
@@ -487,6 +488,7 @@ func BenchmarkIngest(b *testing.B) {
 						// cluster) and the WAL it wrote, per record.
 						b.ReportMetric(float64(pgcpu.Microseconds())/float64(max(n, 1)), "µs-pgcpu/record")
 						b.ReportMetric(float64(bs.walBytes()-wal0)/float64(max(n, 1)), "WAL-B/record")
+						tablesLog(b, bs.url)
 						statementsLog(b, pg)
 					}
 					// CPU of this process (hub and the simulated terminals'
@@ -883,6 +885,35 @@ func statementsLog(b *testing.B, c *pgtest.Cluster) {
 			b.Fatal(err)
 		}
 		b.Logf("%8d %8d %9.1f %9.1f %7d  %s", calls, nrows, exec, plan, plans, q)
+	}
+}
+
+// tablesLog logs, with RC_BENCH_PGSS=1, the updates of the request path's
+// tables, the share of them HOT (no index touched), and their vacuums.
+func tablesLog(b *testing.B, url string) {
+	if os.Getenv("RC_BENCH_PGSS") == "" {
+		return
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_dead_tup, autovacuum_count
+		FROM pg_stat_user_tables WHERE relname IN ('rate_windows', 'nonces', 'devices', 'counter_deltas', 'counters') ORDER BY relname`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	b.Logf("%-16s %9s %9s %9s %9s %5s", "table", "inserts", "updates", "HOT", "dead", "vacs")
+	for rows.Next() {
+		var name string
+		var ins, upd, hot, dead, vacs int64
+		if err := rows.Scan(&name, &ins, &upd, &hot, &dead, &vacs); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%-16s %9d %9d %9d %9d %5d", name, ins, upd, hot, dead, vacs)
 	}
 }
 

@@ -76,16 +76,18 @@ func queueLookup(b *pgx.Batch, days map[int64]bool, ids [][16]byte) lookup {
 		}
 	}
 	if len(byDay) > 0 {
-		// Planned for its ids: a plan cached while the day's partition
-		// was nearly empty would scan it whole.
-		b.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
+		// Planned once per connection and partition, by the primary key:
+		// a plan made from a day's statistics while its partition was
+		// nearly empty would scan it whole once it is not, and planning
+		// each lookup for its ids costs about 0.25 ms.
+		b.Queue("SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)")
 	}
 	for d, ids := range byDay {
 		name := pgx.Identifier{partitionName(time.UnixMilli(d).UTC())}.Sanitize()
 		b.Queue("SELECT "+recordCols+" FROM "+name+" WHERE id = ANY($1)", ids)
 	}
 	if len(byDay) > 0 {
-		b.Queue("SET LOCAL plan_cache_mode = auto")
+		b.Queue("SELECT set_config('plan_cache_mode', 'auto', true), set_config('enable_seqscan', 'on', true)")
 	}
 	n := len(byDay)
 	if len(rest) > 0 {
@@ -96,8 +98,8 @@ func queueLookup(b *pgx.Batch, days map[int64]bool, ids [][16]byte) lookup {
 	return lookup{statements: n, set: len(byDay) > 0}
 }
 
-// lookup is what queueLookup queued: statements lookups, between two SET
-// LOCALs when set.
+// lookup is what queueLookup queued: statements lookups, between two
+// settings of the transaction's planner when set.
 type lookup struct {
 	statements int
 	set        bool
