@@ -15,7 +15,8 @@ import (
 // the callers that come while rounds are in flight are taken together by
 // the next round, started when one ends.
 //
-// A round runs on its own goroutine with the context of the first
+// A round runs on a goroutine of the combiner's (which goes on with the
+// next round while there is one to start) with the context of the first
 // operation it takes, canceled only once every caller of the round has
 // given up: the operation of a caller that gave up may still be carried
 // out (every operation the stores combine is one the caller could have
@@ -68,10 +69,19 @@ func (c *combiner[T]) do(ctx context.Context, v T) (T, error) {
 	}
 }
 
-// startLocked starts a round with what is pending, if one may start.
+// startLocked starts a round with what is pending, if one may start, on a
+// goroutine of its own.
 func (c *combiner[T]) startLocked() {
+	if batch := c.takeLocked(); batch != nil {
+		go c.loop(batch)
+	}
+}
+
+// takeLocked returns the batch of a round that may start now (counted as
+// running), or nil.
+func (c *combiner[T]) takeLocked() []*op[T] {
 	if len(c.pending) == 0 || c.running >= c.rounds || (c.running > 0 && c.more != nil && !c.more(c.pending)) {
-		return
+		return nil
 	}
 	batch := []*op[T]{c.pending[0]}
 	rest := c.pending[:0]
@@ -86,9 +96,23 @@ func (c *combiner[T]) startLocked() {
 	c.pending = rest
 	c.running++
 	c.started.Add(1)
-	go c.round(batch)
+	return batch
 }
 
+// loop runs batch, then the rounds that may start as each ends, on the
+// same goroutine (whose stack has grown to what a round needs), until
+// none may.
+func (c *combiner[T]) loop(batch []*op[T]) {
+	for batch != nil {
+		c.round(batch)
+		c.mu.Lock()
+		c.running--
+		batch = c.takeLocked()
+		c.mu.Unlock()
+	}
+}
+
+// round runs one round and ends its operations.
 func (c *combiner[T]) round(batch []*op[T]) {
 	defer func() {
 		p := recover()
@@ -98,10 +122,6 @@ func (c *combiner[T]) round(batch []*op[T]) {
 			}
 			close(o.done)
 		}
-		c.mu.Lock()
-		c.running--
-		c.startLocked()
-		c.mu.Unlock()
 	}()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
 	defer cancel()
