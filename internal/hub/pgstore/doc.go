@@ -15,8 +15,8 @@
 // drops whole days. Records keep no hash of their own (the hub takes it
 // from the sealed evidence: hub.StoredRecord.Hash is zero). Every supervisor filter has an index ending
 // in the id, so a page is a keyset range scan, read a window of days at a
-// time (its first day, then 1, 2, 4… days, the first planned for its
-// values: a generic plan would sort every match of the range); a page
+// time (its first day, then 1, 2, 4… days), planned for its values (a
+// generic plan would sort every match of the range); a page
 // with several filters examines at most ScanLimit records and then names
 // the last one examined as the next page. An ingestion is one transaction: the device's row is
 // locked (FOR UPDATE) so that ingestions of one device never interleave,

@@ -171,10 +171,7 @@ func planned(args []any) []any {
 
 // window is a part of a page's time range: ids from lo to hi (Unix ms,
 // hi exclusive; 0: the range's own bound).
-type window struct {
-	lo, hi int64
-	first  bool
-}
+type window struct{ lo, hi int64 }
 
 // maxWindowDays is the longest window of a range without an end; the
 // window after it holds the rest.
@@ -186,17 +183,13 @@ const maxWindowDays = 64
 // as the windows before it together. The whole range is one window when
 // it has no start or holds one day.
 //
-// Planning a statement for its values costs about 0.3 ms for each day
-// partition it may read (a month: about 10 ms a page), and PostgreSQL's
-// generic plan, which costs none, sorts every match of its range (see
-// planned). The first window, one partition, is planned for its values:
-// a page of a common key (a device, an officer) or of time alone mostly
-// fills there, planned and read in a few milliseconds. The later windows
-// run on the cached statement, PostgreSQL choosing between planning for
-// the values and its generic plan: either way a window plans or sorts no
-// more than itself, as long as the windows before it together. A rare key
-// (a plate, a stop) reads a month in six windows, planning each of its
-// partitions about once.
+// Each window's statement is planned for its values (see planned), which
+// costs about 0.3 ms for each day partition it may read: a month in one
+// statement cost about 10 ms of planning a page, six months more than the
+// goal of 50 ms. A page of a common key (a device, an officer) or of time
+// alone mostly fills from its first window, one partition; a rare key (a
+// plate, a stop) reads a month in six windows, each partition planned
+// once.
 func windows(from, to time.Time, after [16]byte) iter.Seq[window] {
 	return func(yield func(window) bool) {
 		start := ms(from)
@@ -209,11 +202,11 @@ func windows(from, to time.Time, after [16]byte) iter.Seq[window] {
 		}
 		lo, hi := int64(0), start-start%dayMs+dayMs
 		if start <= 0 || end != 0 && end <= hi {
-			yield(window{first: true})
+			yield(window{})
 			return
 		}
 		for size := int64(dayMs); ; size *= 2 {
-			w := window{lo: lo, hi: hi, first: lo == 0}
+			w := window{lo: lo, hi: hi}
 			last := end != 0 && hi >= end || end == 0 && lo != 0 && hi-lo >= maxWindowDays*dayMs
 			if last {
 				w.hi = 0
@@ -273,8 +266,8 @@ func (s *Store) Records(ctx context.Context, q hub.RecordQuery) ([]hub.StoredRec
 // filters are checked on the records it yields, at most ScanLimit of them
 // per page.
 //
-// A page of one filter reads its range window by window (see windows);
-// the other statements are planned for their arguments (see planned).
+// Every statement is planned for its arguments (see planned); a page of
+// one filter reads its range window by window (see windows).
 func (s *Store) QueryRecords(ctx context.Context, rq hub.RecordQuery) (hub.RecordPage, error) {
 	var page hub.RecordPage
 	limit := pageLimit(rq.Limit)
@@ -332,21 +325,15 @@ func (s *Store) QueryRecords(ctx context.Context, rq hub.RecordQuery) (hub.Recor
 	if len(rest.conds) == 0 {
 		var recs []hub.StoredRecord
 		for w := range windows(rq.From, rq.To, rq.After) {
-			stmt, args := drive, drive.args
-			if w.lo != 0 || w.hi != 0 {
-				stmt = drive.clone()
-				if w.lo != 0 {
-					stmt.where("id >= %s", ulidAt(w.lo))
-				}
-				if w.hi != 0 {
-					stmt.where("id < %s", ulidAt(w.hi))
-				}
-				args = stmt.args
+			stmt := drive.clone()
+			if w.lo != 0 {
+				stmt.where("id >= %s", ulidAt(w.lo))
 			}
-			if w.first {
-				args = planned(args)
+			if w.hi != 0 {
+				stmt.where("id < %s", ulidAt(w.hi))
 			}
-			rows, err := s.pool.Query(ctx, "SELECT "+recordCols+" FROM records WHERE "+stmt.sql()+" ORDER BY id LIMIT "+strconv.Itoa(limit+1), args...)
+			rows, err := s.pool.Query(ctx, "SELECT "+recordCols+" FROM records WHERE "+stmt.sql()+" ORDER BY id LIMIT "+strconv.Itoa(limit+1-len(recs)),
+				planned(stmt.args)...)
 			if err != nil {
 				return page, wrap(err)
 			}

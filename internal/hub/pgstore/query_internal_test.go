@@ -22,19 +22,19 @@ func TestWindows(t *testing.T) {
 		after    [16]byte
 		want     []window
 	}{
-		{"no start", time.Time{}, d0.AddDate(0, 0, 30), [16]byte{}, []window{{first: true}}},
-		{"one day", d0.Add(time.Hour), d0.AddDate(0, 0, 1).Add(-time.Millisecond), [16]byte{}, []window{{first: true}}},
-		{"two days", d0.Add(time.Hour), d0.AddDate(0, 0, 1), [16]byte{}, []window{{hi: day(1), first: true}, {lo: day(1)}}},
+		{"no start", time.Time{}, d0.AddDate(0, 0, 30), [16]byte{}, []window{{}}},
+		{"one day", d0.Add(time.Hour), d0.AddDate(0, 0, 1).Add(-time.Millisecond), [16]byte{}, []window{{}}},
+		{"two days", d0.Add(time.Hour), d0.AddDate(0, 0, 1), [16]byte{}, []window{{hi: day(1)}, {lo: day(1)}}},
 		{"a month", d0, d0.AddDate(0, 0, 30).Add(-time.Millisecond), [16]byte{}, []window{
-			{hi: day(1), first: true}, {lo: day(1), hi: day(2)}, {lo: day(2), hi: day(4)}, {lo: day(4), hi: day(8)},
+			{hi: day(1)}, {lo: day(1), hi: day(2)}, {lo: day(2), hi: day(4)}, {lo: day(4), hi: day(8)},
 			{lo: day(8), hi: day(16)}, {lo: day(16)}}},
 		{"a month from a page token", d0, d0.AddDate(0, 0, 30).Add(-time.Millisecond), after, []window{
-			{hi: day(4), first: true}, {lo: day(4), hi: day(5)}, {lo: day(5), hi: day(7)}, {lo: day(7), hi: day(11)},
+			{hi: day(4)}, {lo: day(4), hi: day(5)}, {lo: day(5), hi: day(7)}, {lo: day(7), hi: day(11)},
 			{lo: day(11), hi: day(19)}, {lo: day(19)}}},
 		{"a page token before from", d0.AddDate(0, 0, 5), d0.AddDate(0, 0, 7), after, []window{
-			{hi: day(6), first: true}, {lo: day(6), hi: day(7)}, {lo: day(7)}}},
+			{hi: day(6)}, {lo: day(6), hi: day(7)}, {lo: day(7)}}},
 		{"no end", d0, time.Time{}, [16]byte{}, []window{
-			{hi: day(1), first: true}, {lo: day(1), hi: day(2)}, {lo: day(2), hi: day(4)}, {lo: day(4), hi: day(8)},
+			{hi: day(1)}, {lo: day(1), hi: day(2)}, {lo: day(2), hi: day(4)}, {lo: day(4), hi: day(8)},
 			{lo: day(8), hi: day(16)}, {lo: day(16), hi: day(32)}, {lo: day(32), hi: day(64)}, {lo: day(64)}}},
 	} {
 		if got := slices.Collect(windows(tc.from, tc.to, tc.after)); !slices.Equal(got, tc.want) {
