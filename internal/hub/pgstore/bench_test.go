@@ -46,7 +46,8 @@ type benchStore struct {
 	name  string
 	store hub.Store
 	bytes func() int64 // storage of records, indexes and rollups
-	// PostgreSQL only: the WAL written so far.
+	// PostgreSQL only: the database's URL and the WAL written so far.
+	url      string
 	walBytes func() int64
 	pack     func() // pack the indexes of the days written (PackPartitions)
 }
@@ -117,7 +118,7 @@ func openBench(b *testing.B, kind string) benchStore {
 	if err := st.Maintain(ctx, time.Now()); err != nil {
 		b.Fatal(err)
 	}
-	bs := benchStore{name: kind, store: st, bytes: func() int64 { return pgBytes(b, url) }}
+	bs := benchStore{name: kind, store: st, url: url, bytes: func() int64 { return pgBytes(b, url) }}
 	bs.walBytes = func() int64 {
 		var lsn int64
 		if err := pgQueryRow(url, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint", &lsn); err != nil {

@@ -35,7 +35,7 @@ func BenchmarkPackDay(b *testing.B) {
 		b.StopTimer()
 		bs := openBench(b, "postgres")
 		st := bs.store.(*pgstore.Store)
-		url := durable(b).URL(fmt.Sprintf("bench%d", benchDB.Load())) // openBench's
+		url := bs.url
 		today := time.Now().UTC().Truncate(24 * time.Hour)
 		day := today.AddDate(0, 0, -7)
 		if _, err := st.EnsurePartitions(ctx, day, day); err != nil {
