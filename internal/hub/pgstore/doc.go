@@ -14,9 +14,11 @@
 // packs the indexes of days that are over (PackPartitions), and Retain
 // drops whole days. Records keep no hash of their own (the hub takes it
 // from the sealed evidence: hub.StoredRecord.Hash is zero). Every supervisor filter has an index ending
-// in the id, so a page is a keyset range scan; a page with several filters
-// examines at most ScanLimit records and then names the last one examined
-// as the next page. An ingestion is one transaction: the device's row is
+// in the id, so a page is a keyset range scan, read a window of days at a
+// time (its first day, then 1, 2, 4… days), planned for its values (a
+// generic plan would sort every match of the range); a page
+// with several filters examines at most ScanLimit records and then names
+// the last one examined as the next page. An ingestion is one transaction: the device's row is
 // locked (FOR UPDATE) so that ingestions of one device never interleave,
 // across hubs too (a batch retried against another hub finds its records
 // and reports them duplicate), the batch's records go in with COPY, what
