@@ -83,11 +83,13 @@ func joinAdmission(batch []*op[admitOp], o *op[admitOp]) bool {
 // going (fresh, or without a nonce, and every take before passed) add
 // their n unless the total would pass their max; a take of 0 only looks.
 // It answers the admissions with a stale nonce, and each take reached,
-// with its total after the charge (took) or as it stands (cur).
+// with its total after the charge (took) or as it stands (cur). Rows are
+// written in key order within each step, so that concurrent rounds (which
+// may name the same keys) lock them in one order and never deadlock.
 func admitSQL(stages int) string {
 	var b strings.Builder
 	b.WriteString(`WITH o AS (SELECT * FROM unnest($1::integer[], $2::text[], $3::bigint[], $4::bigint[]) AS o (op, key, expires, now)),
-	used AS (INSERT INTO nonces AS n (key, expires) SELECT key, expires FROM o
+	used AS (INSERT INTO nonces AS n (key, expires) SELECT key, expires FROM o ORDER BY key
 		ON CONFLICT (key) DO UPDATE SET expires = EXCLUDED.expires WHERE n.expires < (SELECT o.now FROM o WHERE o.key = EXCLUDED.key)
 		RETURNING n.key),
 	stale AS (SELECT op FROM o WHERE key NOT IN (SELECT key FROM used)),
@@ -100,7 +102,7 @@ func admitSQL(stages int) string {
 		}
 		fmt.Fprintf(&b, `,
 	s%[1]d AS (SELECT * FROM t WHERE stage = %[1]d AND %[2]s),
-	u%[1]d AS (INSERT INTO rate_windows AS w (key, start, total) SELECT key, start, n FROM s%[1]d WHERE n <> 0 AND n <= max
+	u%[1]d AS (INSERT INTO rate_windows AS w (key, start, total) SELECT key, start, n FROM s%[1]d WHERE n <> 0 AND n <= max ORDER BY key, start
 		ON CONFLICT (key, start) DO UPDATE SET total = w.total + EXCLUDED.total
 		WHERE w.total + EXCLUDED.total <= (SELECT s.max FROM s%[1]d s WHERE s.key = EXCLUDED.key AND s.start = EXCLUDED.start)
 		RETURNING w.key, w.total),
