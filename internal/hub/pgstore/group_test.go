@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/roadcheck/roadcheck/internal/clock"
 	"github.com/roadcheck/roadcheck/internal/gm"
 	"github.com/roadcheck/roadcheck/internal/hub"
@@ -445,5 +446,69 @@ func TestAdmit(t *testing.T) {
 	}
 	if fresh, taken, err := s.Admit(ctx, "T-A/n1", exp.Add(time.Second), exp.Add(time.Hour), req); err != nil || !fresh || taken[0].Total != 2 {
 		t.Fatalf("expired nonce: %v %v %v", fresh, taken, err)
+	}
+}
+
+// TestAdmitRaced: another hub charges a window between the snapshot an
+// admission's statement reads and its write of that window: the
+// admission's take of it is refused on the row as written, and a later
+// take the statement charged meanwhile is given back — the takes still
+// stop at the first refused.
+func TestAdmitRaced(t *testing.T) {
+	ctx := context.Background()
+	url := newURL(t)
+	s, err := pgstore.Open(ctx, url, pgstore.Options{MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	req := limit.Take{Key: "requests/T-R", Start: t0, N: 1, Max: 5}
+	recs := limit.Take{Key: "records/T-R", Start: t0, N: 3, Max: 50}
+	if ok, total, err := takeOne(ctx, s, req.Key, t0, 4, 5); err != nil || !ok || total != 4 {
+		t.Fatalf("setup: %v %d %v", ok, total, err)
+	}
+	// The other hub: its charge of the request window, not yet committed.
+	other, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	if _, err := other.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Exec(ctx, "UPDATE rate_windows SET total = total + 1 WHERE key = $1", req.Key); err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		fresh bool
+		taken []limit.Taken
+		err   error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		fresh, taken, err := s.Admit(ctx, "T-R/n1", t0, t0.Add(5*time.Minute), []limit.Take{req, recs})
+		done <- outcome{fresh, taken, err}
+	}()
+	// Once the admission waits for the request window's row lock (it has
+	// read its snapshot, and written the records window, first in key
+	// order), the other hub commits.
+	for waiting := 0; waiting == 0; {
+		if err := other.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE NOT granted`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := other.Exec(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	o := <-done
+	if o.err != nil || !o.fresh || len(o.taken) != 2 || o.taken[0].OK || o.taken[1] != (limit.Taken{}) {
+		t.Fatalf("raced admission: %+v", o)
+	}
+	if ok, total, err := takeOne(ctx, s, recs.Key, t0, 0, 50); err != nil || !ok || total != 0 {
+		t.Fatalf("records window after the give-back: %d (%v), want 0", total, err)
+	}
+	if ok, total, err := takeOne(ctx, s, req.Key, t0, 0, 5); err != nil || !ok || total != 5 {
+		t.Fatalf("request window: %d (%v), want the other hub's 5", total, err)
 	}
 }
