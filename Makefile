@@ -42,9 +42,9 @@ bench:
 	$(GO) test -run '^$$' -bench 'Import' -benchtime 5x ./internal/trust
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/records/... ./internal/syncclient/... ./internal/hub/...
 
-## bench-hub: the hub on both stores (bbolt, PostgreSQL started by the tests): ingestion, storage, queries, counters and export at 10 M records
+## bench-hub: the hub on both stores (bbolt, PostgreSQL started by the tests): ingestion, storage, queries, counters and export at 10 M records, packing a day of 5 M
 bench-hub: deps-test
-	RC_BENCH_RECORDS=$${RC_BENCH_RECORDS:-10000000} $(GO) test -run '^$$' -bench 'Ingest|Query|Counters|Export' -benchtime 1x -timeout 180m ./internal/hub/pgstore
+	RC_BENCH_RECORDS=$${RC_BENCH_RECORDS:-10000000} RC_BENCH_DAY_RECORDS=$${RC_BENCH_DAY_RECORDS:-5000000} $(GO) test -run '^$$' -bench 'Ingest|Query|Counters|Export|PackDay' -benchtime 1x -timeout 180m ./internal/hub/pgstore
 	$(GO) test -run '^$$' -bench 'IngestSecurity' -benchtime 100x ./internal/hub
 	$(GO) test -run '^$$' -bench 'QueryAudit' -benchtime 3x ./internal/hub
 
