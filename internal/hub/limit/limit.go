@@ -180,21 +180,13 @@ func takeN(b *rate.Limiter, now time.Time, n int, what string) Decision {
 	return allow()
 }
 
-// sharedTake is the take of a shared quota of perSecond over window (with
-// burst), and the end of its window, at now.
-func (l *Limiter) sharedTake(key string, now time.Time, window time.Duration, perSecond float64, burst, n int) (Take, time.Time) {
-	start := now.Truncate(window)
-	return Take{Key: key, Start: start, N: n, Max: int(perSecond*window.Seconds()) + burst}, start.Add(window)
-}
-
 // takeShared charges n to one shared quota.
 func (l *Limiter) takeShared(ctx context.Context, key string, window time.Duration, perSecond float64, burst, n int, what string) (Decision, error) {
-	if l.shared == nil || perSecond <= 0 {
+	if l.shared == nil {
 		return allow(), nil
 	}
 	p := Plan{Local: allow(), now: l.clk.Now()}
-	p.add(l.sharedTake(key, p.now, window, perSecond, burst, n))
-	p.whats = append(p.whats, what)
+	p.charge(key, window, perSecond, burst, n, what)
 	return l.Apply(ctx, &p)
 }
 
@@ -227,8 +219,16 @@ type Plan struct {
 	whats []string
 }
 
-func (p *Plan) add(t Take, end time.Time) {
-	p.Takes, p.ends = append(p.Takes, t), append(p.ends, end)
+// charge adds the take of n from the shared quota of perSecond (with
+// burst) in fixed windows, counted under key; a rate of 0 or less adds
+// nothing (the quota is off).
+func (p *Plan) charge(key string, window time.Duration, perSecond float64, burst, n int, what string) {
+	if perSecond <= 0 {
+		return
+	}
+	start := p.now.Truncate(window)
+	p.Takes = append(p.Takes, Take{Key: key, Start: start, N: n, Max: int(perSecond*window.Seconds()) + burst})
+	p.ends, p.whats = append(p.ends, start.Add(window)), append(p.whats, what)
 }
 
 // Decide returns the decision of the plan given the outcome of its Takes
@@ -277,8 +277,8 @@ func (l *Limiter) Object(ctx context.Context, device string) (Decision, error) {
 // ingested: in memory, the records, refused while the device's flag budget
 // is spent; with a shared store, the takes of the same in the shared
 // windows — a look at the flag budget, the request (see PushRequest) and
-// the records, in that order. Push applies them; a hub that also uses the
-// request's nonce in the shared store may apply both at once.
+// the records, in that order. Apply applies them; a hub that also uses
+// the request's nonce in the shared store may apply both at once.
 func (l *Limiter) PlanPush(device string, n int) Plan {
 	d := l.device(device)
 	p := Plan{now: l.clk.Now()}
@@ -290,27 +290,11 @@ func (l *Limiter) PlanPush(device string, n int) Plan {
 	if p.Local = takeN(d.records, p.now, n, "records"); !p.Local.OK || l.shared == nil {
 		return p
 	}
-	if l.l.FlagsPerDay > 0 {
-		// Taking nothing tells whether the hour's flags are over the quota.
-		p.add(l.sharedTake("flags/"+device, p.now, time.Hour, l.l.FlagsPerDay/86400, l.l.FlagBurst, 0))
-		p.whats = append(p.whats, "flags")
-	}
-	if l.l.RequestsPerSecond > 0 {
-		p.add(l.sharedTake("requests/"+device, p.now, time.Minute, l.l.RequestsPerSecond, l.l.RequestBurst, 1))
-		p.whats = append(p.whats, "requests")
-	}
-	if l.l.RecordsPerDay > 0 {
-		p.add(l.sharedTake("records/"+device, p.now, time.Hour, l.l.RecordsPerDay/86400, l.l.RecordBurst, n))
-		p.whats = append(p.whats, "records")
-	}
+	// Taking nothing tells whether the hour's flags are over the quota.
+	p.charge("flags/"+device, time.Hour, l.l.FlagsPerDay/86400, l.l.FlagBurst, 0, "flags")
+	p.charge("requests/"+device, time.Minute, l.l.RequestsPerSecond, l.l.RequestBurst, 1, "requests")
+	p.charge("records/"+device, time.Hour, l.l.RecordsPerDay/86400, l.l.RecordBurst, n, "records")
 	return p
-}
-
-// Push charges a push of n records by device (PlanPush), its shared takes
-// in one call to the shared store.
-func (l *Limiter) Push(ctx context.Context, device string, n int) (Decision, error) {
-	p := l.PlanPush(device, n)
-	return l.Apply(ctx, &p)
 }
 
 // Flags charges n flags raised by device's push after the fact: the budget

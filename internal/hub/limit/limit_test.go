@@ -25,6 +25,13 @@ func newLimiter(t *testing.T, l limit.Limits, clk clock.Clock, shared limit.Stor
 	return lim
 }
 
+// push charges a push of n records of device as the hub does without a
+// store that takes nonces too: PlanPush, then Apply.
+func push(ctx context.Context, lim *limit.Limiter, device string, n int) (limit.Decision, error) {
+	p := lim.PlanPush(device, n)
+	return lim.Apply(ctx, &p)
+}
+
 func TestRecordsAndFlags(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(t0)
@@ -51,7 +58,7 @@ func TestRecordsAndFlags(t *testing.T) {
 		if st.name == "other device is not affected" {
 			dev, st.records = "T-GOOD", 1000
 		}
-		d, err := lim.Push(ctx, dev, st.records)
+		d, err := push(ctx, lim, dev, st.records)
 		if err != nil || d.OK != st.wantOK || d.What != st.wantWhat || (st.wantAfter > 0 && (d.RetryAfter < st.wantAfter-time.Second || d.RetryAfter > st.wantAfter+time.Second)) {
 			t.Fatalf("%s: %+v %v", st.name, d, err)
 		}
@@ -193,15 +200,15 @@ func TestPushShared(t *testing.T) {
 		}
 		return taken[0].Total
 	}
-	if d, err := a.Push(ctx, "T-1", 100); err != nil || !d.OK {
+	if d, err := push(ctx, a, "T-1", 100); err != nil || !d.OK {
 		t.Fatalf("first push: %+v %v", d, err)
 	}
-	if d, err := b.Push(ctx, "T-1", 100); err != nil || !d.OK {
+	if d, err := push(ctx, b, "T-1", 100); err != nil || !d.OK {
 		t.Fatalf("second process: %+v %v", d, err)
 	}
 	// Shared: 100 an hour plus the burst of 100; a third process's own
 	// budget is whole.
-	if d, err := c.Push(ctx, "T-1", 1); err != nil || d.OK || d.What != "records" {
+	if d, err := push(ctx, c, "T-1", 1); err != nil || d.OK || d.What != "records" {
 		t.Fatalf("over the shared records quota: %+v %v", d, err)
 	}
 	if got := look("records/T-1"); got != 200 {
@@ -210,7 +217,7 @@ func TestPushShared(t *testing.T) {
 	if err := a.Flags(ctx, "T-2", 20); err != nil {
 		t.Fatal(err)
 	}
-	d, err := b.Push(ctx, "T-2", 1)
+	d, err := push(ctx, b, "T-2", 1)
 	if err != nil || d.OK || d.What != "flags" {
 		t.Fatalf("flags spent at the other process: %+v %v", d, err)
 	}
